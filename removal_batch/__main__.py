@@ -1,0 +1,3 @@
+from removal_batch.cli import main
+
+main()

@@ -1,0 +1,84 @@
+"""The command line: parse options, call the pipeline, print. Nothing else lives here.
+
+Heavy libraries (pandas, pandera, openpyxl) are imported inside the commands so
+that ``removal-batch --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+import click
+
+from removal_batch import __version__
+
+EXIT_USAGE, EXIT_INTERNAL = 2, 3
+
+
+def _internal_error(exc: BaseException) -> None:
+    """Exit 3 with one line and the full trace in a log file, never a traceback on screen."""
+    log = Path(tempfile.gettempdir()) / "removal-batch-error.log"
+    try:
+        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        where = f" Details: {log}"
+    except OSError:
+        where = ""
+    click.echo(f"removal-batch: internal error ({type(exc).__name__}: {exc}).{where}", err=True)
+    sys.exit(EXIT_INTERNAL)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="removal-batch")
+def main() -> None:
+    """Check Amazon FBA removal-request files before upload, and write the orders."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--inventory", "inventory", required=True, type=click.Path(path_type=Path),
+              help="The Manage FBA Inventory report to check quantities against.")
+@click.option("--inventory-time", default=None, help="When the snapshot was taken (ISO time).")
+@click.option("--on-excess", type=click.Choice(["reject", "cap"]), default=None,
+              help="A line over what is available: reject it, or cap it to what is.")
+@click.option("--allow-partial", is_flag=True, default=None,
+              help="Send the valid lines of an order that has errors.")
+@click.option("--settings", "settings_path", type=click.Path(path_type=Path), default=None,
+              help="A removal-batch.toml with settings.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Write the error reports, orders and summary.json here.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+def check(
+    files: tuple[Path, ...],
+    inventory: Path,
+    inventory_time: str | None,
+    on_excess: str | None,
+    allow_partial: bool | None,
+    settings_path: Path | None,
+    out_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Check FILES against the inventory snapshot, without a workspace or ledger."""
+    try:
+        from removal_batch.app import run_check
+
+        code = run_check(
+            list(files),
+            inventory=inventory,
+            inventory_time=inventory_time,
+            on_excess=on_excess,
+            allow_partial=allow_partial,
+            settings_path=settings_path,
+            out_dir=out_dir,
+            as_json=as_json,
+        )
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("removal-batch: interrupted; nothing was published.", err=True)
+        sys.exit(130)
+    except BaseException as exc:  # one line and a log, never a trace on screen
+        _internal_error(exc)
+    sys.exit(code)

@@ -1,0 +1,154 @@
+"""Vectorised value checks, registered with pandera so the YAML schemas can name them.
+
+Every check treats a blank cell as passing: whether a blank is allowed is the
+business of ``not_blank``/``sku_present`` (value-missing) and of the order rules.
+All checks take text columns; nothing is coerced first, so one bad column never
+hides another column's problems.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import pandas as pd
+from pandera import extensions
+
+WHOLE_NUMBER = r"[+-]?\d+(\.0*)?"
+ORDER_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}"
+
+
+def _blank(series: pd.Series) -> pd.Series:
+    return series.eq("")
+
+
+def is_whole_number(series: pd.Series) -> pd.Series:
+    return series.str.fullmatch(WHOLE_NUMBER).fillna(False).astype(bool)
+
+
+def _register(name: str, **kwargs: object):  # type: ignore[no-untyped-def]
+    """Register once: importing this module twice (tests, reloads) must not fail."""
+
+    def wrap(fn):  # type: ignore[no-untyped-def]
+        from pandera.api.checks import Check
+
+        if hasattr(Check, name):
+            return fn
+        return extensions.register_check_method(**kwargs)(fn)
+
+    return wrap
+
+
+@_register("not_blank")
+def not_blank(series: pd.Series) -> pd.Series:
+    return ~_blank(series)
+
+
+@_register("whole_number")
+def whole_number(series: pd.Series) -> pd.Series:
+    return _blank(series) | is_whole_number(series)
+
+
+@_register("not_negative")
+def not_negative(series: pd.Series) -> pd.Series:
+    # Only whole numbers are judged here; "abc" is value-not-integer, not negative.
+    return ~(is_whole_number(series) & series.str.startswith("-")) | series.str.fullmatch(
+        r"-0+(\.0*)?"
+    ).fillna(False).astype(bool)
+
+
+@_register("order_id_format")
+def order_id_format(series: pd.Series) -> pd.Series:
+    return _blank(series) | series.str.fullmatch(ORDER_ID).fillna(False).astype(bool)
+
+
+@_register("disposition_allowed", statistics=["allowed"])
+def disposition_allowed(series: pd.Series, *, allowed: list[str]) -> pd.Series:
+    accepted = {a.lower() for a in allowed}
+    if "liquidations" in accepted:
+        accepted.add("liquidation")
+    return _blank(series) | series.str.lower().isin(accepted)
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    import pycountry
+
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+@cache
+def subdivision_codes(country: str) -> frozenset[str]:
+    """State/province codes of a country, without the 'US-' prefix."""
+    import pycountry
+
+    found = pycountry.subdivisions.get(country_code=country) or []
+    return frozenset(s.code.split("-", 1)[1] for s in found)
+
+
+@_register("country_code")
+def country_code(series: pd.Series) -> pd.Series:
+    return _blank(series) | series.str.upper().isin(country_codes())
+
+
+def _country(frame: pd.DataFrame, default: str = "US") -> pd.Series:
+    """The address's country, upper case; blank means the marketplace default."""
+    country = frame["AddressCountryCode"].str.upper()
+    return country.mask(country.eq(""), default)
+
+
+@_register("state_for_country", statistics=["countries"])
+def state_for_country(frame: pd.DataFrame, *, countries: list[str]) -> pd.Series:
+    state = frame["AddressStateOrRegion"].str.upper()
+    country = _country(frame)
+    ok = _blank(state) | ~country.isin(countries)
+    for code in countries:
+        rows = country.eq(code) & ~ok
+        if rows.any():
+            ok = ok | (rows & state.isin(subdivision_codes(code)))
+    return ok
+
+
+@_register("postal_code_for_country", statistics=["patterns"])
+def postal_code_for_country(frame: pd.DataFrame, *, patterns: dict[str, str]) -> pd.Series:
+    postal = frame["AddressPostalCode"]
+    country = _country(frame)
+    ok = _blank(postal) | ~country.isin(list(patterns))
+    for code, pattern in patterns.items():
+        rows = country.eq(code) & ~ok
+        if rows.any():
+            matched = postal.str.fullmatch(pattern, flags=re.IGNORECASE).fillna(False)
+            ok = ok | (rows & matched.astype(bool))
+    return ok
+
+
+@cache
+def _phone_possible(phone: str, country: str) -> bool:
+    import phonenumbers
+
+    region = country if country in country_codes() else "US"
+    try:
+        number = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_possible_number(number))
+
+
+@_register("phone_for_country")
+def phone_for_country(frame: pd.DataFrame) -> pd.Series:
+    phone = frame["ContactPhoneNumber"]
+    ok = _blank(phone)
+    todo = ~ok
+    if todo.any():
+        # Few distinct phones per file (one per order): judge each pair once.
+        pairs = pd.DataFrame({"p": phone[todo], "c": _country(frame)[todo]})
+        verdict = [_phone_possible(p, c) for p, c in pairs.itertuples(index=False)]
+        ok = ok.copy()
+        ok[todo] = verdict
+    return ok
+
+
+@_register("sku_present")
+def sku_present(frame: pd.DataFrame) -> pd.Series:
+    """MerchantSKU is required on every row; an FNSKU may stand in for it."""
+    return ~(_blank(frame["MerchantSKU"]) & _blank(frame["FNSKU"]))

@@ -1,0 +1,68 @@
+"""The request-file columns: Amazon's exact names, their level, and the aliases people type."""
+
+from __future__ import annotations
+
+import re
+
+ORDER_FIELDS: tuple[str, ...] = (
+    "MerchantRemovalOrderID",
+    "RemovalDisposition",
+    "AddressName",
+    "AddressFieldOne",
+    "AddressFieldTwo",
+    "AddressFieldThree",
+    "AddressCity",
+    "AddressCountryCode",
+    "AddressStateOrRegion",
+    "AddressPostalCode",
+    "ContactPhoneNumber",
+    "ShippingNotes",
+)
+ITEM_FIELDS: tuple[str, ...] = ("MerchantSKU", "SellableQuantity", "UnsellableQuantity")
+# FNSKU may stand in for MerchantSKU; it is resolved through the snapshot.
+EXTRA_FIELDS: tuple[str, ...] = ("FNSKU",)
+ALL_FIELDS: tuple[str, ...] = ORDER_FIELDS + ITEM_FIELDS + EXTRA_FIELDS
+ADDRESS_FIELDS: tuple[str, ...] = ORDER_FIELDS[2:11]
+QUANTITY_FIELDS: tuple[str, ...] = ("SellableQuantity", "UnsellableQuantity")
+
+# Columns a table must have. MerchantSKU is satisfied by FNSKU too (see shape.py).
+REQUIRED_TABLE_FIELDS: tuple[str, ...] = (
+    "RemovalDisposition",
+    "MerchantSKU",
+    "SellableQuantity",
+    "UnsellableQuantity",
+)
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "MerchantRemovalOrderID": ("order id", "removal order id"),
+    "RemovalDisposition": ("disposition", "method of removal"),
+    "MerchantSKU": ("sku", "msku", "seller sku"),
+    "SellableQuantity": ("fulfillable quantity",),
+    "UnsellableQuantity": ("unfulfillable quantity",),
+}
+
+
+def header_key(text: str) -> str:
+    """Matching is case-, space-, hyphen- and underscore-insensitive."""
+    return re.sub(r"[\s\-_]+", "", text.replace("\ufeff", "")).lower()
+
+
+HEADER_LOOKUP: dict[str, str] = {header_key(name): name for name in ALL_FIELDS}
+for _field, _aliases in _ALIASES.items():
+    for _alias in _aliases:
+        HEADER_LOOKUP[header_key(_alias)] = _field
+
+
+def field_for_header(text: str) -> str | None:
+    """The canonical field a header cell names, or None when it names none."""
+    return HEADER_LOOKUP.get(header_key(text))
+
+
+def column_letter(index: int) -> str:
+    """0-based column index -> spreadsheet letters (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters

@@ -1,0 +1,106 @@
+"""The inventory snapshot: what each SKU has available to remove.
+
+Problems here stop the run (exit 2): without a trustworthy snapshot no request
+can be checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from removal_batch.core.raw_table import RawTable
+from removal_batch.core.schema import inventory_schema
+
+REQUIRED = ("sku", "afn-fulfillable-quantity", "afn-unsellable-quantity")
+OPTIONAL = ("fnsku", "asin", "product-name", "afn-reserved-quantity", "snapshot-date")
+QUANTITIES = ("afn-fulfillable-quantity", "afn-unsellable-quantity", "afn-reserved-quantity")
+
+
+class SnapshotError(Exception):
+    """The snapshot cannot be used; the message names the problem and how to fix it."""
+
+
+@dataclass
+class Snapshot:
+    """Available units per SKU. ``frame`` is indexed by SKU (text, exactly as in the report)."""
+
+    file: str
+    frame: pd.DataFrame  # columns: fnsku, sellable, unsellable (int64)
+    snapshot_date: str = ""  # from the report's snapshot-date column, when present
+
+    @property
+    def sku_count(self) -> int:
+        return len(self.frame)
+
+
+def _key(text: str) -> str:
+    return text.replace("\ufeff", "").strip().lower().replace("_", "-")
+
+
+def looks_like_inventory_header(raw: RawTable) -> bool:
+    """True when one of the first rows names the required snapshot columns."""
+    head = raw.cells.iloc[:20]
+    return bool(head.apply(lambda r: set(REQUIRED) <= {_key(c) for c in r}, axis=1).any())
+
+
+def parse_snapshot(raw: RawTable) -> Snapshot:
+    head = raw.cells.iloc[:20]
+    where = head.apply(lambda r: set(REQUIRED) <= {_key(c) for c in r}, axis=1)
+    if not where.any():
+        found = ", ".join(c for c in raw.cells.iloc[0] if c)[:300] if raw.height else "nothing"
+        missing = [c for c in REQUIRED if raw.height == 0 or c not in {_key(x) for x in raw.cells.iloc[0]}]
+        raise SnapshotError(
+            f"Inventory snapshot {raw.file}: the required column(s) {', '.join(missing)} are "
+            f"missing (the first row holds: {found}). Download the Manage FBA Inventory report "
+            "again from Seller Central."
+        )
+    header_idx = int(where[where].index[0])
+    names = [_key(c) for c in raw.cells.iloc[header_idx]]
+    body = raw.cells.iloc[header_idx + 1 :]
+    body = body[body.apply(lambda c: c.str.strip()).ne("").any(axis=1)]
+    columns: dict[str, pd.Series] = {}
+    for pos, name in enumerate(names):
+        if name in REQUIRED + OPTIONAL and name not in columns:
+            columns[name] = body[pos].str.strip()
+    frame = pd.DataFrame(columns)
+    rows = pd.Series(raw.row_numbers[header_idx + 1 :], index=raw.cells.index[header_idx + 1 :])
+    rows = rows[body.index]
+    for name in QUANTITIES:
+        if name in frame:
+            frame[name] = frame[name].mask(frame[name].isin(["", "--"]), "0")
+    try:
+        inventory_schema().validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases.dropna(subset=["index"]).head(5)
+        where_text = "; ".join(
+            f"row {int(rows.loc[int(i)])} {col} '{val}'"
+            for i, col, val in zip(cases["index"], cases["column"], cases["failure_case"], strict=True)
+        )
+        raise SnapshotError(
+            f"Inventory snapshot {raw.file}: SKUs must be present and quantities must be whole "
+            f"numbers of 0 or more ({where_text}). Download the report again."
+        ) from exc
+    repeated = frame["sku"][frame["sku"].duplicated(keep=False)]
+    if len(repeated):
+        sku = repeated.iloc[0]
+        at = ", ".join(str(int(rows.loc[i])) for i in repeated.index[repeated.eq(sku)][:5])
+        raise SnapshotError(
+            f"Inventory snapshot {raw.file}: SKU '{sku}' is listed more than once (rows {at}), "
+            "so its available units are unclear. Download the report again, or remove the "
+            "extra line."
+        )
+    result = pd.DataFrame(
+        {
+            "fnsku": frame["fnsku"].to_numpy() if "fnsku" in frame else "",
+            "sellable": pd.to_numeric(frame["afn-fulfillable-quantity"]).astype("int64").to_numpy(),
+            "unsellable": pd.to_numeric(frame["afn-unsellable-quantity"]).astype("int64").to_numpy(),
+        },
+        index=pd.Index(frame["sku"].to_numpy(dtype=object), name="sku"),
+    )
+    snapshot_date = ""
+    if "snapshot-date" in frame and frame["snapshot-date"].ne("").any():
+        snapshot_date = str(frame["snapshot-date"][frame["snapshot-date"].ne("")].max())
+    return Snapshot(file=raw.file, frame=result, snapshot_date=snapshot_date)

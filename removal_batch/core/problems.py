@@ -1,0 +1,100 @@
+"""Problem records: one per finding, with its code, severity and place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from removal_batch.core.codes import severity_of
+
+PROBLEM_COLUMNS: list[str] = [
+    "file",
+    "sheet",
+    "row",
+    "column",
+    "field",
+    "value",
+    "code",
+    "severity",
+    "message",
+    "order_id",
+    "sku",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding. ``row`` is the row the user sees (None for file-level problems)."""
+
+    code: str
+    message: str
+    file: str = ""
+    sheet: str = ""
+    row: int | None = None
+    column: str = ""
+    field: str = ""
+    value: str = ""
+    order_id: str = ""
+    sku: str = ""
+
+    @property
+    def severity(self) -> str:
+        return str(severity_of(self.code))
+
+
+def empty_problems() -> pd.DataFrame:
+    frame = pd.DataFrame({name: pd.Series(dtype=object) for name in PROBLEM_COLUMNS})
+    frame["row"] = frame["row"].astype("Int64")
+    return frame
+
+
+def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
+    """A frame of Problem records in the report's column order."""
+    records = [{**asdict(p), "severity": p.severity} for p in problems]
+    if not records:
+        return empty_problems()
+    frame = pd.DataFrame.from_records(records)
+    return normalise_problems(frame)
+
+
+def normalise_problems(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fill absent columns, fix dtypes and order the columns as the reports do."""
+    frame = frame.copy()
+    for name in PROBLEM_COLUMNS:
+        if name not in frame.columns:
+            frame[name] = ""
+    if "severity" in frame.columns:
+        missing = frame["severity"].isna() | frame["severity"].eq("")
+        if missing.any():
+            frame.loc[missing, "severity"] = frame.loc[missing, "code"].map(
+                lambda c: str(severity_of(c))
+            )
+    frame["row"] = pd.array(frame["row"], dtype="Int64")
+    text = [c for c in PROBLEM_COLUMNS if c != "row"]
+    frame[text] = frame[text].fillna("").astype(object)
+    return frame[PROBLEM_COLUMNS].reset_index(drop=True)
+
+
+def concat_problems(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    parts = [f for f in frames if len(f)]
+    if not parts:
+        return empty_problems()
+    return normalise_problems(pd.concat(parts, ignore_index=True))
+
+
+# Severity order for sorting reports: the worst first within a row.
+SEVERITY_RANK = {"fatal": 0, "error": 1, "warning": 2, "info": 3}
+
+
+def sort_problems(frame: pd.DataFrame) -> pd.DataFrame:
+    """File, then row (file-level first), then worst severity first."""
+    if frame.empty:
+        return frame
+    keyed = frame.assign(
+        _row=frame["row"].fillna(0).astype("int64"),
+        _rank=frame["severity"].map(SEVERITY_RANK).fillna(9),
+    )
+    keyed = keyed.sort_values(["file", "sheet", "_row", "_rank"], kind="stable")
+    return keyed.drop(columns=["_row", "_rank"]).reset_index(drop=True)

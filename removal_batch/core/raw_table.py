@@ -1,0 +1,49 @@
+"""The raw table every reader returns: text cells exactly as typed, with their places."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class RawTable:
+    """A grid of text cells from one file (or one sheet of a workbook).
+
+    ``cells`` has columns 0..n-1 (the spreadsheet columns A, B, ...) and holds
+    only ``str`` values, "" for a blank cell. ``row_numbers[i]`` is the row the
+    user sees in Excel or a text editor for grid row ``i`` (1-based).
+    """
+
+    file: str
+    cells: pd.DataFrame
+    row_numbers: np.ndarray
+    sheet: str = ""
+    encoding: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return int(self.cells.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.cells.shape[0])
+
+
+def raw_table_from_rows(
+    file: str,
+    rows: list[list[str]],
+    first_row_number: int = 1,
+    sheet: str = "",
+    encoding: str = "",
+) -> RawTable:
+    """Build a RawTable from ragged rows of text (short rows are padded with "")."""
+    width = max((len(r) for r in rows), default=0)
+    cells = pd.DataFrame(
+        [r + [""] * (width - len(r)) for r in rows], columns=range(width), dtype=object
+    )
+    numbers = np.arange(first_row_number, first_row_number + len(rows), dtype=np.int64)
+    return RawTable(file=file, cells=cells, row_numbers=numbers, sheet=sheet, encoding=encoding)

@@ -1,0 +1,316 @@
+"""Find the header row, tell the two shapes apart, and map columns to Amazon's fields.
+
+Both shapes end as the same frame: one row per requested SKU, one column per
+field, every cell text, plus ``source_row``. Duplicate headers are found here,
+from the raw header cells, before anything could rename them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from removal_batch.core.fields import (
+    ALL_FIELDS,
+    ITEM_FIELDS,
+    ORDER_FIELDS,
+    REQUIRED_TABLE_FIELDS,
+    column_letter,
+    field_for_header,
+)
+from removal_batch.core.problems import Problem
+from removal_batch.core.raw_table import RawTable
+
+# A header is looked for among the first rows only: title rows above it are fine,
+# a header on row 500 is not a request file.
+HEADER_SCAN_ROWS = 50
+ITEM_HEADER_FIELDS = frozenset(ITEM_FIELDS) | {"FNSKU"}
+
+
+@dataclass
+class RequestTable:
+    """The rows of one request file, in Amazon's field names, ready for validation."""
+
+    file: str
+    shape: str  # "table" or "feed"
+    rows: pd.DataFrame  # one column per field of ALL_FIELDS (text), plus "source_row"
+    raw: RawTable
+    header_row: int
+    field_columns: dict[str, str] = field(default_factory=dict)  # field -> column letter
+    # Feed shape: order-level fields live in one cell each (the Key<TAB>Value line).
+    fixed_cells: dict[str, tuple[int, str]] = field(default_factory=dict)
+    present_fields: frozenset[str] = frozenset()
+
+    @property
+    def sheet(self) -> str:
+        return self.raw.sheet
+
+    @property
+    def encoding(self) -> str:
+        return self.raw.encoding
+
+
+@dataclass
+class ShapeResult:
+    table: RequestTable | None
+    problems: list[Problem]
+
+
+def _strip(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.apply(lambda col: col.str.strip())
+
+
+def recognise_request(raw: RawTable) -> ShapeResult:
+    """Header detection and column mapping for one raw table."""
+    place = {"file": raw.file, "sheet": raw.sheet}
+    if raw.height == 0 or raw.width == 0:
+        return ShapeResult(None, [Problem("file-empty", "The file has no rows at all.", **place)])
+    head = _strip(raw.cells.iloc[:HEADER_SCAN_ROWS])
+    mapped = head.apply(lambda col: col.map(field_for_header))
+    recognised = mapped.apply(lambda row: row.dropna().nunique(), axis=1)
+    candidates = recognised[recognised >= 2]
+    if candidates.empty:
+        return ShapeResult(None, [_missing_feed_items(raw, mapped) or _unknown_kind(raw)])
+    header_idx = int(candidates.index[0])
+    header_fields = set(mapped.iloc[header_idx].dropna())
+    above = mapped.iloc[:header_idx, 0] if raw.width else pd.Series(dtype=object)
+    key_lines = above.dropna()
+    blank_above = head.iloc[:header_idx].eq("").all(axis=1)
+    if (
+        header_fields <= ITEM_HEADER_FIELDS
+        and len(key_lines)
+        and key_lines.isin(ORDER_FIELDS).all()
+        and (above.notna() | blank_above).all()
+    ):
+        return _feed(raw, head, mapped, header_idx)
+    return _table(raw, mapped, header_idx)
+
+
+def _unknown_kind(raw: RawTable) -> Problem:
+    return Problem(
+        "file-kind-unknown",
+        "No header row found. The first rows should hold the column names of the "
+        "Removal Request template (MerchantRemovalOrderID, RemovalDisposition, "
+        "MerchantSKU, SellableQuantity, UnsellableQuantity, ...).",
+        file=raw.file,
+        sheet=raw.sheet,
+    )
+
+
+def _missing_feed_items(raw: RawTable, mapped: pd.DataFrame) -> Problem | None:
+    keys = mapped.iloc[:, 0].dropna()
+    if len(keys) >= 2 and keys.isin(ORDER_FIELDS).all():
+        return Problem(
+            "header-missing",
+            "This looks like a one-order feed file, but the line "
+            "'MerchantSKU<TAB>SellableQuantity<TAB>UnsellableQuantity' that starts the "
+            "list of SKUs is missing. Add it above the SKU lines.",
+            file=raw.file,
+            sheet=raw.sheet,
+            field="MerchantSKU",
+        )
+    return None
+
+
+def _header_problems(
+    raw: RawTable, header_row: int, cells: pd.Series, fields: pd.Series
+) -> list[Problem]:
+    """header-duplicate and header-unknown for one header line (cells by column index)."""
+    problems: list[Problem] = []
+    place = {"file": raw.file, "sheet": raw.sheet, "row": header_row}
+    known = fields.dropna()
+    for name, cols in known.groupby(known).groups.items():
+        if len(cols) > 1:
+            letters = [column_letter(int(c)) for c in cols]
+            problems.append(
+                Problem(
+                    "header-duplicate",
+                    f"Columns {' and '.join(letters)} both mean {name} "
+                    f"({', '.join(repr(cells[c]) for c in cols)}). Keep one and delete the "
+                    "other, so no value is silently ignored.",
+                    column=letters[1],
+                    field=str(name),
+                    value=str(cells[cols[1]]),
+                    **place,
+                )
+            )
+    unknown = fields.isna() & cells.ne("")
+    for col in cells.index[unknown]:
+        problems.append(
+            Problem(
+                "header-unknown",
+                f"Column {column_letter(int(col))} '{cells[col]}' is not a column of the "
+                "Removal Request template; its values are ignored.",
+                column=column_letter(int(col)),
+                value=str(cells[col]),
+                **place,
+            )
+        )
+    return problems
+
+
+def _missing_required(
+    raw: RawTable, present: set[str], required: tuple[str, ...], header_row: int
+) -> list[Problem]:
+    problems = []
+    for name in required:
+        if name in present or (name == "MerchantSKU" and "FNSKU" in present):
+            continue
+        hint = " (or an FNSKU column)" if name == "MerchantSKU" else ""
+        problems.append(
+            Problem(
+                "header-missing",
+                f"The required column {name}{hint} is missing from the header row "
+                f"(row {header_row}). Add it, even if some of its cells stay blank.",
+                file=raw.file,
+                sheet=raw.sheet,
+                row=header_row,
+                field=name,
+            )
+        )
+    return problems
+
+
+def _data_rows(raw: RawTable, start: int) -> tuple[pd.DataFrame, pd.Series]:
+    body = raw.cells.iloc[start:]
+    body = body.apply(lambda col: col.str.strip()) if len(body) else body
+    keep = body.ne("").any(axis=1)
+    numbers = pd.Series(raw.row_numbers[start:], index=body.index)
+    return body[keep], numbers[keep]
+
+
+def _frame(
+    body: pd.DataFrame, numbers: pd.Series, columns: dict[str, int], constants: dict[str, str]
+) -> pd.DataFrame:
+    data: dict[str, object] = {}
+    for name in ALL_FIELDS:
+        if name in columns:
+            data[name] = body[columns[name]].to_numpy(dtype=object)
+        else:
+            data[name] = constants.get(name, "")
+    frame = pd.DataFrame(data, index=range(len(body)), columns=list(ALL_FIELDS))
+    frame[list(ALL_FIELDS)] = frame[list(ALL_FIELDS)].astype(object)
+    frame["source_row"] = numbers.to_numpy(dtype="int64")
+    return frame
+
+
+def _table(raw: RawTable, mapped: pd.DataFrame, header_idx: int) -> ShapeResult:
+    header_row = int(raw.row_numbers[header_idx])
+    cells = raw.cells.iloc[header_idx].str.strip()
+    fields = mapped.iloc[header_idx]
+    problems = _header_problems(raw, header_row, cells, fields)
+    body, numbers = _data_rows(raw, header_idx + 1)
+    # A column with values but no header is reported, then ignored.
+    for col in cells.index[cells.eq("")]:
+        if body[col].ne("").any():
+            problems.append(
+                Problem(
+                    "header-unknown",
+                    f"Column {column_letter(int(col))} has values but no header; "
+                    "they are ignored.",
+                    file=raw.file,
+                    sheet=raw.sheet,
+                    row=header_row,
+                    column=column_letter(int(col)),
+                )
+            )
+    present = set(fields.dropna())
+    problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row)
+    fatal = any(p.code in {"header-duplicate", "header-missing"} for p in problems)
+    if fatal:
+        return ShapeResult(None, problems)
+    if body.empty:
+        problems.append(
+            Problem(
+                "file-empty",
+                f"The header is on row {header_row} but no request rows follow it.",
+                file=raw.file,
+                sheet=raw.sheet,
+            )
+        )
+        return ShapeResult(None, problems)
+    columns = {str(f): int(c) for c, f in fields.dropna().items()}
+    table = RequestTable(
+        file=raw.file,
+        shape="table",
+        rows=_frame(body, numbers, columns, {}),
+        raw=raw,
+        header_row=header_row,
+        field_columns={f: column_letter(c) for f, c in columns.items()},
+        present_fields=frozenset(columns),
+    )
+    return ShapeResult(table, problems)
+
+
+def _feed(
+    raw: RawTable, head: pd.DataFrame, mapped: pd.DataFrame, header_idx: int
+) -> ShapeResult:
+    header_row = int(raw.row_numbers[header_idx])
+    problems: list[Problem] = []
+    keys = mapped.iloc[:header_idx, 0].dropna()
+    key_cells = head.iloc[:header_idx, 0]
+    # Key lines behave like a one-column header: the same checks for repeats.
+    dup_fields = keys[keys.duplicated(keep="first")]
+    for idx, name in dup_fields.items():
+        problems.append(
+            Problem(
+                "header-duplicate",
+                f"{name} is given twice (rows {int(raw.row_numbers[keys[keys == name].index[0]])} "
+                f"and {int(raw.row_numbers[idx])}). Keep one line.",
+                file=raw.file,
+                sheet=raw.sheet,
+                row=int(raw.row_numbers[idx]),
+                column="A",
+                field=str(name),
+                value=str(key_cells[idx]),
+            )
+        )
+    item_cells = raw.cells.iloc[header_idx].str.strip()
+    item_fields = mapped.iloc[header_idx]
+    problems += _header_problems(raw, header_row, item_cells, item_fields)
+    present = set(item_fields.dropna()) | set(keys)
+    problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row)
+    if any(p.code in {"header-duplicate", "header-missing"} for p in problems):
+        return ShapeResult(None, problems)
+    body, numbers = _data_rows(raw, header_idx + 1)
+    if body.empty:
+        problems.append(
+            Problem(
+                "file-empty",
+                f"The SKU header is on row {header_row} but no SKU lines follow it.",
+                file=raw.file,
+                sheet=raw.sheet,
+            )
+        )
+        return ShapeResult(None, problems)
+    value_col = raw.cells.iloc[:header_idx, 1].str.strip() if raw.width > 1 else None
+    constants: dict[str, str] = {}
+    fixed: dict[str, tuple[int, str]] = {}
+    for idx, name in keys.items():
+        constants[str(name)] = "" if value_col is None else str(value_col[idx])
+        fixed[str(name)] = (int(raw.row_numbers[idx]), "B")
+    columns = {str(f): int(c) for c, f in item_fields.dropna().items()}
+    table = RequestTable(
+        file=raw.file,
+        shape="feed",
+        rows=_frame(body, numbers, columns, constants),
+        raw=raw,
+        header_row=header_row,
+        field_columns={f: column_letter(c) for f, c in columns.items()},
+        fixed_cells=fixed,
+        present_fields=frozenset(columns) | frozenset(fixed),
+    )
+    return ShapeResult(table, problems)
+
+
+def has_request_header(raw: RawTable) -> bool:
+    """Whether a peek at a sheet or file shows either shape's header (picks sheet, delimiter)."""
+    if raw.height == 0 or raw.width == 0:
+        return False
+    head = raw.cells.iloc[:HEADER_SCAN_ROWS]
+    mapped = head.apply(lambda col: col.str.strip().map(field_for_header))
+    if bool((mapped.apply(lambda row: row.dropna().nunique(), axis=1) >= 2).any()):
+        return True
+    keys = mapped.iloc[:, 0].dropna()
+    return len(keys) >= 2 and bool(keys.isin(ORDER_FIELDS).all())

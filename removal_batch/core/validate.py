@@ -1,0 +1,197 @@
+"""Run the request schema lazily over all rows and turn failures into Problem records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import pandera.pandas as pa
+
+from removal_batch.core.fields import ALL_FIELDS
+from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
+from removal_batch.core.schema import request_schema
+from removal_batch.core.shape import RequestTable
+
+# pandera check name -> SPEC code. One place, so a code never drifts from its check.
+CHECK_CODES: dict[str, str] = {
+    "not_blank": "value-missing",
+    "sku_present": "value-missing",
+    "whole_number": "value-not-integer",
+    "not_negative": "value-negative",
+    "str_length": "value-too-long",
+    "order_id_format": "order-id-invalid",
+    "disposition_allowed": "disposition-invalid",
+    "country_code": "country-invalid",
+    "state_for_country": "state-invalid",
+    "postal_code_for_country": "postal-code-invalid",
+    "phone_for_country": "phone-invalid",
+}
+# Whole-row checks: the one field each judges.
+ROW_CHECK_FIELDS: dict[str, str] = {
+    "sku_present": "MerchantSKU",
+    "state_for_country": "AddressStateOrRegion",
+    "postal_code_for_country": "AddressPostalCode",
+    "phone_for_country": "ContactPhoneNumber",
+}
+
+
+@dataclass
+class ValidationResult:
+    problems: pd.DataFrame
+    row_has_error: pd.Series  # bool, aligned with table.rows
+
+
+def _failures(table: RequestTable, allowed: tuple[str, ...]) -> pd.DataFrame:
+    """Failure cases as (row index, field, check name); empty when all rows pass."""
+    schema = request_schema(allowed)
+    try:
+        schema.validate(table.rows[list(ALL_FIELDS)], lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return pd.DataFrame(columns=["index", "field", "check"])
+    cases = cases[cases["index"].notna()].copy()
+    cases["check"] = cases["check"].astype(str).str.split("(", n=1).str[0]
+    row_field = cases["check"].map(ROW_CHECK_FIELDS)
+    whole_row = row_field.notna()
+    # A whole-row check reports every column of a failing row: keep the judged one.
+    cases = cases[~whole_row | cases["column"].eq(row_field)]
+    cases = cases.assign(field=cases["column"], index=cases["index"].astype("int64"))
+    return cases[["index", "field", "check"]].drop_duplicates()
+
+
+def _quote(values: pd.Series) -> pd.Series:
+    return "'" + values.astype(str) + "'"
+
+
+def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
+    """Plain-words messages, built column-wise per code."""
+    field, value, code = found["field"], found["value"], found["code"]
+    country = found["country"]
+    msg = pd.Series("", index=found.index, dtype=object)
+
+    def put(mask: pd.Series, text: pd.Series | str) -> None:
+        if mask.any():
+            msg[mask] = text[mask] if isinstance(text, pd.Series) else text
+
+    put(
+        code.eq("value-missing"),
+        "MerchantSKU is blank. Every row needs the seller SKU (or the FNSKU) of the item "
+        "to remove; delete the row if it is not needed.",
+    )
+    put(
+        code.eq("value-not-integer"),
+        field + " must be a whole number of units, like 3; " + _quote(value)
+        + " is not. Leave the cell blank for 0.",
+    )
+    put(
+        code.eq("value-negative"),
+        field + " is " + value + "; a quantity cannot be below zero. Use 0 or leave it blank.",
+    )
+    put(
+        code.eq("value-too-long"),
+        field + " is " + value.str.len().astype(str) + " characters long; at most "
+        + found["limit"].astype(str) + " are accepted. Shorten it.",
+    )
+    put(
+        code.eq("order-id-invalid"),
+        "MerchantRemovalOrderID " + _quote(value) + " is not a usable order id: use 1 to 50 "
+        "letters, digits, '.', '_' or '-', starting with a letter or digit.",
+    )
+    put(
+        code.eq("disposition-invalid"),
+        "RemovalDisposition " + _quote(value) + " is not allowed here; use "
+        + " or ".join(allowed) + ".",
+    )
+    put(
+        code.eq("country-invalid"),
+        "AddressCountryCode " + _quote(value) + " is not a two-letter country code "
+        "(ISO 3166-1), such as US, CA or GB.",
+    )
+    put(
+        code.eq("state-invalid"),
+        "AddressStateOrRegion " + _quote(value) + " is not a state or province code of "
+        + country + "; use the two-letter code, such as NV or ON.",
+    )
+    postal = code.eq("postal-code-invalid")
+    put(
+        postal,
+        "AddressPostalCode " + _quote(value) + " is not a valid postal code for " + country + ".",
+    )
+    lost_zero = postal & country.eq("US") & value.str.fullmatch(r"\d{3,4}").fillna(False)
+    put(
+        lost_zero,
+        "AddressPostalCode " + _quote(value) + " has only " + value.str.len().astype(str)
+        + " digits: the leading zero(s) were probably lost (e.g. 02134 became 2134). Format "
+        "the column as Text and type the full ZIP code.",
+    )
+    put(
+        code.eq("phone-invalid"),
+        "ContactPhoneNumber " + _quote(value) + " cannot be a phone number in " + country
+        + "; check for missing or extra digits.",
+    )
+    return msg
+
+
+LENGTH_LIMITS_CACHE: dict[tuple[str, ...], dict[str, int]] = {}
+
+
+def _length_limits(allowed: tuple[str, ...]) -> dict[str, int]:
+    if allowed not in LENGTH_LIMITS_CACHE:
+        limits: dict[str, int] = {}
+        for name, column in request_schema(allowed).columns.items():
+            for check in column.checks:
+                if check.name == "str_length" and check.statistics.get("max_value"):
+                    limits[name] = int(check.statistics["max_value"])
+        LENGTH_LIMITS_CACHE[allowed] = limits
+    return LENGTH_LIMITS_CACHE[allowed]
+
+
+def validate_rows(
+    table: RequestTable, allowed: tuple[str, ...] = ("Return", "Disposal")
+) -> ValidationResult:
+    rows = table.rows
+    failures = _failures(table, allowed)
+    no_errors = pd.Series(False, index=rows.index)
+    if failures.empty:
+        return ValidationResult(empty_problems(), no_errors)
+    failures = failures.assign(code=failures["check"].map(CHECK_CODES)).dropna(subset=["code"])
+    # value-negative only where the value is a whole number: no double report for "abc".
+    idx = failures["index"].to_numpy()
+    values = rows.to_numpy(dtype=object)
+    col_pos = {name: i for i, name in enumerate(rows.columns)}
+    failures["value"] = [values[i, col_pos[f]] for i, f in zip(idx, failures["field"], strict=True)]
+    country = rows["AddressCountryCode"].str.upper()
+    failures["country"] = country.mask(country.eq(""), "US").to_numpy()[idx]
+    failures["limit"] = failures["field"].map(_length_limits(allowed)).fillna(0).astype(int)
+    failures["message"] = _messages(failures, allowed)
+    rows_at = rows["source_row"].to_numpy()[idx]
+    found = pd.DataFrame(
+        {
+            "file": table.file,
+            "sheet": table.sheet,
+            "row": rows_at,
+            "column": failures["field"].map(table.field_columns).fillna("").to_numpy(),
+            "field": failures["field"].to_numpy(),
+            "value": failures["value"].to_numpy(),
+            "code": failures["code"].to_numpy(),
+            "message": failures["message"].to_numpy(),
+            "order_id": rows["MerchantRemovalOrderID"].to_numpy()[idx],
+            "sku": rows["MerchantSKU"].to_numpy()[idx],
+            "_index": idx,
+        }
+    )
+    # Feed files hold an order field once, in one cell: one problem there, not one per SKU.
+    fixed = found["field"].isin(list(table.fixed_cells))
+    if fixed.any():
+        once = found[fixed].drop_duplicates(subset=["code", "field"]).copy()
+        once["row"] = once["field"].map(lambda f: table.fixed_cells[f][0])
+        once["column"] = once["field"].map(lambda f: table.fixed_cells[f][1])
+        found = pd.concat([found[~fixed], once])
+    found = found.sort_values(["_index", "column"], kind="stable")
+    row_has_error = pd.Series(False, index=rows.index)
+    # Fixed-cell problems (feed order fields) reject every row of the file.
+    error_rows = failures["index"].unique()
+    row_has_error.iloc[error_rows] = True
+    problems = normalise_problems(found.drop(columns=["_index"]))
+    return ValidationResult(concat_problems([problems]), row_has_error)

@@ -1,0 +1,224 @@
+"""One batch: read -> validate -> decide -> write.
+
+The pipeline owns the order of the stages and nothing else: reading is done by
+``readers``, judging by ``core``, and files by ``writers``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from removal_batch import __version__
+from removal_batch.core.decide import Decision, ValidatedFile, decide_orders
+from removal_batch.core.inventory import Snapshot, SnapshotError, looks_like_inventory_header, parse_snapshot
+from removal_batch.core.problems import Problem, concat_problems, problems_frame, sort_problems
+from removal_batch.core.settings import Settings
+from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
+from removal_batch.core.validate import validate_rows
+from removal_batch.readers import ReadError, ReadLimits, read_table
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Usage, settings or snapshot problem: nothing was processed (exit 2)."""
+
+
+@dataclass
+class FileOutcome:
+    """What became of one input file."""
+
+    name: str
+    path: Path
+    sha256: str
+    shape: str = ""
+    encoding: str = ""
+    sheet: str = ""
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    status: str = "rejected"
+    problems: pd.DataFrame = field(default_factory=pd.DataFrame)
+    table: RequestTable | None = None
+    row_has_error: pd.Series | None = None
+
+    def counts_by_code(self) -> dict[str, int]:
+        if self.problems.empty:
+            return {}
+        return {str(k): int(v) for k, v in self.problems["code"].value_counts().items()}
+
+
+@dataclass
+class SnapshotInfo:
+    file: str
+    sha256: str
+    skus: int
+    snapshot_time: str
+
+
+@dataclass
+class BatchResult:
+    run_id: str
+    started: str
+    finished: str
+    snapshot: SnapshotInfo
+    files: list[FileOutcome]
+    decision: Decision
+    exit_code: int
+    tool_version: str = __version__
+
+    @property
+    def problems(self) -> pd.DataFrame:
+        return concat_problems(f.problems for f in self.files)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def new_run_id(now: dt.datetime) -> str:
+    return now.strftime("%Y%m%d-%H%M%S-") + os.urandom(2).hex()
+
+
+def limits_of(settings: Settings) -> ReadLimits:
+    return ReadLimits(
+        max_bytes=settings.max_file_bytes,
+        max_uncompressed_bytes=settings.max_uncompressed_bytes,
+        max_rows=settings.max_rows,
+    )
+
+
+def parse_time(text: str) -> dt.datetime:
+    """An ISO date or date-time; naive values are taken as UTC."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise UsageError(
+            f"'{text}' is not a date or time; use ISO form such as 2026-11-26 or "
+            "2026-11-26T08:00:00Z."
+        ) from exc
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def load_snapshot(
+    path: Path, settings: Settings, inventory_time: str | None = None
+) -> tuple[Snapshot, SnapshotInfo]:
+    """Read and check the inventory snapshot; any problem is a UsageError (exit 2)."""
+    if not path.is_file():
+        raise UsageError(f"Inventory snapshot not found: {path}")
+    try:
+        raw = read_table(
+            path,
+            looks_like_inventory_header,
+            limits_of(settings),
+            quoting=path.suffix.lower() == ".csv",
+        )
+        snapshot = parse_snapshot(raw)
+    except ReadError as exc:
+        raise UsageError(f"Inventory snapshot {path.name}: {exc.message}") from exc
+    except SnapshotError as exc:
+        raise UsageError(str(exc)) from exc
+    if inventory_time:
+        when = parse_time(inventory_time)
+    elif snapshot.snapshot_date:
+        when = parse_time(snapshot.snapshot_date)
+    else:
+        when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    info = SnapshotInfo(
+        file=path.name,
+        sha256=sha256_of(path),
+        skus=snapshot.sku_count,
+        snapshot_time=when.isoformat(),
+    )
+    return snapshot, info
+
+
+def read_request(path: Path, name: str, settings: Settings) -> FileOutcome:
+    """Read, recognise and validate one request file. Never raises for bad content."""
+    outcome = FileOutcome(name=name, path=path, sha256=sha256_of(path))
+    try:
+        raw = read_table(path, has_request_header, limits_of(settings), display_name=name)
+    except ReadError as exc:
+        outcome.problems = problems_frame([Problem(exc.code, exc.message, file=name)])
+        return outcome
+    outcome.encoding, outcome.sheet = raw.encoding, raw.sheet
+    shaped = recognise_request(raw)
+    found = problems_frame(shaped.problems)
+    if shaped.table is None:
+        outcome.problems = found
+        return outcome
+    table = shaped.table
+    outcome.table, outcome.shape, outcome.rows = table, table.shape, len(table.rows)
+    checked = validate_rows(table, settings.allowed_dispositions)
+    outcome.problems = concat_problems([found, checked.problems])
+    outcome.row_has_error = checked.row_has_error
+    return outcome
+
+
+ProgressHook = Callable[[str], None]
+
+
+def run_batch(
+    paths: Sequence[Path],
+    inventory: Path,
+    settings: Settings,
+    inventory_time: str | None = None,
+    progress: ProgressHook | None = None,
+) -> BatchResult:
+    """Check a batch of request files against one snapshot; writes nothing."""
+    started = utc_now()
+    snapshot, info = load_snapshot(inventory, settings, inventory_time)
+    # Files in name order, whatever order they were given in: allocation depends on it.
+    ordered = sorted({p.resolve(): p for p in paths}.values(), key=lambda p: (p.name, str(p)))
+    outcomes = []
+    for path in ordered:
+        if progress:
+            progress(path.name)
+        outcomes.append(read_request(path, path.name, settings))
+    validated = [
+        ValidatedFile(o.name, o.table, o.row_has_error)
+        for o in outcomes
+        if o.table is not None and o.row_has_error is not None
+    ]
+    decision = decide_orders(validated, snapshot, settings, started)
+    for outcome in outcomes:
+        extra = decision.problems_by_file.get(outcome.name)
+        if extra is not None and len(extra):
+            outcome.problems = concat_problems([outcome.problems, extra])
+        outcome.problems = sort_problems(outcome.problems)
+        outcome.accepted = decision.accepted_rows.get(outcome.name, 0)
+        outcome.rejected = outcome.rows - outcome.accepted
+        fatal = outcome.problems["severity"].eq("fatal").any() if len(outcome.problems) else False
+        if fatal or outcome.accepted == 0:
+            outcome.status = "rejected"
+        elif outcome.rejected:
+            outcome.status = "partial"
+        else:
+            outcome.status = "accepted"
+    bad = any(
+        len(o.problems) and o.problems["severity"].isin(["fatal", "error"]).any() for o in outcomes
+    )
+    return BatchResult(
+        run_id=new_run_id(started),
+        started=started.isoformat(),
+        finished=utc_now().isoformat(),
+        snapshot=info,
+        files=outcomes,
+        decision=decision,
+        exit_code=EXIT_REJECTED if bad else EXIT_OK,
+    )

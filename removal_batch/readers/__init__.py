@@ -1,0 +1,86 @@
+"""Readers: one module per file format, each returning the same RawTable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from removal_batch.core.raw_table import RawTable
+
+TEXT_SUFFIXES = frozenset({".txt", ".tsv", ".csv"})
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | WORKBOOK_SUFFIXES
+
+# Signatures that decide the reader from content, whatever the name says.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class ReadError(Exception):
+    """A file-level problem found while reading: carries its SPEC code and a message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    max_bytes: int = 100 * 1024 * 1024
+    max_uncompressed_bytes: int = 500 * 1024 * 1024
+    max_rows: int = 1_000_000
+
+
+HeaderProbe = Callable[[RawTable], bool]
+
+
+def read_table(
+    path: Path,
+    header_probe: HeaderProbe,
+    limits: ReadLimits = ReadLimits(),
+    display_name: str | None = None,
+    quoting: bool = True,
+) -> RawTable:
+    """Read one request or snapshot file into a RawTable, or raise ReadError.
+
+    ``header_probe`` tells whether a peek at a sheet's first rows holds a header
+    this caller recognises; it picks the sheet of a workbook and the delimiter of
+    a text file.
+    """
+    from removal_batch.readers import text, workbook
+
+    name = display_name or path.name
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            magic = handle.read(8)
+    except OSError as exc:
+        raise ReadError("file-unreadable", f"The file cannot be opened: {exc.strerror}.") from exc
+    if size > limits.max_bytes:
+        raise ReadError(
+            "file-too-large",
+            f"The file is {size / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB. "
+            "Split it into smaller files.",
+        )
+    if size == 0:
+        raise ReadError("file-empty", "The file is empty (0 bytes).")
+    if magic.startswith(ZIP_MAGIC) or magic.startswith(OLE_MAGIC):
+        return workbook.read_workbook(path, name, header_probe, limits)
+    if magic.startswith(GZIP_MAGIC):
+        raise ReadError(
+            "file-unreadable",
+            "This is a gzip-compressed file, not a spreadsheet. Decompress it first.",
+        )
+    if path.suffix.lower() in WORKBOOK_SUFFIXES and path.suffix.lower() != ".xls":
+        raise ReadError(
+            "file-unreadable",
+            f"The file is named {path.suffix} but is not a workbook (it may be damaged, "
+            "or saved in another format). Open it in Excel and save it again.",
+        )
+    if path.suffix.lower() == ".xls":
+        # Old BIFF files without an OLE container still open in calamine.
+        return workbook.read_workbook(path, name, header_probe, limits)
+    return text.read_text(path, name, header_probe, limits, quoting=quoting)

@@ -1,0 +1,138 @@
+"""Tab-, comma- and semicolon-delimited text: encodings, delimiters, row numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from removal_batch.core.raw_table import RawTable, raw_table_from_rows
+from removal_batch.readers import HeaderProbe, ReadError, ReadLimits
+
+DELIMITERS = ("\t", ",", ";")
+PEEK_LINES = 50
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Bytes -> (text, encoding name). Supported: UTF-8 (BOM or not), UTF-16 with BOM, cp1252."""
+    try:
+        if data.startswith(b"\xef\xbb\xbf"):
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16"), "utf-16"
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            "file-encoding",
+            f"The file starts with a Unicode mark but byte {exc.start} is not valid "
+            "Unicode text. Save it again from your spreadsheet program as 'Unicode Text' "
+            "or 'CSV UTF-8'.",
+        ) from exc
+    if b"\x00" in data:
+        raise ReadError(
+            "file-encoding",
+            "The file contains NUL bytes: it is binary, or UTF-16 text without a byte-order "
+            "mark. Save it again as 'Text (Tab delimited)', 'Unicode Text' or 'CSV UTF-8'.",
+        )
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            "file-encoding",
+            f"Byte {exc.start} (0x{data[exc.start]:02X}) is not valid in UTF-8, UTF-16 or "
+            "Windows-1252 text. Save the file again as 'CSV UTF-8' or 'Unicode Text'.",
+        ) from exc
+
+
+def _split(text: str, delimiter: str, quoting: bool, limit: int | None = None) -> list[list[str]]:
+    reader = csv.reader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
+        strict=False,
+    )
+    rows: list[list[str]] = []
+    for row in reader:
+        rows.append(row)
+        if limit is not None and len(rows) >= limit:
+            break
+    return rows
+
+
+def choose_delimiter(
+    text: str, suffix: str, name: str, header_probe: HeaderProbe, quoting: bool
+) -> str:
+    """The delimiter whose split of the first lines shows a recognisable header."""
+    preferred = ("\t", ",", ";") if suffix in {".txt", ".tsv"} else (",", ";", "\t")
+    head = "\n".join(text.splitlines()[:PEEK_LINES])
+    for delimiter in preferred:
+        peek = raw_table_from_rows(name, _split(head, delimiter, quoting))
+        if header_probe(peek):
+            return delimiter
+    # No header recognised under any: keep the one that splits the first line most.
+    first = text.splitlines()[0] if text else ""
+    counts = {d: first.count(d) for d in preferred}
+    best = max(preferred, key=lambda d: counts[d])
+    return best if counts[best] else preferred[0]
+
+
+def read_text(
+    path: Path, name: str, header_probe: HeaderProbe, limits: ReadLimits, quoting: bool = True
+) -> RawTable:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReadError("file-unreadable", f"The file cannot be read: {exc.strerror}.") from exc
+    text, encoding = decode(data)
+    del data
+    if not text.strip():
+        raise ReadError("file-empty", "The file holds no text, only blank lines or spaces.")
+    # A cheap upper bound first, so a huge file is refused before it is parsed.
+    line_count = text.count("\n") + text.count("\r") - text.count("\r\n") + 1
+    if line_count > 2 * limits.max_rows + 100:
+        raise ReadError("file-too-large", _too_many_rows(line_count, limits))
+    delimiter = choose_delimiter(text, path.suffix.lower(), name, header_probe, quoting)
+    cells = _parse(text, delimiter, quoting)
+    if len(cells) > limits.max_rows + 100:
+        raise ReadError("file-too-large", _too_many_rows(len(cells), limits))
+    numbers = np.arange(1, len(cells) + 1, dtype=np.int64)
+    return RawTable(file=name, cells=cells, row_numbers=numbers, encoding=encoding)
+
+
+def _too_many_rows(rows: int, limits: ReadLimits) -> str:
+    return (
+        f"The file has about {rows:,} rows; the limit is {limits.max_rows:,}. "
+        "Split it into smaller files."
+    )
+
+
+def _parse(text: str, delimiter: str, quoting: bool) -> pd.DataFrame:
+    """Every record as text cells. pandas' C parser first; the csv module for ragged files."""
+    width = max((len(r) for r in _split(text, delimiter, quoting, limit=200)), default=1)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            names=range(width),
+            dtype=object,
+            na_filter=False,
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError):
+        return _parse_ragged(text, delimiter, quoting)
+    # pandas returns a trailing blank record for a final delimiter-only line; keep numbering.
+    return frame.astype(object)
+
+
+def _parse_ragged(text: str, delimiter: str, quoting: bool) -> pd.DataFrame:
+    rows = _split(text, delimiter, quoting)
+    return raw_table_from_rows("", rows).cells

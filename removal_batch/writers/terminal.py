@@ -1,0 +1,59 @@
+"""What a person sees in the terminal: a table per input, the orders, where the reports are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from removal_batch.pipeline import BatchResult
+
+STATUS_STYLE = {"accepted": "green", "partial": "yellow", "rejected": "red", "skipped": "dim"}
+
+
+def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -> None:
+    table = Table(title=f"removal-batch {result.run_id}", title_justify="left")
+    for name, justify in (
+        ("file", "left"),
+        ("rows", "right"),
+        ("accepted", "right"),
+        ("rejected", "right"),
+        ("status", "left"),
+        ("top problems", "left"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for f in result.files:
+        counts = sorted(f.counts_by_code().items(), key=lambda kv: (-kv[1], kv[0]))
+        top = ", ".join(f"{code} x{n}" for code, n in counts[:3])
+        style = STATUS_STYLE.get(f.status, "")
+        table.add_row(
+            f.name, str(f.rows), str(f.accepted), str(f.rejected),
+            f"[{style}]{f.status}[/]", top,
+        )
+    console.print(table)
+    orders = result.decision.orders
+    if len(orders):
+        console.print(
+            f"{len(orders)} order(s) ready: {int(orders['lines'].sum())} line(s), "
+            f"{int(orders['sellable_units'].sum())} sellable and "
+            f"{int(orders['unsellable_units'].sum())} unsellable unit(s)."
+        )
+    else:
+        console.print("No orders ready.")
+    problems = result.problems
+    if len(problems):
+        first = problems[problems["severity"].isin(["fatal", "error"])].head(5)
+        for rec in first.to_dict("records"):
+            place = rec["file"]
+            if rec["row"] is not None and str(rec["row"]) != "<NA>":
+                place += f" row {rec['row']}"
+            if rec["column"]:
+                place += f" column {rec['column']}"
+            console.print(f"  [red]{rec['code']}[/] {place}: {rec['message']}")
+    if out_dir is not None:
+        console.print(f"Reports and orders: {out_dir}")
+    elif len(problems):
+        console.print("Run with --out DIR to write the error reports.")
