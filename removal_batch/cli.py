@@ -38,17 +38,40 @@ def main() -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--inventory", "inventory", required=True, type=click.Path(path_type=Path),
-              help="The Manage FBA Inventory report to check quantities against.")
+@click.option(
+    "--inventory",
+    "inventory",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The Manage FBA Inventory report to check quantities against.",
+)
 @click.option("--inventory-time", default=None, help="When the snapshot was taken (ISO time).")
-@click.option("--on-excess", type=click.Choice(["reject", "cap"]), default=None,
-              help="A line over what is available: reject it, or cap it to what is.")
-@click.option("--allow-partial", is_flag=True, default=None,
-              help="Send the valid lines of an order that has errors.")
-@click.option("--settings", "settings_path", type=click.Path(path_type=Path), default=None,
-              help="A removal-batch.toml with settings.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Write the error reports, orders and summary.json here.")
+@click.option(
+    "--on-excess",
+    type=click.Choice(["reject", "cap"]),
+    default=None,
+    help="A line over what is available: reject it, or cap it to what is.",
+)
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    default=None,
+    help="Send the valid lines of an order that has errors.",
+)
+@click.option(
+    "--settings",
+    "settings_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A removal-batch.toml with settings.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the error reports, orders and summary.json here.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 def check(
     files: tuple[Path, ...],

@@ -17,7 +17,12 @@ import pandas as pd
 
 from removal_batch import __version__
 from removal_batch.core.decide import Decision, ValidatedFile, decide_orders
-from removal_batch.core.inventory import Snapshot, SnapshotError, looks_like_inventory_header, parse_snapshot
+from removal_batch.core.inventory import (
+    Snapshot,
+    SnapshotError,
+    looks_like_inventory_header,
+    parse_snapshot,
+)
 from removal_batch.core.problems import Problem, concat_problems, problems_frame, sort_problems
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
@@ -25,6 +30,8 @@ from removal_batch.core.validate import validate_rows
 from removal_batch.readers import ReadError, ReadLimits, read_table
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+# A snapshot is the seller's whole catalog: far larger than any one request file.
+SNAPSHOT_LIMITS = ReadLimits(max_bytes=2 << 30, max_rows=20_000_000)
 
 
 class UsageError(Exception):
@@ -125,7 +132,7 @@ def load_snapshot(
         raw = read_table(
             path,
             looks_like_inventory_header,
-            limits_of(settings),
+            SNAPSHOT_LIMITS,
             quoting=path.suffix.lower() == ".csv",
         )
         snapshot = parse_snapshot(raw)
@@ -163,6 +170,13 @@ def read_request(path: Path, name: str, settings: Settings) -> FileOutcome:
         outcome.problems = found
         return outcome
     table = shaped.table
+    if len(table.rows) > settings.max_rows:
+        message = (
+            f"The file has {len(table.rows):,} request rows; the limit is "
+            f"{settings.max_rows:,}. Split it into smaller files."
+        )
+        outcome.problems = problems_frame([Problem("file-too-large", message, file=name)])
+        return outcome
     outcome.table, outcome.shape, outcome.rows = table, table.shape, len(table.rows)
     checked = validate_rows(table, settings.allowed_dispositions)
     outcome.problems = concat_problems([found, checked.problems])

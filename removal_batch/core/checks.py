@@ -9,11 +9,14 @@ hides another column's problems.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
+from typing import Any
 
 import pandas as pd
 from pandera import extensions
 
+CheckFn = Callable[..., pd.Series]
 WHOLE_NUMBER = r"[+-]?\d+(\.0*)?"
 ORDER_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}"
 
@@ -26,15 +29,16 @@ def is_whole_number(series: pd.Series) -> pd.Series:
     return series.str.fullmatch(WHOLE_NUMBER).fillna(False).astype(bool)
 
 
-def _register(name: str, **kwargs: object):  # type: ignore[no-untyped-def]
+def _register(name: str, **kwargs: Any) -> Callable[[CheckFn], CheckFn]:
     """Register once: importing this module twice (tests, reloads) must not fail."""
 
-    def wrap(fn):  # type: ignore[no-untyped-def]
+    def wrap(fn: CheckFn) -> CheckFn:
         from pandera.api.checks import Check
 
         if hasattr(Check, name):
             return fn
-        return extensions.register_check_method(**kwargs)(fn)
+        extensions.register_check_method(**kwargs)(fn)
+        return fn
 
     return wrap
 

@@ -51,7 +51,9 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
     where = head.apply(lambda r: set(REQUIRED) <= {_key(c) for c in r}, axis=1)
     if not where.any():
         found = ", ".join(c for c in raw.cells.iloc[0] if c)[:300] if raw.height else "nothing"
-        missing = [c for c in REQUIRED if raw.height == 0 or c not in {_key(x) for x in raw.cells.iloc[0]}]
+        missing = [
+            c for c in REQUIRED if raw.height == 0 or c not in {_key(x) for x in raw.cells.iloc[0]}
+        ]
         raise SnapshotError(
             f"Inventory snapshot {raw.file}: the required column(s) {', '.join(missing)} are "
             f"missing (the first row holds: {found}). Download the Manage FBA Inventory report "
@@ -77,7 +79,9 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
         cases = exc.failure_cases.dropna(subset=["index"]).head(5)
         where_text = "; ".join(
             f"row {int(rows.loc[int(i)])} {col} '{val}'"
-            for i, col, val in zip(cases["index"], cases["column"], cases["failure_case"], strict=True)
+            for i, col, val in zip(
+                cases["index"], cases["column"], cases["failure_case"], strict=True
+            )
         )
         raise SnapshotError(
             f"Inventory snapshot {raw.file}: SKUs must be present and quantities must be whole "
@@ -96,7 +100,9 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
         {
             "fnsku": frame["fnsku"].to_numpy() if "fnsku" in frame else "",
             "sellable": pd.to_numeric(frame["afn-fulfillable-quantity"]).astype("int64").to_numpy(),
-            "unsellable": pd.to_numeric(frame["afn-unsellable-quantity"]).astype("int64").to_numpy(),
+            "unsellable": pd.to_numeric(frame["afn-unsellable-quantity"])
+            .astype("int64")
+            .to_numpy(),
         },
         index=pd.Index(frame["sku"].to_numpy(dtype=object), name="sku"),
     )

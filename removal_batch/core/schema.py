@@ -25,7 +25,9 @@ def _load(name: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema.from_yaml(text)
 
 
-def request_schema(allowed_dispositions: tuple[str, ...] = ("Return", "Disposal")) -> pa.DataFrameSchema:
+def request_schema(
+    allowed_dispositions: tuple[str, ...] = ("Return", "Disposal"),
+) -> pa.DataFrameSchema:
     schema = _load("request")
     if set(allowed_dispositions) == {"Return", "Disposal"}:
         return schema

@@ -9,8 +9,25 @@ from typing import Any
 from removal_batch.core.fields import ADDRESS_FIELDS
 
 DISPOSITIONS = ("Return", "Disposal", "Liquidations")
-MARKETPLACES = ("US", "CA", "MX", "BR", "UK", "GB", "DE", "FR", "IT", "ES", "NL", "SE", "PL", "BE",
-                "JP", "AU", "IN")
+MARKETPLACES = (
+    "US",
+    "CA",
+    "MX",
+    "BR",
+    "UK",
+    "GB",
+    "DE",
+    "FR",
+    "IT",
+    "ES",
+    "NL",
+    "SE",
+    "PL",
+    "BE",
+    "JP",
+    "AU",
+    "IN",
+)
 
 
 class SettingsError(Exception):
@@ -47,39 +64,59 @@ def settings_from_mapping(data: dict[str, Any], source: str = "settings") -> Set
     known = {f.name for f in fields(Settings)}
     for key in data:
         if key not in known:
-            raise SettingsError(f"{source}: unknown setting '{key}' (known: {', '.join(sorted(known))})")
+            raise SettingsError(
+                f"{source}: unknown setting '{key}' (known: {', '.join(sorted(known))})"
+            )
     out: dict[str, Any] = {}
     for key, value in data.items():
         where = f"{source}: setting '{key}'"
         if key == "marketplace":
             if not isinstance(value, str) or value.upper() not in MARKETPLACES:
-                raise SettingsError(f"{where} must be one of {', '.join(MARKETPLACES)}, not {value!r}")
+                raise SettingsError(
+                    f"{where} must be one of {', '.join(MARKETPLACES)}, not {value!r}"
+                )
             out[key] = value.upper()
         elif key == "on_excess":
             if value not in ("reject", "cap"):
-                raise SettingsError(f"{where} must be \"reject\" or \"cap\", not {value!r}")
+                raise SettingsError(f'{where} must be "reject" or "cap", not {value!r}')
             out[key] = value
         elif key == "allow_partial":
             if not isinstance(value, bool):
                 raise SettingsError(f"{where} must be true or false, not {value!r}")
             out[key] = value
-        elif key in {"max_skus_per_order", "max_skus_per_file", "max_file_bytes",
-                     "max_uncompressed_bytes", "max_rows"}:
+        elif key in {
+            "max_skus_per_order",
+            "max_skus_per_file",
+            "max_file_bytes",
+            "max_uncompressed_bytes",
+            "max_rows",
+        }:
             out[key] = _positive_int(key, value)
         elif key == "allowed_dispositions":
             if not isinstance(value, list) or not value:
-                raise SettingsError(f"{where} must be a non-empty list, such as [\"Return\", \"Disposal\"]")
+                raise SettingsError(
+                    f'{where} must be a non-empty list, such as ["Return", "Disposal"]'
+                )
             names = []
             for item in value:
-                match = [d for d in DISPOSITIONS if isinstance(item, str) and item.lower() in
-                         {d.lower(), d.lower().rstrip("s")}]
+                match = [
+                    d
+                    for d in DISPOSITIONS
+                    if isinstance(item, str) and item.lower() in {d.lower(), d.lower().rstrip("s")}
+                ]
                 if not match:
-                    raise SettingsError(f"{where}: {item!r} is not one of {', '.join(DISPOSITIONS)}")
+                    raise SettingsError(
+                        f"{where}: {item!r} is not one of {', '.join(DISPOSITIONS)}"
+                    )
                 names.append(match[0])
             out[key] = tuple(dict.fromkeys(names))
         elif key == "order_id_prefix":
-            if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,30}", value):
-                raise SettingsError(f"{where} must be 1-31 letters, digits, '.', '_' or '-', not {value!r}")
+            if not isinstance(value, str) or not re.fullmatch(
+                r"[A-Za-z0-9][A-Za-z0-9._-]{0,30}", value
+            ):
+                raise SettingsError(
+                    f"{where} must be 1-31 letters, digits, '.', '_' or '-', not {value!r}"
+                )
             out[key] = value
         elif key == "default_address":
             out[key] = _address(where, value)
@@ -96,7 +133,9 @@ def _address(where: str, value: Any) -> dict[str, str]:
     allowed = set(ADDRESS_FIELDS)
     for key, item in value.items():
         if key not in allowed:
-            raise SettingsError(f"{where}: unknown address field '{key}' (known: {', '.join(ADDRESS_FIELDS)})")
+            raise SettingsError(
+                f"{where}: unknown address field '{key}' (known: {', '.join(ADDRESS_FIELDS)})"
+            )
         if not isinstance(item, str):
             raise SettingsError(f"{where}: '{key}' must be text in quotes, not {item!r}")
     return {str(k): str(v) for k, v in value.items()}

@@ -63,9 +63,11 @@ def _strip(frame: pd.DataFrame) -> pd.DataFrame:
 
 def recognise_request(raw: RawTable) -> ShapeResult:
     """Header detection and column mapping for one raw table."""
-    place = {"file": raw.file, "sheet": raw.sheet}
     if raw.height == 0 or raw.width == 0:
-        return ShapeResult(None, [Problem("file-empty", "The file has no rows at all.", **place)])
+        empty = Problem(
+            "file-empty", "The file has no rows at all.", file=raw.file, sheet=raw.sheet
+        )
+        return ShapeResult(None, [empty])
     head = _strip(raw.cells.iloc[:HEADER_SCAN_ROWS])
     mapped = head.apply(lambda col: col.map(field_for_header))
     recognised = mapped.apply(lambda row: row.dropna().nunique(), axis=1)
@@ -118,7 +120,6 @@ def _header_problems(
 ) -> list[Problem]:
     """header-duplicate and header-unknown for one header line (cells by column index)."""
     problems: list[Problem] = []
-    place = {"file": raw.file, "sheet": raw.sheet, "row": header_row}
     known = fields.dropna()
     for name, cols in known.groupby(known).groups.items():
         if len(cols) > 1:
@@ -132,7 +133,9 @@ def _header_problems(
                     column=letters[1],
                     field=str(name),
                     value=str(cells[cols[1]]),
-                    **place,
+                    file=raw.file,
+                    sheet=raw.sheet,
+                    row=header_row,
                 )
             )
     unknown = fields.isna() & cells.ne("")
@@ -144,7 +147,9 @@ def _header_problems(
                 "Removal Request template; its values are ignored.",
                 column=column_letter(int(col)),
                 value=str(cells[col]),
-                **place,
+                file=raw.file,
+                sheet=raw.sheet,
+                row=header_row,
             )
         )
     return problems
@@ -207,8 +212,7 @@ def _table(raw: RawTable, mapped: pd.DataFrame, header_idx: int) -> ShapeResult:
             problems.append(
                 Problem(
                     "header-unknown",
-                    f"Column {column_letter(int(col))} has values but no header; "
-                    "they are ignored.",
+                    f"Column {column_letter(int(col))} has values but no header; they are ignored.",
                     file=raw.file,
                     sheet=raw.sheet,
                     row=header_row,
@@ -243,9 +247,7 @@ def _table(raw: RawTable, mapped: pd.DataFrame, header_idx: int) -> ShapeResult:
     return ShapeResult(table, problems)
 
 
-def _feed(
-    raw: RawTable, head: pd.DataFrame, mapped: pd.DataFrame, header_idx: int
-) -> ShapeResult:
+def _feed(raw: RawTable, head: pd.DataFrame, mapped: pd.DataFrame, header_idx: int) -> ShapeResult:
     header_row = int(raw.row_numbers[header_idx])
     problems: list[Problem] = []
     keys = mapped.iloc[:header_idx, 0].dropna()

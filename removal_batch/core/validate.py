@@ -81,7 +81,9 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     )
     put(
         code.eq("value-not-integer"),
-        field + " must be a whole number of units, like 3; " + _quote(value)
+        field
+        + " must be a whole number of units, like 3; "
+        + _quote(value)
         + " is not. Leave the cell blank for 0.",
     )
     put(
@@ -90,8 +92,12 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     )
     put(
         code.eq("value-too-long"),
-        field + " is " + value.str.len().astype(str) + " characters long; at most "
-        + found["limit"].astype(str) + " are accepted. Shorten it.",
+        field
+        + " is "
+        + value.str.len().astype(str)
+        + " characters long; at most "
+        + found["limit"].astype(str)
+        + " are accepted. Shorten it.",
     )
     put(
         code.eq("order-id-invalid"),
@@ -100,8 +106,11 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     )
     put(
         code.eq("disposition-invalid"),
-        "RemovalDisposition " + _quote(value) + " is not allowed here; use "
-        + " or ".join(allowed) + ".",
+        "RemovalDisposition "
+        + _quote(value)
+        + " is not allowed here; use "
+        + " or ".join(allowed)
+        + ".",
     )
     put(
         code.eq("country-invalid"),
@@ -110,8 +119,11 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     )
     put(
         code.eq("state-invalid"),
-        "AddressStateOrRegion " + _quote(value) + " is not a state or province code of "
-        + country + "; use the two-letter code, such as NV or ON.",
+        "AddressStateOrRegion "
+        + _quote(value)
+        + " is not a state or province code of "
+        + country
+        + "; use the two-letter code, such as NV or ON.",
     )
     postal = code.eq("postal-code-invalid")
     put(
@@ -121,13 +133,19 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     lost_zero = postal & country.eq("US") & value.str.fullmatch(r"\d{3,4}").fillna(False)
     put(
         lost_zero,
-        "AddressPostalCode " + _quote(value) + " has only " + value.str.len().astype(str)
+        "AddressPostalCode "
+        + _quote(value)
+        + " has only "
+        + value.str.len().astype(str)
         + " digits: the leading zero(s) were probably lost (e.g. 02134 became 2134). Format "
         "the column as Text and type the full ZIP code.",
     )
     put(
         code.eq("phone-invalid"),
-        "ContactPhoneNumber " + _quote(value) + " cannot be a phone number in " + country
+        "ContactPhoneNumber "
+        + _quote(value)
+        + " cannot be a phone number in "
+        + country
         + "; check for missing or extra digits.",
     )
     return msg

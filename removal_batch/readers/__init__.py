@@ -34,6 +34,10 @@ class ReadLimits:
     max_rows: int = 1_000_000
 
 
+def _size(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
 HeaderProbe = Callable[[RawTable], bool]
 
 
@@ -62,7 +66,7 @@ def read_table(
     if size > limits.max_bytes:
         raise ReadError(
             "file-too-large",
-            f"The file is {size / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.0f} MB. "
+            f"The file is {_size(size)}; the limit is {_size(limits.max_bytes)}. "
             "Split it into smaller files.",
         )
     if size == 0:

@@ -6,6 +6,7 @@ SKU typed as 00123 keeps its zeros and a long number is never 1.23E+11.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -154,9 +155,8 @@ def read_workbook(path: Path, name: str, header_probe: HeaderProbe, limits: Read
             )
         cells, first_row = _read_sheet(book, chosen, limits.max_rows + 101)
     finally:
-        try:
+        # Closing a half-read workbook must not hide the real problem.
+        with contextlib.suppress(Exception):
             book.close()
-        except Exception:  # closing a half-read workbook must not hide the real problem
-            pass
     numbers = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
     return RawTable(file=name, cells=cells, row_numbers=numbers, sheet=chosen, encoding="")

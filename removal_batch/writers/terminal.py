@@ -30,8 +30,12 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
         top = ", ".join(f"{code} x{n}" for code, n in counts[:3])
         style = STATUS_STYLE.get(f.status, "")
         table.add_row(
-            f.name, str(f.rows), str(f.accepted), str(f.rejected),
-            f"[{style}]{f.status}[/]", top,
+            f.name,
+            str(f.rows),
+            str(f.accepted),
+            str(f.rejected),
+            f"[{style}]{f.status}[/]",
+            top,
         )
     console.print(table)
     orders = result.decision.orders

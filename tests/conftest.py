@@ -1,0 +1,100 @@
+"""Shared helpers: tiny inventories and request files written per test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from removal_batch.core.settings import Settings
+from removal_batch.pipeline import BatchResult, run_batch
+
+REQUEST_HEADER = [
+    "MerchantRemovalOrderID",
+    "RemovalDisposition",
+    "AddressName",
+    "AddressFieldOne",
+    "AddressFieldTwo",
+    "AddressFieldThree",
+    "AddressCity",
+    "AddressCountryCode",
+    "AddressStateOrRegion",
+    "AddressPostalCode",
+    "ContactPhoneNumber",
+    "ShippingNotes",
+    "MerchantSKU",
+    "SellableQuantity",
+    "UnsellableQuantity",
+]
+RETURN_ADDRESS = {
+    "RemovalDisposition": "Return",
+    "AddressName": "Acme Returns",
+    "AddressFieldOne": "100 Dock St",
+    "AddressCity": "Reno",
+    "AddressCountryCode": "US",
+    "AddressStateOrRegion": "NV",
+    "AddressPostalCode": "89502",
+    "ContactPhoneNumber": "775-555-0100",
+}
+INVENTORY_HEADER = [
+    "sku",
+    "fnsku",
+    "asin",
+    "product-name",
+    "afn-fulfillable-quantity",
+    "afn-unsellable-quantity",
+    "afn-reserved-quantity",
+]
+
+
+def request_rows(
+    rows: Sequence[dict[str, str]], header: Sequence[str] = REQUEST_HEADER
+) -> list[list[str]]:
+    return [list(header)] + [[r.get(h, "") for h in header] for r in rows]
+
+
+def write_delimited(
+    path: Path, rows: list[list[str]], sep: str = "\t", encoding: str = "utf-8"
+) -> Path:
+    path.write_bytes(("\r\n".join(sep.join(r) for r in rows) + "\r\n").encode(encoding))
+    return path
+
+
+@pytest.fixture
+def inventory(tmp_path: Path) -> Path:
+    rows = [
+        INVENTORY_HEADER,
+        ["00123", "X000000001", "B000000001", "Widget, blue", "10", "2", "1"],
+        ["ABC-1", "X000000002", "B000000002", 'Gadget 12"', "5", "0", "0"],
+        ["123456789012", "X000000003", "B000000003", "Café au lait", "--", "7", ""],
+        ["SKU-4", "X000000004", "B000000004", "Thing", "100", "100", "0"],
+    ]
+    return write_delimited(tmp_path / "inventory.txt", rows)
+
+
+CheckOne = Callable[..., BatchResult]
+
+
+@pytest.fixture
+def check(inventory: Path) -> CheckOne:
+    """Run one batch on the given files against the fixture inventory."""
+
+    def run(*paths: Path, settings: Settings | None = None) -> BatchResult:
+        return run_batch(list(paths), inventory, settings or Settings())
+
+    return run
+
+
+def codes_at(result: BatchResult) -> set[tuple[object, str, str]]:
+    """(row, column, code) of every problem of a batch; row None for file-level ones."""
+    problems = result.problems
+    return {
+        (None if pd.isna(r) else int(r), c, code)
+        for r, c, code in zip(problems["row"], problems["column"], problems["code"], strict=True)
+    }
+
+
+def codes(result: BatchResult) -> set[str]:
+    return set(result.problems["code"])

@@ -1,0 +1,102 @@
+"""One test per file-level code: each fails when its rule is removed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import RETURN_ADDRESS, codes, codes_at, request_rows, write_delimited
+
+from removal_batch.core.settings import Settings
+
+GOOD = {
+    "MerchantRemovalOrderID": "R1",
+    **RETURN_ADDRESS,
+    "MerchantSKU": "00123",
+    "SellableQuantity": "1",
+    "UnsellableQuantity": "0",
+}
+
+
+def test_clean_file_has_no_problems(tmp_path: Path, check) -> None:
+    result = check(write_delimited(tmp_path / "ok.txt", request_rows([GOOD])))
+    assert result.problems.empty
+    assert result.exit_code == 0
+    assert result.files[0].status == "accepted"
+
+
+def test_file_unreadable_for_a_damaged_workbook(tmp_path: Path, check) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"\x00garbage" * 20)
+    result = check(path)
+    assert codes(result) == {"file-unreadable"}
+    assert result.exit_code == 1
+
+
+def test_file_unreadable_for_text_named_as_workbook(tmp_path: Path, check) -> None:
+    path = tmp_path / "notes.xlsx"
+    path.write_text("just some text\n")
+    assert codes(check(path)) == {"file-unreadable"}
+
+
+def test_file_encoding_for_bytes_in_no_supported_encoding(tmp_path: Path, check) -> None:
+    # 0x81 and 0x8D are invalid UTF-8 starts and undefined in Windows-1252.
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"MerchantSKU\tSellableQuantity\n\x81\x8d\t1\n")
+    result = check(path)
+    assert codes(result) == {"file-encoding"}
+    assert "0x81" in result.problems["message"][0]
+
+
+def test_file_encoding_for_nul_bytes(tmp_path: Path, check) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"MerchantSKU,SellableQuantity\nA\x00B,1\n")
+    assert codes(check(path)) == {"file-encoding"}
+
+
+def test_file_empty_for_zero_bytes_and_header_only(tmp_path: Path, check) -> None:
+    (tmp_path / "zero.txt").write_bytes(b"")
+    header_only = write_delimited(tmp_path / "header.txt", request_rows([]))
+    result = check(tmp_path / "zero.txt", header_only)
+    assert [f.counts_by_code() for f in result.files] == [{"file-empty": 1}, {"file-empty": 1}]
+
+
+def test_file_kind_unknown_without_a_header(tmp_path: Path, check) -> None:
+    path = write_delimited(tmp_path / "x.csv", [["a", "b"], ["1", "2"]], sep=",")
+    assert codes(check(path)) == {"file-kind-unknown"}
+
+
+def test_file_too_large_by_bytes_and_by_rows(tmp_path: Path, check) -> None:
+    path = write_delimited(tmp_path / "big.txt", request_rows([GOOD] * 30))
+    assert codes(check(path, settings=Settings(max_file_bytes=100))) == {"file-too-large"}
+    assert codes(check(path, settings=Settings(max_rows=5))) == {"file-too-large"}
+
+
+def test_header_missing_names_the_column(tmp_path: Path, check) -> None:
+    header = [h for h in request_rows([])[0] if h != "SellableQuantity"]
+    path = write_delimited(tmp_path / "m.txt", request_rows([GOOD], header=header))
+    result = check(path)
+    assert codes(result) == {"header-missing"}
+    assert "SellableQuantity" in result.problems["message"][0]
+
+
+def test_fnsku_column_stands_in_for_merchant_sku(tmp_path: Path, check) -> None:
+    header = ["RemovalDisposition", "FNSKU", "SellableQuantity", "UnsellableQuantity"]
+    row = {"RemovalDisposition": "Disposal", "FNSKU": "X000000001", "SellableQuantity": "1"}
+    result = check(write_delimited(tmp_path / "f.txt", request_rows([row], header=header)))
+    assert "header-missing" not in codes(result)
+
+
+def test_header_duplicate_found_through_aliases(tmp_path: Path, check) -> None:
+    header = [*request_rows([])[0], "seller-sku"]
+    path = write_delimited(tmp_path / "d.txt", request_rows([GOOD], header=header))
+    result = check(path)
+    assert codes_at(result) == {(1, "P", "header-duplicate")}
+    assert "M and P" in result.problems["message"][0]
+
+
+def test_header_unknown_is_a_warning_and_the_column_is_ignored(tmp_path: Path, check) -> None:
+    header = [*request_rows([])[0], "Notes"]
+    rows = request_rows([{**GOOD, "Notes": "=cmd()"}], header=header)
+    result = check(write_delimited(tmp_path / "u.txt", rows))
+    assert codes_at(result) == {(1, "P", "header-unknown")}
+    assert result.exit_code == 0

@@ -1,0 +1,213 @@
+"""Readers: every format and encoding ends as the same text table, exactly as typed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import RETURN_ADDRESS, codes, codes_at, request_rows, write_delimited
+
+from removal_batch.core.shape import has_request_header
+from removal_batch.readers import read_table
+
+ROW = {
+    "MerchantRemovalOrderID": "R1",
+    **RETURN_ADDRESS,
+    "AddressName": "Zoë Café",
+    "MerchantSKU": "00123",
+    "SellableQuantity": "1",
+    "UnsellableQuantity": "0",
+}
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("utf-16", "utf-16"), ("cp1252", "cp1252")],
+)
+def test_supported_encodings_read_the_same_text(
+    tmp_path: Path, check, encoding: str, expected: str
+) -> None:
+    path = write_delimited(tmp_path / "r.txt", request_rows([ROW]), encoding=encoding)
+    result = check(path)
+    assert result.problems.empty
+    assert result.files[0].encoding == expected
+    assert result.files[0].table.rows["AddressName"][0] == "Zoë Café"
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t"])
+def test_csv_delimiter_is_detected(tmp_path: Path, check, sep: str) -> None:
+    row = {**ROW, "AddressName": "Acme Returns"}
+    result = check(write_delimited(tmp_path / "r.csv", request_rows([row]), sep=sep))
+    assert result.problems.empty
+    assert result.files[0].rows == 1
+
+
+def test_quoted_cells_with_delimiters_and_newlines(tmp_path: Path, check) -> None:
+    header = ",".join(request_rows([])[0])
+    line = (
+        ',Return,"Acme, Inc.","100 Dock St\nDock 4",,,Reno,US,NV,89502,775-555-0100,'
+        '"say ""hi""",00123,1,0'
+    )
+    path = tmp_path / "q.csv"
+    path.write_text(header + "\n" + "R1" + line + "\n")
+    result = check(path)
+    assert result.problems.empty
+    rows = result.files[0].table.rows
+    assert rows["AddressName"][0] == "Acme, Inc."
+    assert rows["AddressFieldOne"][0] == "100 Dock St\nDock 4"
+    assert rows["ShippingNotes"][0] == 'say "hi"'
+
+
+def test_title_rows_and_blank_lines_keep_the_row_numbers(tmp_path: Path, check) -> None:
+    rows = [
+        ["Removals for November"],
+        [""],
+        *request_rows([ROW])[:1],
+        [""],
+        *request_rows([ROW, {**ROW, "SellableQuantity": "x"}])[1:],
+    ]
+    result = check(write_delimited(tmp_path / "t.txt", rows))
+    assert result.files[0].table.header_row == 3
+    assert codes_at(result) == {(6, "N", "value-not-integer")}
+
+
+def test_header_aliases_and_spelling_variants(tmp_path: Path, check) -> None:
+    header = ["Order ID", "disposition", "SKU", "fulfillable_quantity", "Unfulfillable-Quantity"]
+    rows = [header, ["R1", "Disposal", "00123", "1", "0"]]
+    result = check(write_delimited(tmp_path / "a.csv", rows, sep=","))
+    assert result.problems.empty
+    assert result.files[0].table.rows["MerchantSKU"][0] == "00123"
+
+
+def test_bom_does_not_hide_the_first_header(tmp_path: Path, check) -> None:
+    path = write_delimited(tmp_path / "b.csv", request_rows([ROW]), sep=",", encoding="utf-8-sig")
+    assert check(path).problems.empty
+
+
+def test_ragged_rows_and_classic_mac_line_endings(tmp_path: Path, check) -> None:
+    rows = request_rows([ROW, ROW])
+    rows[2] = rows[2] + ["", ""]  # trailing empty cells, as some exports write
+    path = tmp_path / "m.txt"
+    path.write_text("\r".join("\t".join(r) for r in rows))
+    result = check(path)
+    assert result.files[0].rows == 2
+    assert result.problems.empty
+
+
+def test_feed_shape_ends_as_the_same_frame(tmp_path: Path, check) -> None:
+    feed = tmp_path / "feed.txt"
+    lines = [f"{k}\t{v}" for k, v in {"MerchantRemovalOrderID": "F1", **RETURN_ADDRESS}.items()]
+    feed.write_text(
+        "\n".join(
+            [
+                *lines,
+                "",
+                "MerchantSKU\tSellableQuantity\tUnsellableQuantity",
+                "00123\t1\t0",
+                "ABC-1\t2\t0",
+            ]
+        )
+        + "\n"
+    )
+    result = check(feed)
+    assert result.problems.empty
+    table = result.files[0].table
+    assert table.shape == "feed"
+    assert list(table.rows["MerchantRemovalOrderID"]) == ["F1", "F1"]
+    assert list(table.rows["AddressPostalCode"]) == ["89502", "89502"]
+    assert list(table.rows["source_row"]) == [12, 13]
+
+
+def test_feed_without_item_header_says_what_is_missing(tmp_path: Path, check) -> None:
+    feed = tmp_path / "feed.txt"
+    feed.write_text("MerchantRemovalOrderID\tF1\nRemovalDisposition\tDisposal\n00123\t1\t0\n")
+    assert codes(check(feed)) == {"header-missing"}
+
+
+def _workbook(
+    path: Path,
+    rows: list[list[object]],
+    sheet: str = "Removal Request",
+    first: list[list[object]] | None = None,
+) -> Path:
+    book = openpyxl.Workbook()
+    if first is not None:
+        book.active.title = "Instructions"
+        for row in first:
+            book.active.append(row)
+        ws = book.create_sheet(sheet)
+    else:
+        ws = book.active
+        ws.title = sheet
+    for row in rows:
+        ws.append(row)
+    book.save(path)
+    return path
+
+
+def test_workbook_round_trip_keeps_identifiers_exactly(tmp_path: Path, check) -> None:
+    header = request_rows([])[0]
+    values = {
+        **ROW,
+        "MerchantRemovalOrderID": "R1",
+        "AddressPostalCode": "02134",
+        "AddressStateOrRegion": "MA",
+        "ShippingNotes": '=HYPERLINK("x")',
+    }
+    rows: list[list[object]] = [header]
+    rows.append([values.get(h, "") for h in header])
+    # A numeric SKU typed as a number, and Excel's numeric quantities.
+    rows.append(["", "", "", "", "", "", "", "", "", "", "", "", 123456789012, 5.0, 2])
+    rows.append(["", "", "", "", "", "", "", "", "", "", "", "", "Ünïcødé-SKU", None, 1])
+    path = _workbook(tmp_path / "r.xlsx", rows)
+    # openpyxl stores "=..." as a formula unless told it is a string.
+    book = openpyxl.load_workbook(path)
+    cell = book["Removal Request"]["L2"]
+    cell.value, cell.data_type = '=HYPERLINK("x")', "s"
+    book.save(path)
+    result = check(path)
+    table = result.files[0].table
+    assert list(table.rows["MerchantSKU"]) == ["00123", "123456789012", "Ünïcødé-SKU"]
+    assert list(table.rows["SellableQuantity"]) == ["1", "5", ""]
+    assert table.rows["AddressPostalCode"][0] == "02134"
+    assert table.rows["AddressName"][0] == "Zoë Café"
+    assert table.rows["ShippingNotes"][0] == '=HYPERLINK("x")'
+    assert "nan" not in set(table.rows.to_numpy().ravel())
+    assert result.files[0].sheet == "Removal Request"
+
+
+def test_workbook_picks_the_removal_request_sheet(tmp_path: Path, check) -> None:
+    rows = request_rows([ROW])
+    path = _workbook(tmp_path / "s.xlsx", rows, first=[["Fill in the next sheet"]])
+    result = check(path)
+    assert result.files[0].sheet == "Removal Request"
+    assert result.problems.empty
+
+
+def test_workbook_rows_and_columns_match_excel_with_an_offset_table(tmp_path: Path, check) -> None:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Sheet1"
+    header = request_rows([])[0]
+    for j, name in enumerate(header):
+        ws.cell(row=3, column=2 + j, value=name)
+    bad = {**ROW, "SellableQuantity": "x"}
+    for j, name in enumerate(header):
+        ws.cell(row=4, column=2 + j, value=bad.get(name, "") or None)
+    book.save(tmp_path / "o.xlsx")
+    result = check(tmp_path / "o.xlsx")
+    assert codes_at(result) == {(4, "O", "value-not-integer")}
+
+
+def test_read_table_never_returns_non_text(tmp_path: Path) -> None:
+    import datetime as dt
+
+    path = _workbook(
+        tmp_path / "t.xlsx",
+        [["MerchantSKU", "SellableQuantity"], [dt.date(2024, 1, 2), 1.5], [True, 1e20]],
+    )
+    raw = read_table(path, has_request_header)
+    assert {type(v) for v in raw.cells.to_numpy().ravel()} == {str}
+    assert raw.cells.iloc[1].tolist() == ["2024-01-02", "1.5"]
+    assert raw.cells.iloc[2].tolist() == ["TRUE", "1e+20"]

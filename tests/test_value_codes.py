@@ -1,0 +1,148 @@
+"""One test per value code, at the row and column the user sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import RETURN_ADDRESS, codes_at, request_rows, write_delimited
+
+from removal_batch.core.settings import Settings
+
+BASE = {
+    "MerchantRemovalOrderID": "R1",
+    **RETURN_ADDRESS,
+    "MerchantSKU": "00123",
+    "SellableQuantity": "1",
+    "UnsellableQuantity": "0",
+}
+# Column letters of the fixture header.
+COL = {
+    "MerchantRemovalOrderID": "A",
+    "RemovalDisposition": "B",
+    "AddressName": "C",
+    "AddressFieldOne": "D",
+    "AddressCity": "G",
+    "AddressCountryCode": "H",
+    "AddressStateOrRegion": "I",
+    "AddressPostalCode": "J",
+    "ContactPhoneNumber": "K",
+    "MerchantSKU": "M",
+    "SellableQuantity": "N",
+    "UnsellableQuantity": "O",
+}
+
+CASES = [
+    ("value-missing", {"MerchantSKU": ""}),
+    ("value-not-integer", {"SellableQuantity": "2.5"}),
+    ("value-not-integer", {"UnsellableQuantity": "ten"}),
+    ("value-negative", {"SellableQuantity": "-3"}),
+    ("value-too-long", {"MerchantSKU": "S" * 41}),
+    ("value-too-long", {"AddressName": "N" * 51}),
+    ("order-id-invalid", {"MerchantRemovalOrderID": "RMV 2026/11"}),
+    ("order-id-invalid", {"MerchantRemovalOrderID": "-starts-with-dash"}),
+    ("order-id-invalid", {"MerchantRemovalOrderID": "A" * 51}),
+    ("disposition-invalid", {"RemovalDisposition": "Recycle"}),
+    ("country-invalid", {"AddressCountryCode": "USA"}),
+    ("state-invalid", {"AddressStateOrRegion": "Nevada"}),
+    ("postal-code-invalid", {"AddressPostalCode": "2134"}),
+    ("postal-code-invalid", {"AddressPostalCode": "ABCDE"}),
+    ("phone-invalid", {"ContactPhoneNumber": "12"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "change"), CASES, ids=[f"{c}-{list(v.values())[0][:12]}" for c, v in CASES]
+)
+def test_value_code_at_its_cell(tmp_path: Path, check, code: str, change: dict[str, str]) -> None:
+    rows = [BASE, {**BASE, "MerchantRemovalOrderID": "R2", **change}]
+    result = check(write_delimited(tmp_path / "v.txt", request_rows(rows)))
+    (field,) = change
+    assert codes_at(result) == {(3, COL[field], code)}
+    problem = result.problems.iloc[0]
+    assert problem["field"] == field
+    assert problem["value"] == change[field]
+    assert problem["severity"] == "error"
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("SellableQuantity", ""),  # blank = 0
+        ("SellableQuantity", "5.0"),
+        ("SellableQuantity", " 7 "),
+        ("AddressPostalCode", "02134"),
+        ("AddressPostalCode", "89502-1234"),
+        ("ContactPhoneNumber", "(775) 555-0100"),
+        ("ContactPhoneNumber", "+1 775 555 0100"),
+        ("RemovalDisposition", "return"),
+        ("AddressCountryCode", "us"),
+        ("MerchantRemovalOrderID", "RMV-2026_11.a"),
+    ],
+)
+def test_acceptable_values_pass(tmp_path: Path, check, field: str, value: str) -> None:
+    result = check(write_delimited(tmp_path / "ok.txt", request_rows([{**BASE, field: value}])))
+    assert result.problems.empty
+
+
+def test_canadian_address_checks(tmp_path: Path, check) -> None:
+    ca = {
+        **BASE,
+        "AddressCountryCode": "CA",
+        "AddressStateOrRegion": "ON",
+        "AddressPostalCode": "K1A 0B1",
+        "ContactPhoneNumber": "613-555-0199",
+    }
+    bad = {
+        **ca,
+        "MerchantRemovalOrderID": "R2",
+        "AddressStateOrRegion": "NV",
+        "AddressPostalCode": "12345",
+    }
+    result = check(write_delimited(tmp_path / "ca.txt", request_rows([ca, bad])))
+    assert codes_at(result) == {(3, "I", "state-invalid"), (3, "J", "postal-code-invalid")}
+
+
+def test_lost_leading_zero_message_says_so(tmp_path: Path, check) -> None:
+    result = check(
+        write_delimited(tmp_path / "z.txt", request_rows([{**BASE, "AddressPostalCode": "2134"}]))
+    )
+    assert "leading zero" in result.problems["message"][0]
+
+
+def test_one_bad_column_does_not_hide_another(tmp_path: Path, check) -> None:
+    row = {
+        **BASE,
+        "SellableQuantity": "x",
+        "UnsellableQuantity": "-1",
+        "AddressCountryCode": "ZZ",
+        "MerchantSKU": "",
+    }
+    result = check(write_delimited(tmp_path / "many.txt", request_rows([row])))
+    assert codes_at(result) == {
+        (2, "N", "value-not-integer"),
+        (2, "O", "value-negative"),
+        (2, "H", "country-invalid"),
+        (2, "M", "value-missing"),
+    }
+
+
+def test_liquidations_only_where_settings_allow(tmp_path: Path, check) -> None:
+    path = write_delimited(
+        tmp_path / "l.txt", request_rows([{**BASE, "RemovalDisposition": "Liquidations"}])
+    )
+    assert codes_at(check(path)) == {(2, "B", "disposition-invalid")}
+    allowed = Settings(allowed_dispositions=("Return", "Disposal", "Liquidations"))
+    assert check(path, settings=allowed).problems.empty
+
+
+def test_feed_order_field_problem_is_reported_once_at_its_cell(tmp_path: Path, check) -> None:
+    path = tmp_path / "feed.txt"
+    path.write_text(
+        "MerchantRemovalOrderID\tFEED 1\nRemovalDisposition\tDisposal\n\n"
+        "MerchantSKU\tSellableQuantity\tUnsellableQuantity\n00123\t1\t0\nABC-1\t1\tx\n"
+    )
+    result = check(path)
+    assert codes_at(result) == {(1, "B", "order-id-invalid"), (6, "C", "value-not-integer")}
+    assert result.files[0].shape == "feed"
