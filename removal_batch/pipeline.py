@@ -26,7 +26,7 @@ from removal_batch.core.inventory import (
 from removal_batch.core.problems import Problem, concat_problems, problems_frame, sort_problems
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
-from removal_batch.core.validate import validate_rows
+from removal_batch.core.validate import ValidationResult, validate_rows
 from removal_batch.readers import ReadError, ReadLimits, read_table
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -54,7 +54,7 @@ class FileOutcome:
     status: str = "rejected"
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
     table: RequestTable | None = None
-    row_has_error: pd.Series | None = None
+    validation: ValidationResult | None = None
 
     def counts_by_code(self) -> dict[str, int]:
         if self.problems.empty:
@@ -180,7 +180,7 @@ def read_request(path: Path, name: str, settings: Settings) -> FileOutcome:
     outcome.table, outcome.shape, outcome.rows = table, table.shape, len(table.rows)
     checked = validate_rows(table, settings.allowed_dispositions)
     outcome.problems = concat_problems([found, checked.problems])
-    outcome.row_has_error = checked.row_has_error
+    outcome.validation = checked
     return outcome
 
 
@@ -205,9 +205,9 @@ def run_batch(
             progress(path.name)
         outcomes.append(read_request(path, path.name, settings))
     validated = [
-        ValidatedFile(o.name, o.table, o.row_has_error)
+        ValidatedFile(o.name, o.table, o.validation)
         for o in outcomes
-        if o.table is not None and o.row_has_error is not None
+        if o.table is not None and o.validation is not None
     ]
     decision = decide_orders(validated, snapshot, settings, started)
     for outcome in outcomes:

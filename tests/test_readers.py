@@ -65,7 +65,7 @@ def test_title_rows_and_blank_lines_keep_the_row_numbers(tmp_path: Path, check) 
         [""],
         *request_rows([ROW])[:1],
         [""],
-        *request_rows([ROW, {**ROW, "SellableQuantity": "x"}])[1:],
+        *request_rows([ROW, {**ROW, "MerchantSKU": "ABC-1", "SellableQuantity": "x"}])[1:],
     ]
     result = check(write_delimited(tmp_path / "t.txt", rows))
     assert result.files[0].table.header_row == 3
@@ -86,7 +86,7 @@ def test_bom_does_not_hide_the_first_header(tmp_path: Path, check) -> None:
 
 
 def test_ragged_rows_and_classic_mac_line_endings(tmp_path: Path, check) -> None:
-    rows = request_rows([ROW, ROW])
+    rows = request_rows([ROW, {**ROW, "MerchantRemovalOrderID": "", "MerchantSKU": "ABC-1"}])
     rows[2] = rows[2] + ["", ""]  # trailing empty cells, as some exports write
     path = tmp_path / "m.txt"
     path.write_text("\r".join("\t".join(r) for r in rows))

@@ -59,7 +59,7 @@ def test_value_code_at_its_cell(tmp_path: Path, check, code: str, change: dict[s
     result = check(write_delimited(tmp_path / "v.txt", request_rows(rows)))
     (field,) = change
     assert codes_at(result) == {(3, COL[field], code)}
-    problem = result.problems.iloc[0]
+    problem = result.problems[result.problems["code"].eq(code)].iloc[0]
     assert problem["field"] == field
     assert problem["value"] == change[field]
     assert problem["severity"] == "error"
@@ -69,7 +69,7 @@ def test_value_code_at_its_cell(tmp_path: Path, check, code: str, change: dict[s
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("SellableQuantity", ""),  # blank = 0
+        ("UnsellableQuantity", ""),  # blank = 0
         ("SellableQuantity", "5.0"),
         ("SellableQuantity", " 7 "),
         ("AddressPostalCode", "02134"),
@@ -100,7 +100,8 @@ def test_canadian_address_checks(tmp_path: Path, check) -> None:
         "AddressStateOrRegion": "NV",
         "AddressPostalCode": "12345",
     }
-    result = check(write_delimited(tmp_path / "ca.txt", request_rows([ca, bad])))
+    path = write_delimited(tmp_path / "ca.txt", request_rows([ca, bad]))
+    result = check(path, settings=Settings(marketplace="CA"))
     assert codes_at(result) == {(3, "I", "state-invalid"), (3, "J", "postal-code-invalid")}
 
 
@@ -129,9 +130,13 @@ def test_one_bad_column_does_not_hide_another(tmp_path: Path, check) -> None:
 
 
 def test_liquidations_only_where_settings_allow(tmp_path: Path, check) -> None:
-    path = write_delimited(
-        tmp_path / "l.txt", request_rows([{**BASE, "RemovalDisposition": "Liquidations"}])
-    )
+    row = {
+        "MerchantRemovalOrderID": "L1",
+        "RemovalDisposition": "Liquidations",
+        "MerchantSKU": "00123",
+        "SellableQuantity": "1",
+    }
+    path = write_delimited(tmp_path / "l.txt", request_rows([row]))
     assert codes_at(check(path)) == {(2, "B", "disposition-invalid")}
     allowed = Settings(allowed_dispositions=("Return", "Disposal", "Liquidations"))
     assert check(path, settings=allowed).problems.empty

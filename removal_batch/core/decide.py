@@ -1,6 +1,9 @@
-"""From validated rows to decisions: which lines become orders, which are held.
+"""From validated rows to decisions: which lines become orders, which are held, and why.
 
-This is the seam the order rules plug into (grouping, eligibility, allocation).
+Stages, each a pure function: group rows into orders -> order rules (addresses,
+ids) -> line rules (SKUs, quantities) -> hold orders with errors -> allocate
+units first come, first served -> split big orders. Every finding keeps the line
+it is about, and is placed at the user's row and column at the end.
 """
 
 from __future__ import annotations
@@ -8,30 +11,289 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
+from removal_batch.core.allocation import Availability, allocate_units
+from removal_batch.core.fields import ADDRESS_FIELDS
+from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
 from removal_batch.core.inventory import Snapshot
+from removal_batch.core.orders import group_orders
+from removal_batch.core.rules.address import address_findings, apply_default_address
+from removal_batch.core.rules.lines import (
+    parse_quantity,
+    quantity_zero,
+    resolve_skus,
+    sku_duplicate,
+    sku_unknown,
+)
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable
+from removal_batch.core.validate import ValidationResult
+
+ORDER_COLUMNS = [
+    "order_id",
+    "base_order_id",
+    "disposition",
+    "lines",
+    "sellable_units",
+    "unsellable_units",
+    "source_file",
+    "first_row",
+    "part",
+    *ADDRESS_FIELDS,
+    "ShippingNotes",
+]
+LINE_COLUMNS = ["order_id", "sku", "sellable", "unsellable", "source_file", "source_row"]
+# Codes that spoil only their own line; every other error spoils the whole order.
+LINE_CODES = frozenset({"sku-unknown", "sku-duplicate", "quantity-zero"})
 
 
 @dataclass
 class ValidatedFile:
     name: str
     table: RequestTable
-    row_has_error: pd.Series
+    validation: ValidationResult
 
 
 @dataclass
 class Decision:
     problems_by_file: dict[str, pd.DataFrame] = field(default_factory=dict)
     accepted_rows: dict[str, int] = field(default_factory=dict)
-    orders: pd.DataFrame = field(default_factory=pd.DataFrame)
-    lines: pd.DataFrame = field(default_factory=pd.DataFrame)
+    orders: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ORDER_COLUMNS))
+    lines: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LINE_COLUMNS))
+
+
+def _combine(files: list[ValidatedFile]) -> pd.DataFrame:
+    parts = []
+    for pos, f in enumerate(files):
+        part = f.table.rows.copy()
+        part["file_pos"] = pos
+        part["order_field_error"] = f.validation.order_field_error.to_numpy()
+        part["line_field_error"] = f.validation.line_field_error.to_numpy()
+        bad = f.validation.bad_cells
+        part["sku_cell_error"] = (bad["MerchantSKU"] | bad["FNSKU"]).to_numpy()
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
 
 
 def decide_orders(
-    files: list[ValidatedFile], snapshot: Snapshot, settings: Settings, now: dt.datetime
+    files: list[ValidatedFile],
+    snapshot: Snapshot,
+    settings: Settings,
+    now: dt.datetime,
+    used_ids: frozenset[str] = frozenset(),
+    taken: pd.DataFrame | None = None,
 ) -> Decision:
-    accepted = {f.name: int((~f.row_has_error).sum()) for f in files}
-    return Decision(accepted_rows=accepted)
+    """Decide a batch. ``used_ids``: order ids issued before (ledger); ``taken``: units per SKU
+    requested since the snapshot time (ledger)."""
+    if not files:
+        return Decision()
+    places = [
+        FilePlaces(f.name, f.table.sheet, f.table.field_columns, f.table.fixed_cells) for f in files
+    ]
+    lines = _combine(files)
+    grouping = group_orders(lines, settings.order_id_prefix, now.date(), used_ids)
+    lines, orders = grouping.lines, grouping.orders
+    orders = apply_default_address(orders, settings)
+    sku, fnsku_findings = resolve_skus(lines, snapshot)
+    lines["sku"] = sku
+    lines["sellable"] = parse_quantity(lines["SellableQuantity"])
+    lines["unsellable"] = parse_quantity(lines["UnsellableQuantity"])
+    order_found = concat_findings(
+        [
+            grouping.findings,
+            _disposition_missing(orders),
+            _duplicate_ids(orders, used_ids),
+            address_findings(orders, grouping.value_lines, settings),
+        ]
+    )
+    line_found = concat_findings(
+        [fnsku_findings, sku_unknown(lines, snapshot), sku_duplicate(lines), quantity_zero(lines)]
+    )
+    found = concat_findings([order_found, line_found])
+    severity = found["code"].map(_severity) if len(found) else pd.Series(dtype=object)
+    errors = found[severity.eq("error")] if len(found) else found
+    line_bad = lines["line_field_error"].copy()
+    line_bad.loc[errors.loc[errors["code"].isin(LINE_CODES), "line"].to_numpy()] = True
+    order_bad_lines = errors.loc[~errors["code"].isin(LINE_CODES), "line"].to_numpy()
+    order_bad = set(lines.loc[order_bad_lines, "order_no"]) | set(
+        lines.loc[lines["order_field_error"], "order_no"]
+    )
+    if not settings.allow_partial:
+        order_bad |= set(lines.loc[line_bad, "order_no"])
+    candidates = lines[~line_bad & ~lines["order_no"].isin(order_bad)]
+    availability = Availability(snapshot.frame[["sellable", "unsellable"]], _taken(taken))
+    allocation = allocate_units(
+        candidates[["order_no", "order_id", "sku", "sellable", "unsellable"]],
+        availability,
+        settings.on_excess,
+        settings.allow_partial,
+    )
+    held = order_bad | set(allocation.held_orders)
+    written = candidates[~candidates["order_no"].isin(held)]
+    written = written.drop(index=list(allocation.dropped_lines), errors="ignore")
+    granted = allocation.granted.loc[written.index]
+    written = written.assign(sellable=granted["sellable"], unsellable=granted["unsellable"])
+    # An order whose every line fell away is held too: there is nothing to send.
+    emptied = set(orders["order_no"]) - held - set(written["order_no"])
+    held |= emptied
+    held_found = _held(orders, held)
+    out_orders, out_lines, split_found = _final_orders(orders, written, settings, places)
+    all_found = concat_findings([found, allocation.findings, held_found, split_found])
+    problems = place_findings(all_found, lines, places)
+    accepted = written.groupby("file_pos").size()
+    return Decision(
+        problems_by_file=problems,
+        accepted_rows={p.name: int(accepted.get(i, 0)) for i, p in enumerate(places)},
+        orders=out_orders,
+        lines=out_lines,
+    )
+
+
+def _severity(code: str) -> str:
+    from removal_batch.core.codes import severity_of
+
+    return str(severity_of(code))
+
+
+def _taken(taken: pd.DataFrame | None) -> pd.DataFrame:
+    if taken is None or taken.empty:
+        return pd.DataFrame(
+            {"sellable": pd.Series(dtype="int64"), "unsellable": pd.Series(dtype="int64")}
+        )
+    return taken[["sellable", "unsellable"]]
+
+
+def _disposition_missing(orders: pd.DataFrame) -> pd.DataFrame:
+    """An order with no disposition on any row cannot be placed."""
+    blank = orders[orders["RemovalDisposition"].eq("")]
+    message = (
+        "Order " + blank["order_id"] + " has no RemovalDisposition. Enter Return or Disposal "
+        "on the order's first row."
+    )
+    return findings(blank["first_line"], "RemovalDisposition", "value-missing", message)
+
+
+def _duplicate_ids(orders: pd.DataFrame, used_ids: frozenset[str]) -> pd.DataFrame:
+    """The same id in two input files of the run (the first file keeps it), or already issued."""
+    given = orders[~orders["generated_id"]]
+    again = given[given["order_id"].duplicated(keep="first")]
+    earlier = given[given["order_id"].isin(used_ids)]
+    parts = []
+    if len(again):
+        message = (
+            "Order id " + again["order_id"] + " is also used by an order in another file of this "
+            "batch. Each removal order needs its own id."
+        )
+        parts.append(
+            findings(
+                again["first_line"],
+                "MerchantRemovalOrderID",
+                "order-id-duplicate",
+                message,
+                again["order_id"],
+            )
+        )
+    if len(earlier):
+        message = (
+            "Order id " + earlier["order_id"] + " was already issued in an earlier run. Give this "
+            "order a new id."
+        )
+        parts.append(
+            findings(
+                earlier["first_line"],
+                "MerchantRemovalOrderID",
+                "order-id-duplicate",
+                message,
+                earlier["order_id"],
+            )
+        )
+    return concat_findings(parts)
+
+
+def _held(orders: pd.DataFrame, held: set[int]) -> pd.DataFrame:
+    if not held:
+        return concat_findings([])
+    held_orders = orders[orders["order_no"].isin(held)]
+    message = (
+        "Order " + held_orders["order_id"] + " is held back and not written, because of the "
+        "errors reported on its rows. Fix them and run again (or use --allow-partial to send "
+        "the valid lines)."
+    )
+    return findings(
+        held_orders["first_line"],
+        "MerchantRemovalOrderID",
+        "order-held",
+        message,
+        held_orders["order_id"],
+    )
+
+
+def _final_orders(
+    orders: pd.DataFrame, written: pd.DataFrame, settings: Settings, places: list[FilePlaces]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Accepted lines -> orders (split into -P1, -P2... above the per-order limit)."""
+    if written.empty:
+        return (
+            pd.DataFrame(columns=ORDER_COLUMNS),
+            pd.DataFrame(columns=LINE_COLUMNS),
+            concat_findings([]),
+        )
+    limit = min(settings.max_skus_per_order, settings.max_skus_per_file)
+    written = written.sort_values(["order_no"], kind="stable")
+    position = written.groupby("order_no").cumcount()
+    size = written.groupby("order_no")["order_no"].transform("size")
+    part = (position // limit + 1).where(size > limit, 0)
+    base = written["order_id"]
+    final_id = base.where(part.eq(0), base + "-P" + part.astype(str))
+    names = np.array([p.name for p in places], dtype=object)
+    out_lines = pd.DataFrame(
+        {
+            "order_id": final_id.to_numpy(),
+            "order_no": written["order_no"].to_numpy(),
+            "sku": written["sku"].to_numpy(),
+            "sellable": written["sellable"].to_numpy(),
+            "unsellable": written["unsellable"].to_numpy(),
+            "source_file": names[written["file_pos"].to_numpy()],
+            "source_row": written["source_row"].to_numpy(),
+        }
+    )
+    agg = out_lines.groupby("order_id", sort=False).agg(
+        order_no=("order_no", "first"),
+        lines=("sku", "size"),
+        sellable_units=("sellable", "sum"),
+        unsellable_units=("unsellable", "sum"),
+        source_file=("source_file", "first"),
+        first_row=("source_row", "min"),
+    )
+    agg = agg.reset_index()
+    info = orders.set_index("order_no")
+    agg["base_order_id"] = agg["order_no"].map(info["order_id"])
+    agg["disposition"] = agg["order_no"].map(info["disposition"])
+    agg["part"] = agg["order_id"].str.extract(r"-P(\d+)$", expand=False).fillna("")
+    is_return = agg["disposition"].eq("Return")
+    for name in (*ADDRESS_FIELDS, "ShippingNotes"):
+        values = agg["order_no"].map(info[name]).fillna("")
+        agg[name] = values.where(is_return | (name == "ShippingNotes"), "")
+    split = agg[agg["part"].ne("")].drop_duplicates("order_no")
+    split_found = concat_findings([])
+    if len(split):
+        parts = agg[agg["part"].ne("")].groupby("order_no")["order_id"].size()
+        message = (
+            "Order " + split["base_order_id"] + " has more than " + str(limit) + " lines; it is "
+            "written as "
+            + split["order_no"].map(parts).astype(str)
+            + " orders "
+            + split["base_order_id"]
+            + "-P1, -P2, ..."
+        )
+        split_found = findings(
+            split["order_no"].map(info["first_line"]),
+            "MerchantRemovalOrderID",
+            "order-split",
+            message,
+            split["base_order_id"],
+        )
+    out_orders = agg[ORDER_COLUMNS].reset_index(drop=True)
+    return out_orders, out_lines.drop(columns=["order_no"]), split_found

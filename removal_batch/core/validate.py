@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pa
 
-from removal_batch.core.fields import ALL_FIELDS
+from removal_batch.core.fields import ALL_FIELDS, ORDER_FIELDS
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
 from removal_batch.core.schema import request_schema
 from removal_batch.core.shape import RequestTable
@@ -38,7 +38,21 @@ ROW_CHECK_FIELDS: dict[str, str] = {
 @dataclass
 class ValidationResult:
     problems: pd.DataFrame
-    row_has_error: pd.Series  # bool, aligned with table.rows
+    bad_cells: pd.DataFrame  # bool per row and field: that cell failed a check
+
+    @property
+    def order_field_error(self) -> pd.Series:
+        """An order-level cell of the row is bad: it spoils the row's whole order."""
+        return self.bad_cells[list(ORDER_FIELDS)].any(axis=1)
+
+    @property
+    def line_field_error(self) -> pd.Series:
+        """An item-level cell of the row is bad: it spoils that line only."""
+        return self.bad_cells[[f for f in ALL_FIELDS if f not in ORDER_FIELDS]].any(axis=1)
+
+    @property
+    def row_has_error(self) -> pd.Series:
+        return self.order_field_error | self.line_field_error
 
 
 def _failures(table: RequestTable, allowed: tuple[str, ...]) -> pd.DataFrame:
@@ -170,9 +184,9 @@ def validate_rows(
 ) -> ValidationResult:
     rows = table.rows
     failures = _failures(table, allowed)
-    no_errors = pd.Series(False, index=rows.index)
     if failures.empty:
-        return ValidationResult(empty_problems(), no_errors)
+        clean = pd.DataFrame(False, index=rows.index, columns=list(ALL_FIELDS))
+        return ValidationResult(empty_problems(), clean)
     failures = failures.assign(code=failures["check"].map(CHECK_CODES)).dropna(subset=["code"])
     # value-negative only where the value is a whole number: no double report for "abc".
     idx = failures["index"].to_numpy()
@@ -207,9 +221,8 @@ def validate_rows(
         once["column"] = once["field"].map(lambda f: table.fixed_cells[f][1])
         found = pd.concat([found[~fixed], once])
     found = found.sort_values(["_index", "column"], kind="stable")
-    row_has_error = pd.Series(False, index=rows.index)
-    # Fixed-cell problems (feed order fields) reject every row of the file.
-    error_rows = failures["index"].unique()
-    row_has_error.iloc[error_rows] = True
+    bad = pd.DataFrame(False, index=rows.index, columns=list(ALL_FIELDS))
+    for name, idx_of_field in failures.groupby("field")["index"]:
+        bad.iloc[idx_of_field.unique(), bad.columns.get_loc(name)] = True
     problems = normalise_problems(found.drop(columns=["_index"]))
-    return ValidationResult(concat_problems([problems]), row_has_error)
+    return ValidationResult(concat_problems([problems]), bad)

@@ -1,0 +1,171 @@
+"""First come, first served: which requested units each line actually gets.
+
+The result equals deciding the orders one after another in batch order (files by
+name, rows in file order, an order placed at its first row): every line is checked
+against what is still available, and only lines that are written take units.
+
+Most SKUs are not contested (everything asked for them fits), and their lines fit
+whatever else happens, so they are decided in one vectorised step. Only orders
+touching a contested SKU are walked in sequence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from removal_batch.core.findings import concat_findings, findings
+
+QUANTITIES = (
+    ("sellable", "SellableQuantity", "quantity-exceeds-sellable", "sellable"),
+    ("unsellable", "UnsellableQuantity", "quantity-exceeds-unsellable", "unsellable"),
+)
+
+
+@dataclass
+class Allocation:
+    granted: pd.DataFrame  # index: line; columns sellable, unsellable (what is written)
+    findings: pd.DataFrame  # quantity-exceeds-* and quantity-capped
+    held_orders: frozenset[int]  # orders held because a line did not fit (all-or-nothing)
+    dropped_lines: frozenset[int]  # lines not written because they did not fit
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Units per SKU: the snapshot's, and those already requested since it was taken."""
+
+    snapshot: pd.DataFrame  # index sku; sellable, unsellable
+    taken: pd.DataFrame  # index sku; sellable, unsellable (ledger), may be empty
+
+    def remaining(self) -> pd.DataFrame:
+        taken = self.taken.reindex(self.snapshot.index).fillna(0).astype("int64")
+        return (self.snapshot[["sellable", "unsellable"]] - taken).clip(lower=0)
+
+
+def allocate_units(
+    lines: pd.DataFrame, availability: Availability, on_excess: str, allow_partial: bool
+) -> Allocation:
+    """``lines``: candidates in batch order, with order_no, order_id, sku, sellable, unsellable."""
+    granted = lines[["sellable", "unsellable"]].copy()
+    if lines.empty:
+        return Allocation(granted, concat_findings([]), frozenset(), frozenset())
+    start = availability.remaining()
+    demand = lines.groupby("sku")[["sellable", "unsellable"]].sum()
+    have = start.reindex(demand.index).fillna(0).astype("int64")
+    contested_skus = demand.index[(demand > have).any(axis=1)]
+    if contested_skus.empty:
+        return Allocation(granted, concat_findings([]), frozenset(), frozenset())
+    contested = lines["sku"].isin(contested_skus)
+    remaining = {
+        kind: dict(
+            zip(contested_skus, have.loc[contested_skus, kind].to_numpy().tolist(), strict=True)
+        )
+        for kind in ("sellable", "unsellable")
+    }
+    snapshot_units = availability.snapshot.reindex(contested_skus).fillna(0)
+    walk = lines[contested]
+    held: set[int] = set()
+    dropped: set[int] = set()
+    records: list[tuple[int, str, str, str, str]] = []
+    for order_no, order_lines in walk.groupby("order_no", sort=True):
+        skus = order_lines["sku"].tolist()
+        asked = {k: order_lines[k].tolist() for k in ("sellable", "unsellable")}
+        free = {k: [remaining[k][s] for s in skus] for k in ("sellable", "unsellable")}
+        line_ids = order_lines.index.tolist()
+        if on_excess == "cap":
+            for i, line in enumerate(line_ids):
+                give = {k: min(asked[k][i], free[k][i]) for k in free}
+                if give["sellable"] == 0 and give["unsellable"] == 0:
+                    dropped.add(line)
+                    for kind, field, code, word in QUANTITIES:
+                        if asked[kind][i] > free[kind][i]:
+                            records.append(
+                                (
+                                    line,
+                                    field,
+                                    code,
+                                    _exceeds(
+                                        skus[i],
+                                        asked[kind][i],
+                                        free[kind][i],
+                                        word,
+                                        int(snapshot_units.at[skus[i], kind]),
+                                    )
+                                    + " Nothing is left to remove, so the line is dropped.",
+                                    str(asked[kind][i]),
+                                )
+                            )
+                    granted.loc[line, ["sellable", "unsellable"]] = 0
+                    continue
+                for kind, field, _code, word in QUANTITIES:
+                    if give[kind] < asked[kind][i]:
+                        records.append(
+                            (
+                                line,
+                                field,
+                                "quantity-capped",
+                                f"{field} for SKU '{skus[i]}' reduced from {asked[kind][i]} "
+                                f"to {give[kind]}: only {free[kind][i]} {word} unit(s) "
+                                "are still available.",
+                                str(asked[kind][i]),
+                            )
+                        )
+                    remaining[kind][skus[i]] -= give[kind]
+                    granted.at[line, kind] = give[kind]
+            continue
+        over = [
+            (i, kind, field, code, word)
+            for i in range(len(line_ids))
+            for kind, field, code, word in QUANTITIES
+            if asked[kind][i] > free[kind][i]
+        ]
+        for i, kind, field, code, word in over:
+            records.append(
+                (
+                    line_ids[i],
+                    field,
+                    code,
+                    _exceeds(
+                        skus[i],
+                        asked[kind][i],
+                        free[kind][i],
+                        word,
+                        int(snapshot_units.at[skus[i], kind]),
+                    ),
+                    str(asked[kind][i]),
+                )
+            )
+        bad = {i for i, *_ in over}
+        if bad and not allow_partial:
+            held.add(int(order_no))
+            continue
+        for i, line in enumerate(line_ids):
+            if i in bad:
+                dropped.add(line)
+                continue
+            for kind in ("sellable", "unsellable"):
+                remaining[kind][skus[i]] -= asked[kind][i]
+    for line in dropped:
+        granted.loc[line, ["sellable", "unsellable"]] = 0
+    found = (
+        pd.DataFrame.from_records(records, columns=["line", "field", "code", "message", "value"])
+        if records
+        else concat_findings([])
+    )
+    if len(found):
+        found["line"] = found["line"].astype(np.int64)
+    return Allocation(granted, found, frozenset(held), frozenset(dropped))
+
+
+def _exceeds(sku: str, asked: int, free: int, word: str, in_snapshot: int) -> str:
+    earlier = in_snapshot - free
+    taken = f", {earlier} already requested by earlier orders" if earlier > 0 else ""
+    return (
+        f"{asked} {word} unit(s) of SKU '{sku}' requested, but only {free} are available "
+        f"({in_snapshot} in the snapshot{taken})."
+    )
+
+
+__all__ = ["Allocation", "Availability", "allocate_units", "findings"]

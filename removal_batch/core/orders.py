@@ -1,0 +1,148 @@
+"""Grouping request lines into orders, and the order-level values each order ends with.
+
+A blank order id continues the order above; blank ids before the first id form one
+order with a generated id. Rows of one order are grouped even when apart
+(``order-not-contiguous``); rows that disagree on an order field are reported
+(``order-conflict``), and the order keeps its first value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from removal_batch.core.fields import ORDER_FIELDS
+from removal_batch.core.findings import concat_findings, findings
+
+# Values compared without regard to case: "return" and "Return" do not conflict.
+CASELESS_FIELDS = frozenset({"RemovalDisposition", "AddressCountryCode", "AddressStateOrRegion"})
+DISPOSITION_NAMES = {
+    "return": "Return",
+    "disposal": "Disposal",
+    "liquidation": "Liquidations",
+    "liquidations": "Liquidations",
+}
+
+
+def generated_ids(prefix: str, day: dt.date, taken: frozenset[str]) -> Iterator[str]:
+    """<prefix>-YYYYMMDD-NNNN, skipping ids already used (in this run or in the ledger)."""
+    number = 0
+    while True:
+        number += 1
+        candidate = f"{prefix}-{day:%Y%m%d}-{number:04d}"
+        if candidate not in taken:
+            yield candidate
+
+
+@dataclass
+class Grouping:
+    lines: pd.DataFrame  # input lines with order_no and order_id added
+    orders: pd.DataFrame  # one row per order: order_no, order_id, file_pos, first_line, fields
+    findings: pd.DataFrame
+    value_lines: pd.DataFrame  # per order and order field: the line its value came from
+
+
+def _normal(values: pd.Series, field: str) -> pd.Series:
+    text = values.str.split().str.join(" ")
+    return text.str.lower() if field in CASELESS_FIELDS else text
+
+
+def group_orders(
+    lines: pd.DataFrame, prefix: str, day: dt.date, used_ids: frozenset[str] = frozenset()
+) -> Grouping:
+    lines = lines.copy()
+    given = lines["MerchantRemovalOrderID"].mask(lines["MerchantRemovalOrderID"].eq(""))
+    order_id = given.groupby(lines["file_pos"]).ffill()
+    # Leading blank ids of a file: one order with a generated id per file.
+    taken = frozenset(used_ids) | frozenset(given.dropna().unique())
+    leading = order_id.isna()
+    if leading.any():
+        ids = generated_ids(prefix, day, taken)
+        for pos in lines.loc[leading, "file_pos"].unique():
+            order_id[leading & lines["file_pos"].eq(pos)] = next(ids)
+    lines["order_id"] = order_id.astype(object)
+    lines["generated_id"] = leading
+    lines["order_no"] = lines.groupby(["file_pos", "order_id"], sort=False).ngroup()
+    found = [_not_contiguous(lines), _conflicts(lines)]
+    first_line = lines.reset_index().groupby("order_no")["index"].min()
+    orders = pd.DataFrame(
+        {
+            "order_no": first_line.index.to_numpy(),
+            "first_line": first_line.to_numpy(),
+        }
+    )
+    orders["order_id"] = lines.loc[orders["first_line"], "order_id"].to_numpy()
+    orders["file_pos"] = lines.loc[orders["first_line"], "file_pos"].to_numpy()
+    orders["generated_id"] = lines.loc[orders["first_line"], "generated_id"].to_numpy()
+    value_lines = pd.DataFrame({"order_no": orders["order_no"]})
+    for name in ORDER_FIELDS[1:]:
+        filled = lines[name].ne("")
+        src = lines.index.to_series()[filled].groupby(lines.loc[filled, "order_no"]).min()
+        value_lines[name] = orders["order_no"].map(src).fillna(-1).astype("int64").to_numpy()
+        picked = value_lines[name].to_numpy()
+        values = np.where(picked >= 0, lines[name].to_numpy()[np.maximum(picked, 0)], "")
+        orders[name] = values
+    orders["disposition"] = (
+        orders["RemovalDisposition"].str.lower().map(DISPOSITION_NAMES).fillna("")
+    )
+    return Grouping(lines, orders, concat_findings(found), value_lines)
+
+
+def _not_contiguous(lines: pd.DataFrame) -> pd.DataFrame:
+    """Later blocks of an order that already appeared above in the same file."""
+    new_block = lines["order_no"].ne(lines["order_no"].shift()) | lines["file_pos"].ne(
+        lines["file_pos"].shift()
+    )
+    starts = lines[new_block]
+    again = starts[starts["order_no"].duplicated(keep="first")]
+    first_row = lines.groupby("order_no")["source_row"].min()
+    message = (
+        "Rows of order " + again["order_id"] + " are not together: this row continues the "
+        "order that starts at row "
+        + again["order_no"].map(first_row).astype(str)
+        + ". They are grouped into one order; sort the file by order id to avoid mistakes."
+    )
+    return findings(
+        again.index,
+        "MerchantRemovalOrderID",
+        "order-not-contiguous",
+        message,
+        again["MerchantRemovalOrderID"],
+    )
+
+
+def _conflicts(lines: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    for name in ORDER_FIELDS[1:]:
+        filled = lines[name].ne("")
+        if not filled.any():
+            continue
+        normal = _normal(lines.loc[filled, name], name)
+        order_no = lines.loc[filled, "order_no"]
+        first = normal.groupby(order_no).transform("first")
+        clash = normal.ne(first)
+        if not clash.any():
+            continue
+        at = lines.loc[clash[clash].index]
+        first_value = lines.loc[filled, name].groupby(order_no).transform("first")[clash]
+        value_row = lines.loc[filled, "source_row"].groupby(order_no).transform("first")[clash]
+        message = (
+            "Rows of order "
+            + at["order_id"]
+            + " disagree on "
+            + name
+            + ": row "
+            + value_row.astype(str)
+            + " says '"
+            + first_value
+            + "', this row says '"
+            + at[name]
+            + "'. Fill order fields on the order's first "
+            "row only, or make them the same."
+        )
+        parts.append(findings(at.index, name, "order-conflict", message, at[name]))
+    return concat_findings(parts)

@@ -1,0 +1,301 @@
+"""Address rules for orders: where Amazon will and will not send removed inventory.
+
+Amazon does not ship removal orders to PO boxes, APO/FPO/DPO addresses, US
+territories, other fulfillment centers, or (for the US marketplace) abroad.
+Each function takes the orders frame and returns findings on the order's lines.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from removal_batch.core.checks import country_codes
+from removal_batch.core.fields import ADDRESS_FIELDS
+from removal_batch.core.findings import concat_findings, findings
+from removal_batch.core.settings import Settings
+
+RETURN_REQUIRED = (
+    "AddressName",
+    "AddressFieldOne",
+    "AddressCity",
+    "AddressCountryCode",
+    "AddressPostalCode",
+    "ContactPhoneNumber",
+)
+STATE_REQUIRED_FOR = frozenset({"US", "CA"})
+ADDRESS_LINES = ("AddressFieldOne", "AddressFieldTwo", "AddressFieldThree")
+PO_BOX = re.compile(
+    r"\b(?:p[\s.]*o[\s.]*b(?:ox)?|post(?:al)?[\s.]+(?:office[\s.]+)?box|pob|p[\s.]*o[\s.]*drawer)\b",
+    re.IGNORECASE,
+)
+MILITARY_CITIES = frozenset({"APO", "FPO", "DPO"})
+MILITARY_STATES = frozenset({"AA", "AE", "AP"})
+MILITARY_BOX = r"\b(?:PSC|CMR|UNIT)\s*#?\s*\d+"
+US_TERRITORIES = frozenset({"PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW"})
+# Where each marketplace sends removals: its own country (UK's is GB).
+MARKETPLACE_COUNTRIES = {"UK": "GB"}
+
+SPELLINGS = {
+    "STREET": "ST",
+    "AVENUE": "AVE",
+    "BOULEVARD": "BLVD",
+    "ROAD": "RD",
+    "DRIVE": "DR",
+    "PARKWAY": "PKWY",
+    "HIGHWAY": "HWY",
+    "LANE": "LN",
+    "COURT": "CT",
+    "SUITE": "STE",
+    "NORTH": "N",
+    "SOUTH": "S",
+    "EAST": "E",
+    "WEST": "W",
+    "PLACE": "PL",
+    "CIRCLE": "CIR",
+}
+
+
+def _returns(orders: pd.DataFrame) -> pd.Series:
+    return orders["disposition"].eq("Return")
+
+
+def _at(orders: pd.DataFrame, mask: pd.Series, value_lines: pd.DataFrame, field: str) -> pd.Series:
+    """The line holding an order's value of ``field`` (its first line when blank)."""
+    src = value_lines.loc[mask[mask].index, field]
+    return src.where(src >= 0, orders.loc[mask, "first_line"])
+
+
+def apply_default_address(orders: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Blank address fields of Return orders take the settings' default address."""
+    if not settings.default_address:
+        return orders
+    orders = orders.copy()
+    returns = _returns(orders)
+    for name, value in settings.default_address.items():
+        blank = returns & orders[name].eq("")
+        orders.loc[blank, name] = value
+    return orders
+
+
+def address_required(
+    orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
+) -> pd.DataFrame:
+    returns = _returns(orders)
+    country = orders["AddressCountryCode"].str.upper().replace("", settings.marketplace)
+    parts = []
+    for name in (*RETURN_REQUIRED, "AddressStateOrRegion"):
+        missing = returns & orders[name].eq("")
+        if name == "AddressStateOrRegion":
+            missing &= country.isin(STATE_REQUIRED_FOR)
+        if missing.any():
+            message = (
+                "Return order "
+                + orders.loc[missing, "order_id"]
+                + " has no "
+                + name
+                + ". A Return needs name, address line one, city, country, postal code and "
+                "phone (and state in the US and Canada); fill it on the order's first row."
+            )
+            parts.append(
+                findings(orders.loc[missing, "first_line"], name, "address-required", message)
+            )
+    return concat_findings(parts)
+
+
+def address_ignored(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFrame:
+    """A Disposal (or Liquidations) order's address is dropped: say so once per order."""
+    not_return = orders["disposition"].isin(["Disposal", "Liquidations"])
+    has_address = orders[list(ADDRESS_FIELDS)].ne("").any(axis=1)
+    hit = not_return & has_address
+    if not hit.any():
+        return concat_findings([])
+    first_field = orders.loc[hit, list(ADDRESS_FIELDS)].ne("").idxmax(axis=1)
+    parts = []
+    for name, group in first_field.groupby(first_field):
+        mask = orders.index.isin(group.index)
+        sel = pd.Series(mask, index=orders.index)
+        message = (
+            orders.loc[sel, "disposition"]
+            + " order "
+            + orders.loc[sel, "order_id"]
+            + " carries an address; it is not needed and is left out of the order file."
+        )
+        parts.append(
+            findings(
+                _at(orders, sel, value_lines, str(name)),
+                str(name),
+                "address-ignored",
+                message,
+                orders.loc[sel, str(name)],
+            )
+        )
+    return concat_findings(parts)
+
+
+def address_po_box(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    for name in ADDRESS_LINES:
+        hit = _returns(orders) & orders[name].str.contains(PO_BOX, na=False)
+        if hit.any():
+            message = (
+                name + " '" + orders.loc[hit, name] + "' is a PO box. Amazon does not send "
+                "removal orders to PO boxes; give a street address."
+            )
+            parts.append(
+                findings(
+                    _at(orders, hit, value_lines, name),
+                    name,
+                    "address-po-box",
+                    message,
+                    orders.loc[hit, name],
+                )
+            )
+    return concat_findings(parts)
+
+
+def address_military(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFrame:
+    returns = _returns(orders)
+    parts = []
+    city = returns & orders["AddressCity"].str.upper().str.strip().isin(MILITARY_CITIES)
+    state = returns & orders["AddressStateOrRegion"].str.upper().isin(MILITARY_STATES)
+    checks = [("AddressCity", city), ("AddressStateOrRegion", state & ~city)]
+    boxed = returns & ~city & ~state
+    for name in ADDRESS_LINES:
+        hit = boxed & orders[name].str.contains(MILITARY_BOX, case=False, regex=True, na=False)
+        checks.append((name, hit))
+        boxed &= ~hit
+    for name, hit in checks:
+        if hit.any():
+            message = (
+                name + " '" + orders.loc[hit, name] + "' is a military (APO/FPO/DPO) address. "
+                "Amazon does not send removal orders there; give a civilian street address."
+            )
+            parts.append(
+                findings(
+                    _at(orders, hit, value_lines, name),
+                    name,
+                    "address-military",
+                    message,
+                    orders.loc[hit, name],
+                )
+            )
+    return concat_findings(parts)
+
+
+def address_territory(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFrame:
+    returns = _returns(orders)
+    by_country = returns & orders["AddressCountryCode"].str.upper().isin(US_TERRITORIES)
+    by_state = (
+        returns & ~by_country & orders["AddressStateOrRegion"].str.upper().isin(US_TERRITORIES)
+    )
+    parts = []
+    for name, hit in (("AddressCountryCode", by_country), ("AddressStateOrRegion", by_state)):
+        if hit.any():
+            message = (
+                name + " '" + orders.loc[hit, name] + "' is a US territory. Amazon does not send "
+                "removal orders to US territories; give an address in the 50 states or DC."
+            )
+            parts.append(
+                findings(
+                    _at(orders, hit, value_lines, name),
+                    name,
+                    "address-territory",
+                    message,
+                    orders.loc[hit, name],
+                )
+            )
+    return concat_findings(parts)
+
+
+def _normal_address(values: pd.Series) -> pd.Series:
+    words = values.str.upper().str.replace(r"[^\w\s]", " ", regex=True).str.split()
+    return words.map(lambda ws: " ".join(SPELLINGS.get(w, w) for w in ws))
+
+
+def address_fulfillment_center(
+    orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
+) -> pd.DataFrame:
+    """An order whose address matches every field of a blocked entry."""
+    returns = _returns(orders)
+    hit = pd.Series(False, index=orders.index)
+    for entry in settings.blocked_addresses:
+        match = returns.copy()
+        for name, value in entry.items():
+            if name == "AddressPostalCode":
+                ours = orders[name].str.upper().str.replace(r"\s", "", regex=True).str[:5]
+                match &= ours.eq(re.sub(r"\s", "", value.upper())[:5])
+            else:
+                ours = _normal_address(orders[name])
+                match &= ours.eq(_normal_address(pd.Series([value])).iloc[0])
+        hit |= match
+    if not hit.any():
+        return concat_findings([])
+    message = (
+        "The address of order "
+        + orders.loc[hit, "order_id"]
+        + " ('"
+        + orders.loc[hit, "AddressFieldOne"]
+        + "') is a fulfillment center on the blocked list. "
+        "Removal orders cannot be sent to another Amazon site; give your own address."
+    )
+    return findings(
+        _at(orders, hit, value_lines, "AddressFieldOne"),
+        "AddressFieldOne",
+        "address-fulfillment-center",
+        message,
+        orders.loc[hit, "AddressFieldOne"],
+    )
+
+
+def address_foreign(
+    orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
+) -> pd.DataFrame:
+    home = MARKETPLACE_COUNTRIES.get(settings.marketplace, settings.marketplace)
+    country = orders["AddressCountryCode"].str.upper()
+    hit = (
+        _returns(orders)
+        & country.ne("")
+        & country.ne(home)
+        & ~country.isin(US_TERRITORIES)  # reported as address-territory instead
+        & country.isin(country_codes())  # an invalid code is country-invalid already
+    )
+    if not hit.any():
+        return concat_findings([])
+    message = (
+        "Order "
+        + orders.loc[hit, "order_id"]
+        + " returns to "
+        + country[hit]
+        + ", but the "
+        + settings.marketplace
+        + " marketplace only sends removal orders within "
+        + home
+        + ". Give an address in "
+        + home
+        + "."
+    )
+    return findings(
+        _at(orders, hit, value_lines, "AddressCountryCode"),
+        "AddressCountryCode",
+        "address-foreign",
+        message,
+        orders.loc[hit, "AddressCountryCode"],
+    )
+
+
+def address_findings(
+    orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
+) -> pd.DataFrame:
+    return concat_findings(
+        [
+            address_required(orders, value_lines, settings),
+            address_ignored(orders, value_lines),
+            address_po_box(orders, value_lines),
+            address_military(orders, value_lines),
+            address_territory(orders, value_lines),
+            address_fulfillment_center(orders, value_lines, settings),
+            address_foreign(orders, value_lines, settings),
+        ]
+    )

@@ -1,0 +1,107 @@
+"""Line rules: the SKU must be in the snapshot, once per order, with something to remove."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from removal_batch.core.findings import concat_findings, findings
+from removal_batch.core.inventory import Snapshot
+
+
+def parse_quantity(values: pd.Series) -> pd.Series:
+    """Validated quantity text -> int64 (blank = 0; anything unparsable = 0, already reported)."""
+    number = pd.to_numeric(values.str.strip().replace("", "0"), errors="coerce")
+    return number.fillna(0).clip(lower=0).astype("int64")
+
+
+def resolve_skus(lines: pd.DataFrame, snapshot: Snapshot) -> tuple[pd.Series, pd.DataFrame]:
+    """The snapshot SKU of each line: MerchantSKU, or the SKU its FNSKU belongs to."""
+    sku = lines["MerchantSKU"].copy()
+    by_fnsku = sku.eq("") & lines["FNSKU"].ne("")
+    found = []
+    if by_fnsku.any():
+        fnskus = snapshot.frame["fnsku"]
+        fnskus = fnskus[fnskus.ne("")]
+        owners = pd.Series(fnskus.index.to_numpy(), index=fnskus.to_numpy())
+        shared = owners.index[owners.index.duplicated(keep=False)].unique()
+        unique_owner = owners[~owners.index.isin(shared)]
+        wanted = lines.loc[by_fnsku, "FNSKU"]
+        sku.loc[by_fnsku] = wanted.map(unique_owner).fillna("").to_numpy()
+        ambiguous = wanted[wanted.isin(shared)]
+        if len(ambiguous):
+            message = (
+                "FNSKU " + ambiguous + " belongs to more than one SKU in the inventory snapshot; "
+                "give the MerchantSKU instead."
+            )
+            found.append(findings(ambiguous.index, "FNSKU", "sku-unknown", message, ambiguous))
+    return sku, concat_findings(found)
+
+
+def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
+    """Lines whose SKU (or FNSKU) is not in the snapshot. Blank SKUs are value-missing."""
+    # A SKU cell that already failed a check (too long) is not looked up again.
+    unknown = (
+        lines["sku"].ne("") & ~lines["sku"].isin(snapshot.frame.index) & ~lines["sku_cell_error"]
+    )
+    by_fnsku = lines["MerchantSKU"].eq("") & lines["FNSKU"].ne("")
+    plain = lines[unknown & ~by_fnsku]
+    message = (
+        "SKU '"
+        + plain["MerchantSKU"]
+        + "' is not in the inventory snapshot "
+        + snapshot.file
+        + ". Check the spelling (and leading zeros), or use a newer snapshot."
+    )
+    parts = [findings(plain.index, "MerchantSKU", "sku-unknown", message, plain["MerchantSKU"])]
+    missing_fnsku = lines[by_fnsku & lines["sku"].eq("") & ~lines["sku_cell_error"]]
+    if len(missing_fnsku):
+        message = (
+            "FNSKU '"
+            + missing_fnsku["FNSKU"]
+            + "' is not in the inventory snapshot "
+            + snapshot.file
+            + "."
+        )
+        parts.append(
+            findings(missing_fnsku.index, "FNSKU", "sku-unknown", message, missing_fnsku["FNSKU"])
+        )
+    return concat_findings(parts)
+
+
+def sku_duplicate(lines: pd.DataFrame) -> pd.DataFrame:
+    """The second and later lines of one SKU in one order."""
+    named = lines[lines["sku"].ne("")]
+    repeat = named[named.duplicated(subset=["order_no", "sku"], keep="first")]
+    if repeat.empty:
+        return concat_findings([])
+    first_row = named.groupby(["order_no", "sku"])["source_row"].transform("min")[repeat.index]
+    field = np.where(repeat["MerchantSKU"].ne(""), "MerchantSKU", "FNSKU")
+    parts = []
+    for name in ("MerchantSKU", "FNSKU"):
+        sel = repeat[field == name]
+        if len(sel):
+            message = (
+                "SKU '"
+                + sel["sku"]
+                + "' is already in order "
+                + sel["order_id"]
+                + " at row "
+                + first_row[sel.index].astype(str)
+                + ". Put each SKU once per order, with the "
+                "total quantity."
+            )
+            parts.append(findings(sel.index, name, "sku-duplicate", message, sel[name]))
+    return concat_findings(parts)
+
+
+def quantity_zero(lines: pd.DataFrame) -> pd.DataFrame:
+    zero = lines["sellable"].eq(0) & lines["unsellable"].eq(0) & ~lines["line_field_error"]
+    hit = lines[zero]
+    message = (
+        "Both quantities of SKU '" + hit["sku"] + "' are 0 (or blank), so there is nothing to "
+        "remove. Enter the units to remove, or delete the row."
+    )
+    return findings(
+        hit.index, "SellableQuantity", "quantity-zero", message, hit["SellableQuantity"]
+    )

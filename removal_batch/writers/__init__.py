@@ -1,0 +1,1 @@
+"""Writers: the edge where results become files."""
