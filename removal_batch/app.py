@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -28,10 +31,20 @@ def load_settings(path: Path | None) -> Settings:
         raise UsageError(str(exc)) from exc
 
 
-def write_outputs(result: BatchResult, out_dir: Path) -> None:
+def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) -> None:
+    """Every output of a run into ``out_dir`` (which the caller publishes)."""
     from removal_batch.writers.error_report import write_errors_csv, write_errors_xlsx
+    from removal_batch.writers.order_files import write_order_files, write_upload_files
     from removal_batch.writers.summary import write_summary
 
+    decision = result.decision
+    if with_orders and len(decision.orders):
+        names = write_order_files(decision.orders, decision.lines, out_dir / "orders")
+        decision.orders["output_file"] = decision.orders["order_id"].map(names)
+        uploads = write_upload_files(
+            decision.orders, decision.lines, out_dir / "upload", result.settings.max_skus_per_file
+        )
+        decision.orders["upload_file"] = decision.orders["order_id"].map(uploads)
     errors_dir = out_dir / "errors"
     errors_dir.mkdir(parents=True, exist_ok=True)
     for outcome in result.files:
@@ -42,6 +55,27 @@ def write_outputs(result: BatchResult, out_dir: Path) -> None:
         raw = outcome.table.raw if outcome.table is not None else None
         write_errors_xlsx(outcome.problems, raw, base.with_name(base.name + ".xlsx"))
     write_summary(result, out_dir / "summary.json")
+
+
+def publish_into(result: BatchResult, out_dir: Path) -> None:
+    """Write everything into a staging folder inside ``out_dir``, then move it in place,
+    so a crash never leaves half a file where a reader would take it for whole."""
+    from removal_batch.writers.order_files import fsync_tree
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{result.run_id}-", dir=out_dir))
+    try:
+        write_outputs(result, staging)
+        fsync_tree(staging)
+        for entry in sorted(staging.iterdir(), key=lambda p: p.name == "summary.json"):
+            target = out_dir / entry.name
+            if entry.is_dir() and target.is_dir():
+                for item in entry.iterdir():
+                    os.replace(item, target / item.name)
+            else:
+                os.replace(entry, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def run_check(
@@ -75,7 +109,7 @@ def run_check(
         err.print(f"[red]removal-batch:[/] {exc}", highlight=False)
         return EXIT_USAGE
     if out_dir is not None:
-        write_outputs(result, out_dir)
+        publish_into(result, out_dir)
     if as_json:
         from removal_batch.writers.summary import summary_dict
 

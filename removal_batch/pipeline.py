@@ -79,6 +79,7 @@ class BatchResult:
     files: list[FileOutcome]
     decision: Decision
     exit_code: int
+    settings: Settings = field(default_factory=Settings)
     tool_version: str = __version__
 
     @property
@@ -235,4 +236,5 @@ def run_batch(
         files=outcomes,
         decision=decision,
         exit_code=EXIT_REJECTED if bad else EXIT_OK,
+        settings=settings,
     )

@@ -101,15 +101,19 @@ def _country(frame: pd.DataFrame, default: str = "US") -> pd.Series:
     return country.mask(country.eq(""), default)
 
 
-@_register("state_for_country", statistics=["countries"])
-def state_for_country(frame: pd.DataFrame, *, countries: list[str]) -> pd.Series:
+@_register("state_for_country", statistics=["countries", "extra_codes"])
+def state_for_country(
+    frame: pd.DataFrame, *, countries: list[str], extra_codes: dict[str, list[str]] | None = None
+) -> pd.Series:
+    """State codes of the listed countries, plus postal extras (the USPS military codes)."""
     state = frame["AddressStateOrRegion"].str.upper()
     country = _country(frame)
     ok = _blank(state) | ~country.isin(countries)
     for code in countries:
         rows = country.eq(code) & ~ok
         if rows.any():
-            ok = ok | (rows & state.isin(subdivision_codes(code)))
+            known = subdivision_codes(code) | frozenset((extra_codes or {}).get(code, []))
+            ok = ok | (rows & state.isin(known))
     return ok
 
 

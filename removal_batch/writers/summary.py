@@ -12,6 +12,10 @@ if TYPE_CHECKING:
     from removal_batch.pipeline import BatchResult
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def summary_dict(result: BatchResult) -> dict[str, Any]:
     orders = result.decision.orders
     order_records: list[dict[str, Any]] = []
@@ -25,7 +29,8 @@ def summary_dict(result: BatchResult) -> dict[str, Any]:
                     "sellable_units": int(rec["sellable_units"]),
                     "unsellable_units": int(rec["unsellable_units"]),
                     "source_file": rec["source_file"],
-                    "output_file": rec.get("output_file", ""),
+                    "output_file": _text(rec.get("output_file")),
+                    "upload_file": _text(rec.get("upload_file")),
                 }
             )
     inputs = [
@@ -82,6 +87,7 @@ def write_summary(result: BatchResult, path: Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for the team
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
