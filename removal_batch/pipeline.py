@@ -185,6 +185,18 @@ def read_request(path: Path, name: str, settings: Settings) -> FileOutcome:
     return outcome
 
 
+def _fill_order_ids(outcome: FileOutcome, decision: Decision) -> None:
+    """Value problems found before grouping name the order their row belongs to."""
+    orders_of_rows = decision.row_orders.get(outcome.name)
+    problems = outcome.problems
+    if orders_of_rows is None or problems.empty:
+        return
+    blank = problems["order_id"].eq("") & problems["row"].notna()
+    if blank.any():
+        found = problems.loc[blank, "row"].astype("int64").map(orders_of_rows)
+        problems.loc[blank, "order_id"] = found.fillna("").to_numpy()
+
+
 ProgressHook = Callable[[str], None]
 
 
@@ -212,6 +224,7 @@ def run_batch(
     ]
     decision = decide_orders(validated, snapshot, settings, started)
     for outcome in outcomes:
+        _fill_order_ids(outcome, decision)
         extra = decision.problems_by_file.get(outcome.name)
         if extra is not None and len(extra):
             outcome.problems = concat_problems([outcome.problems, extra])

@@ -62,6 +62,8 @@ class Decision:
     accepted_rows: dict[str, int] = field(default_factory=dict)
     orders: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ORDER_COLUMNS))
     lines: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LINE_COLUMNS))
+    # The order each input row belongs to: file name -> Series(source row -> order id).
+    row_orders: dict[str, pd.Series] = field(default_factory=dict)
 
 
 def _combine(files: list[ValidatedFile]) -> pd.DataFrame:
@@ -143,7 +145,12 @@ def decide_orders(
     all_found = concat_findings([found, allocation.findings, held_found, split_found])
     problems = place_findings(all_found, lines, places)
     accepted = written.groupby("file_pos").size()
+    row_orders = {
+        places[int(pos)].name: pd.Series(part["order_id"].to_numpy(), index=part["source_row"])
+        for pos, part in lines.groupby("file_pos")
+    }
     return Decision(
+        row_orders=row_orders,
         problems_by_file=problems,
         accepted_rows={p.name: int(accepted.get(i, 0)) for i, p in enumerate(places)},
         orders=out_orders,

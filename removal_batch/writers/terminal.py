@@ -8,9 +8,13 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from removal_batch.core.codes import CODES
+from removal_batch.core.problems import SEVERITY_RANK
+
 if TYPE_CHECKING:
     from removal_batch.pipeline import BatchResult
 
+SHOWN_ERRORS = 5
 STATUS_STYLE = {"accepted": "green", "partial": "yellow", "rejected": "red", "skipped": "dim"}
 
 
@@ -26,7 +30,11 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for f in result.files:
-        counts = sorted(f.counts_by_code().items(), key=lambda kv: (-kv[1], kv[0]))
+        # Worst first: errors before warnings; "order-held" (info) only follows from them.
+        counts = sorted(
+            f.counts_by_code().items(),
+            key=lambda kv: (SEVERITY_RANK.get(str(CODES[kv[0]].severity), 9), -kv[1], kv[0]),
+        )
         top = ", ".join(f"{code} x{n}" for code, n in counts[:3])
         style = STATUS_STYLE.get(f.status, "")
         table.add_row(
@@ -49,14 +57,16 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
         console.print("No orders ready.")
     problems = result.problems
     if len(problems):
-        first = problems[problems["severity"].isin(["fatal", "error"])].head(5)
-        for rec in first.to_dict("records"):
+        severe = problems[problems["severity"].isin(["fatal", "error"])]
+        for rec in severe.head(SHOWN_ERRORS).to_dict("records"):
             place = rec["file"]
             if rec["row"] is not None and str(rec["row"]) != "<NA>":
                 place += f" row {rec['row']}"
             if rec["column"]:
                 place += f" column {rec['column']}"
             console.print(f"  [red]{rec['code']}[/] {place}: {rec['message']}")
+        if len(severe) > SHOWN_ERRORS:
+            console.print(f"  ... and {len(severe) - SHOWN_ERRORS} more in the error reports.")
     if out_dir is not None:
         console.print(f"Reports and orders: {out_dir}")
     elif len(problems):

@@ -32,7 +32,8 @@ PO_BOX = re.compile(
 )
 MILITARY_CITIES = frozenset({"APO", "FPO", "DPO"})
 MILITARY_STATES = frozenset({"AA", "AE", "AP"})
-MILITARY_BOX = r"\b(?:PSC|CMR|UNIT)\s*#?\s*\d+"
+# "PSC 1234 Box 5678", "Unit 2050 Box 4190", "CMR 450 Box 12"; a plain "Unit 3" is a flat.
+MILITARY_BOX = r"\b(?:PSC|CMR|UNIT)\s*#?\s*\d+\s*,?\s*BOX\s*\d+"
 US_TERRITORIES = frozenset({"PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW"})
 # Where each marketplace sends removals: its own country (UK's is GB).
 MARKETPLACE_COUNTRIES = {"UK": "GB"}

@@ -1,0 +1,137 @@
+"""Property test: random snapshots and batches keep the order invariants, and the
+allocation equals deciding the orders one after another (a plain reference model)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from conftest import write_delimited
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from invariants import check_written_outputs
+
+from removal_batch.app import write_outputs
+from removal_batch.core.settings import Settings
+from removal_batch.pipeline import run_batch
+
+SKUS = ["A", "B", "C", "D", "GONE"]  # GONE is never in the snapshot
+HEADER = [
+    "MerchantRemovalOrderID",
+    "RemovalDisposition",
+    "MerchantSKU",
+    "SellableQuantity",
+    "UnsellableQuantity",
+]
+
+quantity = st.integers(min_value=0, max_value=6)
+line = st.tuples(st.sampled_from(SKUS), quantity, quantity)
+order = st.lists(line, min_size=1, max_size=4)
+batch = st.lists(st.lists(order, min_size=1, max_size=3), min_size=1, max_size=3)
+snapshot = st.fixed_dictionaries({s: st.tuples(quantity, quantity) for s in SKUS[:4]})
+
+
+def reference(
+    files: list[list[list[tuple[str, int, int]]]],
+    snap: dict[str, tuple[int, int]],
+    policy: Settings,
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """Decide orders one after another, the way the SPEC describes it."""
+    left = {s: list(v) for s, v in snap.items()}
+    written: dict[str, dict[str, tuple[int, int]]] = {}
+    for f, orders in enumerate(files):
+        for o, lines in enumerate(orders):
+            oid = f"F{f}O{o}"
+            keep, bad = [], False
+            seen: set[str] = set()
+            for sku, s, u in lines:
+                if sku not in snap or sku in seen or (s == 0 and u == 0):
+                    bad = True
+                else:
+                    keep.append((sku, s, u))
+                seen.add(sku)
+            if bad and not policy.allow_partial:
+                continue
+            taken: dict[str, tuple[int, int]] = {}
+            over = False
+            for sku, s, u in keep:
+                free_s, free_u = left[sku]
+                if policy.on_excess == "cap":
+                    gs, gu = min(s, free_s), min(u, free_u)
+                    if gs == 0 and gu == 0:
+                        continue
+                    taken[sku] = (gs, gu)
+                    left[sku] = [free_s - gs, free_u - gu]
+                elif s > free_s or u > free_u:
+                    over = True
+                else:
+                    taken[sku] = (s, u)
+            if policy.on_excess == "reject":
+                if over and not policy.allow_partial:
+                    continue
+                for sku, (s, u) in taken.items():
+                    left[sku][0] -= s
+                    left[sku][1] -= u
+            if taken:
+                written[oid] = taken
+    return written
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    batch,
+    snapshot,
+    st.sampled_from(["reject", "cap"]),
+    st.booleans(),
+    st.integers(min_value=1, max_value=5),
+    st.integers(min_value=1, max_value=5),
+)
+def test_orders_keep_their_invariants(files, snap, on_excess, partial, per_order, per_file) -> None:
+    policy = Settings(
+        on_excess=on_excess,
+        allow_partial=partial,
+        max_skus_per_order=per_order,
+        max_skus_per_file=per_file,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        inv = [["sku", "afn-fulfillable-quantity", "afn-unsellable-quantity"]]
+        inv += [[s, str(v[0]), str(v[1])] for s, v in snap.items()]
+        inventory = write_delimited(root / "inv.txt", inv)
+        paths = []
+        # Written in reverse so that the batch must sort them by name itself.
+        for f in reversed(range(len(files))):
+            rows = [HEADER]
+            for o, lines in enumerate(files[f]):
+                for i, (sku, s, u) in enumerate(lines):
+                    rows.append(
+                        [
+                            f"F{f}O{o}" if i == 0 else "",
+                            "Disposal" if i == 0 else "",
+                            sku,
+                            str(s),
+                            str(u),
+                        ]
+                    )
+            paths.append(write_delimited(root / f"in-{f}.txt", rows))
+        result = run_batch(paths, inventory, policy)
+        lines = result.decision.lines
+        got: dict[str, dict[str, tuple[int, int]]] = {}
+        for oid, sku, s, u in zip(
+            lines["order_id"], lines["sku"], lines["sellable"], lines["unsellable"], strict=True
+        ):
+            base = oid.split("-P")[0]
+            got.setdefault(base, {})[sku] = (int(s), int(u))
+        assert got == reference(files, snap, policy)
+        sizes = lines.groupby("order_id").size() if len(lines) else pd.Series(dtype=int)
+        assert (sizes <= min(per_order, per_file)).all()
+        write_outputs(result, root / "out")
+        snap_frame = pd.DataFrame(
+            {
+                "sellable": [v[0] for v in snap.values()],
+                "unsellable": [v[1] for v in snap.values()],
+            },
+            index=list(snap),
+        )
+        check_written_outputs(root / "out", lines, result.decision.orders, snap_frame, per_file)
