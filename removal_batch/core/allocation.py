@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from removal_batch.core.fields import in_set
 from removal_batch.core.findings import concat_findings, findings
 
 QUANTITIES = (
@@ -57,7 +58,7 @@ def allocate_units(
     contested_skus = demand.index[(demand > have).any(axis=1)]
     if contested_skus.empty:
         return Allocation(granted, concat_findings([]), frozenset(), frozenset())
-    contested = lines["sku"].isin(contested_skus)
+    contested = in_set(lines["sku"], contested_skus)
     remaining = {
         kind: dict(
             zip(contested_skus, have.loc[contested_skus, kind].to_numpy().tolist(), strict=True)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.allocation import Availability, allocate_units
-from removal_batch.core.fields import ADDRESS_FIELDS
+from removal_batch.core.fields import ADDRESS_FIELDS, in_set
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
 from removal_batch.core.inventory import Snapshot
 from removal_batch.core.orders import group_orders
@@ -186,7 +186,7 @@ def _duplicate_ids(orders: pd.DataFrame, used_ids: frozenset[str]) -> pd.DataFra
     """The same id in two input files of the run (the first file keeps it), or already issued."""
     given = orders[~orders["generated_id"]]
     again = given[given["order_id"].duplicated(keep="first")]
-    earlier = given[given["order_id"].isin(used_ids)]
+    earlier = given[in_set(given["order_id"], used_ids)]
     parts = []
     if len(again):
         message = (

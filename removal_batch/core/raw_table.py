@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+# pandas' string dtype: backed by Arrow when pyarrow is installed, so the .str methods
+# every check uses run in compiled code instead of a Python loop per cell.
+TEXT = pd.StringDtype(storage="pyarrow", na_value=np.nan)
+
 
 @dataclass
 class RawTable:
@@ -43,7 +47,7 @@ def raw_table_from_rows(
     """Build a RawTable from ragged rows of text (short rows are padded with "")."""
     width = max((len(r) for r in rows), default=0)
     cells = pd.DataFrame(
-        [r + [""] * (width - len(r)) for r in rows], columns=range(width), dtype=object
+        [r + [""] * (width - len(r)) for r in rows], columns=range(width), dtype=TEXT
     )
     numbers = np.arange(first_row_number, first_row_number + len(rows), dtype=np.int64)
     return RawTable(file=file, cells=cells, row_numbers=numbers, sheet=sheet, encoding=encoding)

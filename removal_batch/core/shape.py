@@ -20,7 +20,7 @@ from removal_batch.core.fields import (
     field_for_header,
 )
 from removal_batch.core.problems import Problem
-from removal_batch.core.raw_table import RawTable
+from removal_batch.core.raw_table import TEXT, RawTable
 
 # A header is looked for among the first rows only: title rows above it are fine,
 # a header on row 500 is not a request file.
@@ -191,11 +191,11 @@ def _frame(
     data: dict[str, object] = {}
     for name in ALL_FIELDS:
         if name in columns:
-            data[name] = body[columns[name]].to_numpy(dtype=object)
+            data[name] = body[columns[name]].to_numpy()
         else:
             data[name] = constants.get(name, "")
     frame = pd.DataFrame(data, index=range(len(body)), columns=list(ALL_FIELDS))
-    frame[list(ALL_FIELDS)] = frame[list(ALL_FIELDS)].astype(object)
+    frame = frame.astype(TEXT)
     frame["source_row"] = numbers.to_numpy(dtype="int64")
     return frame
 

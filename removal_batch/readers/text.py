@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.raw_table import RawTable, raw_table_from_rows
+from removal_batch.core.raw_table import TEXT, RawTable, raw_table_from_rows
 from removal_batch.readers import HeaderProbe, ReadError, ReadLimits
 
 DELIMITERS = ("\t", ",", ";")
@@ -121,7 +121,7 @@ def _parse(text: str, delimiter: str, quoting: bool) -> pd.DataFrame:
             sep=delimiter,
             header=None,
             names=range(width),
-            dtype=object,
+            dtype=TEXT,
             na_filter=False,
             skip_blank_lines=False,
             quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
@@ -130,7 +130,7 @@ def _parse(text: str, delimiter: str, quoting: bool) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError):
         return _parse_ragged(text, delimiter, quoting)
     # pandas returns a trailing blank record for a final delimiter-only line; keep numbering.
-    return frame.astype(object)
+    return frame.fillna("")
 
 
 def _parse_ragged(text: str, delimiter: str, quoting: bool) -> pd.DataFrame:

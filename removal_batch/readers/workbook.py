@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.raw_table import RawTable
+from removal_batch.core.raw_table import TEXT, RawTable
 from removal_batch.readers import HeaderProbe, ReadError, ReadLimits
 
 PREFERRED_SHEET = "removal request"
@@ -55,12 +55,12 @@ def _grid(rows: list[list[Any]], start: tuple[int, int]) -> pd.DataFrame:
     """Typed rows at (row, col) offset -> text frame whose columns are absolute indexes."""
     width = max((len(r) for r in rows), default=0)
     if not rows or width == 0:
-        return pd.DataFrame(dtype=object)
+        return pd.DataFrame(dtype=TEXT)
     block = np.empty((len(rows), width), dtype=object)
     for i, row in enumerate(rows):
         block[i, : len(row)] = row
     frame = pd.DataFrame(
-        {start[1] + j: _column_text(block[:, j]) for j in range(width)}, dtype=object
+        {start[1] + j: _column_text(block[:, j]) for j in range(width)}, dtype=TEXT
     )
     if start[1]:
         # Leading empty columns keep their letters: column 0 is always A.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from removal_batch.core.fields import in_set
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.inventory import Snapshot
 
@@ -42,7 +43,7 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     """Lines whose SKU (or FNSKU) is not in the snapshot. Blank SKUs are value-missing."""
     # A SKU cell that already failed a check (too long) is not looked up again.
     unknown = (
-        lines["sku"].ne("") & ~lines["sku"].isin(snapshot.frame.index) & ~lines["sku_cell_error"]
+        lines["sku"].ne("") & ~in_set(lines["sku"], snapshot.frame.index) & ~lines["sku_cell_error"]
     )
     by_fnsku = lines["MerchantSKU"].eq("") & lines["FNSKU"].ne("")
     plain = lines[unknown & ~by_fnsku]
