@@ -82,6 +82,17 @@ def country_codes() -> frozenset[str]:
 
 
 @cache
+def country_name(code: str) -> str:
+    """'CA' -> 'Canada'; the common name where ISO's official one is long."""
+    import pycountry
+
+    found = pycountry.countries.get(alpha_2=code)
+    if found is None:
+        return code
+    return str(getattr(found, "common_name", None) or found.name)
+
+
+@cache
 def subdivision_codes(country: str) -> frozenset[str]:
     """State/province codes of a country, without the 'US-' prefix."""
     import pycountry

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from removal_batch.pipeline import BatchResult
 
 SHOWN_ERRORS = 5
+SHOWN_ORDERS = 10
 STATUS_STYLE = {"accepted": "green", "partial": "yellow", "rejected": "red", "skipped": "dim"}
 
 
@@ -53,6 +54,15 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
             f"{int(orders['sellable_units'].sum())} sellable and "
             f"{int(orders['unsellable_units'].sum())} unsellable unit(s)."
         )
+        for rec in orders.head(SHOWN_ORDERS).to_dict("records"):
+            console.print(
+                f"  {rec['order_id']}  {rec['disposition']}  {rec['lines']} line(s), "
+                f"{rec['sellable_units']} sellable + {rec['unsellable_units']} unsellable, "
+                f"from {rec['source_file']}",
+                highlight=False,
+            )
+        if len(orders) > SHOWN_ORDERS:
+            console.print(f"  ... and {len(orders) - SHOWN_ORDERS} more (see summary.json).")
     else:
         console.print("No orders ready.")
     problems = result.problems
@@ -67,6 +77,12 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
             console.print(f"  [red]{rec['code']}[/] {place}: {rec['message']}")
         if len(severe) > SHOWN_ERRORS:
             console.print(f"  ... and {len(severe) - SHOWN_ERRORS} more in the error reports.")
+        warnings = problems[problems["severity"].eq("warning")]
+        if len(warnings):
+            listed = ", ".join(f"{c} x{n}" for c, n in warnings["code"].value_counts().items())
+            console.print(
+                f"  [yellow]{len(warnings)} warning(s)[/], accepted but worth a look: {listed}"
+            )
     if out_dir is not None:
         console.print(f"Reports and orders: {out_dir}")
     elif len(problems):

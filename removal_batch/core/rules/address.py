@@ -11,7 +11,7 @@ import re
 
 import pandas as pd
 
-from removal_batch.core.checks import country_codes
+from removal_batch.core.checks import country_codes, country_name
 from removal_batch.core.fields import ADDRESS_FIELDS
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.settings import Settings
@@ -264,17 +264,19 @@ def address_foreign(
     )
     if not hit.any():
         return concat_findings([])
+    named = country[hit].map(lambda c: f"{country_name(c)} ({c})")
+    home_name = f"{country_name(home)} ({home})"
     message = (
         "Order "
         + orders.loc[hit, "order_id"]
         + " returns to "
-        + country[hit]
+        + named
         + ", but the "
         + settings.marketplace
         + " marketplace only sends removal orders within "
-        + home
+        + home_name
         + ". Give an address in "
-        + home
+        + home_name
         + "."
     )
     return findings(

@@ -47,12 +47,15 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     )
     by_fnsku = lines["MerchantSKU"].eq("") & lines["FNSKU"].ne("")
     plain = lines[unknown & ~by_fnsku]
+    hint = _lost_zeros_hint(plain["MerchantSKU"], snapshot)
     message = (
         "SKU '"
         + plain["MerchantSKU"]
         + "' is not in the inventory snapshot "
         + snapshot.file
-        + ". Check the spelling (and leading zeros), or use a newer snapshot."
+        + "."
+        + hint
+        + " Check the spelling, or use a newer snapshot."
     )
     parts = [findings(plain.index, "MerchantSKU", "sku-unknown", message, plain["MerchantSKU"])]
     missing_fnsku = lines[by_fnsku & lines["sku"].eq("") & ~lines["sku_cell_error"]]
@@ -68,6 +71,25 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
             findings(missing_fnsku.index, "FNSKU", "sku-unknown", message, missing_fnsku["FNSKU"])
         )
     return concat_findings(parts)
+
+
+def _lost_zeros_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
+    """' Did you mean 00123-BLK?' where the snapshot has the SKU with leading zeros."""
+    hint = pd.Series("", index=skus.index, dtype=object)
+    if skus.empty:
+        return hint
+    known = snapshot.frame.index.to_series()
+    padded = known[known.str.startswith("0")]
+    stripped = padded.str.lstrip("0")
+    unique = ~stripped.duplicated(keep=False)
+    by_stripped = pd.Series(padded[unique].to_numpy(), index=stripped[unique].to_numpy())
+    match = skus.str.lstrip("0").map(by_stripped)
+    found = match.notna()
+    hint[found] = (
+        " Did you mean '" + match[found].astype(str) + "'? Its leading zeros were probably "
+        "lost: format the SKU column as Text."
+    )
+    return hint
 
 
 def sku_duplicate(lines: pd.DataFrame) -> pd.DataFrame:
