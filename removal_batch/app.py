@@ -9,11 +9,12 @@ import sys
 import tempfile
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from removal_batch.core.settings import Settings, SettingsError, settings_from_mapping
-from removal_batch.pipeline import EXIT_USAGE, BatchResult, UsageError, run_batch
+from removal_batch.pipeline import EXIT_USAGE, BatchResult, ProgressHook, UsageError, run_batch
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -119,3 +120,148 @@ def run_check(
 
         print_summary(result, console, out_dir)
     return result.exit_code
+
+
+def _progress_console(console: Console, total: int) -> tuple[ProgressHook | None, Any]:
+    """A progress bar on an interactive terminal; plain lines otherwise."""
+    if console.is_terminal:
+        from rich.progress import Progress
+
+        bar = Progress(console=console, transient=True)
+        task = bar.add_task("reading", total=total)
+        bar.start()
+
+        def advance(name: str) -> None:
+            bar.update(task, advance=1, description=f"reading {name}")
+
+        return advance, bar
+    return (lambda name: console.print(f"reading {name}", highlight=False)), None
+
+
+def run_command(
+    root: Path,
+    inventory: Path | None,
+    inventory_time: str | None,
+    on_excess: str | None,
+    allow_partial: bool | None,
+    dry_run: bool,
+    force: bool,
+    wait: float,
+    as_json: bool,
+) -> int:
+    from removal_batch.ledger import Ledger, LedgerError
+    from removal_batch.run import RunOptions, run_workspace
+    from removal_batch.workspace import Workspace, WorkspaceBusy, discover_inputs, run_lock
+
+    err = Console(stderr=True)
+    console = Console(stderr=as_json)
+    space = Workspace(root)
+    try:
+        if not space.exists():
+            raise UsageError(
+                f"{root} is not a removal-batch workspace. Make one with: removal-batch init {root}"
+            )
+        settings_file = space.settings_path if space.settings_path.exists() else None
+        settings = load_settings(settings_file).with_overrides(
+            on_excess=on_excess, allow_partial=allow_partial or None
+        )
+        options = RunOptions(inventory, inventory_time, dry_run, force)
+        with run_lock(space, wait):
+            ledger = Ledger(space.ledger_path)
+            try:
+                ready, _ = discover_inputs(space.inbox)
+                progress, bar = (None, None) if as_json else _progress_console(console, len(ready))
+                try:
+                    outcome = run_workspace(space, settings, options, ledger, progress)
+                finally:
+                    if bar is not None:
+                        bar.stop()
+            finally:
+                ledger.close()
+    except (UsageError, WorkspaceBusy, LedgerError) as exc:
+        err.print(f"[red]removal-batch:[/] {exc}", highlight=False)
+        return EXIT_USAGE
+    for run_id in outcome.recovered:
+        err.print(f"Finished run {run_id}, which had been interrupted.", highlight=False)
+    if outcome.result is None:
+        if as_json:
+            sys.stdout.write(json.dumps({"message": outcome.message, "exit_code": 0}) + "\n")
+        else:
+            console.print(outcome.message)
+        return 0
+    result = outcome.result
+    if as_json:
+        from removal_batch.writers.summary import summary_dict
+
+        sys.stdout.write(json.dumps(summary_dict(result), indent=2, ensure_ascii=False) + "\n")
+    else:
+        from removal_batch.writers.terminal import print_summary
+
+        print_summary(result, console, outcome.out_dir)
+        if dry_run:
+            console.print("Dry run: no orders written, nothing recorded, inbox untouched.")
+    return result.exit_code
+
+
+def init_command(root: Path, samples: bool) -> int:
+    from removal_batch.workspace import init_workspace
+
+    space = init_workspace(root, samples)
+    console = Console()
+    console.print(f"Workspace ready: {space.root}", highlight=False)
+    console.print(f"  drop request files into   {space.inbox}", highlight=False)
+    console.print(f"  the inventory report into {space.inventory}", highlight=False)
+    console.print(f"  settings:                 {space.settings_path}", highlight=False)
+    console.print(f"Then run: removal-batch run {root}", highlight=False)
+    return 0
+
+
+def template_command(path: Path) -> int:
+    from removal_batch.writers.template import write_template
+
+    if path.suffix.lower() != ".xlsx":
+        Console(stderr=True).print("[red]removal-batch:[/] the template is an .xlsx workbook.")
+        return EXIT_USAGE
+    write_template(path)
+    Console().print(f"Template written: {path}", highlight=False)
+    return 0
+
+
+def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) -> int:
+    """Run whenever inbox files have settled: a file is taken once its size and modification
+    time stayed the same over one poll and it is older than the settling time."""
+    import time
+
+    from removal_batch.workspace import Workspace, is_candidate
+
+    space = Workspace(root)
+    console = Console()
+    if not space.exists():
+        Console(stderr=True).print(
+            f"[red]removal-batch:[/] {root} is not a workspace; make one with removal-batch init."
+        )
+        return EXIT_USAGE
+    console.print(f"Watching {space.inbox} (Ctrl-C to stop).", highlight=False)
+    seen: dict[str, tuple[int, float]] = {}
+    runs = 0
+    try:
+        while max_runs is None or runs < max_runs:
+            current = {}
+            for path in space.inbox.iterdir():
+                if is_candidate(path):
+                    try:
+                        st = path.stat()
+                    except FileNotFoundError:
+                        continue
+                    current[path.name] = (st.st_size, st.st_mtime)
+            settled = [n for n, sig in current.items() if seen.get(n) == sig]
+            seen = current
+            if settled and time.time() - max(current[n][1] for n in settled) >= 2.0:
+                code = run_command(root, None, None, None, None, False, False, wait, False)
+                console.print(f"run finished with exit code {code}", highlight=False)
+                runs += 1
+                seen = {}
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        console.print("Stopped watching.")
+    return 0

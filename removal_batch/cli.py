@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -105,3 +106,118 @@ def check(
     except BaseException as exc:  # one line and a log, never a trace on screen
         _internal_error(exc)
     sys.exit(code)
+
+
+def _guarded(action: Callable[[], int]) -> None:
+    """Run a command: exit with its code; one line and a log for anything unexpected."""
+    try:
+        code = action()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("removal-batch: interrupted; nothing half-written was published.", err=True)
+        sys.exit(130)
+    except BaseException as exc:
+        _internal_error(exc)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--samples", is_flag=True, help="Put the sample requests and snapshot in it.")
+def init(directory: Path, samples: bool) -> None:
+    """Make a workspace in DIRECTORY (inbox/, inventory/, out/, archive/, settings)."""
+    from removal_batch.app import init_command
+
+    _guarded(lambda: init_command(directory, samples))
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(path_type=Path))
+@click.option(
+    "--inventory",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Use this snapshot instead of the newest file in inventory/.",
+)
+@click.option("--inventory-time", default=None, help="When the snapshot was taken (ISO time).")
+@click.option(
+    "--on-excess",
+    type=click.Choice(["reject", "cap"]),
+    default=None,
+    help="A line over what is available: reject it, or cap it to what is.",
+)
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    default=None,
+    help="Send the valid lines of an order that has errors.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Check and report only: no orders, no ledger, inbox untouched."
+)
+@click.option("--force", is_flag=True, help="Process files whose content was processed before.")
+@click.option(
+    "--wait",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another run of this workspace to finish.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+def run(
+    directory: Path,
+    inventory: Path | None,
+    inventory_time: str | None,
+    on_excess: str | None,
+    allow_partial: bool | None,
+    dry_run: bool,
+    force: bool,
+    wait: float,
+    as_json: bool,
+) -> None:
+    """Process the files in DIRECTORY/inbox as one batch (DIRECTORY defaults to here)."""
+    from removal_batch.app import run_command
+
+    _guarded(
+        lambda: run_command(
+            directory,
+            inventory,
+            inventory_time,
+            on_excess,
+            allow_partial,
+            dry_run,
+            force,
+            wait,
+            as_json,
+        )
+    )
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(path_type=Path))
+@click.option(
+    "--poll", type=float, default=1.0, show_default=True, help="Seconds between looks at the inbox."
+)
+@click.option(
+    "--wait",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds each run waits for another run to finish.",
+)
+@click.option("--max-runs", type=int, default=None, hidden=True)
+def watch(directory: Path, poll: float, wait: float, max_runs: int | None) -> None:
+    """Run whenever new files have settled in DIRECTORY/inbox; Ctrl-C stops."""
+    from removal_batch.app import watch_command
+
+    _guarded(lambda: watch_command(directory, poll, wait, max_runs))
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+def template(file: Path) -> None:
+    """Write an empty request workbook (FILE.xlsx) to fill in."""
+    from removal_batch.app import template_command
+
+    _guarded(lambda: template_command(file))

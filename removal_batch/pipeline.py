@@ -206,10 +206,19 @@ def run_batch(
     settings: Settings,
     inventory_time: str | None = None,
     progress: ProgressHook | None = None,
+    *,
+    loaded: tuple[Snapshot, SnapshotInfo] | None = None,
+    used_ids: frozenset[str] = frozenset(),
+    taken: pd.DataFrame | None = None,
+    skipped: Sequence[FileOutcome] = (),
 ) -> BatchResult:
-    """Check a batch of request files against one snapshot; writes nothing."""
+    """Check a batch of request files against one snapshot; writes nothing.
+
+    ``loaded``: the snapshot, already read. ``used_ids`` and ``taken``: order ids and units
+    per SKU issued by earlier runs (the ledger). ``skipped``: inputs not read this time.
+    """
     started = utc_now()
-    snapshot, info = load_snapshot(inventory, settings, inventory_time)
+    snapshot, info = loaded or load_snapshot(inventory, settings, inventory_time)
     # Files in name order, whatever order they were given in: allocation depends on it.
     ordered = sorted({p.resolve(): p for p in paths}.values(), key=lambda p: (p.name, str(p)))
     outcomes = []
@@ -222,7 +231,7 @@ def run_batch(
         for o in outcomes
         if o.table is not None and o.validation is not None
     ]
-    decision = decide_orders(validated, snapshot, settings, started)
+    decision = decide_orders(validated, snapshot, settings, started, used_ids, taken)
     for outcome in outcomes:
         _fill_order_ids(outcome, decision)
         extra = decision.problems_by_file.get(outcome.name)
@@ -238,6 +247,7 @@ def run_batch(
             outcome.status = "partial"
         else:
             outcome.status = "accepted"
+    outcomes = sorted([*outcomes, *skipped], key=lambda o: o.name)
     bad = any(
         len(o.problems) and o.problems["severity"].isin(["fatal", "error"]).any() for o in outcomes
     )

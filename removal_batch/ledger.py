@@ -1,0 +1,176 @@
+"""The ledger: what every run processed and issued, in SQLite (.removal-batch/ledger.sqlite3).
+
+It is how order ids stay unique across runs, how a re-dropped file is recognised,
+and how units already requested since the snapshot are kept from being requested
+again. A run is recorded in one transaction, after its outputs are published.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started TEXT NOT NULL,
+    issued_at REAL NOT NULL,          -- seconds since the epoch, UTC
+    snapshot_sha256 TEXT NOT NULL,
+    snapshot_time REAL NOT NULL,
+    archived INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS inputs (
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    status TEXT NOT NULL,
+    PRIMARY KEY (sha256, run_id)
+);
+CREATE TABLE IF NOT EXISTS orders (
+    order_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    issued_at REAL NOT NULL,
+    disposition TEXT NOT NULL,
+    lines INTEGER NOT NULL,
+    sellable_units INTEGER NOT NULL,
+    unsellable_units INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS order_lines (
+    order_id TEXT NOT NULL REFERENCES orders(order_id),
+    sku TEXT NOT NULL,
+    sellable INTEGER NOT NULL,
+    unsellable INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS order_lines_sku ON order_lines(sku);
+"""
+
+
+class LedgerError(Exception):
+    """The ledger cannot be read or written; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Everything one run adds to the ledger (also kept as the pending record on disk)."""
+
+    run_id: str
+    started: str
+    issued_at: float
+    snapshot_sha256: str
+    snapshot_time: float
+    inputs: list[dict[str, str]]  # sha256, name, status
+    orders: list[dict[str, object]]  # order_id, disposition, lines, units
+    lines: list[tuple[str, str, int, int]]  # order_id, sku, sellable, unsellable
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.conn.execute("PRAGMA journal_mode=DELETE")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.executescript(SCHEMA)
+            found = self.conn.execute("SELECT version FROM schema_version").fetchall()
+            if not found:
+                self.conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            elif found[0][0] != SCHEMA_VERSION:
+                raise LedgerError(
+                    f"The ledger {path} has schema version {found[0][0]}; this removal-batch "
+                    f"knows version {SCHEMA_VERSION}. Use the matching removal-batch version."
+                )
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(
+                f"The ledger {path} cannot be read ({exc}). It may be damaged: restore it from "
+                "a backup, or move it aside to start a new one (ids and units issued before "
+                "are then no longer checked)."
+            ) from exc
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        try:
+            return self.conn.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"The ledger {self.path} cannot be read ({exc}).") from exc
+
+    def processed_inputs(self) -> dict[str, str]:
+        """sha256 -> run id, for every input a run processed (skipped ones excluded)."""
+        rows = self._query("SELECT sha256, run_id FROM inputs WHERE status != 'skipped'")
+        return {str(sha): str(run) for sha, run in rows}
+
+    def order_ids(self) -> frozenset[str]:
+        return frozenset(str(r[0]) for r in self._query("SELECT order_id FROM orders"))
+
+    def has_run(self, run_id: str) -> bool:
+        return bool(self._query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))
+
+    def unarchived_runs(self) -> list[str]:
+        return [str(r[0]) for r in self._query("SELECT run_id FROM runs WHERE archived = 0")]
+
+    def taken_since(self, snapshot_time: float) -> pd.DataFrame:
+        """Units per SKU of orders issued after the snapshot was taken."""
+        rows = self._query(
+            "SELECT l.sku, SUM(l.sellable), SUM(l.unsellable) FROM order_lines l "
+            "JOIN orders o ON o.order_id = l.order_id WHERE o.issued_at > ? GROUP BY l.sku",
+            (snapshot_time,),
+        )
+        frame = pd.DataFrame(rows, columns=["sku", "sellable", "unsellable"])
+        return frame.set_index("sku").astype("int64")
+
+    def record_run(self, record: RunRecord) -> None:
+        """Add a run in one transaction; recording the same run twice changes nothing."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            if self.conn.execute(
+                "SELECT 1 FROM runs WHERE run_id = ?", (record.run_id,)
+            ).fetchall():
+                self.conn.execute("ROLLBACK")
+                return
+            self.conn.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, 0)",
+                (
+                    record.run_id,
+                    record.started,
+                    record.issued_at,
+                    record.snapshot_sha256,
+                    record.snapshot_time,
+                ),
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO inputs VALUES (?, ?, ?, ?)",
+                [(i["sha256"], i["name"], record.run_id, i["status"]) for i in record.inputs],
+            )
+            self.conn.executemany(
+                "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        o["order_id"],
+                        record.run_id,
+                        record.issued_at,
+                        o["disposition"],
+                        o["lines"],
+                        o["sellable_units"],
+                        o["unsellable_units"],
+                    )
+                    for o in record.orders
+                ],
+            )
+            self.conn.executemany("INSERT INTO order_lines VALUES (?, ?, ?, ?)", record.lines)
+            self.conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise LedgerError(f"The run could not be recorded in {self.path} ({exc}).") from exc
+
+    def mark_archived(self, run_id: str) -> None:
+        self.conn.execute("UPDATE runs SET archived = 1 WHERE run_id = ?", (run_id,))
+
+    def issued_orders(self) -> list[str]:
+        return sorted(str(r[0]) for r in self._query("SELECT order_id FROM orders"))

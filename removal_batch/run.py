@@ -1,0 +1,230 @@
+"""`run`: one batch in a workspace, published safely, recorded, and archived.
+
+Order of steps, so that a run killed at any instant can be finished or undone:
+1. outputs are written into ``out/.tmp-<run-id>/`` and flushed to disk;
+2. a pending record (what the ledger will hold, which inputs to archive) is saved;
+3. the folder is renamed to ``out/<run-id>/`` (published, atomically);
+4. the ledger records the run in one transaction;
+5. inputs move from ``inbox/`` to ``archive/<run-id>/``, then the pending record goes.
+On the next run, ``recover`` finishes every run that was published (steps 4-5) and
+removes every unpublished folder, whose inputs are still in the inbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from removal_batch.core.problems import Problem, problems_frame
+from removal_batch.core.settings import Settings
+from removal_batch.faults import checkpoint
+from removal_batch.ledger import Ledger, RunRecord
+from removal_batch.pipeline import (
+    BatchResult,
+    FileOutcome,
+    ProgressHook,
+    UsageError,
+    load_snapshot,
+    run_batch,
+    sha256_of,
+)
+from removal_batch.workspace import Workspace, discover_inputs, newest_inventory
+
+TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    inventory: Path | None = None
+    inventory_time: str | None = None
+    dry_run: bool = False
+    force: bool = False
+
+
+@dataclass
+class RunOutcome:
+    result: BatchResult | None
+    out_dir: Path | None
+    recovered: list[str]
+    message: str = ""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json(path: Path, data: object) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _archive_inputs(space: Workspace, run_id: str, inputs: list[dict[str, str]]) -> None:
+    """Move this run's inputs out of the inbox; only a file with the recorded content moves,
+    so a changed file dropped under the same name since then stays in the inbox."""
+    target = space.archive / run_id
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in inputs:
+        source = space.inbox / entry["name"]
+        if not source.is_file() or (target / entry["name"]).exists():
+            continue
+        if sha256_of(source) != entry["sha256"]:
+            continue
+        os.replace(source, target / entry["name"])
+        checkpoint("archive-input")
+    _fsync_dir(target)
+    _fsync_dir(space.inbox)
+
+
+def recover(space: Workspace, ledger: Ledger) -> list[str]:
+    """Finish runs that were published but not recorded or archived; drop unpublished ones."""
+    finished = []
+    for pending in sorted(space.pending.glob("*.json")):
+        try:
+            data = json.loads(pending.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            # Torn before its rename completed: the run was never published.
+            pending.unlink(missing_ok=True)
+            continue
+        record = RunRecord(**{**data, "lines": [tuple(x) for x in data["lines"]]})
+        if (space.out / record.run_id).is_dir():
+            ledger.record_run(record)
+            checkpoint("recover-recorded")
+            _archive_inputs(space, record.run_id, record.inputs)
+            ledger.mark_archived(record.run_id)
+            finished.append(record.run_id)
+        pending.unlink(missing_ok=True)
+    for tmp in space.out.glob(TMP_PREFIX + "*"):
+        shutil.rmtree(tmp, ignore_errors=True)
+    for leftover in space.pending.glob("*.tmp"):
+        leftover.unlink(missing_ok=True)
+    return finished
+
+
+def _skipped(path: Path, digest: str, earlier_run: str) -> FileOutcome:
+    outcome = FileOutcome(name=path.name, path=path, sha256=digest, status="skipped")
+    outcome.problems = problems_frame(
+        [
+            Problem(
+                "file-already-processed",
+                f"The same content was already processed in run {earlier_run}; skipped. "
+                "Use --force to process it again.",
+                file=path.name,
+            )
+        ]
+    )
+    return outcome
+
+
+def run_workspace(
+    space: Workspace,
+    settings: Settings,
+    options: RunOptions,
+    ledger: Ledger,
+    progress: ProgressHook | None = None,
+) -> RunOutcome:
+    """One run, the lock already held. Raises UsageError for exit-2 problems."""
+    from removal_batch.app import write_outputs
+    from removal_batch.writers.order_files import fsync_tree
+
+    recovered = recover(space, ledger)
+    inputs, _busy = discover_inputs(space.inbox)
+    checkpoint("discovered")
+    if not inputs:
+        return RunOutcome(None, None, recovered, "The inbox has no files ready; nothing to do.")
+    inventory = options.inventory or newest_inventory(space.inventory)
+    if inventory is None:
+        raise UsageError(
+            f"No inventory snapshot: put the Manage FBA Inventory report in {space.inventory} "
+            "or give --inventory FILE."
+        )
+    loaded = load_snapshot(inventory, settings, options.inventory_time)
+    snapshot_time = dt.datetime.fromisoformat(loaded[1].snapshot_time).timestamp()
+    processed = {} if options.force else ledger.processed_inputs()
+    take, skipped, digests = [], [], {}
+    for path in inputs:
+        digests[path.name] = digest = sha256_of(path)
+        if digest in processed:
+            skipped.append(_skipped(path, digest, processed[digest]))
+        else:
+            take.append(path)
+    checkpoint("hashed")
+    result = run_batch(
+        take,
+        inventory,
+        settings,
+        options.inventory_time,
+        progress,
+        loaded=loaded,
+        used_ids=ledger.order_ids(),
+        taken=ledger.taken_since(snapshot_time),
+        skipped=skipped,
+    )
+    checkpoint("decided")
+    staging = space.out / f"{TMP_PREFIX}{result.run_id}"
+    staging.mkdir(parents=True)
+    write_outputs(result, staging, with_orders=not options.dry_run)
+    checkpoint("written")
+    fsync_tree(staging)
+    final = space.out / result.run_id
+    if options.dry_run:
+        os.replace(staging, final)
+        _fsync_dir(space.out)
+        return RunOutcome(result, final, recovered)
+    record = _record(result, digests, snapshot_time)
+    _write_json(space.pending / f"{result.run_id}.json", record.__dict__)
+    checkpoint("pending-saved")
+    os.replace(staging, final)
+    _fsync_dir(space.out)
+    checkpoint("published")
+    ledger.record_run(record)
+    checkpoint("recorded")
+    _archive_inputs(space, result.run_id, record.inputs)
+    checkpoint("archived")
+    ledger.mark_archived(result.run_id)
+    (space.pending / f"{result.run_id}.json").unlink()
+    checkpoint("done")
+    return RunOutcome(result, final, recovered)
+
+
+def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) -> RunRecord:
+    orders = result.decision.orders
+    lines = result.decision.lines
+    return RunRecord(
+        run_id=result.run_id,
+        started=result.started,
+        issued_at=dt.datetime.fromisoformat(result.started).timestamp(),
+        snapshot_sha256=result.snapshot.sha256,
+        snapshot_time=snapshot_time,
+        inputs=[
+            {"sha256": digests[f.name], "name": f.name, "status": f.status} for f in result.files
+        ],
+        orders=[
+            {
+                "order_id": str(o["order_id"]),
+                "disposition": str(o["disposition"]),
+                "lines": int(o["lines"]),
+                "sellable_units": int(o["sellable_units"]),
+                "unsellable_units": int(o["unsellable_units"]),
+            }
+            for o in orders.to_dict("records")
+        ],
+        lines=[
+            (str(a), str(b), int(c), int(d))
+            for a, b, c, d in zip(
+                lines["order_id"], lines["sku"], lines["sellable"], lines["unsellable"], strict=True
+            )
+        ],
+    )

@@ -1,0 +1,197 @@
+"""The workspace on disk: its folders, the run lock, and which inbox files to take."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from removal_batch.readers import SUPPORTED_SUFFIXES
+
+SETTLE_SECONDS = 2.0  # a file modified more recently may still be being written
+
+SETTINGS_TEMPLATE = """\
+# removal-batch settings. Every key is optional; the values shown are the defaults.
+
+# The marketplace decides which countries Return orders may go to (US -> US only).
+# marketplace = "US"
+
+# A line asking for more units than are available: "reject" it, or "cap" it to what is.
+# on_excess = "reject"
+
+# Orders are all-or-nothing, as at Amazon. true sends the valid lines of an order instead.
+# allow_partial = false
+
+# Amazon's limits: lines per order (bigger orders are split into -P1, -P2, ...) and per file.
+# max_skus_per_order = 10000
+# max_skus_per_file = 10000
+
+# Add "Liquidations" where your marketplace offers FBA Liquidations.
+# allowed_dispositions = ["Return", "Disposal"]
+
+# Orders with no id get <prefix>-YYYYMMDD-NNNN.
+# order_id_prefix = "RB"
+
+# Blank address fields of Return orders are filled from here.
+# [default_address]
+# AddressName = "Acme Returns"
+# AddressFieldOne = "100 Dock St"
+# AddressCity = "Reno"
+# AddressStateOrRegion = "NV"
+# AddressPostalCode = "89502"
+# AddressCountryCode = "US"
+# ContactPhoneNumber = "775-555-0100"
+
+# Addresses that must never receive a removal (fulfillment centers). Every field given must
+# match for an address to be refused.
+# [[blocked_addresses]]
+# AddressFieldOne = "4255 Anson Blvd"
+# AddressPostalCode = "46052"
+"""
+
+
+class WorkspaceBusy(Exception):
+    """Another run holds the workspace lock."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def inventory(self) -> Path:
+        return self.root / "inventory"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "out"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def state(self) -> Path:
+        return self.root / ".removal-batch"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.state / "ledger.sqlite3"
+
+    @property
+    def pending(self) -> Path:
+        """Records of runs between publishing and archiving (for recovery after a crash)."""
+        return self.state / "pending"
+
+    @property
+    def settings_path(self) -> Path:
+        return self.root / "removal-batch.toml"
+
+    def folders(self) -> list[Path]:
+        return [self.inbox, self.inventory, self.out, self.archive, self.state, self.pending]
+
+    def exists(self) -> bool:
+        return self.inbox.is_dir() and self.state.is_dir()
+
+    def ensure(self) -> None:
+        for folder in self.folders():
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+def samples_dir() -> Path | None:
+    """The bundled sample files: inside an installed wheel, or on top of a checkout."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_samples", package.parent / "sample_files"):
+        if (candidate / "inbox").is_dir():
+            return candidate
+    return None
+
+
+def init_workspace(root: Path, with_samples: bool) -> Workspace:
+    space = Workspace(root)
+    space.ensure()
+    if not space.settings_path.exists():
+        space.settings_path.write_text(SETTINGS_TEMPLATE, encoding="utf-8")
+    if with_samples:
+        samples = samples_dir()
+        if samples is None:
+            raise FileNotFoundError("the sample files are missing from this installation")
+        for source, target in (
+            (samples / "inbox", space.inbox),
+            (samples / "inventory", space.inventory),
+        ):
+            for item in sorted(source.iterdir()):
+                if item.is_file() and not (target / item.name).exists():
+                    shutil.copy2(item, target / item.name)
+                    # Copies keep the samples' times; make them "settled" but not in the future.
+                    os.utime(target / item.name, (time.time() - 60, time.time() - 60))
+    return space
+
+
+def is_candidate(path: Path) -> bool:
+    """Excel lock files (~$...), dot-files and folders are never inputs."""
+    name = path.name
+    return path.is_file() and not name.startswith((".", "~$"))
+
+
+def discover_inputs(inbox: Path, now: float | None = None) -> tuple[list[Path], list[Path]]:
+    """(settled inputs in name order, files still being written)."""
+    now = time.time() if now is None else now
+    ready: list[Path] = []
+    busy: list[Path] = []
+    for path in sorted(inbox.iterdir(), key=lambda p: p.name):
+        if not is_candidate(path):
+            continue
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        (ready if age >= SETTLE_SECONDS else busy).append(path)
+    return ready, busy
+
+
+def newest_inventory(folder: Path) -> Path | None:
+    files = (
+        [
+            p
+            for p in folder.iterdir()
+            if is_candidate(p) and (p.suffix.lower() in SUPPORTED_SUFFIXES)
+        ]
+        if folder.is_dir()
+        else []
+    )
+    return max(files, key=lambda p: (p.stat().st_mtime, p.name)) if files else None
+
+
+@contextmanager
+def run_lock(space: Workspace, wait: float) -> Iterator[None]:
+    """One run per workspace. The OS drops the lock when the process dies, even by SIGKILL."""
+    space.state.mkdir(parents=True, exist_ok=True)
+    fd = os.open(space.state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + max(wait, 0.0)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WorkspaceBusy(
+                        f"workspace busy: another removal-batch run holds {space.root}. "
+                        "Wait for it to finish, or use --wait SECONDS."
+                    ) from None
+                time.sleep(0.1)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)

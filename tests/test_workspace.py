@@ -1,0 +1,208 @@
+"""The folder workflow: init, run, the ledger across runs, dry runs, discovery, template."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import openpyxl
+from workspace_helpers import (
+    age,
+    cli,
+    drop,
+    ledger_orders,
+    make_workspace,
+    published_orders,
+    run_summaries,
+)
+
+from removal_batch.workspace import discover_inputs
+
+
+def test_init_with_samples_then_run(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    assert cli("init", str(root), "--samples").returncode == 0
+    assert (root / "removal-batch.toml").read_text().startswith("# removal-batch settings")
+    proc = cli("run", str(root))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (run,) = [p for p in (root / "out").iterdir()]
+    assert sorted(p.name for p in (root / "archive" / run.name).iterdir()) == [
+        "disposal-feed-RB-FEED-0001.txt",
+        "removal-request-2026-11.xlsx",
+        "returns-batch-2026-11.txt",
+    ]
+    assert list((root / "inbox").iterdir()) == []
+    assert ledger_orders(root) == published_orders(root)
+    assert len(ledger_orders(root)) == 6
+    again = cli("run", str(root))
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+def test_redropped_file_is_skipped_and_force_never_doubles_an_order(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    path = drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    content = path.read_bytes()
+    assert cli("run", str(root)).returncode == 0
+    copy = root / "inbox" / "a-copy.txt"
+    copy.write_bytes(content)
+    age(copy)
+    proc = cli("run", str(root), "--json")
+    assert proc.returncode == 0
+    (summary,) = [s for s in run_summaries(root) if s["inputs"][0]["file"] == "a-copy.txt"]
+    assert summary["inputs"][0]["status"] == "skipped"
+    assert summary["inputs"][0]["counts_by_code"] == {"file-already-processed": 1}
+    assert (root / "archive").glob("*/a-copy.txt")
+    # --force reads it again; its order id is already issued, so nothing is doubled.
+    copy2 = root / "inbox" / "a-again.txt"
+    copy2.write_bytes(content)
+    age(copy2)
+    forced = cli("run", str(root), "--force", "--json")
+    assert forced.returncode == 1
+    assert "order-id-duplicate" in forced.stdout
+    assert ledger_orders(root) == ["D1"]
+
+
+def test_second_run_is_capped_by_what_the_first_took_since_the_snapshot(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws", {"00A": (5, 0)})
+    drop(root, "a.txt", [("D1", [("00A", 3, 0)])])
+    snapshot_time = "2020-01-01T00:00:00Z"
+    assert cli("run", str(root), "--inventory-time", snapshot_time).returncode == 0
+    drop(root, "b.txt", [("D2", [("00A", 3, 0)])])
+    proc = cli("run", str(root), "--inventory-time", snapshot_time, "--json")
+    assert proc.returncode == 1
+    assert "quantity-exceeds-sellable" in proc.stdout
+    (report,) = (root / "out").glob("*/errors/b.txt.errors.csv")
+    assert "only 2 are available" in report.read_text(encoding="utf-8-sig")
+    # A snapshot taken after the first run already counts its units: nothing is deducted.
+    drop(root, "c.txt", [("D3", [("00A", 3, 0)])])
+    later = cli("run", str(root), "--inventory-time", "2999-01-01T00:00:00Z", "--json")
+    assert later.returncode == 0
+    assert ledger_orders(root) == ["D1", "D3"]
+
+
+def test_generated_ids_never_repeat_across_runs(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("", [("00A", 1, 0)])])
+    assert cli("run", str(root)).returncode == 0
+    drop(root, "b.txt", [("", [("00B", 1, 0)])])
+    assert cli("run", str(root)).returncode == 0
+    ids = ledger_orders(root)
+    assert len(ids) == 2 and len(set(ids)) == 2
+    assert [i[-4:] for i in ids] == ["0001", "0002"]
+
+
+def test_dry_run_writes_reports_only(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)]), ("D2", [("NOPE", 1, 0)])])
+    proc = cli("run", str(root), "--dry-run")
+    assert proc.returncode == 1
+    (run,) = list((root / "out").iterdir())
+    assert (run / "errors" / "a.txt.errors.csv").is_file()
+    assert not (run / "orders").exists()
+    assert ledger_orders(root) == []
+    assert [p.name for p in (root / "inbox").iterdir()] == ["a.txt"]
+
+
+def test_discovery_skips_lock_files_dot_files_and_files_being_written(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("a.txt", "~$a.xlsx", ".hidden.txt", "fresh.txt"):
+        (inbox / name).write_text("x")
+    (inbox / "folder").mkdir()
+    for name in ("a.txt", "~$a.xlsx", ".hidden.txt"):
+        age(inbox / name)
+    ready, busy = discover_inputs(inbox)
+    assert [p.name for p in ready] == ["a.txt"]
+    assert [p.name for p in busy] == ["fresh.txt"]
+
+
+def test_not_a_workspace_and_missing_snapshot_exit_2(tmp_path: Path) -> None:
+    proc = cli("run", str(tmp_path / "nowhere"))
+    assert proc.returncode == 2 and "removal-batch init" in proc.stderr
+    root = make_workspace(tmp_path / "ws")
+    (root / "inventory" / "inventory.txt").unlink()
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    proc = cli("run", str(root))
+    assert proc.returncode == 2 and "No inventory snapshot" in proc.stderr
+    assert [p.name for p in (root / "inbox").iterdir()] == ["a.txt"]
+
+
+def test_bad_settings_exit_2_naming_the_key(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    (root / "removal-batch.toml").write_text('on_excess = "sometimes"\ncolour = "red"\n')
+    proc = cli("run", str(root))
+    assert proc.returncode == 2
+    assert "colour" in proc.stderr
+    (root / "removal-batch.toml").write_text('on_excess = "sometimes"\n')
+    proc = cli("run", str(root))
+    assert proc.returncode == 2 and "on_excess" in proc.stderr
+
+
+def test_filled_template_runs_clean_and_keeps_leading_zeros(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws", {"00123": (10, 5), "0042-SLATE": (3, 0)})
+    template = root / "inbox" / "request.xlsx"
+    assert cli("template", str(template)).returncode == 0
+    book = openpyxl.load_workbook(template)
+    sheet = book["Removal Request"]
+    header = [c.value for c in sheet[1]]
+    assert header[:2] == ["MerchantRemovalOrderID", "RemovalDisposition"]
+    assert sheet["A1"].font.b and not sheet["C1"].font.b
+    assert sheet.cell(row=2, column=header.index("MerchantSKU") + 1).number_format == "@"
+    assert "Instructions" in book.sheetnames
+    assert len(sheet.data_validations.dataValidation) == 2
+    values = {
+        "MerchantRemovalOrderID": "R-1",
+        "RemovalDisposition": "Return",
+        "AddressName": "Acme",
+        "AddressFieldOne": "1 Main St",
+        "AddressCity": "Boston",
+        "AddressCountryCode": "US",
+        "AddressStateOrRegion": "MA",
+        "AddressPostalCode": "02134",
+        "ContactPhoneNumber": "617-555-0142",
+        "MerchantSKU": "00123",
+        "SellableQuantity": 2,
+        "UnsellableQuantity": 1,
+    }
+    for j, name in enumerate(header):
+        if name in values:
+            sheet.cell(row=2, column=j + 1, value=values[name])
+    sheet.cell(row=3, column=header.index("MerchantSKU") + 1, value="0042-SLATE")
+    sheet.cell(row=3, column=header.index("SellableQuantity") + 1, value=3)
+    book.save(template)
+    age(template)
+    proc = cli("run", str(root), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (run,) = [p for p in (root / "out").iterdir()]
+    text = (run / "orders" / "R-1.txt").read_text()
+    assert "00123\t2\t1" in text and "0042-SLATE\t3\t0" in text and "02134" in text
+
+
+def test_watch_runs_when_a_file_settles_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    root = make_workspace(tmp_path / "ws")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "removal_batch", "watch", str(root), "--poll", "0.3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)
+        drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+        deadline = time.time() + 60
+        while time.time() < deadline and not list((root / "archive").glob("*/a.txt")):
+            time.sleep(0.2)
+        assert list((root / "archive").glob("*/a.txt"))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Stopped watching" in out
+    assert ledger_orders(root) == ["D1"]
+    assert os.listdir(root / "inbox") == []
