@@ -14,18 +14,44 @@ import numpy as np
 import pandas as pd
 
 INVENTORY_COLUMNS = [
-    "sku", "fnsku", "asin", "product-name", "condition", "your-price", "mfn-listing-exists",
-    "mfn-fulfillable-quantity", "afn-listing-exists", "afn-warehouse-quantity",
-    "afn-fulfillable-quantity", "afn-unsellable-quantity", "afn-reserved-quantity",
-    "afn-total-quantity", "per-unit-volume", "afn-inbound-working-quantity",
-    "afn-inbound-shipped-quantity", "afn-inbound-receiving-quantity",
-    "afn-researching-quantity", "afn-reserved-future-supply", "afn-future-supply-buyable",
+    "sku",
+    "fnsku",
+    "asin",
+    "product-name",
+    "condition",
+    "your-price",
+    "mfn-listing-exists",
+    "mfn-fulfillable-quantity",
+    "afn-listing-exists",
+    "afn-warehouse-quantity",
+    "afn-fulfillable-quantity",
+    "afn-unsellable-quantity",
+    "afn-reserved-quantity",
+    "afn-total-quantity",
+    "per-unit-volume",
+    "afn-inbound-working-quantity",
+    "afn-inbound-shipped-quantity",
+    "afn-inbound-receiving-quantity",
+    "afn-researching-quantity",
+    "afn-reserved-future-supply",
+    "afn-future-supply-buyable",
 ]
 REQUEST_COLUMNS = [
-    "MerchantRemovalOrderID", "RemovalDisposition", "AddressName", "AddressFieldOne",
-    "AddressFieldTwo", "AddressFieldThree", "AddressCity", "AddressCountryCode",
-    "AddressStateOrRegion", "AddressPostalCode", "ContactPhoneNumber", "ShippingNotes",
-    "MerchantSKU", "SellableQuantity", "UnsellableQuantity",
+    "MerchantRemovalOrderID",
+    "RemovalDisposition",
+    "AddressName",
+    "AddressFieldOne",
+    "AddressFieldTwo",
+    "AddressFieldThree",
+    "AddressCity",
+    "AddressCountryCode",
+    "AddressStateOrRegion",
+    "AddressPostalCode",
+    "ContactPhoneNumber",
+    "ShippingNotes",
+    "MerchantSKU",
+    "SellableQuantity",
+    "UnsellableQuantity",
 ]
 
 
@@ -60,8 +86,9 @@ def inventory_frame(skus: int, seed: int = 7) -> pd.DataFrame:
     return frame
 
 
-def request_frame(lines: int, orders: int, skus: int, seed: int = 11,
-                  prefix: str = "BENCH") -> pd.DataFrame:
+def request_frame(
+    lines: int, orders: int, skus: int, seed: int = 11, prefix: str = "BENCH"
+) -> pd.DataFrame:
     """``lines`` rows in ``orders`` orders; every SKU distinct within an order, quantities small
     enough that nothing is over-requested unless SKUs repeat across orders."""
     rng = np.random.default_rng(seed)
@@ -76,8 +103,12 @@ def request_frame(lines: int, orders: int, skus: int, seed: int = 11,
     frame["MerchantRemovalOrderID"] = np.where(first, ids, "")
     frame["RemovalDisposition"] = np.where(first, np.where(is_return, "Return", "Disposal"), "")
     address = {
-        "AddressName": "Acme Returns", "AddressFieldOne": "100 Dock St", "AddressCity": "Reno",
-        "AddressCountryCode": "US", "AddressStateOrRegion": "NV", "AddressPostalCode": "89502",
+        "AddressName": "Acme Returns",
+        "AddressFieldOne": "100 Dock St",
+        "AddressCity": "Reno",
+        "AddressCountryCode": "US",
+        "AddressStateOrRegion": "NV",
+        "AddressPostalCode": "89502",
         "ContactPhoneNumber": "775-555-0100",
     }
     for col, value in address.items():
@@ -102,7 +133,8 @@ def write_xlsx(frame: pd.DataFrame, path: Path) -> Path:
     quantities = {"SellableQuantity", "UnsellableQuantity"}
     cols = list(frame.columns)
     for row in frame.itertuples(index=False):
-        sheet.append([int(v) if c in quantities else (v or None) for c, v in zip(cols, row, strict=True)])
+        cells = zip(cols, row, strict=True)
+        sheet.append([int(v) if c in quantities else (v or None) for c, v in cells])
     book.save(path)
     return path
 

@@ -14,6 +14,7 @@ from typing import Any
 from rich.console import Console
 
 from removal_batch.core.settings import Settings, SettingsError, settings_from_mapping
+from removal_batch.faults import checkpoint
 from removal_batch.pipeline import EXIT_USAGE, BatchResult, ProgressHook, UsageError, run_batch
 
 
@@ -41,11 +42,13 @@ def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) 
     decision = result.decision
     if with_orders and len(decision.orders):
         names = write_order_files(decision.orders, decision.lines, out_dir / "orders")
+        checkpoint("orders-written")
         decision.orders["output_file"] = decision.orders["order_id"].map(names)
         uploads = write_upload_files(
             decision.orders, decision.lines, out_dir / "upload", result.settings.max_skus_per_file
         )
         decision.orders["upload_file"] = decision.orders["order_id"].map(uploads)
+        checkpoint("upload-written")
     errors_dir = out_dir / "errors"
     errors_dir.mkdir(parents=True, exist_ok=True)
     for outcome in result.files:
@@ -55,7 +58,9 @@ def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) 
         write_errors_csv(outcome.problems, base.with_name(base.name + ".csv"))
         raw = outcome.table.raw if outcome.table is not None else None
         write_errors_xlsx(outcome.problems, raw, base.with_name(base.name + ".xlsx"))
+        checkpoint("error-report-written")
     write_summary(result, out_dir / "summary.json")
+    checkpoint("summary-written")
 
 
 def publish_into(result: BatchResult, out_dir: Path) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from removal_batch.faults import checkpoint
+
 SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -143,6 +145,7 @@ class Ledger:
                     record.snapshot_time,
                 ),
             )
+            checkpoint("ledger-run-inserted")
             self.conn.executemany(
                 "INSERT OR IGNORE INTO inputs VALUES (?, ?, ?, ?)",
                 [(i["sha256"], i["name"], record.run_id, i["status"]) for i in record.inputs],
@@ -163,6 +166,7 @@ class Ledger:
                 ],
             )
             self.conn.executemany("INSERT INTO order_lines VALUES (?, ?, ?, ?)", record.lines)
+            checkpoint("ledger-lines-inserted")
             self.conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             if self.conn.in_transaction:

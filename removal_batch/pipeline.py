@@ -27,6 +27,7 @@ from removal_batch.core.problems import Problem, concat_problems, problems_frame
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
 from removal_batch.core.validate import ValidationResult, validate_rows
+from removal_batch.faults import checkpoint
 from removal_batch.readers import ReadError, ReadLimits, read_table
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -147,6 +148,7 @@ def load_snapshot(
         when = parse_time(snapshot.snapshot_date)
     else:
         when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    checkpoint("snapshot-read")
     info = SnapshotInfo(
         file=path.name,
         sha256=sha256_of(path),
@@ -226,6 +228,7 @@ def run_batch(
         if progress:
             progress(path.name)
         outcomes.append(read_request(path, path.name, settings))
+        checkpoint("read-input")
     validated = [
         ValidatedFile(o.name, o.table, o.validation)
         for o in outcomes

@@ -178,6 +178,7 @@ def run_workspace(
     write_outputs(result, staging, with_orders=not options.dry_run)
     checkpoint("written")
     fsync_tree(staging)
+    checkpoint("synced")
     final = space.out / result.run_id
     if options.dry_run:
         os.replace(staging, final)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.fields import ADDRESS_FIELDS, ITEM_FIELDS, ORDER_FIELDS
+from removal_batch.faults import checkpoint
 
 ITEM_HEADER = "\t".join(ITEM_FIELDS)
 UPLOAD_HEADER = list(ORDER_FIELDS + ITEM_FIELDS)
@@ -62,6 +63,7 @@ def write_order_files(orders: pd.DataFrame, lines: pd.DataFrame, folder: Path) -
         # The id rule (letters, digits, . _ -; no leading dot) makes it a safe file name.
         name = f"{order_id}.txt"
         _write(folder / name, text)
+        checkpoint("order-file")
         names[str(order_id)] = f"{folder.name}/{name}"
     return names
 

@@ -1,0 +1,108 @@
+"""Crash drill: a run killed by SIGKILL at each step, then run again.
+
+After every crash and restart: each order is issued exactly once (the ledger and the
+published folders in out/ agree, and match a run that never crashed), every input is
+in archive/ or still in inbox/, and nothing half-written is visible in out/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import signal
+from pathlib import Path
+
+import pytest
+from workspace_helpers import cli, drop, ledger_orders, make_workspace, published_orders
+
+# Steps of a run, in order: reading, deciding, writing, publishing, ledger, archiving.
+POINTS = [
+    "discovered",
+    "snapshot-read",
+    "hashed",
+    "read-input#1",
+    "read-input#2",
+    "read-input#3",
+    "decided",
+    "order-file#1",
+    "order-file#3",
+    "orders-written",
+    "upload-written",
+    "error-report-written",
+    "summary-written",
+    "written",
+    "synced",
+    "pending-saved",
+    "published",
+    "ledger-run-inserted",
+    "ledger-lines-inserted",
+    "recorded",
+    "archive-input#1",
+    "archive-input#2",
+    "archive-input#3",
+    "archived",
+    "done",
+]
+
+
+def _inputs(root: Path) -> None:
+    drop(root, "a.txt", [("D1", [("00A", 2, 0), ("00B", 1, 1)]), ("D2", [("00C", 1, 0)])])
+    drop(root, "b.txt", [("D3", [("00A", 2, 0)]), ("D4", [("NOPE", 1, 0)])])  # D4 is held
+    drop(root, "c.txt", [("D5", [("00A", 9, 0)]), ("D6", [("00B", 3, 0)])])  # D5 exceeds
+
+
+def _digests(paths: list[Path]) -> list[str]:
+    return sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in paths)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], list[str]]:
+    """A workspace prepared once; the orders a run that never crashes issues."""
+    template = make_workspace(tmp_path_factory.mktemp("template") / "ws")
+    _inputs(template)
+    inputs = _digests(list((template / "inbox").iterdir()))
+    clean = tmp_path_factory.mktemp("clean") / "ws"
+    shutil.copytree(template, clean)
+    assert cli("run", str(clean)).returncode == 1  # D4 and D5 are rejected
+    orders = ledger_orders(clean)
+    assert orders == ["D1", "D2", "D3", "D6"]
+    return template, inputs, orders
+
+
+def _check(root: Path, inputs: list[str], orders: list[str]) -> None:
+    assert ledger_orders(root) == published_orders(root) == orders
+    kept = [p for p in (root / "inbox").iterdir()] + list((root / "archive").glob("*/*"))
+    assert _digests(kept) == inputs
+    visible = [p for p in (root / "out").iterdir() if not p.name.startswith(".")]
+    for run in visible:
+        assert (run / "summary.json").is_file()  # published folders are whole
+    assert not [p for p in (root / "out").iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_killed_run_is_finished_or_undone(tmp_path: Path, reference, point: str) -> None:
+    template, inputs, orders = reference
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    crashed = cli("run", str(root), env={"REMOVAL_BATCH_KILL_AT": point})
+    assert crashed.returncode == -signal.SIGKILL, f"{point} was not reached: {crashed.stderr}"
+    # Before recovery: nothing half-written is visible; inputs are all still somewhere.
+    for run in (p for p in (root / "out").iterdir() if not p.name.startswith(".")):
+        assert (run / "summary.json").is_file()
+    again = cli("run", str(root))
+    assert again.returncode in (0, 1), again.stderr
+    assert "Traceback" not in again.stderr
+    quiet = cli("run", str(root))
+    assert quiet.returncode == 0 and "nothing to do" in quiet.stdout
+    _check(root, inputs, orders)
+
+
+def test_killed_twice_during_recovery(tmp_path: Path, reference) -> None:
+    template, inputs, orders = reference
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    assert cli("run", str(root), env={"REMOVAL_BATCH_KILL_AT": "published"}).returncode == -9
+    second = cli("run", str(root), env={"REMOVAL_BATCH_KILL_AT": "recover-recorded"})
+    assert second.returncode == -9
+    assert cli("run", str(root)).returncode in (0, 1)
+    _check(root, inputs, orders)
