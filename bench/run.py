@@ -1,0 +1,380 @@
+"""The benchmark: every case as a whole process, as a user runs it; figures vs targets.
+
+    python bench/run.py                 # full size (SPEC section 10); writes bench/RESULTS.md
+    python bench/run.py --scale 0.01    # a quick, tiny run (the smoke test uses this)
+
+Data is generated with fixed seeds (bench/generate.py) into bench/data/, once per size.
+Wall time and peak memory (max RSS) of each process come from os.wait4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import (  # noqa: E402
+    inventory_frame,
+    request_frame,
+    write_text,
+    write_xlsx,
+)
+
+TOOL = [sys.executable, "-m", "removal_batch"]
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_mb: float
+    returncode: int
+    output: str
+
+
+def measure(cmd: list[str], cwd: Path | None = None) -> Measured:
+    """Run one process; wall time and its own peak memory (not the children's maximum)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd)
+    assert proc.stdout is not None
+    output = proc.stdout.read().decode("utf-8", "replace")
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(seconds, usage.ru_maxrss / 1024, proc.returncode, output)
+
+
+def best_of(runs: int, cmd: list[str]) -> Measured:
+    results = [measure(cmd) for _ in range(runs)]
+    return min(results, key=lambda m: m.seconds)
+
+
+def dataset(data: Path, skus: int, lines: int, orders: int) -> tuple[Path, Path]:
+    folder = data / f"{skus}-{lines}-{orders}"
+    inventory, requests = folder / "inventory.txt", folder / "requests.txt"
+    if not requests.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(inventory_frame(skus), inventory)
+        write_text(request_frame(lines, orders, skus), requests)
+    return inventory, requests
+
+
+def case_large(data: Path, scale: float, out: Path) -> dict[str, object]:
+    lines, orders, skus = (
+        int(1_000_000 * scale),
+        max(1, int(50_000 * scale)),
+        int(1_000_000 * scale),
+    )
+    inventory, requests = dataset(data, skus, lines, orders)
+    target = out / "large"
+    shutil.rmtree(target, ignore_errors=True)
+    cmd = [
+        *TOOL,
+        "check",
+        str(requests),
+        "--inventory",
+        str(inventory),
+        "--out",
+        str(target),
+        "--json",
+    ]
+    m = measure(cmd)
+    summary = json.loads(m.output[m.output.index("{") :]) if "{" in m.output else {}
+    verify_outputs(target, requests, inventory, summary)
+    return {
+        "case": f"1. {lines:,} lines in {orders:,} orders vs {skus:,}-SKU snapshot (tab)",
+        "command": " ".join(["removal-batch", *cmd[3:]]),
+        "seconds": m.seconds,
+        "peak_mb": m.peak_mb,
+        "figure": f"{lines / m.seconds:,.0f} lines/s; peak {m.peak_mb:,.0f} MB",
+        "target": ">= 200,000 lines/s; <= 1,536 MB",
+        "met": lines / m.seconds >= 200_000 and m.peak_mb <= 1536,
+        "exit": m.returncode,
+    }
+
+
+def verify_outputs(out: Path, requests: Path, inventory: Path, summary: dict[str, object]) -> None:
+    """The round-trip invariants of the order issue, on a sample of the orders written."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    import pandas as pd
+    from invariants import read_back
+
+    inv = pd.read_csv(inventory, sep="\t", dtype=str, keep_default_na=False).set_index("sku")
+    files = sorted((out / "orders").glob("*.txt"))
+    assert files, "no orders written"
+    step = max(1, len(files) // 200)
+    for path in files[::step]:
+        rows = read_back(path)
+        assert rows["MerchantRemovalOrderID"].nunique() == 1
+        if rows["RemovalDisposition"].iloc[0] != "Return":
+            assert "Address" not in path.read_text(encoding="utf-8")
+    uploads = sorted((out / "upload").glob("*.txt"))
+    total = pd.concat([read_back(p) for p in uploads])
+    assert total.groupby("MerchantRemovalOrderID").ngroups == len(files)
+    per_sku = (
+        total.assign(
+            s=total["SellableQuantity"].astype(int), u=total["UnsellableQuantity"].astype(int)
+        )
+        .groupby("MerchantSKU")[["s", "u"]]
+        .sum()
+    )
+    have = inv.loc[per_sku.index]
+    assert (per_sku["s"] <= have["afn-fulfillable-quantity"].astype(int)).all()
+    assert (per_sku["u"] <= have["afn-unsellable-quantity"].astype(int)).all()
+    for path in uploads:
+        assert len(read_back(path)) <= 10_000
+
+
+def case_xlsx(data: Path, scale: float, out: Path) -> dict[str, object]:
+    lines = int(100_000 * scale)
+    folder = data / f"xlsx-{lines}"
+    inventory, requests = folder / "inventory.txt", folder / "requests.xlsx"
+    if not requests.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(inventory_frame(max(lines * 2, 10)), inventory)
+        write_xlsx(request_frame(lines, max(1, lines // 20), max(lines * 2, 10)), requests)
+    ours = best_of(3, [*TOOL, "check", str(requests), "--inventory", str(inventory)])
+    calamine = best_of(
+        3,
+        [
+            sys.executable,
+            "-c",
+            "import python_calamine as c, sys; "
+            "b = c.CalamineWorkbook.from_path(sys.argv[1]); "
+            "b.get_sheet_by_name(b.sheet_names[0]).to_python()",
+            str(requests),
+        ],
+    )
+    ratio = ours.seconds / calamine.seconds
+    return {
+        "case": f"2. {lines:,}-line .xlsx vs python-calamine alone",
+        "command": f"removal-batch check {requests} --inventory {inventory}",
+        "seconds": ours.seconds,
+        "peak_mb": ours.peak_mb,
+        "figure": f"{ours.seconds:.2f} s vs calamine {calamine.seconds:.2f} s = {ratio:.2f}x",
+        "target": "<= 1.5x",
+        "met": ratio <= 1.5,
+        "exit": ours.returncode,
+    }
+
+
+def case_many_files(data: Path, scale: float, out: Path) -> dict[str, object]:
+    files = max(2, int(1000 * scale))
+    folder = data / f"many-{files}"
+    inventory = folder / "inventory.txt"
+    if not inventory.exists():
+        (folder / "files").mkdir(parents=True, exist_ok=True)
+        write_text(inventory_frame(files * 100 * 2), inventory)
+        every = request_frame(files * 100, files * 5, files * 100 * 2, prefix="MANY")
+        write_text(every, folder / "one.txt")
+        for i in range(files):
+            write_text(every.iloc[i * 100 : (i + 1) * 100], folder / "files" / f"f{i:04d}.txt")
+    many = best_of(
+        2,
+        [
+            *TOOL,
+            "check",
+            *map(str, sorted((folder / "files").iterdir())),
+            "--inventory",
+            str(inventory),
+        ],
+    )
+    one = best_of(2, [*TOOL, "check", str(folder / "one.txt"), "--inventory", str(inventory)])
+    per_file_ms = (many.seconds - one.seconds) / files * 1000
+    return {
+        "case": f"3. {files:,} files of 100 lines vs the same lines in one file",
+        "command": f"removal-batch check {folder}/files/* --inventory {inventory}",
+        "seconds": many.seconds,
+        "peak_mb": many.peak_mb,
+        "figure": f"{many.seconds:.2f} s vs {one.seconds:.2f} s: {per_file_ms:.1f} ms per file",
+        "target": "<= 10 ms per file",
+        "met": per_file_ms <= 10,
+        "exit": many.returncode,
+    }
+
+
+FRICTIONLESS_SCHEMA = {
+    "fields": [
+        {
+            "name": "MerchantRemovalOrderID",
+            "type": "string",
+            "constraints": {"pattern": "([A-Za-z0-9][A-Za-z0-9._-]{0,49})?"},
+        },
+        {
+            "name": "RemovalDisposition",
+            "type": "string",
+            "constraints": {"pattern": "(Return|Disposal|return|disposal)?"},
+        },
+        *[
+            {"name": n, "type": "string", "constraints": {"maxLength": m}}
+            for n, m in [
+                ("AddressName", 50),
+                ("AddressFieldOne", 60),
+                ("AddressFieldTwo", 60),
+                ("AddressFieldThree", 60),
+                ("AddressCity", 50),
+            ]
+        ],
+        {"name": "AddressCountryCode", "type": "string", "constraints": {"pattern": "([A-Z]{2})?"}},
+        {"name": "AddressStateOrRegion", "type": "string", "constraints": {"maxLength": 50}},
+        {
+            "name": "AddressPostalCode",
+            "type": "string",
+            "constraints": {"pattern": r"(\d{5}(-\d{4})?)?"},
+        },
+        {"name": "ContactPhoneNumber", "type": "string", "constraints": {"maxLength": 20}},
+        {"name": "ShippingNotes", "type": "string", "constraints": {"maxLength": 250}},
+        {
+            "name": "MerchantSKU",
+            "type": "string",
+            "constraints": {"required": True, "maxLength": 40},
+        },
+        {"name": "SellableQuantity", "type": "integer", "constraints": {"minimum": 0}},
+        {"name": "UnsellableQuantity", "type": "integer", "constraints": {"minimum": 0}},
+    ]
+}
+
+
+def case_frictionless(data: Path, scale: float, out: Path) -> dict[str, object] | None:
+    if shutil.which("frictionless") is None:
+        return {
+            "case": "4. frictionless validate on the same file",
+            "command": "",
+            "seconds": 0.0,
+            "peak_mb": 0.0,
+            "figure": "frictionless not installed (pip install frictionless)",
+            "target": ">= 10x faster",
+            "met": False,
+            "exit": 0,
+        }
+    lines, orders, skus = (
+        int(1_000_000 * scale),
+        max(1, int(50_000 * scale)),
+        int(1_000_000 * scale),
+    )
+    inventory, requests = dataset(data, skus, lines, orders)
+    schema = requests.parent / "schema.json"
+    schema.write_text(json.dumps(FRICTIONLESS_SCHEMA))
+    theirs = measure(
+        [
+            "frictionless",
+            "validate",
+            "--schema",
+            str(schema),
+            "--format",
+            "csv",
+            "--dialect",
+            json.dumps({"csv": {"delimiter": "\t"}}),
+            str(requests),
+        ]
+    )
+    ours = measure([*TOOL, "check", str(requests), "--inventory", str(inventory)])
+    speedup = theirs.seconds / ours.seconds
+    return {
+        "case": f"4. {lines:,} lines: removal-batch check vs frictionless validate",
+        "command": f"frictionless validate --schema {schema} {requests}",
+        "seconds": theirs.seconds,
+        "peak_mb": theirs.peak_mb,
+        "figure": f"frictionless {theirs.seconds:.1f} s vs ours {ours.seconds:.1f} s = "
+        f"{speedup:.1f}x (frictionless exit {theirs.returncode})",
+        "target": ">= 10x",
+        "met": speedup >= 10,
+        "exit": ours.returncode,
+    }
+
+
+def case_help(data: Path, scale: float, out: Path) -> dict[str, object]:
+    m = best_of(5, [*TOOL, "--help"])
+    return {
+        "case": "5. removal-batch --help",
+        "command": "removal-batch --help",
+        "seconds": m.seconds,
+        "peak_mb": m.peak_mb,
+        "figure": f"{m.seconds * 1000:.0f} ms",
+        "target": "well under 1 s (< 500 ms)",
+        "met": m.seconds < 0.5,
+        "exit": m.returncode,
+    }
+
+
+CASES = {
+    "large": case_large,
+    "xlsx": case_xlsx,
+    "many": case_many_files,
+    "frictionless": case_frictionless,
+    "help": case_help,
+}
+
+
+def machine() -> str:
+    import pandas
+    import pandera
+    import pyarrow
+    import python_calamine
+
+    cpus = os.cpu_count()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{platform.machine()}, {cpus} cores, {mem:.0f} GB; Python {platform.python_version()}, "
+        f"pandas {pandas.__version__}, pyarrow {pyarrow.__version__}, pandera "
+        f"{pandera.__version__}, python-calamine {getattr(python_calamine, '__version__', '?')}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument("--data", type=Path, default=HERE / "data")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="Markdown file to write (default bench/RESULTS.md at scale 1)",
+    )
+    args = parser.parse_args()
+    out = args.data / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in args.cases.split(","):
+        row = CASES[name](args.data, args.scale, out)
+        print(
+            f"{row['case']}: {row['figure']} (target {row['target']}) "
+            f"{'MET' if row['met'] else 'NOT MET'}",
+            flush=True,
+        )
+        rows.append(row)
+    results = args.results or (HERE / "RESULTS.md" if args.scale == 1.0 else None)
+    if results:
+        lines = [
+            "# Benchmark results",
+            "",
+            f"Produced by `python bench/run.py` on {time.strftime('%Y-%m-%d')}.",
+            "",
+            f"Machine: {machine()}.",
+            "",
+            "| case | figure | target | met | wall s | peak MB | command |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            lines.append(
+                f"| {r['case']} | {r['figure']} | {r['target']} | "
+                f"{'yes' if r['met'] else 'no'} | {r['seconds']:.2f} | "
+                f"{r['peak_mb']:.0f} | `{r['command']}` |"
+            )
+        results.write_text("\n".join(lines) + "\n")
+        print(f"wrote {results}")
+    return 0 if all(r["exit"] in (0, 1) for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
