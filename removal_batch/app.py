@@ -117,9 +117,9 @@ def run_check(
     if out_dir is not None:
         publish_into(result, out_dir)
     if as_json:
-        from removal_batch.writers.summary import summary_dict
+        from removal_batch.writers.summary import summary_json
 
-        sys.stdout.write(json.dumps(summary_dict(result), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(summary_json(result) + "\n")
     else:
         from removal_batch.writers.terminal import print_summary
 
@@ -196,9 +196,9 @@ def run_command(
         return 0
     result = outcome.result
     if as_json:
-        from removal_batch.writers.summary import summary_dict
+        from removal_batch.writers.summary import summary_json
 
-        sys.stdout.write(json.dumps(summary_dict(result), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(summary_json(result) + "\n")
     else:
         from removal_batch.writers.terminal import print_summary
 

@@ -117,27 +117,29 @@ def state_for_country(
     frame: pd.DataFrame, *, countries: list[str], extra_codes: dict[str, list[str]] | None = None
 ) -> pd.Series:
     """State codes of the listed countries, plus postal extras (the USPS military codes)."""
-    state = frame["AddressStateOrRegion"].str.upper()
-    country = _country(frame)
-    ok = _blank(state) | ~country.isin(countries)
+    ok = pd.Series(True, index=frame.index)
+    filled = frame[frame["AddressStateOrRegion"].ne("")]  # most rows continue an order: blank
+    state = filled["AddressStateOrRegion"].str.upper()
+    country = _country(filled)
     for code in countries:
-        rows = country.eq(code) & ~ok
+        rows = country.eq(code)
         if rows.any():
             known = subdivision_codes(code) | frozenset((extra_codes or {}).get(code, []))
-            ok = ok | (rows & state.isin(known))
+            ok[rows[rows].index] = state[rows].isin(known)
     return ok
 
 
 @_register("postal_code_for_country", statistics=["patterns"])
 def postal_code_for_country(frame: pd.DataFrame, *, patterns: dict[str, str]) -> pd.Series:
-    postal = frame["AddressPostalCode"]
-    country = _country(frame)
-    ok = _blank(postal) | ~country.isin(list(patterns))
+    ok = pd.Series(True, index=frame.index)
+    filled = frame[frame["AddressPostalCode"].ne("")]  # most rows continue an order: blank
+    postal = filled["AddressPostalCode"]
+    country = _country(filled)
     for code, pattern in patterns.items():
-        rows = country.eq(code) & ~ok
+        rows = country.eq(code)
         if rows.any():
-            matched = postal.str.fullmatch(pattern, flags=re.IGNORECASE).fillna(False)
-            ok = ok | (rows & matched.astype(bool))
+            matched = postal[rows].str.fullmatch(pattern, flags=re.IGNORECASE)
+            ok[rows[rows].index] = matched.fillna(False).astype(bool)
     return ok
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
 
 ORDER_FIELDS: tuple[str, ...] = (
@@ -72,10 +73,19 @@ def column_letter(index: int) -> str:
 
 
 def in_set(values: pd.Series, members: Iterable[object]) -> pd.Series:
-    """``values.isin(members)`` by hash lookup. Arrow-backed strings build one Python scalar
-    per member in ``isin``; against a million-SKU snapshot that costs seconds."""
-    index = members if isinstance(members, pd.Index) else pd.Index(list(members), dtype=object)
-    if not index.is_unique:
-        index = index.unique()
-    found = index.get_indexer(values.to_numpy(dtype=object)) >= 0
-    return pd.Series(found, index=values.index)
+    """``values.isin(members)`` as one hash join in Arrow. pandas' isin on Arrow strings
+    builds a Python scalar per member: seconds against a million-SKU snapshot."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(members, pd.Index | pd.Series):
+        pool = members.to_numpy(dtype=object)
+    else:
+        pool = np.asarray(list(members), dtype=object)
+    if len(pool) == 0 or len(values) == 0:
+        return pd.Series(False, index=values.index)
+    found = pc.is_in(
+        pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True),
+        value_set=pa.array(pool, type=pa.string(), from_pandas=True),
+    )
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -46,6 +47,11 @@ def looks_like_inventory_header(raw: RawTable) -> bool:
     return bool(head.apply(lambda r: set(REQUIRED) <= {_key(c) for c in r}, axis=1).any())
 
 
+def _whole(values: pd.Series) -> np.ndarray:
+    """Checked whole-number text ("5", "5.0") -> int64, cast in Arrow (to_numeric is slow)."""
+    return values.astype("float64").to_numpy().astype(np.int64)
+
+
 def parse_snapshot(raw: RawTable) -> Snapshot:
     head = raw.cells.iloc[:20]
     where = head.apply(lambda r: set(REQUIRED) <= {_key(c) for c in r}, axis=1)
@@ -62,14 +68,15 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
     header_idx = int(where[where].index[0])
     names = [_key(c) for c in raw.cells.iloc[header_idx]]
     body = raw.cells.iloc[header_idx + 1 :]
-    body = body[body.apply(lambda c: c.str.strip()).ne("").any(axis=1)]
     columns: dict[str, pd.Series] = {}
     for pos, name in enumerate(names):
         if name in REQUIRED + OPTIONAL and name not in columns:
             columns[name] = body[pos].str.strip()
     frame = pd.DataFrame(columns)
+    # Rows blank in every column used are ignored (only the used columns are looked at).
+    frame = frame[frame.ne("").any(axis=1)]
     rows = pd.Series(raw.row_numbers[header_idx + 1 :], index=raw.cells.index[header_idx + 1 :])
-    rows = rows[body.index]
+    rows = rows[frame.index]
     for name in QUANTITIES:
         if name in frame:
             frame[name] = frame[name].mask(frame[name].isin(["", "--"]), "0")
@@ -99,10 +106,8 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
     result = pd.DataFrame(
         {
             "fnsku": frame["fnsku"].to_numpy() if "fnsku" in frame else "",
-            "sellable": pd.to_numeric(frame["afn-fulfillable-quantity"]).astype("int64").to_numpy(),
-            "unsellable": pd.to_numeric(frame["afn-unsellable-quantity"])
-            .astype("int64")
-            .to_numpy(),
+            "sellable": _whole(frame["afn-fulfillable-quantity"]),
+            "unsellable": _whole(frame["afn-unsellable-quantity"]),
         },
         index=pd.Index(frame["sku"].to_numpy(dtype=object), name="sku"),
     )

@@ -188,14 +188,15 @@ def _data_rows(raw: RawTable, start: int) -> tuple[pd.DataFrame, pd.Series]:
 def _frame(
     body: pd.DataFrame, numbers: pd.Series, columns: dict[str, int], constants: dict[str, str]
 ) -> pd.DataFrame:
-    data: dict[str, object] = {}
+    """One text column per field (Arrow-backed, never copied through Python objects)."""
+    n = len(body)
+    data: dict[str, pd.Series] = {}
     for name in ALL_FIELDS:
         if name in columns:
-            data[name] = body[columns[name]].to_numpy()
+            data[name] = body[columns[name]].reset_index(drop=True).astype(TEXT)
         else:
-            data[name] = constants.get(name, "")
-    frame = pd.DataFrame(data, index=range(len(body)), columns=list(ALL_FIELDS))
-    frame = frame.astype(TEXT)
+            data[name] = pd.Series(pd.array([constants.get(name, "")] * n, dtype=TEXT))
+    frame = pd.DataFrame(data)
     frame["source_row"] = numbers.to_numpy(dtype="int64")
     return frame
 

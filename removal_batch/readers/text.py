@@ -14,6 +14,7 @@ from removal_batch.readers import HeaderProbe, ReadError, ReadLimits
 
 DELIMITERS = ("\t", ",", ";")
 PEEK_LINES = 50
+PEEK_CHARS = 1 << 20  # what delimiter and width detection look at: never the whole file
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -70,13 +71,13 @@ def choose_delimiter(
 ) -> str:
     """The delimiter whose split of the first lines shows a recognisable header."""
     preferred = ("\t", ",", ";") if suffix in {".txt", ".tsv"} else (",", ";", "\t")
-    head = "\n".join(text.splitlines()[:PEEK_LINES])
+    head = "\n".join(text[:PEEK_CHARS].splitlines()[:PEEK_LINES])
     for delimiter in preferred:
         peek = raw_table_from_rows(name, _split(head, delimiter, quoting))
         if header_probe(peek):
             return delimiter
     # No header recognised under any: keep the one that splits the first line most.
-    first = text.splitlines()[0] if text else ""
+    first = text[:PEEK_CHARS].splitlines()[0] if text else ""
     counts = {d: first.count(d) for d in preferred}
     best = max(preferred, key=lambda d: counts[d])
     return best if counts[best] else preferred[0]
@@ -112,9 +113,29 @@ def _too_many_rows(rows: int, limits: ReadLimits) -> str:
     )
 
 
+# An empty line: Arrow's reader drops (or rejects) it, which would shift row numbers.
+# Plain substring tests: a regex over 100 MB of text costs seconds.
+EMPTY_LINES = ("\n\n", "\r\r", "\n\r\n")
+
+
+def _has_empty_line(text: str) -> bool:
+    end = len(text)
+    while end and text[end - 1] in "\r\n":  # trailing line breaks are no empty line
+        end -= 1
+    if text.startswith(("\n", "\r")):
+        return True
+    return any(text.find(mark, 0, end) != -1 for mark in EMPTY_LINES)
+
+
 def _parse(text: str, delimiter: str, quoting: bool) -> pd.DataFrame:
-    """Every record as text cells. pandas' C parser first; the csv module for ragged files."""
-    width = max((len(r) for r in _split(text, delimiter, quoting, limit=200)), default=1)
+    """Every record as text cells: Arrow's multi-threaded reader for regular files, pandas'
+    C parser when there are empty lines, the csv module for ragged ones."""
+    head = text[:PEEK_CHARS]
+    width = max((len(r) for r in _split(head, delimiter, quoting, limit=200)), default=1)
+    if not _has_empty_line(text):
+        fast = _parse_arrow(text, delimiter, quoting, width)
+        if fast is not None:
+            return fast
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -131,6 +152,39 @@ def _parse(text: str, delimiter: str, quoting: bool) -> pd.DataFrame:
         return _parse_ragged(text, delimiter, quoting)
     # pandas returns a trailing blank record for a final delimiter-only line; keep numbering.
     return frame.fillna("")
+
+
+def _parse_arrow(text: str, delimiter: str, quoting: bool, width: int) -> pd.DataFrame | None:
+    """None when the rows are not all ``width`` cells wide (then a slower reader takes it)."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    quoted = quoting and '"' in text
+    try:
+        table = pv.read_csv(
+            io.BytesIO(text.encode("utf-8", "surrogatepass")),
+            read_options=pv.ReadOptions(
+                autogenerate_column_names=True, block_size=1 << 24, use_threads=True
+            ),
+            parse_options=pv.ParseOptions(
+                delimiter=delimiter,
+                quote_char='"' if quoted else False,
+                newlines_in_values=quoted,
+                ignore_empty_lines=True,
+            ),
+            convert_options=pv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeEncodeError):
+        return None
+    if table.num_columns != width:
+        return None
+    frame = table.to_pandas(types_mapper=lambda t: TEXT if t == pa.string() else None)
+    frame.columns = range(width)
+    return frame
 
 
 def _parse_ragged(text: str, delimiter: str, quoting: bool) -> pd.DataFrame:

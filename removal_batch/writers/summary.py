@@ -20,17 +20,31 @@ def summary_dict(result: BatchResult) -> dict[str, Any]:
     orders = result.decision.orders
     order_records: list[dict[str, Any]] = []
     if len(orders):
-        for rec in orders.to_dict("records"):
+        # Column lists zipped: DataFrame.to_dict("records") costs seconds for 50,000 orders.
+        def column(name: str) -> list[Any]:
+            return orders[name].tolist() if name in orders else [None] * len(orders)
+
+        for oid, disp, n, s, u, src, out, up in zip(
+            column("order_id"),
+            column("disposition"),
+            column("lines"),
+            column("sellable_units"),
+            column("unsellable_units"),
+            column("source_file"),
+            column("output_file"),
+            column("upload_file"),
+            strict=True,
+        ):
             order_records.append(
                 {
-                    "id": rec["order_id"],
-                    "disposition": rec["disposition"],
-                    "lines": int(rec["lines"]),
-                    "sellable_units": int(rec["sellable_units"]),
-                    "unsellable_units": int(rec["unsellable_units"]),
-                    "source_file": rec["source_file"],
-                    "output_file": _text(rec.get("output_file")),
-                    "upload_file": _text(rec.get("upload_file")),
+                    "id": oid,
+                    "disposition": disp,
+                    "lines": int(n),
+                    "sellable_units": int(s),
+                    "unsellable_units": int(u),
+                    "source_file": src,
+                    "output_file": _text(out),
+                    "upload_file": _text(up),
                 }
             )
     inputs = [
@@ -81,8 +95,16 @@ def summary_dict(result: BatchResult) -> dict[str, Any]:
     }
 
 
+def summary_json(result: BatchResult) -> str:
+    """Indented for people when small; compact when large (the indenting encoder is pure
+    Python and takes seconds on 50,000 orders)."""
+    summary = summary_dict(result)
+    indent = 2 if len(summary["orders"]) <= 1000 else None
+    return json.dumps(summary, indent=indent, ensure_ascii=False)
+
+
 def write_summary(result: BatchResult, path: Path) -> None:
-    text = json.dumps(summary_dict(result), indent=2, ensure_ascii=False)
+    text = summary_json(result)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".summary-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

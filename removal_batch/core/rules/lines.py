@@ -5,15 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from removal_batch.core.checks import is_whole_number
 from removal_batch.core.fields import in_set
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.inventory import Snapshot
 
 
 def parse_quantity(values: pd.Series) -> pd.Series:
-    """Validated quantity text -> int64 (blank = 0; anything unparsable = 0, already reported)."""
-    number = pd.to_numeric(values.str.strip().replace("", "0"), errors="coerce")
-    return number.fillna(0).clip(lower=0).astype("int64")
+    """Validated quantity text -> int64 (blank = 0; a value that failed its check = 0, as its
+    line is rejected anyway)."""
+    text = values.str.strip()
+    whole = is_whole_number(text).fillna(False).astype(bool)
+    number = text.where(whole, "0").astype("float64")
+    return pd.Series(number.to_numpy(), index=values.index).clip(lower=0).astype("int64")
 
 
 def resolve_skus(lines: pd.DataFrame, snapshot: Snapshot) -> tuple[pd.Series, pd.DataFrame]:
