@@ -15,7 +15,14 @@ from rich.console import Console
 
 from removal_batch.core.settings import Settings, SettingsError, settings_from_mapping
 from removal_batch.faults import checkpoint
-from removal_batch.pipeline import EXIT_USAGE, BatchResult, ProgressHook, UsageError, run_batch
+from removal_batch.pipeline import (
+    EXIT_INTERNAL,
+    EXIT_USAGE,
+    BatchResult,
+    ProgressHook,
+    UsageError,
+    run_batch,
+)
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -31,6 +38,20 @@ def load_settings(path: Path | None) -> Settings:
         return settings_from_mapping(data, source=path.name)
     except SettingsError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def report_stem(name: str) -> str:
+    """An input's name as a safe file name for its report: no control characters, and short
+    enough (with '.errors.xlsx') for every file system; a long name keeps a hash suffix."""
+    import hashlib
+    import re
+
+    clean = re.sub(r"[\x00-\x1f\x7f/\\]", "_", name)
+    if len(clean.encode("utf-8")) <= 180:
+        return clean
+    digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:10]
+    short = clean.encode("utf-8")[:160].decode("utf-8", "ignore")
+    return f"{short}~{digest}"
 
 
 def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) -> None:
@@ -54,7 +75,7 @@ def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) 
     for outcome in result.files:
         if outcome.problems.empty:
             continue
-        base = errors_dir / f"{outcome.name}.errors"
+        base = errors_dir / f"{report_stem(outcome.name)}.errors"
         write_errors_csv(outcome.problems, base.with_name(base.name + ".csv"))
         raw = outcome.table.raw if outcome.table is not None else None
         write_errors_xlsx(outcome.problems, raw, base.with_name(base.name + ".xlsx"))
@@ -115,7 +136,15 @@ def run_check(
         err.print(f"[red]removal-batch:[/] {exc}", highlight=False)
         return EXIT_USAGE
     if out_dir is not None:
-        publish_into(result, out_dir)
+        try:
+            publish_into(result, out_dir)
+        except OSError as exc:
+            err.print(
+                f"[red]removal-batch:[/] the outputs could not be written to {out_dir} "
+                f"({exc.strerror or exc}); nothing half-written was left there.",
+                highlight=False,
+            )
+            return EXIT_INTERNAL
     if as_json:
         from removal_batch.writers.summary import summary_json
 
@@ -155,7 +184,7 @@ def run_command(
     as_json: bool,
 ) -> int:
     from removal_batch.ledger import Ledger, LedgerError
-    from removal_batch.run import RunOptions, run_workspace
+    from removal_batch.run import PublishError, RunOptions, run_workspace
     from removal_batch.workspace import Workspace, WorkspaceBusy, discover_inputs, run_lock
 
     err = Console(stderr=True)
@@ -186,6 +215,9 @@ def run_command(
     except (UsageError, WorkspaceBusy, LedgerError) as exc:
         err.print(f"[red]removal-batch:[/] {exc}", highlight=False)
         return EXIT_USAGE
+    except PublishError as exc:
+        err.print(f"[red]removal-batch:[/] {exc}", highlight=False)
+        return EXIT_INTERNAL
     for run_id in outcome.recovered:
         err.print(f"Finished run {run_id}, which had been interrupted.", highlight=False)
     if outcome.result is None:

@@ -96,6 +96,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _stamp(path: Path) -> tuple[int, int]:
+    """Size and modification time: a file being rewritten changes one of them."""
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path.name} disappeared while it was being read.") from exc
+    return st.st_size, st.st_mtime_ns
+
+
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
@@ -130,6 +139,7 @@ def load_snapshot(
     """Read and check the inventory snapshot; any problem is a UsageError (exit 2)."""
     if not path.is_file():
         raise UsageError(f"Inventory snapshot not found: {path}")
+    before = _stamp(path)
     try:
         raw = read_table(
             path,
@@ -148,10 +158,16 @@ def load_snapshot(
         when = parse_time(snapshot.snapshot_date)
     else:
         when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    sha256 = sha256_of(path)
+    if _stamp(path) != before:
+        raise UsageError(
+            f"Inventory snapshot {path.name} changed while it was being read; nothing was "
+            "processed. Wait until it is completely saved, then run again."
+        )
     checkpoint("snapshot-read")
     info = SnapshotInfo(
         file=path.name,
-        sha256=sha256_of(path),
+        sha256=sha256,
         skus=snapshot.sku_count,
         snapshot_time=when.isoformat(),
     )

@@ -61,6 +61,29 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class PublishError(Exception):
+    """The outputs could not be written; nothing was published (exit 3)."""
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _unchanged(inputs: list[Path], stamps: dict[str, tuple[int, int]]) -> None:
+    """An input changed or vanished while it was read: its orders could not be trusted."""
+    for path in inputs:
+        try:
+            same = _stamp(path) == stamps[path.name]
+        except FileNotFoundError:
+            same = False
+        if not same:
+            raise UsageError(
+                f"{path.name} changed or disappeared while the run was reading it; nothing was "
+                "processed. Wait until it is completely saved, then run again."
+            )
+
+
 def _write_json(path: Path, data: object) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -154,8 +177,16 @@ def run_workspace(
     snapshot_time = dt.datetime.fromisoformat(loaded[1].snapshot_time).timestamp()
     processed = {} if options.force else ledger.processed_inputs()
     take, skipped, digests = [], [], {}
+    stamps: dict[str, tuple[int, int]] = {}
     for path in inputs:
-        digests[path.name] = digest = sha256_of(path)
+        try:
+            stamps[path.name] = _stamp(path)
+            digests[path.name] = digest = sha256_of(path)
+        except FileNotFoundError:
+            raise UsageError(
+                f"{path.name} disappeared from the inbox as the run started; nothing was "
+                "processed. Run again."
+            ) from None
         if digest in processed:
             skipped.append(_skipped(path, digest, processed[digest]))
         else:
@@ -173,11 +204,22 @@ def run_workspace(
         skipped=skipped,
     )
     checkpoint("decided")
+    _unchanged(inputs, stamps)
     staging = space.out / f"{TMP_PREFIX}{result.run_id}"
     staging.mkdir(parents=True)
-    write_outputs(result, staging, with_orders=not options.dry_run)
-    checkpoint("written")
-    fsync_tree(staging)
+    try:
+        write_outputs(result, staging, with_orders=not options.dry_run)
+        checkpoint("written")
+        fsync_tree(staging)
+    except OSError as exc:
+        # Disk full, read-only folder...: nothing half-written may stay where it could be
+        # taken for output; the inbox and the ledger are untouched.
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PublishError(
+            f"The outputs could not be written to {space.out} ({exc.strerror or exc}). Nothing "
+            "was published and the inbox is untouched; free some space or fix the folder's "
+            "permissions, then run again."
+        ) from exc
     checkpoint("synced")
     final = space.out / result.run_id
     if options.dry_run:

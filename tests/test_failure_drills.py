@@ -1,0 +1,160 @@
+"""Failure drills: the machine misbehaves mid-run. Each ends with a clear message and exit
+2 or 3, the inbox untouched and nothing half-published; each test fails without its guard."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from workspace_helpers import drop, ledger_orders, make_workspace
+
+import removal_batch.pipeline as pipeline
+import removal_batch.writers.order_files as order_files
+from removal_batch.cli import main
+
+
+def _workspace(tmp_path: Path) -> Path:
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)]), ("D2", [("00B", 1, 0)])])
+    drop(root, "b.txt", [("D3", [("00C", 1, 0)])])
+    return root
+
+
+def _state(root: Path) -> tuple[list[str], list[str], list[str]]:
+    inbox = sorted(p.name for p in (root / "inbox").iterdir())
+    out = sorted(p.name for p in (root / "out").iterdir())  # hidden staging folders included
+    pending = sorted(p.name for p in (root / ".removal-batch" / "pending").iterdir())
+    return inbox, out, pending
+
+
+def _run(root: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["run", str(root)])
+    return result.exit_code, " ".join(result.output.split())  # rich wraps long lines
+
+
+def test_disk_full_while_writing_orders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _workspace(tmp_path)
+    calls = {"n": 0}
+    real = order_files._write
+
+    def failing(path: Path, text: str) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(path, text)
+
+    monkeypatch.setattr(order_files, "_write", failing)
+    code, output = _run(root)
+    assert code == 3
+    assert "could not be written" in output and "No space left" in output
+    assert _state(root) == (["a.txt", "b.txt"], [], [])
+    assert ledger_orders(root) == []
+    monkeypatch.setattr(order_files, "_write", real)
+    assert _run(root)[0] == 0
+    assert ledger_orders(root) == ["D1", "D2", "D3"]
+
+
+def test_read_only_output_folder_in_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _workspace(tmp_path)
+
+    def refused(path: Path, text: str) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(order_files, "_write", refused)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        [
+            "check",
+            str(root / "inbox" / "a.txt"),
+            "--inventory",
+            str(root / "inventory" / "inventory.txt"),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 3
+    assert "could not be written" in " ".join(result.output.split())
+    assert list(out.iterdir()) == []
+
+
+def test_inventory_changing_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _workspace(tmp_path)
+    real = pipeline.read_table
+
+    def growing(path: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        table = real(path, *args, **kwargs)  # type: ignore[arg-type]
+        if path.parent.name == "inventory":
+            with path.open("a") as handle:  # the export is still being written
+                handle.write("00D\t\t\t\t5\t0\t0\n")
+        return table
+
+    monkeypatch.setattr(pipeline, "read_table", growing)
+    code, output = _run(root)
+    assert code == 2
+    assert "changed while it was being read" in output
+    assert _state(root) == (["a.txt", "b.txt"], [], [])
+    assert ledger_orders(root) == []
+
+
+@pytest.mark.parametrize("change", ["delete", "rewrite"])
+def test_input_deleted_or_rewritten_mid_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    root = _workspace(tmp_path)
+    real = pipeline.read_request
+
+    def meddling(path: Path, name: str, settings):  # type: ignore[no-untyped-def]
+        outcome = real(path, name, settings)
+        if name == "a.txt":
+            if change == "delete":
+                path.unlink()
+            else:
+                path.write_text(path.read_text() + "D9\tDisposal\t00A\t1\t0\n")
+        return outcome
+
+    monkeypatch.setattr(pipeline, "read_request", meddling)
+    code, output = _run(root)
+    assert code == 2
+    assert "changed or disappeared while the run was reading it" in output
+    inbox, out, pending = _state(root)
+    assert "b.txt" in inbox and out == [] and pending == []
+    assert ledger_orders(root) == []
+
+
+def test_corrupt_ledger(tmp_path: Path) -> None:
+    root = _workspace(tmp_path)
+    (root / ".removal-batch" / "ledger.sqlite3").write_bytes(b"not a database " * 200)
+    code, output = _run(root)
+    assert code == 2
+    assert "ledger" in output and "cannot be read" in output
+    assert _state(root) == (["a.txt", "b.txt"], [], [])
+
+
+def test_awkward_input_names_stay_inside_the_run_folder(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    names = [
+        "with spaces.txt",
+        "ünïcødé ✓.txt",
+        "--help.txt",
+        "-rf.csv",
+        "x" * 240 + ".txt",
+        "line\nbreak.txt",
+    ]
+    for i, name in enumerate(names):
+        drop(root, name, [(f"D{i}", [("00A", 1, 0)]), (f"E{i}", [("NOPE", 1, 0)])])
+    before = {p for p in tmp_path.rglob("*")}
+    code, _ = _run(root)
+    assert code == 1
+    (run,) = [p for p in (root / "out").iterdir()]
+    assert sorted(p.name for p in (root / "archive" / run.name).iterdir()) == sorted(names)
+    reports = list((run / "errors").iterdir())
+    assert len(reports) == 2 * len(names)
+    assert all(len(p.name.encode()) < 255 and "\n" not in p.name for p in reports)
+    new = {p for p in tmp_path.rglob("*")} - before
+    allowed = (root / "out", root / "archive", root / ".removal-batch")
+    assert all(any(p.is_relative_to(a) for a in allowed) for p in new)
+    assert ledger_orders(root) == [f"D{i}" for i in range(len(names))]
