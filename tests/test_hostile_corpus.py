@@ -52,3 +52,36 @@ def test_hostile_file_ends_in_a_clear_result(path: Path, inventory: Path) -> Non
     if proc.returncode == 1:
         assert entry["status"] == "rejected"
         assert any(CODES[c].severity in ("fatal", "error") for c in entry["counts_by_code"])
+
+
+@pytest.mark.skipif(not FILES, reason=f"hostile corpus not present at {CORPUS}")
+def test_whole_corpus_through_run_in_a_workspace(tmp_path: Path) -> None:
+    """All the awkward files dropped into one inbox: one run takes them all, reports each,
+    archives each, and issues nothing twice."""
+    import os
+    import shutil
+    import time
+
+    from workspace_helpers import make_workspace
+
+    root = make_workspace(tmp_path / "ws")
+    for path in FILES:
+        shutil.copyfile(path, root / "inbox" / path.name)
+        os.utime(root / "inbox" / path.name, (time.time() - 60, time.time() - 60))
+    proc = subprocess.run(
+        [sys.executable, "-m", "removal_batch", "run", str(root), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=_cap_memory,
+    )
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert sorted(i["file"] for i in summary["inputs"]) == sorted(p.name for p in FILES)
+    for entry in summary["inputs"]:
+        assert set(entry["counts_by_code"]) <= set(CODES)
+    (run,) = [p for p in (root / "out").iterdir()]
+    archived = sorted(p.name for p in (root / "archive" / run.name).iterdir())
+    assert archived == sorted(p.name for p in FILES)
+    assert list((root / "inbox").iterdir()) == []
