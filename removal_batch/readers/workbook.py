@@ -9,6 +9,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
+import os
+import pickle
+import signal
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -246,8 +249,100 @@ def _read_sheet(book: Any, sheet: str, nrows: int | None) -> tuple[pd.DataFrame,
     return _grid(rows, start), int(start[0])
 
 
+# Memory a workbook may take on top of what the process already has. A workbook can declare
+# billions of cells in a few bytes (one cell at XFD1048576); calamine would try to allocate
+# them all and abort the whole process, so workbooks are read in a child process with a cap.
+READER_ALLOWANCE = 4 << 30
+
+
 def read_workbook(path: Path, name: str, header_probe: HeaderProbe, limits: ReadLimits) -> RawTable:
     check_zip(path, limits)
+    if not hasattr(os, "fork"):
+        return _read_workbook_here(path, name, header_probe, limits)
+    return _read_in_child(path, name, header_probe, limits)
+
+
+def _vm_size() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _read_in_child(
+    path: Path, name: str, header_probe: HeaderProbe, limits: ReadLimits
+) -> RawTable:
+    """Read in a forked child with a memory cap; a crash or abort there is a file problem,
+    not the end of the batch."""
+    import resource
+
+    cap = _vm_size() + READER_ALLOWANCE
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: read, send the result, and leave without cleanup
+        try:
+            os.close(read_end)
+            # A reader that aborts prints its own backtrace; the user gets our message instead.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+            limit = cap if hard == resource.RLIM_INFINITY else min(cap, hard)
+            with contextlib.suppress(ValueError, OSError):
+                resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+            try:
+                result: tuple[str, Any] = (
+                    "ok",
+                    _read_workbook_here(path, name, header_probe, limits),
+                )
+            except ReadError as exc:
+                result = ("error", (exc.code, exc.message))
+            except MemoryError:
+                result = ("error", ("file-too-large", _TOO_BIG))
+            except BaseException as exc:  # noqa: BLE001 - anything the reader raises
+                result = ("error", ("file-unreadable", _damaged(exc)))
+            data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_end, "wb") as out:
+                out.write(data)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as incoming:
+            data = incoming.read()
+        _, status = os.waitpid(pid, 0)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        raise
+    if data:
+        kind, payload = pickle.loads(data)
+        if kind == "ok":
+            return payload
+        raise ReadError(*payload)
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGKILL, signal.SIGABRT):
+        raise ReadError("file-too-large", _TOO_BIG)
+    raise ReadError(
+        "file-unreadable",
+        "The workbook made the spreadsheet reader fail; it is damaged or not really a "
+        "workbook. Open it in Excel, save it again, and drop in the new copy.",
+    )
+
+
+_TOO_BIG = (
+    "The workbook needs more memory to read than allowed: it declares far more cells than a "
+    "request file holds (for example a cell far down at row 1,048,576). Copy the rows you "
+    "need into a new workbook and drop that in."
+)
+
+
+def _read_workbook_here(
+    path: Path, name: str, header_probe: HeaderProbe, limits: ReadLimits
+) -> RawTable:
     book = _open(path)
     try:
         sheets = _sheet_order(book)
