@@ -35,7 +35,8 @@ class ReadLimits:
 
 
 def _size(n: int) -> str:
-    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+    # MB of 1024 x 1024 bytes, like the limits themselves (100 MB shows as "100.0 MB").
+    return f"{n / 2**20:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
 HeaderProbe = Callable[[RawTable], bool]
