@@ -269,13 +269,14 @@ def case_frictionless(data: Path, scale: float, out: Path) -> dict[str, object] 
             "frictionless",
             "validate",
             "--schema",
-            str(schema),
+            schema.name,
             "--format",
             "csv",
             "--dialect",
             json.dumps({"csv": {"delimiter": "\t"}}),
-            str(requests),
-        ]
+            requests.name,
+        ],
+        cwd=requests.parent,  # frictionless refuses absolute paths as unsafe
     )
     ours = measure([*TOOL, "check", str(requests), "--inventory", str(inventory)])
     speedup = theirs.seconds / ours.seconds

@@ -17,6 +17,7 @@ import pandas as pd
 
 from removal_batch import __version__
 from removal_batch.core.decide import Decision, ValidatedFile, decide_orders
+from removal_batch.core.fields import column_letter
 from removal_batch.core.inventory import (
     Snapshot,
     SnapshotError,
@@ -24,6 +25,7 @@ from removal_batch.core.inventory import (
     parse_snapshot,
 )
 from removal_batch.core.problems import Problem, concat_problems, problems_frame, sort_problems
+from removal_batch.core.raw_table import longest_cell
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
 from removal_batch.core.validate import ValidationResult, validate_rows
@@ -183,6 +185,15 @@ def read_request(path: Path, name: str, settings: Settings) -> FileOutcome:
         outcome.problems = problems_frame([Problem(exc.code, exc.message, file=name)])
         return outcome
     outcome.encoding, outcome.sheet = raw.encoding, raw.sheet
+    length, at_row, at_col = longest_cell(raw)
+    if length > settings.max_cell_chars:
+        message = (
+            f"The cell at row {at_row}, column {column_letter(at_col)} holds {length:,} "
+            f"characters; the limit is {settings.max_cell_chars:,} (Excel's own). No request "
+            "cell needs that much: check the file was exported correctly."
+        )
+        outcome.problems = problems_frame([Problem("file-too-large", message, file=name)])
+        return outcome
     shaped = recognise_request(raw)
     found = problems_frame(shaped.problems)
     if shaped.table is None:

@@ -100,3 +100,16 @@ def test_header_unknown_is_a_warning_and_the_column_is_ignored(tmp_path: Path, c
     result = check(write_delimited(tmp_path / "u.txt", rows))
     assert codes_at(result) == {(1, "P", "header-unknown")}
     assert result.exit_code == 0
+
+
+def test_file_too_large_for_a_cell_over_the_cell_limit(tmp_path: Path, check) -> None:
+    header = [*request_rows([])[0], "Notes"]
+    rows = request_rows([{**GOOD, "Notes": "x" * 40_000}], header=header)
+    result = check(write_delimited(tmp_path / "cell.txt", rows))
+    assert codes(result) == {"file-too-large"}
+    assert "row 2, column P" in result.problems["message"][0]
+    small = write_delimited(
+        tmp_path / "small.txt", request_rows([{**GOOD, "ShippingNotes": "y" * 80}])
+    )
+    assert codes(check(small, settings=Settings(max_cell_chars=50))) == {"file-too-large"}
+    assert check(small).problems.empty

@@ -51,3 +51,14 @@ def raw_table_from_rows(
     )
     numbers = np.arange(first_row_number, first_row_number + len(rows), dtype=np.int64)
     return RawTable(file=file, cells=cells, row_numbers=numbers, sheet=sheet, encoding=encoding)
+
+
+def longest_cell(raw: RawTable) -> tuple[int, int, int]:
+    """(length, row number, column index) of the longest cell; (0, 0, 0) for an empty table."""
+    best = (0, 0, 0)
+    for col in raw.cells.columns:
+        lengths = raw.cells[col].str.len().to_numpy()
+        if len(lengths) and int(lengths.max()) > best[0]:
+            i = int(lengths.argmax())
+            best = (int(lengths[i]), int(raw.row_numbers[i]), int(col))
+    return best

@@ -48,6 +48,7 @@ class Settings:
     max_file_bytes: int = 100 * 1024 * 1024
     max_uncompressed_bytes: int = 500 * 1024 * 1024
     max_rows: int = 1_000_000
+    max_cell_chars: int = 32_767  # Excel's own limit for one cell
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -90,6 +91,7 @@ def settings_from_mapping(data: dict[str, Any], source: str = "settings") -> Set
             "max_file_bytes",
             "max_uncompressed_bytes",
             "max_rows",
+            "max_cell_chars",
         }:
             out[key] = _positive_int(key, value)
         elif key == "allowed_dispositions":
