@@ -47,8 +47,9 @@ def report_stem(name: str) -> str:
     import re
 
     clean = re.sub(r"[\x00-\x1f\x7f/\\]", "_", name)
-    if len(clean.encode("utf-8")) <= 180:
+    if clean == name and len(clean.encode("utf-8")) <= 180:
         return clean
+    # Changed or shortened: a hash of the real name keeps two inputs from sharing a report.
     digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:10]
     short = clean.encode("utf-8")[:160].decode("utf-8", "ignore")
     return f"{short}~{digest}"

@@ -28,7 +28,7 @@ from removal_batch.core.problems import Problem, concat_problems, problems_frame
 from removal_batch.core.raw_table import longest_cell
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
-from removal_batch.core.validate import ValidationResult, validate_rows
+from removal_batch.core.validate import ValidationResult, validate_tables
 from removal_batch.faults import checkpoint
 from removal_batch.readers import ReadError, ReadLimits, read_table
 
@@ -177,7 +177,8 @@ def load_snapshot(
 
 
 def read_request(path: Path, name: str, settings: Settings) -> FileOutcome:
-    """Read, recognise and validate one request file. Never raises for bad content."""
+    """Read and recognise one request file (validation is per batch). Never raises for bad
+    content."""
     outcome = FileOutcome(name=name, path=path, sha256=sha256_of(path))
     try:
         raw = read_table(path, has_request_header, limits_of(settings), display_name=name)
@@ -208,10 +209,19 @@ def read_request(path: Path, name: str, settings: Settings) -> FileOutcome:
         outcome.problems = problems_frame([Problem("file-too-large", message, file=name)])
         return outcome
     outcome.table, outcome.shape, outcome.rows = table, table.shape, len(table.rows)
-    checked = validate_rows(table, settings.allowed_dispositions)
-    outcome.problems = concat_problems([found, checked.problems])
-    outcome.validation = checked
+    outcome.problems = found
     return outcome
+
+
+def validate_outcomes(outcomes: Sequence[FileOutcome], settings: Settings) -> None:
+    """Validate every readable file of the batch in one pass; attach each file's results."""
+    readable = [o for o in outcomes if o.table is not None]
+    results = validate_tables(
+        [o.table for o in readable if o.table is not None], settings.allowed_dispositions
+    )
+    for outcome, checked in zip(readable, results, strict=True):
+        outcome.problems = concat_problems([outcome.problems, checked.problems])
+        outcome.validation = checked
 
 
 def _fill_order_ids(outcome: FileOutcome, decision: Decision) -> None:
@@ -256,6 +266,7 @@ def run_batch(
             progress(path.name)
         outcomes.append(read_request(path, path.name, settings))
         checkpoint("read-input")
+    validate_outcomes(outcomes, settings)
     validated = [
         ValidatedFile(o.name, o.table, o.validation)
         for o in outcomes

@@ -19,6 +19,8 @@ import pytest
 from conftest import INVENTORY_HEADER, REQUEST_HEADER, RETURN_ADDRESS, write_delimited
 from openpyxl import Workbook, load_workbook
 
+from removal_batch.app import report_stem
+
 HYPERLINK = '=HYPERLINK("http://x","y")'
 RISKY = [HYPERLINK, "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
 PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -135,8 +137,8 @@ def _csv_cells(path: Path) -> list[dict[str, str]]:
 
 def test_every_input_gets_both_reports(out: Path) -> None:
     for name in (WORKBOOK_INPUT, *TEXT_INPUTS):
-        assert (out / "errors" / f"{name}.errors.csv").is_file()
-        assert (out / "errors" / f"{name}.errors.xlsx").is_file()
+        assert (out / "errors" / f"{report_stem(name)}.errors.csv").is_file()
+        assert (out / "errors" / f"{report_stem(name)}.errors.xlsx").is_file()
 
 
 def test_workbook_text_cells_are_string_cells(out: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,7 @@ for _field, _aliases in _ALIASES.items():
         HEADER_LOOKUP[header_key(_alias)] = _field
 
 
+@lru_cache(maxsize=4096)
 def field_for_header(text: str) -> str | None:
     """The canonical field a header cell names, or None when it names none."""
     return HEADER_LOOKUP.get(header_key(text))
