@@ -14,6 +14,10 @@ from removal_batch.readers import HeaderProbe, ReadError, ReadLimits
 
 DELIMITERS = ("\t", ",", ";")
 PEEK_LINES = 50
+MAX_COLUMNS = 16_384  # Excel's; a wider "row" is a wrong delimiter or a hostile file
+# The csv module refuses cells over 128 KiB by default; the cell-length limit is ours to
+# apply (with its own message), after reading.
+csv.field_size_limit(2**31 - 1)
 PEEK_CHARS = 1 << 20  # what delimiter and width detection look at: never the whole file
 
 
@@ -60,10 +64,19 @@ def _split(text: str, delimiter: str, quoting: bool, limit: int | None = None) -
     )
     rows: list[list[str]] = []
     for row in reader:
+        if len(row) > MAX_COLUMNS:
+            raise ReadError("file-too-large", _too_wide(len(rows) + 1, len(row)))
         rows.append(row)
         if limit is not None and len(rows) >= limit:
             break
     return rows
+
+
+def _too_wide(row: int, cells: int) -> str:
+    return (
+        f"Record {row:,} has {cells:,} cells; a sheet has at most {MAX_COLUMNS:,} columns "
+        "(Excel's limit) and a request needs about 15. Check the file's delimiter."
+    )
 
 
 def choose_delimiter(
