@@ -348,28 +348,34 @@ def _read_workbook_here(
         sheets = _sheet_order(book)
         if not sheets:
             raise ReadError("file-empty", "The workbook has no visible worksheet.")
-        chosen = None
+        # Each candidate sheet is read once, whole: calamine parses the whole sheet even for
+        # a peek at its first rows, so peeking first would parse the chosen sheet twice.
+        found: tuple[str, pd.DataFrame, int] | None = None
         for sheet in sheets:
-            peek, first_row = _read_sheet(book, sheet, PEEK_ROWS)
-            table = RawTable(
+            handle = book.get_sheet_by_name(sheet)
+            if (
+                handle.total_height > limits.max_rows + 100
+                and handle.height > limits.max_rows + 100
+            ):
+                raise ReadError(
+                    "file-too-large",
+                    f"Sheet '{sheet}' has {handle.height:,} rows; the limit is "
+                    f"{limits.max_rows:,}. Split it into smaller files.",
+                )
+            cells, first_row = _read_sheet(book, sheet, limits.max_rows + 101)
+            peek = RawTable(
                 file=name,
-                cells=peek,
-                row_numbers=np.arange(first_row + 1, first_row + 1 + len(peek), dtype=np.int64),
+                cells=cells.iloc[:PEEK_ROWS],
+                row_numbers=np.arange(first_row + 1, first_row + 1 + min(len(cells), PEEK_ROWS)),
                 sheet=sheet,
             )
-            if header_probe(table) or sheet.strip().lower() == PREFERRED_SHEET:
-                chosen = sheet
+            if sheet.strip().lower() == PREFERRED_SHEET or header_probe(peek):
+                found = (sheet, cells, first_row)
                 break
-        if chosen is None:
-            chosen = sheets[0]
-        handle = book.get_sheet_by_name(chosen)
-        if handle.total_height > limits.max_rows + 100 and handle.height > limits.max_rows + 100:
-            raise ReadError(
-                "file-too-large",
-                f"Sheet '{chosen}' has {handle.height:,} rows; the limit is "
-                f"{limits.max_rows:,}. Split it into smaller files.",
-            )
-        cells, first_row = _read_sheet(book, chosen, limits.max_rows + 101)
+            # No header anywhere: the first sheet is reported (file-kind-unknown).
+            found = found or (sheet, cells, first_row)
+        assert found is not None  # sheets is not empty
+        chosen, cells, first_row = found
     finally:
         # Closing a half-read workbook must not hide the real problem.
         with contextlib.suppress(Exception):
