@@ -68,6 +68,22 @@ def _at(orders: pd.DataFrame, mask: pd.Series, value_lines: pd.DataFrame, field:
     return src.where(src >= 0, orders.loc[mask, "first_line"])
 
 
+def _flag(
+    orders: pd.DataFrame,
+    hit: pd.Series,
+    value_lines: pd.DataFrame,
+    name: str,
+    code: str,
+    why: str,
+) -> pd.DataFrame:
+    """Findings on the cell holding ``name`` of each hit order: "<field> '<value>' <why>"."""
+    if not hit.any():
+        return concat_findings([])
+    values = orders.loc[hit, name]
+    message = name + " '" + values + "' " + why
+    return findings(_at(orders, hit, value_lines, name), name, code, message, values)
+
+
 def apply_default_address(orders: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Blank address fields of Return orders take the settings' default address."""
     if not settings.default_address:
@@ -136,29 +152,24 @@ def address_ignored(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataF
 
 
 def address_po_box(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFrame:
-    parts = []
-    for name in ADDRESS_LINES:
-        hit = _returns(orders) & orders[name].str.contains(PO_BOX, na=False)
-        if hit.any():
-            message = (
-                name + " '" + orders.loc[hit, name] + "' is a PO box. Amazon does not send "
-                "removal orders to PO boxes; give a street address."
+    why = "is a PO box. Amazon does not send removal orders to PO boxes; give a street address."
+    return concat_findings(
+        [
+            _flag(
+                orders,
+                _returns(orders) & orders[name].str.contains(PO_BOX, na=False),
+                value_lines,
+                name,
+                "address-po-box",
+                why,
             )
-            parts.append(
-                findings(
-                    _at(orders, hit, value_lines, name),
-                    name,
-                    "address-po-box",
-                    message,
-                    orders.loc[hit, name],
-                )
-            )
-    return concat_findings(parts)
+            for name in ADDRESS_LINES
+        ]
+    )
 
 
 def address_military(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFrame:
     returns = _returns(orders)
-    parts = []
     city = returns & orders["AddressCity"].str.upper().str.strip().isin(MILITARY_CITIES)
     state = returns & orders["AddressStateOrRegion"].str.upper().isin(MILITARY_STATES)
     checks = [("AddressCity", city), ("AddressStateOrRegion", state & ~city)]
@@ -167,22 +178,13 @@ def address_military(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.Data
         hit = boxed & orders[name].str.contains(MILITARY_BOX, case=False, regex=True, na=False)
         checks.append((name, hit))
         boxed &= ~hit
-    for name, hit in checks:
-        if hit.any():
-            message = (
-                name + " '" + orders.loc[hit, name] + "' is a military (APO/FPO/DPO) address. "
-                "Amazon does not send removal orders there; give a civilian street address."
-            )
-            parts.append(
-                findings(
-                    _at(orders, hit, value_lines, name),
-                    name,
-                    "address-military",
-                    message,
-                    orders.loc[hit, name],
-                )
-            )
-    return concat_findings(parts)
+    why = (
+        "is a military (APO/FPO/DPO) address. Amazon does not send removal orders there; give "
+        "a civilian street address."
+    )
+    return concat_findings(
+        [_flag(orders, hit, value_lines, name, "address-military", why) for name, hit in checks]
+    )
 
 
 def address_territory(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFrame:
@@ -191,23 +193,19 @@ def address_territory(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.Dat
     by_state = (
         returns & ~by_country & orders["AddressStateOrRegion"].str.upper().isin(US_TERRITORIES)
     )
-    parts = []
-    for name, hit in (("AddressCountryCode", by_country), ("AddressStateOrRegion", by_state)):
-        if hit.any():
-            message = (
-                name + " '" + orders.loc[hit, name] + "' is a US territory. Amazon does not send "
-                "removal orders to US territories; give an address in the 50 states or DC."
+    why = (
+        "is a US territory. Amazon does not send removal orders to US territories; give an "
+        "address in the 50 states or DC."
+    )
+    return concat_findings(
+        [
+            _flag(orders, hit, value_lines, name, "address-territory", why)
+            for name, hit in (
+                ("AddressCountryCode", by_country),
+                ("AddressStateOrRegion", by_state),
             )
-            parts.append(
-                findings(
-                    _at(orders, hit, value_lines, name),
-                    name,
-                    "address-territory",
-                    message,
-                    orders.loc[hit, name],
-                )
-            )
-    return concat_findings(parts)
+        ]
+    )
 
 
 def _normal_address(values: pd.Series) -> pd.Series:
