@@ -125,14 +125,17 @@ def run_check(
         if missing:
             raise UsageError(f"File(s) not found: {', '.join(missing)}")
         console = Console(stderr=as_json)
-        show_progress = console.is_terminal and not as_json and len(files) > 1
-        result = run_batch(
-            files,
-            inventory,
-            settings,
-            inventory_time,
-            progress=(lambda name: console.print(f"reading {name}")) if show_progress else None,
+        # A bar on an interactive terminal; piped output stays free of progress lines.
+        progress, bar = (
+            _progress_console(console, len(files))
+            if console.is_terminal and not as_json
+            else (None, None)
         )
+        try:
+            result = run_batch(files, inventory, settings, inventory_time, progress=progress)
+        finally:
+            if bar is not None:
+                bar.stop()
     except UsageError as exc:
         err.print(f"[red]removal-batch:[/] {exc}", highlight=False)
         return EXIT_USAGE
