@@ -41,16 +41,37 @@ class Measured:
     output: str
 
 
+# A small launcher starts each case: a forked child's peak RSS counts the pages of the
+# process it was forked from, so forking from this (large) script would inflate the figure.
+LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{usage.ru_maxrss} {time.perf_counter() - start}")
+sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
+"""
+
+
 def measure(cmd: list[str], cwd: Path | None = None) -> Measured:
-    """Run one process; wall time and its own peak memory (not the children's maximum)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd)
-    assert proc.stdout is not None
-    output = proc.stdout.read().decode("utf-8", "replace")
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(seconds, usage.ru_maxrss / 1024, proc.returncode, output)
+    """Run one process; wall time and its own peak memory."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        proc = subprocess.run(
+            [sys.executable, "-c", LAUNCHER, rss.name, *cmd],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+        )
+        # The launcher times the case itself: its own start-up is not the tool's.
+        peak, wall = (rss.read() or "0 0").split()
+        peak_kb, seconds = int(peak), float(wall)
+    output = proc.stdout.decode("utf-8", "replace")
+    return Measured(seconds, peak_kb / 1024, proc.returncode, output)
 
 
 def best_of(runs: int, cmd: list[str]) -> Measured:
