@@ -151,3 +151,11 @@ def test_feed_order_field_problem_is_reported_once_at_its_cell(tmp_path: Path, c
     result = check(path)
     assert codes_at(result) == {(1, "B", "order-id-invalid"), (6, "C", "value-not-integer")}
     assert result.files[0].shape == "feed"
+
+
+def test_absurdly_large_quantity_is_not_a_whole_number_of_units(tmp_path: Path, check) -> None:
+    # Found by the fuzzer: 400 digits overflowed the integer the units are counted in.
+    row = {**BASE, "SellableQuantity": "9" * 400}
+    result = check(write_delimited(tmp_path / "big.txt", request_rows([row])))
+    assert codes_at(result) == {(2, "N", "value-not-integer")}
+    assert "999,999,999" in result.problems["message"][0]

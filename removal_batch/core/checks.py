@@ -17,7 +17,9 @@ import pandas as pd
 from pandera import extensions
 
 CheckFn = Callable[..., pd.Series]
-WHOLE_NUMBER = r"[+-]?\d+(\.0*)?"
+# At most nine digits (leading zeros aside): no real removal asks for a billion units, and
+# a longer "number" would overflow the integer it is counted in.
+WHOLE_NUMBER = r"[+-]?0*\d{1,9}(\.0*)?"
 ORDER_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}"
 
 

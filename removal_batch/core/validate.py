@@ -97,7 +97,7 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     put(
         code.eq("value-not-integer"),
         field
-        + " must be a whole number of units, like 3; "
+        + " must be a whole number of units (at most 999,999,999), like 3; "
         + _quote(value)
         + " is not. Leave the cell blank for 0.",
     )
