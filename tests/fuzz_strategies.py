@@ -969,6 +969,16 @@ def huge_cell_text_file(size: int = 131_073, suffix: str = ".txt") -> FuzzFile:
     return FuzzFile("huge" + suffix, text.encode(), f"text ShippingNotes of {size:,} chars")
 
 
+def quantity_text_file(quantity: str, column: str = "SellableQuantity") -> FuzzFile:
+    """A valid one-line Return order for SKU 00123 (10 sellable) with ``quantity`` in
+    ``column``."""
+    row = {**RETURN_ADDRESS, "MerchantRemovalOrderID": "FZ-1", "MerchantSKU": "00123"}
+    row.update({"SellableQuantity": "1", "UnsellableQuantity": "0", column: quantity})
+    lines = ["\t".join(REQUEST_HEADER), "\t".join(row.get(h, "") for h in REQUEST_HEADER)]
+    data = ("\r\n".join(lines) + "\r\n").encode()
+    return FuzzFile("quantity.txt", data, f"text {column}={quantity[:30]}… ({len(quantity)} chars)")
+
+
 def wide_text_file(columns: int = 500_000, suffix: str = ".txt") -> FuzzFile:
     """A valid header and one data row followed by ``columns`` empty cells (1 byte each)."""
     delimiter = "," if suffix == ".csv" else "\t"
