@@ -1,10 +1,15 @@
 """Fuzzing of request files: every hostile input ends in exit 0, 1 or 2 with SPEC codes.
 
 Never exit 3, never a traceback. Most cases run in process through
-``run_batch`` (which must not raise for bad content: it returns problems), and
-the reports are written for some of them; a smaller number run through the real
-command in a subprocess with a memory cap and a timeout, including inputs built to
-make a reader allocate absurd amounts of memory.
+``run_batch`` (which must not raise for bad content: it returns problems): every
+code must be in the catalogue with its severity, the exit code must follow from
+them, and no written line may take negative, zero or unavailable units; for a
+quarter of them the reports and order files are written and checked too
+(tests/invariants.py). A smaller number run through the real command in a
+subprocess with a memory cap and a timeout, including inputs built to make a
+reader allocate absurd amounts of memory or time. The inputs this fuzzer once
+broke the product with are replayed as plain tests in every profile
+(``KNOWN_IN_PROCESS``, ``KNOWN_HOSTILE``).
 
 Profiles (environment variable ``REMOVAL_BATCH_FUZZ``):
 
@@ -20,7 +25,7 @@ Other variables:
 
 - ``REMOVAL_BATCH_FUZZ_REPORT=FILE``: append one JSON line per test process with the
   number of cases run and their outcomes (exit codes, codes seen, slowest case).
-  A summary line is always printed on stderr at the end of the module.
+  A one-line count is always printed at the end of the module (on stderr under xdist).
 - ``REMOVAL_BATCH_FUZZ_KEEP=DIR``: write every failing input to DIR; hypothesis
   replays the minimal failing case last, so the newest file per test is the minimal one.
 
@@ -70,9 +75,11 @@ if QUICK:
     TOTAL, CLI_CASES = 100, 8
 elif PROFILE == "long":
     TOTAL, CLI_CASES = 20_000, 200
-else:
+elif PROFILE.isdigit():
     TOTAL = int(PROFILE)
     CLI_CASES = max(10, TOTAL // 100)
+else:
+    raise ValueError(f"REMOVAL_BATCH_FUZZ must be quick, long or a number, not {PROFILE!r}")
 # In-process cases: text files, workbooks, random bytes.
 TEXT_CASES = max(1, TOTAL * 50 // 100)
 BOOK_CASES = max(1, TOTAL * 35 // 100)
@@ -126,7 +133,7 @@ def fuzz_inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def snapshot(fuzz_inventory: Path) -> Loaded:
-    """Read once: every in-process case checks against it (as ``run`` passes ``loaded``)."""
+    """Read once and passed to ``run_batch(loaded=...)``, as a workspace run does."""
     return Loaded(load_snapshot(fuzz_inventory, Settings()))
 
 
