@@ -23,6 +23,7 @@ from removal_batch.core.inventory import (
     SnapshotError,
     looks_like_inventory_header,
     parse_snapshot,
+    snapshot_columns,
 )
 from removal_batch.core.problems import Problem, concat_problems, problems_frame, sort_problems
 from removal_batch.core.raw_table import longest_cell
@@ -148,6 +149,7 @@ def load_snapshot(
             looks_like_inventory_header,
             SNAPSHOT_LIMITS,
             quoting=path.suffix.lower() == ".csv",
+            columns=snapshot_columns,
         )
         snapshot = parse_snapshot(raw)
     except ReadError as exc:

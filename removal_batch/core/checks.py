@@ -28,7 +28,15 @@ def _blank(series: pd.Series) -> pd.Series:
 
 
 def is_whole_number(series: pd.Series) -> pd.Series:
-    return series.str.fullmatch(WHOLE_NUMBER).fillna(False).astype(bool)
+    # Nearly every quantity is plain ASCII digits: two cheap tests settle those, and the
+    # regular expression (5x slower) runs only on the rest.
+    plain = (series.str.isascii() & series.str.isdigit() & series.str.len().le(9)).fillna(False)
+    plain = plain.astype(bool)
+    if plain.all():
+        return plain
+    rest = ~plain
+    plain[rest] = series[rest].str.fullmatch(WHOLE_NUMBER).fillna(False).astype(bool)
+    return plain
 
 
 def _register(name: str, **kwargs: Any) -> Callable[[CheckFn], CheckFn]:
@@ -57,10 +65,15 @@ def whole_number(series: pd.Series) -> pd.Series:
 
 @_register("not_negative")
 def not_negative(series: pd.Series) -> pd.Series:
-    # Only whole numbers are judged here; "abc" is value-not-integer, not negative.
-    return ~(is_whole_number(series) & series.str.startswith("-")) | series.str.fullmatch(
-        r"-0+(\.0*)?"
-    ).fillna(False).astype(bool)
+    # Only whole numbers are judged here; "abc" is value-not-integer, not negative. The
+    # regular expressions run only on the (few) cells that start with a minus sign.
+    minus = series.str.startswith("-").fillna(False).astype(bool)
+    ok = pd.Series(True, index=series.index)
+    if minus.any():
+        signed = series[minus]
+        negative_zero = signed.str.fullmatch(r"-0+(\.0*)?").fillna(False).astype(bool)
+        ok[minus] = ~is_whole_number(signed) | negative_zero
+    return ok
 
 
 @_register("order_id_format")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,16 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def arrow_strings(values: pd.Series | pd.Index) -> Any:
+    """The text of ``values`` as an Arrow string array: no copy when it is Arrow-backed
+    already (every cell a reader returns is)."""
+    import pyarrow as pa
+
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return pa.array(values.array)
+    return pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
 def in_set(values: pd.Series, members: Iterable[object]) -> pd.Series:
     """``values.isin(members)`` as one hash join in Arrow. pandas' isin on Arrow strings
     builds a Python scalar per member: seconds against a million-SKU snapshot."""
@@ -87,7 +98,6 @@ def in_set(values: pd.Series, members: Iterable[object]) -> pd.Series:
     if len(pool) == 0 or len(values) == 0:
         return pd.Series(False, index=values.index)
     found = pc.is_in(
-        pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True),
-        value_set=pa.array(pool, type=pa.string(), from_pandas=True),
+        arrow_strings(values), value_set=pa.array(pool, type=pa.string(), from_pandas=True)
     )
     return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)

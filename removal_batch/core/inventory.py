@@ -6,18 +6,21 @@ can be checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from removal_batch.core.fields import arrow_strings
 from removal_batch.core.raw_table import RawTable
 from removal_batch.core.schema import inventory_schema
 
 REQUIRED = ("sku", "afn-fulfillable-quantity", "afn-unsellable-quantity")
 OPTIONAL = ("fnsku", "asin", "product-name", "afn-reserved-quantity", "snapshot-date")
 QUANTITIES = ("afn-fulfillable-quantity", "afn-unsellable-quantity", "afn-reserved-quantity")
+USED = REQUIRED + OPTIONAL
 
 
 class SnapshotError(Exception):
@@ -31,10 +34,27 @@ class Snapshot:
     file: str
     frame: pd.DataFrame  # columns: fnsku, sellable, unsellable (int64)
     snapshot_date: str = ""  # from the report's snapshot-date column, when present
+    # The SKUs as one Arrow array (frame's index order), for hash lookups; built once.
+    sku_array: Any = field(default=None, repr=False, compare=False)
 
     @property
     def sku_count(self) -> int:
         return len(self.frame)
+
+    def positions(self, skus: pd.Series) -> np.ndarray:
+        """Each SKU's row in ``frame`` (-1 when the snapshot does not list it), by one
+        hash join: a million lookups in an index of Python strings would take seconds."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.sku_array is None:
+            self.sku_array = arrow_strings(self.frame.index)
+        if len(skus) == 0:
+            return np.empty(0, dtype=np.int64)
+        found = pc.index_in(arrow_strings(skus), value_set=self.sku_array)
+        if isinstance(found, pa.ChunkedArray):
+            found = found.combine_chunks()
+        return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _key(text: str) -> str:
@@ -47,9 +67,30 @@ def looks_like_inventory_header(raw: RawTable) -> bool:
     return bool(head.apply(lambda r: set(REQUIRED) <= {_key(c) for c in r}, axis=1).any())
 
 
+def snapshot_columns(peek: RawTable) -> list[int] | None:
+    """The positions of the columns a snapshot uses, from its header (None: no header seen).
+
+    Handed to the reader, so the other 15 columns of the report are never converted."""
+    for _, row in peek.cells.iloc[:20].iterrows():
+        keys = [_key(c) for c in row]
+        if set(REQUIRED) <= set(keys):
+            return [int(pos) for pos, k in zip(peek.cells.columns, keys, strict=True) if k in USED]
+    return None
+
+
 def _whole(values: pd.Series) -> np.ndarray:
-    """Checked whole-number text ("5", "5.0") -> int64, cast in Arrow (to_numeric is slow)."""
-    return values.astype("float64").to_numpy().astype(np.int64)
+    """Checked whole-number text ("5", "5.0", "+5") -> int64.
+
+    Plain digits cast directly in Arrow; anything else goes through float (to_numeric is
+    slow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(values, type=pa.string())
+        return np.asarray(pc.cast(array, pa.int64()).to_numpy(zero_copy_only=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return values.astype("float64").to_numpy().astype(np.int64)
 
 
 def parse_snapshot(raw: RawTable) -> Snapshot:
@@ -69,17 +110,20 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
     names = [_key(c) for c in raw.cells.iloc[header_idx]]
     body = raw.cells.iloc[header_idx + 1 :]
     columns: dict[str, pd.Series] = {}
-    for pos, name in enumerate(names):
-        if name in REQUIRED + OPTIONAL and name not in columns:
-            columns[name] = body[pos].str.strip()
+    for label, name in zip(raw.cells.columns, names, strict=True):
+        if name in USED and name not in columns:
+            columns[name] = body[label].str.strip()
     frame = pd.DataFrame(columns)
     # Rows blank in every column used are ignored (only the used columns are looked at).
-    frame = frame[frame.ne("").any(axis=1)]
-    rows = pd.Series(raw.row_numbers[header_idx + 1 :], index=raw.cells.index[header_idx + 1 :])
-    rows = rows[frame.index]
+    filled = frame.ne("").any(axis=1)
+    if not filled.all():
+        frame = frame[filled]
+    rows = pd.Series(raw.row_numbers, index=raw.cells.index)  # grid row -> row number
     for name in QUANTITIES:
         if name in frame:
-            frame[name] = frame[name].mask(frame[name].isin(["", "--"]), "0")
+            missing = frame[name].isin(["", "--"])
+            if missing.any():
+                frame[name] = frame[name].mask(missing, "0")
     try:
         inventory_schema().validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -111,7 +155,10 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
         },
         index=pd.Index(frame["sku"].to_numpy(dtype=object), name="sku"),
     )
+    sku = frame["sku"]
     snapshot_date = ""
     if "snapshot-date" in frame and frame["snapshot-date"].ne("").any():
         snapshot_date = str(frame["snapshot-date"][frame["snapshot-date"].ne("")].max())
-    return Snapshot(file=raw.file, frame=result, snapshot_date=snapshot_date)
+    return Snapshot(
+        file=raw.file, frame=result, snapshot_date=snapshot_date, sku_array=arrow_strings(sku)
+    )

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.raw_table import TEXT, RawTable, raw_table_from_rows
-from removal_batch.readers import HeaderProbe, ReadError, ReadLimits
+from removal_batch.readers import ColumnPicker, HeaderProbe, ReadError, ReadLimits
 
 DELIMITERS = ("\t", ",", ";")
 PEEK_LINES = 50
@@ -97,22 +97,35 @@ def choose_delimiter(
 
 
 def read_text(
-    path: Path, name: str, header_probe: HeaderProbe, limits: ReadLimits, quoting: bool = True
+    path: Path,
+    name: str,
+    header_probe: HeaderProbe,
+    limits: ReadLimits,
+    quoting: bool = True,
+    columns: ColumnPicker | None = None,
 ) -> RawTable:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ReadError("file-unreadable", f"The file cannot be read: {exc.strerror}.") from exc
     text, encoding = decode(data)
+    # UTF-8 bytes go to Arrow as they are: encoding the text again costs a copy and time.
+    utf8 = data[3:] if encoding == "utf-8-sig" else data if encoding == "utf-8" else None
     del data
-    if not text.strip():
+    if not text or text.isspace():
         raise ReadError("file-empty", "The file holds no text, only blank lines or spaces.")
     # A cheap upper bound first, so a huge file is refused before it is parsed.
-    line_count = text.count("\n") + text.count("\r") - text.count("\r\n") + 1
+    line_count = text.count("\n") + 1
+    if "\r" in text:
+        line_count += text.count("\r") - text.count("\r\n")
     if line_count > 2 * limits.max_rows + 100:
         raise ReadError("file-too-large", _too_many_rows(line_count, limits))
     delimiter = choose_delimiter(text, path.suffix.lower(), name, header_probe, quoting)
-    cells = _parse(text, delimiter, quoting)
+    keep = None
+    if columns is not None:
+        head = "\n".join(text[:PEEK_CHARS].splitlines()[:PEEK_LINES])
+        keep = columns(raw_table_from_rows(name, _split(head, delimiter, quoting)))
+    cells = _parse(text, delimiter, quoting, utf8, keep)
     if len(cells) > limits.max_rows + 100:
         raise ReadError("file-too-large", _too_many_rows(len(cells), limits))
     numbers = np.arange(1, len(cells) + 1, dtype=np.int64)
@@ -126,35 +139,30 @@ def _too_many_rows(rows: int, limits: ReadLimits) -> str:
     )
 
 
-# An empty line: Arrow's reader drops (or rejects) it, which would shift row numbers.
-# Plain substring tests: a regex over 100 MB of text costs seconds.
-EMPTY_LINES = ("\n\n", "\r\r", "\n\r\n")
-
-
-def _has_empty_line(text: str) -> bool:
-    end = len(text)
-    while end and text[end - 1] in "\r\n":  # trailing line breaks are no empty line
-        end -= 1
-    if text.startswith(("\n", "\r")):
-        return True
-    return any(text.find(mark, 0, end) != -1 for mark in EMPTY_LINES)
-
-
-def _parse(text: str, delimiter: str, quoting: bool) -> pd.DataFrame:
+def _parse(
+    text: str,
+    delimiter: str,
+    quoting: bool,
+    utf8: bytes | None = None,
+    keep: list[int] | None = None,
+) -> pd.DataFrame:
     """Every record as text cells: Arrow's multi-threaded reader for regular files, pandas'
-    C parser when there are empty lines, the csv module for ragged ones."""
+    C parser when there are empty lines, the csv module for ragged ones. ``keep`` narrows
+    the result to those column positions (the labels stay the positions)."""
     head = text[:PEEK_CHARS]
     width = max((len(r) for r in _split(head, delimiter, quoting, limit=200)), default=1)
-    if not _has_empty_line(text):
-        fast = _parse_arrow(text, delimiter, quoting, width)
-        if fast is not None:
-            return fast
+    if keep is not None:
+        keep = [c for c in keep if c < width] or None
+    fast = _parse_arrow(text, delimiter, quoting, width, utf8, keep)
+    if fast is not None:
+        return fast
     try:
         frame = pd.read_csv(
             io.StringIO(text),
             sep=delimiter,
             header=None,
             names=range(width),
+            usecols=keep,
             dtype=TEXT,
             na_filter=False,
             skip_blank_lines=False,
@@ -162,20 +170,32 @@ def _parse(text: str, delimiter: str, quoting: bool) -> pd.DataFrame:
             engine="c",
         )
     except (pd.errors.ParserError, ValueError):
-        return _parse_ragged(text, delimiter, quoting)
+        ragged = _parse_ragged(text, delimiter, quoting)
+        return ragged if keep is None else ragged[[c for c in keep if c in ragged.columns]]
     # pandas returns a trailing blank record for a final delimiter-only line; keep numbering.
     return frame.fillna("")
 
 
-def _parse_arrow(text: str, delimiter: str, quoting: bool, width: int) -> pd.DataFrame | None:
-    """None when the rows are not all ``width`` cells wide (then a slower reader takes it)."""
+def _parse_arrow(
+    text: str,
+    delimiter: str,
+    quoting: bool,
+    width: int,
+    utf8: bytes | None = None,
+    keep: list[int] | None = None,
+) -> pd.DataFrame | None:
+    """None when the rows are not all ``width`` cells wide (then a slower reader takes it).
+
+    Empty lines are kept as records, so row numbers stay right: in a file of more than
+    one column an empty line is a short row, which sends the file to the slower reader.
+    """
     import pyarrow as pa
     import pyarrow.csv as pv
 
     quoted = quoting and '"' in text
     try:
         table = pv.read_csv(
-            io.BytesIO(text.encode("utf-8", "surrogatepass")),
+            io.BytesIO(utf8 if utf8 is not None else text.encode("utf-8", "surrogatepass")),
             read_options=pv.ReadOptions(
                 autogenerate_column_names=True, block_size=1 << 24, use_threads=True
             ),
@@ -183,20 +203,21 @@ def _parse_arrow(text: str, delimiter: str, quoting: bool, width: int) -> pd.Dat
                 delimiter=delimiter,
                 quote_char='"' if quoted else False,
                 newlines_in_values=quoted,
-                ignore_empty_lines=True,
+                ignore_empty_lines=False,
             ),
             convert_options=pv.ConvertOptions(
+                include_columns=None if keep is None else [f"f{i}" for i in keep],
                 column_types={f"f{i}": pa.string() for i in range(width)},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeEncodeError):
+    except (pa.ArrowException, UnicodeEncodeError):
         return None
-    if table.num_columns != width:
+    if table.num_columns != (width if keep is None else len(keep)):
         return None
     frame = table.to_pandas(types_mapper=lambda t: TEXT if t == pa.string() else None)
-    frame.columns = range(width)
+    frame.columns = range(width) if keep is None else keep
     return frame
 
 

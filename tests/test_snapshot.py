@@ -1,0 +1,97 @@
+"""The inventory snapshot: read as the report Seller Central gives, only its used columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_delimited
+
+from removal_batch.core.inventory import looks_like_inventory_header, snapshot_columns
+from removal_batch.core.settings import Settings
+from removal_batch.pipeline import UsageError, load_snapshot
+from removal_batch.readers import read_table
+
+# The Manage FBA Inventory report's columns, in its order (21 of them).
+REPORT_HEADER = [
+    "sku",
+    "fnsku",
+    "asin",
+    "product-name",
+    "condition",
+    "your-price",
+    "mfn-listing-exists",
+    "mfn-fulfillable-quantity",
+    "afn-listing-exists",
+    "afn-warehouse-quantity",
+    "afn-fulfillable-quantity",
+    "afn-unsellable-quantity",
+    "afn-reserved-quantity",
+    "afn-total-quantity",
+    "per-unit-volume",
+    "afn-inbound-working-quantity",
+    "afn-inbound-shipped-quantity",
+    "afn-inbound-receiving-quantity",
+    "afn-researching-quantity",
+    "afn-reserved-future-supply",
+    "afn-future-supply-buyable",
+]
+
+
+def report_row(sku: str, sellable: str, unsellable: str, reserved: str = "0") -> list[str]:
+    row = ["junk, not read"] * len(REPORT_HEADER)
+    row[0], row[1], row[3] = sku, f"X{sku}", f"Product {sku}"
+    row[10], row[11], row[12] = sellable, unsellable, reserved
+    return row
+
+
+def test_report_is_read_as_its_used_columns_with_their_positions(tmp_path: Path) -> None:
+    path = write_delimited(
+        tmp_path / "inv.txt", [REPORT_HEADER, report_row("00123", "5", "1")], sep="\t"
+    )
+    raw = read_table(path, looks_like_inventory_header, columns=snapshot_columns)
+    # sku, fnsku, asin, product-name, then columns K, L, M (positions 10-12).
+    assert list(raw.cells.columns) == [0, 1, 2, 3, 10, 11, 12]
+    assert raw.cells.loc[1, 10] == "5"
+
+
+def test_quantities_blank_dashes_signs_and_decimals(tmp_path: Path) -> None:
+    rows = [
+        REPORT_HEADER,
+        report_row("00123", "5", "--"),
+        report_row("A-2", "", " 7 "),
+        report_row("A-3", "+4", "2.0"),
+        report_row("A-4", "0012", "-0"),
+    ]
+    snapshot, info = load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    frame = snapshot.frame
+    assert info.skus == 4
+    assert frame.loc["00123", ["sellable", "unsellable"]].tolist() == [5, 0]
+    assert frame.loc["A-2", ["sellable", "unsellable"]].tolist() == [0, 7]
+    assert frame.loc["A-3", ["sellable", "unsellable"]].tolist() == [4, 2]
+    assert frame.loc["A-4", ["sellable", "unsellable"]].tolist() == [12, 0]
+    assert frame.loc["00123", "fnsku"] == "X00123"
+
+
+def test_negative_quantity_names_its_row_and_column(tmp_path: Path) -> None:
+    rows = [REPORT_HEADER, report_row("A-1", "5", "1"), report_row("A-2", "3", "-2")]
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    assert "row 3 afn-unsellable-quantity '-2'" in str(caught.value)
+
+
+def test_empty_lines_keep_row_numbers_in_messages(tmp_path: Path) -> None:
+    # An empty line sends the file past the fast reader; rows must still be the editor's.
+    rows = [REPORT_HEADER, report_row("A-1", "5", "1"), [""], report_row("A-1", "3", "2")]
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    assert "SKU 'A-1' is listed more than once (rows 2, 4)" in str(caught.value)
+
+
+def test_missing_required_column_is_named(tmp_path: Path) -> None:
+    header = [h for h in REPORT_HEADER if h != "afn-unsellable-quantity"]
+    rows = [header, ["A-1"] + ["1"] * (len(header) - 1)]
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    assert "afn-unsellable-quantity" in str(caught.value)
+    assert "missing" in str(caught.value)
