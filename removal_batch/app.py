@@ -55,8 +55,9 @@ def report_stem(name: str) -> str:
     return f"{short}~{digest}"
 
 
-def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) -> None:
-    """Every output of a run into ``out_dir`` (which the caller publishes)."""
+def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) -> str:
+    """Every output of a run into ``out_dir`` (which the caller publishes); returns the
+    text of summary.json."""
     from removal_batch.writers.error_report import write_errors_csv, write_errors_xlsx
     from removal_batch.writers.order_files import write_order_files, write_upload_files
     from removal_batch.writers.summary import write_summary
@@ -81,19 +82,21 @@ def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) 
         raw = outcome.table.raw if outcome.table is not None else None
         write_errors_xlsx(outcome.problems, raw, base.with_name(base.name + ".xlsx"))
         checkpoint("error-report-written")
-    write_summary(result, out_dir / "summary.json")
+    summary = write_summary(result, out_dir / "summary.json")
     checkpoint("summary-written")
+    return summary
 
 
-def publish_into(result: BatchResult, out_dir: Path) -> None:
+def publish_into(result: BatchResult, out_dir: Path) -> str:
     """Write everything into a staging folder inside ``out_dir``, then move it in place,
-    so a crash never leaves half a file where a reader would take it for whole."""
+    so a crash never leaves half a file where a reader would take it for whole. Returns
+    the text of summary.json."""
     from removal_batch.writers.order_files import fsync_tree
 
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{result.run_id}-", dir=out_dir))
     try:
-        write_outputs(result, staging)
+        summary = write_outputs(result, staging)
         fsync_tree(staging)
         for entry in sorted(staging.iterdir(), key=lambda p: p.name == "summary.json"):
             target = out_dir / entry.name
@@ -104,6 +107,7 @@ def publish_into(result: BatchResult, out_dir: Path) -> None:
                 os.replace(entry, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    return summary
 
 
 def run_check(
@@ -139,9 +143,10 @@ def run_check(
     except UsageError as exc:
         err.print(f"[red]removal-batch:[/] {exc}", highlight=False)
         return EXIT_USAGE
+    summary: str | None = None  # the JSON of summary.json, once written
     if out_dir is not None:
         try:
-            publish_into(result, out_dir)
+            summary = publish_into(result, out_dir)
         except OSError as exc:
             err.print(
                 f"[red]removal-batch:[/] the outputs could not be written to {out_dir} "
@@ -152,7 +157,7 @@ def run_check(
     if as_json:
         from removal_batch.writers.summary import summary_json
 
-        sys.stdout.write(summary_json(result) + "\n")
+        sys.stdout.write((summary if summary is not None else summary_json(result)) + "\n")
     else:
         from removal_batch.writers.terminal import print_summary
 

@@ -40,11 +40,11 @@ def test_disk_full_while_writing_orders(tmp_path: Path, monkeypatch: pytest.Monk
     calls = {"n": 0}
     real = order_files._write
 
-    def failing(path: Path, text: str) -> None:
+    def failing(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        real(path, text)
+        real(folder_fd, name, parts)
 
     monkeypatch.setattr(order_files, "_write", failing)
     code, output = _run(root)
@@ -60,7 +60,7 @@ def test_disk_full_while_writing_orders(tmp_path: Path, monkeypatch: pytest.Monk
 def test_read_only_output_folder_in_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _workspace(tmp_path)
 
-    def refused(path: Path, text: str) -> None:
+    def refused(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
     monkeypatch.setattr(order_files, "_write", refused)

@@ -103,7 +103,8 @@ def summary_json(result: BatchResult) -> str:
     return json.dumps(summary, indent=indent, ensure_ascii=False)
 
 
-def write_summary(result: BatchResult, path: Path) -> None:
+def write_summary(result: BatchResult, path: Path) -> str:
+    """Write summary.json atomically; returns its text (``--json`` prints the same)."""
     text = summary_json(result)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".summary-", suffix=".tmp")
     try:
@@ -114,3 +115,4 @@ def write_summary(result: BatchResult, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return text
