@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.fields import in_set
 from removal_batch.core.findings import concat_findings, findings
 
+KINDS = ("sellable", "unsellable")
 QUANTITIES = (
     ("sellable", "SellableQuantity", "quantity-exceeds-sellable", "sellable"),
     ("unsellable", "UnsellableQuantity", "quantity-exceeds-unsellable", "unsellable"),
@@ -40,32 +40,55 @@ class Availability:
     snapshot: pd.DataFrame  # index sku; sellable, unsellable
     taken: pd.DataFrame  # index sku; sellable, unsellable (ledger), may be empty
 
-    def remaining(self) -> pd.DataFrame:
-        taken = self.taken.reindex(self.snapshot.index).fillna(0).astype("int64")
-        return (self.snapshot[["sellable", "unsellable"]] - taken).clip(lower=0)
+    def remaining(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sellable and unsellable units still free, per snapshot row (snapshot order)."""
+        free = [self.snapshot[k].to_numpy(dtype=np.int64).copy() for k in KINDS]
+        if len(self.taken):
+            rows = self.snapshot.index.get_indexer(self.taken.index)
+            known = rows >= 0
+            for units, kind in zip(free, KINDS, strict=True):
+                units[rows[known]] -= self.taken[kind].to_numpy(dtype=np.int64)[known]
+        return free[0].clip(min=0), free[1].clip(min=0)
 
 
 def allocate_units(
-    lines: pd.DataFrame, availability: Availability, on_excess: str, allow_partial: bool
+    lines: pd.DataFrame,
+    availability: Availability,
+    on_excess: str,
+    allow_partial: bool,
+    positions: np.ndarray | None = None,
 ) -> Allocation:
-    """``lines``: candidates in batch order, with order_no, order_id, sku, sellable, unsellable."""
+    """``lines``: candidates in batch order, with order_no, order_id, sku, sellable, unsellable.
+    ``positions``: each line's row in the snapshot (-1: not listed), when already known."""
     granted = lines[["sellable", "unsellable"]].copy()
     if lines.empty:
         return Allocation(granted, concat_findings([]), frozenset(), frozenset())
-    start = availability.remaining()
-    demand = lines.groupby("sku")[["sellable", "unsellable"]].sum()
-    have = start.reindex(demand.index).fillna(0).astype("int64")
-    contested_skus = demand.index[(demand > have).any(axis=1)]
-    if contested_skus.empty:
-        return Allocation(granted, concat_findings([]), frozenset(), frozenset())
-    contested = in_set(lines["sku"], contested_skus)
-    remaining = {
-        kind: dict(
-            zip(contested_skus, have.loc[contested_skus, kind].to_numpy().tolist(), strict=True)
+    if positions is None:
+        positions = availability.snapshot.index.get_indexer(lines["sku"])
+    # Demand per snapshot row in one pass; SKUs the snapshot lacks share one last row with
+    # nothing available.
+    available = [np.append(units, 0) for units in availability.remaining()]
+    row = np.where(positions >= 0, positions, len(available[0]) - 1)
+    short = np.zeros(len(available[0]), dtype=bool)  # rows asked for more than they have
+    for units, kind in zip(available, KINDS, strict=True):
+        asked_in_total = np.bincount(
+            row, weights=lines[kind].to_numpy(dtype=np.float64), minlength=len(units)
         )
-        for kind in ("sellable", "unsellable")
+        short |= asked_in_total > units
+    if not short.any():
+        return Allocation(granted, concat_findings([]), frozenset(), frozenset())
+    contested = short[row]
+    contested_rows = row[contested]
+    contested_skus = lines["sku"].to_numpy(dtype=object)[contested]
+    remaining = {
+        kind: dict(zip(contested_skus, units[contested_rows].tolist(), strict=True))
+        for kind, units in zip(KINDS, available, strict=True)
     }
-    snapshot_units = availability.snapshot.reindex(contested_skus).fillna(0)
+    listed = [np.append(availability.snapshot[k].to_numpy(dtype=np.int64), 0) for k in KINDS]
+    snapshot_units = {
+        kind: dict(zip(contested_skus, units[contested_rows].tolist(), strict=True))
+        for kind, units in zip(KINDS, listed, strict=True)
+    }
     walk = lines[contested]
     held: set[int] = set()
     dropped: set[int] = set()
@@ -92,7 +115,7 @@ def allocate_units(
                                         asked[kind][i],
                                         free[kind][i],
                                         word,
-                                        int(snapshot_units.at[skus[i], kind]),
+                                        snapshot_units[kind][skus[i]],
                                     )
                                     + " Nothing is left to remove, so the line is dropped.",
                                     str(asked[kind][i]),
@@ -133,7 +156,7 @@ def allocate_units(
                         asked[kind][i],
                         free[kind][i],
                         word,
-                        int(snapshot_units.at[skus[i], kind]),
+                        snapshot_units[kind][skus[i]],
                     ),
                     str(asked[kind][i]),
                 )

@@ -100,6 +100,7 @@ def decide_orders(
     orders = apply_default_address(orders, settings)
     sku, fnsku_findings = resolve_skus(lines, snapshot)
     lines["sku"] = sku
+    lines["sku_pos"] = snapshot.positions(sku)
     lines["sellable"] = parse_quantity(lines["SellableQuantity"])
     lines["unsellable"] = parse_quantity(lines["UnsellableQuantity"])
     order_found = concat_findings(
@@ -117,7 +118,16 @@ def decide_orders(
     # From here on only these columns matter: copying the 16 text columns of a million
     # lines at every filter step would cost more than all the rules.
     core = lines[
-        ["order_no", "order_id", "sku", "sellable", "unsellable", "file_pos", "source_row"]
+        [
+            "order_no",
+            "order_id",
+            "sku",
+            "sku_pos",
+            "sellable",
+            "unsellable",
+            "file_pos",
+            "source_row",
+        ]
     ]
     severity = found["code"].map(_severity) if len(found) else pd.Series(dtype=object)
     errors = found[severity.eq("error")] if len(found) else found
@@ -137,6 +147,7 @@ def decide_orders(
         availability,
         settings.on_excess,
         settings.allow_partial,
+        positions=candidates["sku_pos"].to_numpy(),
     )
     held = order_bad | set(allocation.held_orders)
     stays = ~np.isin(candidates["order_no"].to_numpy(), list(held)) & ~np.isin(
@@ -260,13 +271,15 @@ def _final_orders(
     position = written.groupby("order_no").cumcount()
     size = written.groupby("order_no")["order_no"].transform("size")
     part = (position // limit + 1).where(size > limit, 0)
-    base = written["order_id"]
-    final_id = base.where(part.eq(0), base + "-P" + part.astype(str))
+    final_id = written["order_id"]
+    if part.gt(0).any():  # building a million strings for no split costs a second
+        final_id = final_id.where(part.eq(0), final_id + "-P" + part.astype(str))
     names = np.array([p.name for p in places], dtype=object)
     out_lines = pd.DataFrame(
         {
             "order_id": final_id.to_numpy(),
             "order_no": written["order_no"].to_numpy(),
+            "part": part.to_numpy(),
             "sku": written["sku"].to_numpy(),
             "sellable": written["sellable"].to_numpy(),
             "unsellable": written["unsellable"].to_numpy(),
@@ -281,12 +294,14 @@ def _final_orders(
         unsellable_units=("unsellable", "sum"),
         source_file=("source_file", "first"),
         first_row=("source_row", "min"),
+        part=("part", "first"),
     )
     agg = agg.reset_index()
     info = orders.set_index("order_no")
     agg["base_order_id"] = agg["order_no"].map(info["order_id"])
     agg["disposition"] = agg["order_no"].map(info["disposition"])
-    agg["part"] = agg["order_id"].str.extract(r"-P(\d+)$", expand=False).fillna("")
+    # The part number travels with the lines: an id that merely ends in "-P2" is no part.
+    agg["part"] = agg["part"].astype(str).where(agg["part"].gt(0), "")
     is_return = agg["disposition"].eq("Return")
     for name in (*ADDRESS_FIELDS, "ShippingNotes"):
         values = agg["order_no"].map(info[name]).fillna("")
@@ -311,4 +326,4 @@ def _final_orders(
             split["base_order_id"],
         )
     out_orders = agg[ORDER_COLUMNS].reset_index(drop=True)
-    return out_orders, out_lines.drop(columns=["order_no"]), split_found
+    return out_orders, out_lines.drop(columns=["order_no", "part"]), split_found

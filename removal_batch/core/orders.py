@@ -58,9 +58,9 @@ def group_orders(
     given = lines["MerchantRemovalOrderID"].mask(lines["MerchantRemovalOrderID"].eq(""))
     order_id = given.groupby(lines["file_pos"]).ffill()
     # Leading blank ids of a file: one order with a generated id per file.
-    taken = frozenset(used_ids) | frozenset(given.dropna().unique())
     leading = order_id.isna()
     if leading.any():
+        taken = frozenset(used_ids) | frozenset(given.dropna().unique())
         ids = generated_ids(prefix, day, taken)
         for pos in lines.loc[leading, "file_pos"].unique():
             order_id[leading & lines["file_pos"].eq(pos)] = next(ids)
@@ -68,13 +68,10 @@ def group_orders(
     lines["generated_id"] = leading
     lines["order_no"] = lines.groupby(["file_pos", "order_id"], sort=False).ngroup()
     found = [_not_contiguous(lines), _conflicts(lines)]
-    first_line = lines.reset_index().groupby("order_no")["index"].min()
-    orders = pd.DataFrame(
-        {
-            "order_no": first_line.index.to_numpy(),
-            "first_line": first_line.to_numpy(),
-        }
-    )
+    # ngroup numbers orders by first appearance, so each order's first line is where its
+    # number first occurs.
+    order_nos, first_at = np.unique(lines["order_no"].to_numpy(), return_index=True)
+    orders = pd.DataFrame({"order_no": order_nos, "first_line": lines.index.to_numpy()[first_at]})
     orders["order_id"] = lines.loc[orders["first_line"], "order_id"].to_numpy()
     orders["file_pos"] = lines.loc[orders["first_line"], "file_pos"].to_numpy()
     orders["generated_id"] = lines.loc[orders["first_line"], "generated_id"].to_numpy()
@@ -99,6 +96,8 @@ def _not_contiguous(lines: pd.DataFrame) -> pd.DataFrame:
     )
     starts = lines[new_block]
     again = starts[starts["order_no"].duplicated(keep="first")]
+    if again.empty:
+        return concat_findings([])
     first_row = lines.groupby("order_no")["source_row"].min()
     message = (
         "Rows of order " + again["order_id"] + " are not together: this row continues the "
@@ -121,8 +120,14 @@ def _conflicts(lines: pd.DataFrame) -> pd.DataFrame:
         filled = lines[name].ne("")
         if not filled.any():
             continue
-        normal = _normal(lines.loc[filled, name], name)
         order_no = lines.loc[filled, "order_no"]
+        if not order_no.duplicated().any():
+            continue  # the field is filled once per order (the usual way): nothing to compare
+        raw = lines.loc[filled, name]
+        differs = raw.ne(raw.groupby(order_no).transform("first"))
+        if not differs.any():
+            continue  # only identical copies, as in Amazon's upload layout
+        normal = _normal(raw, name)
         first = normal.groupby(order_no).transform("first")
         clash = normal.ne(first)
         if not clash.any():

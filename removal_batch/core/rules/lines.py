@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.checks import is_whole_number
-from removal_batch.core.fields import in_set
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.inventory import Snapshot
 
@@ -46,9 +45,8 @@ def resolve_skus(lines: pd.DataFrame, snapshot: Snapshot) -> tuple[pd.Series, pd
 def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     """Lines whose SKU (or FNSKU) is not in the snapshot. Blank SKUs are value-missing."""
     # A SKU cell that already failed a check (too long) is not looked up again.
-    unknown = (
-        lines["sku"].ne("") & ~in_set(lines["sku"], snapshot.frame.index) & ~lines["sku_cell_error"]
-    )
+    positions = lines["sku_pos"] if "sku_pos" in lines else snapshot.positions(lines["sku"])
+    unknown = lines["sku"].ne("") & (positions < 0) & ~lines["sku_cell_error"]
     by_fnsku = lines["MerchantSKU"].eq("") & lines["FNSKU"].ne("")
     plain = lines[unknown & ~by_fnsku]
     hint = _lost_zeros_hint(plain["MerchantSKU"], snapshot)
