@@ -50,8 +50,8 @@ def test_report_is_read_as_its_used_columns_with_their_positions(tmp_path: Path)
         tmp_path / "inv.txt", [REPORT_HEADER, report_row("00123", "5", "1")], sep="\t"
     )
     raw = read_table(path, looks_like_inventory_header, columns=snapshot_columns)
-    # sku, fnsku, asin, product-name, then columns K, L, M (positions 10-12).
-    assert list(raw.cells.columns) == [0, 1, 2, 3, 10, 11, 12]
+    # sku, fnsku, then columns K, L, M (positions 10-12).
+    assert list(raw.cells.columns) == [0, 1, 10, 11, 12]
     assert raw.cells.loc[1, 10] == "5"
 
 

@@ -202,7 +202,7 @@ def _frame(
         if name in columns:
             data[name] = body[columns[name]].reset_index(drop=True).astype(TEXT)
         else:
-            data[name] = pd.Series(pd.array([constants.get(name, "")] * n, dtype=TEXT))
+            data[name] = pd.Series(constants.get(name, ""), index=pd.RangeIndex(n), dtype=TEXT)
     frame = pd.DataFrame(data)
     frame["source_row"] = numbers.to_numpy(dtype="int64")
     return frame
