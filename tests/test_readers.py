@@ -211,3 +211,26 @@ def test_read_table_never_returns_non_text(tmp_path: Path) -> None:
     assert {type(v) for v in raw.cells.to_numpy().ravel()} == {str}
     assert raw.cells.iloc[1].tolist() == ["2024-01-02", "1.5"]
     assert raw.cells.iloc[2].tolist() == ["TRUE", "1e+20"]
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter", "quoting"),
+    [
+        ("a\tb\tc\r\n1\t2\t3\r\n", "\t", False),
+        ('a,b\n"x, y","say ""hi"""\n"two\nlines",z\n', ",", True),
+        ('sku\tname\n00123\tGadget 12" wide\n', "\t", True),
+        ("a;b\r1;\r;2\r", ";", True),
+        ("a,b\n,\n ,  \nx,y", ",", True),
+        ("only\none\ncolumn\n", "\t", False),
+        ("caf\u00e9\tna\u00efve\n\u00fc\u00f1\t\u2603\n", "\t", False),
+    ],
+)
+def test_small_and_large_file_readers_agree(text: str, delimiter: str, quoting: bool) -> None:
+    """Small files go through the csv module, large ones through Arrow: same cells."""
+    from removal_batch.readers import text as reader
+
+    width = max(len(r) for r in reader._split(text, delimiter, quoting))
+    by_arrow = reader._parse_arrow(text, delimiter, quoting, width)
+    by_csv = reader._parse_ragged(text, delimiter, quoting)
+    assert by_arrow is not None
+    assert by_arrow.to_numpy(dtype=object).tolist() == by_csv.to_numpy(dtype=object).tolist()

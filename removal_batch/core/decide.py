@@ -67,16 +67,14 @@ class Decision:
 
 
 def _combine(files: list[ValidatedFile]) -> pd.DataFrame:
-    parts = []
-    for pos, f in enumerate(files):
-        part = f.table.rows.copy()
-        part["file_pos"] = pos
-        part["order_field_error"] = f.validation.order_field_error.to_numpy()
-        part["line_field_error"] = f.validation.line_field_error.to_numpy()
-        bad = f.validation.bad_cells
-        part["sku_cell_error"] = (bad["MerchantSKU"] | bad["FNSKU"]).to_numpy()
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    """Every file's rows in one frame, with the file's position and its validation flags.
+    One concat and whole-column arrays: per-file frame edits cost milliseconds each."""
+    lines = pd.concat([f.table.rows for f in files], ignore_index=True)
+    lines["file_pos"] = np.repeat(np.arange(len(files)), [len(f.table.rows) for f in files])
+    flags = [f.validation.row_flags() for f in files]
+    for k, name in enumerate(("order_field_error", "line_field_error", "sku_cell_error")):
+        lines[name] = np.concatenate([f[k] for f in flags])
+    return lines
 
 
 def decide_orders(

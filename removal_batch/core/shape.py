@@ -8,7 +8,9 @@ from the raw header cells, before anything could rename them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from removal_batch.core.fields import (
@@ -20,7 +22,7 @@ from removal_batch.core.fields import (
     field_for_header,
 )
 from removal_batch.core.problems import Problem
-from removal_batch.core.raw_table import TEXT, RawTable
+from removal_batch.core.raw_table import TEXT, RawTable, head_rows
 
 # A header is looked for among the first rows only: title rows above it are fine,
 # a header on row 500 is not a request file.
@@ -62,7 +64,7 @@ def _scan_head(raw: RawTable) -> tuple[pd.DataFrame, pd.DataFrame, list[int]]:
     fields each row names. Plain Python on at most 50 rows: pandas' per-row apply cost
     milliseconds per file, which a batch of a thousand small files notices."""
     head = raw.cells.iloc[:HEADER_SCAN_ROWS]
-    rows = [[str(c).strip() for c in r] for r in head.itertuples(index=False, name=None)]
+    rows = [[c.strip() for c in r] for r in head_rows(raw, HEADER_SCAN_ROWS)]
     fields = [[field_for_header(c) if c else None for c in r] for r in rows]
     counts = [len({f for f in r if f}) for r in fields]
     stripped = pd.DataFrame(rows, index=head.index, columns=head.columns, dtype=object)
@@ -127,8 +129,10 @@ def _header_problems(
 ) -> list[Problem]:
     """header-duplicate and header-unknown for one header line (cells by column index)."""
     problems: list[Problem] = []
-    known = fields.dropna()
-    for name, cols in known.groupby(known).groups.items():
+    columns_of: dict[str, list[Any]] = {}
+    for col, name in fields.dropna().items():
+        columns_of.setdefault(str(name), []).append(col)
+    for name, cols in sorted(columns_of.items()):
         if len(cols) > 1:
             letters = [column_letter(int(c)) for c in cols]
             problems.append(
@@ -184,28 +188,70 @@ def _missing_required(
     return problems
 
 
-def _data_rows(raw: RawTable, start: int) -> tuple[pd.DataFrame, pd.Series]:
+@dataclass
+class _Body:
+    """The rows below a header: stripped text per column position (0..n-1 index), rows
+    blank in every cell left out, and the row number of each."""
+
+    columns: dict[int, Any]  # position -> Arrow-backed text array (pandas extension array)
+    numbers: np.ndarray
+
+    @property
+    def empty(self) -> bool:
+        return len(self.numbers) == 0
+
+    def has_values(self, col: int) -> bool:
+        return bool((self.columns[col] != "").any())
+
+
+# Up to this many rows, a table is stripped as one flat Arrow array and filtered in
+# Python: per-column pandas steps cost more than the work for a small file.
+SMALL_TABLE_ROWS = 5_000
+
+
+def _data_rows(raw: RawTable, start: int) -> _Body:
+    if raw.height - start <= SMALL_TABLE_ROWS:
+        return _data_rows_small(raw, start)
     body = raw.cells.iloc[start:]
-    body = body.apply(lambda col: col.str.strip()) if len(body) else body
-    keep = body.ne("").any(axis=1)
-    numbers = pd.Series(raw.row_numbers[start:], index=body.index)
-    return body[keep], numbers[keep]
+    stripped = {int(col): body[col].str.strip() for col in body.columns}
+    keep = np.zeros(len(body), dtype=bool)
+    for values in stripped.values():
+        keep |= values.ne("").to_numpy(dtype=bool, na_value=False)
+    columns = {col: values[keep].astype(TEXT).array for col, values in stripped.items()}
+    return _Body(columns, raw.row_numbers[start:][keep])
 
 
-def _frame(
-    body: pd.DataFrame, numbers: pd.Series, columns: dict[str, int], constants: dict[str, str]
-) -> pd.DataFrame:
+def _data_rows_small(raw: RawTable, start: int) -> _Body:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    grid = raw.cells.iloc[start:].to_numpy(dtype=object)
+    flat = pa.array(grid.ravel().tolist(), type=pa.string(), from_pandas=True)
+    # The same trim as pandas' .str.strip() on Arrow text, so both paths agree.
+    trimmed = pc.fill_null(pc.utf8_trim_whitespace(flat), "").to_pylist()
+    stripped = np.array(trimmed, dtype=object).reshape(grid.shape)
+    keep = (stripped != "").any(axis=1) if stripped.size else np.zeros(len(grid), dtype=bool)
+    stripped = stripped[keep]
+    columns = {
+        int(col): pd.array(stripped[:, j].tolist(), dtype=TEXT)
+        for j, col in enumerate(raw.cells.columns)
+    }
+    return _Body(columns, raw.row_numbers[start:][keep])
+
+
+def _frame(body: _Body, columns: dict[str, int], constants: dict[str, str]) -> pd.DataFrame:
     """One text column per field (Arrow-backed, never copied through Python objects)."""
-    n = len(body)
-    data: dict[str, pd.Series] = {}
+    n = len(body.numbers)
+    data: dict[str, Any] = {}
     for name in ALL_FIELDS:
         if name in columns:
-            data[name] = body[columns[name]].reset_index(drop=True).astype(TEXT)
+            data[name] = body.columns[columns[name]]
         else:
-            data[name] = pd.Series(constants.get(name, ""), index=pd.RangeIndex(n), dtype=TEXT)
-    frame = pd.DataFrame(data)
-    frame["source_row"] = numbers.to_numpy(dtype="int64")
-    return frame
+            constant = constants.get(name, "")
+            data[name] = pd.Series(constant, index=pd.RangeIndex(n), dtype=TEXT).array
+    data["source_row"] = body.numbers.astype("int64")
+    # Arrays, not Series, and the index given: nothing to align.
+    return pd.DataFrame(data, index=pd.RangeIndex(n))
 
 
 def _table(raw: RawTable, mapped: pd.DataFrame, header_idx: int) -> ShapeResult:
@@ -213,10 +259,10 @@ def _table(raw: RawTable, mapped: pd.DataFrame, header_idx: int) -> ShapeResult:
     cells = raw.cells.iloc[header_idx].str.strip()
     fields = mapped.iloc[header_idx]
     problems = _header_problems(raw, header_row, cells, fields)
-    body, numbers = _data_rows(raw, header_idx + 1)
+    body = _data_rows(raw, header_idx + 1)
     # A column with values but no header is reported, then ignored.
     for col in cells.index[cells.eq("")]:
-        if body[col].ne("").any():
+        if body.has_values(int(col)):
             problems.append(
                 Problem(
                     "header-unknown",
@@ -246,7 +292,7 @@ def _table(raw: RawTable, mapped: pd.DataFrame, header_idx: int) -> ShapeResult:
     table = RequestTable(
         file=raw.file,
         shape="table",
-        rows=_frame(body, numbers, columns, {}),
+        rows=_frame(body, columns, {}),
         raw=raw,
         header_row=header_row,
         field_columns={f: column_letter(c) for f, c in columns.items()},
@@ -283,7 +329,7 @@ def _feed(raw: RawTable, head: pd.DataFrame, mapped: pd.DataFrame, header_idx: i
     problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row)
     if any(p.code in {"header-duplicate", "header-missing"} for p in problems):
         return ShapeResult(None, problems)
-    body, numbers = _data_rows(raw, header_idx + 1)
+    body = _data_rows(raw, header_idx + 1)
     if body.empty:
         problems.append(
             Problem(
@@ -304,7 +350,7 @@ def _feed(raw: RawTable, head: pd.DataFrame, mapped: pd.DataFrame, header_idx: i
     table = RequestTable(
         file=raw.file,
         shape="feed",
-        rows=_frame(body, numbers, columns, constants),
+        rows=_frame(body, columns, constants),
         raw=raw,
         header_row=header_row,
         field_columns={f: column_letter(c) for f, c in columns.items()},
@@ -318,10 +364,9 @@ def has_request_header(raw: RawTable) -> bool:
     """Whether a peek at a sheet or file shows either shape's header (picks sheet, delimiter)."""
     if raw.height == 0 or raw.width == 0:
         return False
-    head = raw.cells.iloc[:HEADER_SCAN_ROWS]
     fields = [
-        [field_for_header(str(c).strip()) if c else None for c in r]
-        for r in head.itertuples(index=False, name=None)
+        [field_for_header(c.strip()) if c else None for c in r]
+        for r in head_rows(raw, HEADER_SCAN_ROWS)
     ]
     if any(len({f for f in r if f}) >= 2 for r in fields):
         return True

@@ -40,6 +40,20 @@ ROW_CHECK_FIELDS: dict[str, str] = {
 class ValidationResult:
     problems: pd.DataFrame
     bad_cells: pd.DataFrame  # bool per row and field: that cell failed a check
+    clean: bool = False  # no cell failed: the flags below are all False
+
+    def row_flags(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per row, as arrays: an order field is bad, an item field is bad, the SKU cell
+        (MerchantSKU or FNSKU) is bad."""
+        if self.clean:
+            none = np.zeros(len(self.bad_cells), dtype=bool)
+            return none, none, none
+        bad = self.bad_cells
+        return (
+            self.order_field_error.to_numpy(dtype=bool),
+            self.line_field_error.to_numpy(dtype=bool),
+            (bad["MerchantSKU"] | bad["FNSKU"]).to_numpy(dtype=bool),
+        )
 
     @property
     def order_field_error(self) -> pd.Series:
@@ -193,7 +207,7 @@ def validate_tables(
     paid once per file, and dominate a batch of many small files."""
     if not tables:
         return []
-    combined = pd.concat([t.rows[list(ALL_FIELDS)] for t in tables], ignore_index=True)
+    combined = pd.concat([t.rows for t in tables], ignore_index=True)[list(ALL_FIELDS)]
     failures = _failures(combined, allowed)
     offsets = np.cumsum([0] + [len(t.rows) for t in tables])
     which = np.searchsorted(offsets, failures["index"].to_numpy(dtype=np.int64), side="right") - 1
@@ -212,7 +226,7 @@ def _result(
     rows = table.rows
     if failures.empty:
         clean = pd.DataFrame(False, index=rows.index, columns=list(ALL_FIELDS))
-        return ValidationResult(empty_problems(), clean)
+        return ValidationResult(empty_problems(), clean, clean=True)
     failures = failures.assign(code=failures["check"].map(CHECK_CODES)).dropna(subset=["code"])
     # value-negative only where the value is a whole number: no double report for "abc".
     idx = failures["index"].to_numpy()

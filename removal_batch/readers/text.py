@@ -19,6 +19,9 @@ MAX_COLUMNS = 16_384  # Excel's; a wider "row" is a wrong delimiter or a hostile
 # apply (with its own message), after reading.
 csv.field_size_limit(2**31 - 1)
 PEEK_CHARS = 1 << 20  # what delimiter and width detection look at: never the whole file
+# Below this, the csv module reads the file: starting Arrow's reader and converting its
+# table costs milliseconds, which a batch of a thousand small files would pay each time.
+SMALL_TEXT_CHARS = 256 * 1024
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -79,6 +82,17 @@ def _too_wide(row: int, cells: int) -> str:
     )
 
 
+def _peek_table(name: str, rows: list[list[str]]) -> RawTable:
+    """A few rows for a header probe, as plain Python strings: building Arrow-backed
+    columns for a look at 50 rows would cost more than reading a small file."""
+    width = max((len(r) for r in rows), default=0)
+    cells = pd.DataFrame(
+        [r + [""] * (width - len(r)) for r in rows], columns=range(width), dtype=object
+    )
+    numbers = np.arange(1, len(rows) + 1, dtype=np.int64)
+    return RawTable(file=name, cells=cells, row_numbers=numbers)
+
+
 def choose_delimiter(
     text: str, suffix: str, name: str, header_probe: HeaderProbe, quoting: bool
 ) -> str:
@@ -86,8 +100,7 @@ def choose_delimiter(
     preferred = ("\t", ",", ";") if suffix in {".txt", ".tsv"} else (",", ";", "\t")
     head = "\n".join(text[:PEEK_CHARS].splitlines()[:PEEK_LINES])
     for delimiter in preferred:
-        peek = raw_table_from_rows(name, _split(head, delimiter, quoting))
-        if header_probe(peek):
+        if header_probe(_peek_table(name, _split(head, delimiter, quoting))):
             return delimiter
     # No header recognised under any: keep the one that splits the first line most.
     first = text[:PEEK_CHARS].splitlines()[0] if text else ""
@@ -124,7 +137,7 @@ def read_text(
     keep = None
     if columns is not None:
         head = "\n".join(text[:PEEK_CHARS].splitlines()[:PEEK_LINES])
-        keep = columns(raw_table_from_rows(name, _split(head, delimiter, quoting)))
+        keep = columns(_peek_table(name, _split(head, delimiter, quoting)))
     cells = _parse(text, delimiter, quoting, utf8, keep)
     if len(cells) > limits.max_rows + 100:
         raise ReadError("file-too-large", _too_many_rows(len(cells), limits))
@@ -146,9 +159,14 @@ def _parse(
     utf8: bytes | None = None,
     keep: list[int] | None = None,
 ) -> pd.DataFrame:
-    """Every record as text cells: Arrow's multi-threaded reader for regular files, pandas'
-    C parser when there are empty lines, the csv module for ragged ones. ``keep`` narrows
-    the result to those column positions (the labels stay the positions)."""
+    """Every record as text cells: the csv module for small files and ragged ones, Arrow's
+    multi-threaded reader for large regular files, pandas' C parser for large files with
+    empty lines. ``keep`` narrows the result to those column positions (the labels stay
+    the positions). tests/test_readers.py holds the csv module and Arrow to the same
+    result."""
+    if len(text) <= SMALL_TEXT_CHARS:
+        cells = _parse_ragged(text, delimiter, quoting)
+        return cells if keep is None else cells[[c for c in keep if c in cells.columns]]
     head = text[:PEEK_CHARS]
     width = max((len(r) for r in _split(head, delimiter, quoting, limit=200)), default=1)
     if keep is not None:

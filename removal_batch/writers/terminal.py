@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from removal_batch.pipeline import BatchResult
 
 SHOWN_ERRORS = 5
+SHOWN_FILES = 50
 SHOWN_ORDERS = 10
 STATUS_STYLE = {"accepted": "green", "partial": "yellow", "rejected": "red", "skipped": "dim"}
 
@@ -30,7 +31,17 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
         ("top problems", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for f in result.files:
+    files = result.files
+    # A thousand rows scroll everything else away: past SHOWN_FILES, the files with
+    # problems are listed (in name order) and the clean ones counted.
+    shown = files
+    if len(files) > SHOWN_FILES:
+        troubled = [i for i, f in enumerate(files) if f.status != "accepted" or len(f.problems)]
+        noted = set(troubled)
+        clean = [i for i in range(len(files)) if i not in noted]
+        chosen = sorted((troubled + clean)[:SHOWN_FILES])
+        shown = [files[i] for i in chosen]
+    for f in shown:
         # Worst first: errors before warnings; "order-held" (info) only follows from them.
         counts = sorted(
             f.counts_by_code().items(),
@@ -47,6 +58,12 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
             top,
         )
     console.print(table)
+    if len(shown) < len(files):
+        in_table = {id(f) for f in shown}
+        rest = [f for f in files if id(f) not in in_table]
+        by_status = {s: sum(1 for f in rest if f.status == s) for s in STATUS_STYLE}
+        counted = ", ".join(f"{n} {s}" for s, n in by_status.items() if n)
+        console.print(f"  ... and {len(rest)} more file(s): {counted} (see summary.json).")
     orders = result.decision.orders
     if len(orders):
         console.print(
