@@ -231,6 +231,6 @@ def test_small_and_large_file_readers_agree(text: str, delimiter: str, quoting: 
 
     width = max(len(r) for r in reader._split(text, delimiter, quoting))
     by_arrow = reader._parse_arrow(text, delimiter, quoting, width)
-    by_csv = reader._parse_ragged(text, delimiter, quoting)
+    by_csv = reader._parse_ragged(text, delimiter, quoting).cells
     assert by_arrow is not None
     assert by_arrow.to_numpy(dtype=object).tolist() == by_csv.to_numpy(dtype=object).tolist()

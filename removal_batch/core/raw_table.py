@@ -27,6 +27,9 @@ class RawTable:
     sheet: str = ""
     encoding: str = ""
     notes: list[str] = field(default_factory=list)
+    # The same cells as Python lists (padded to the width), when the reader had them
+    # anyway: scans of a small file then skip converting the columns back.
+    lists: list[list[str]] | None = field(default=None, repr=False)
 
     @property
     def width(self) -> int:
@@ -55,12 +58,16 @@ def raw_table_from_rows(
         columns=range(width),
     )
     numbers = np.arange(first_row_number, first_row_number + len(rows), dtype=np.int64)
-    return RawTable(file=file, cells=cells, row_numbers=numbers, sheet=sheet, encoding=encoding)
+    return RawTable(
+        file=file, cells=cells, row_numbers=numbers, sheet=sheet, encoding=encoding, lists=padded
+    )
 
 
 def head_rows(raw: RawTable, count: int) -> list[list[str]]:
     """The first ``count`` rows as lists of Python strings, for scans of a few rows
     (itertuples over Arrow-backed columns costs milliseconds for fifty rows)."""
+    if raw.lists is not None:
+        return raw.lists[:count]
     return [
         [c if isinstance(c, str) else "" for c in row]
         for row in raw.cells.iloc[:count].to_numpy(dtype=object).tolist()

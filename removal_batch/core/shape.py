@@ -225,7 +225,11 @@ def _data_rows_small(raw: RawTable, start: int) -> _Body:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    grid = raw.cells.iloc[start:].to_numpy(dtype=object)
+    grid = (
+        np.array(raw.lists[start:], dtype=object).reshape(-1, raw.width)
+        if raw.lists is not None
+        else raw.cells.iloc[start:].to_numpy(dtype=object)
+    )
     flat = pa.array(grid.ravel().tolist(), type=pa.string(), from_pandas=True)
     # The same trim as pandas' .str.strip() on Arrow text, so both paths agree.
     trimmed = pc.fill_null(pc.utf8_trim_whitespace(flat), "").to_pylist()

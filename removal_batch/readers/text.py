@@ -138,11 +138,11 @@ def read_text(
     if columns is not None:
         head = "\n".join(text[:PEEK_CHARS].splitlines()[:PEEK_LINES])
         keep = columns(_peek_table(name, _split(head, delimiter, quoting)))
-    cells = _parse(text, delimiter, quoting, utf8, keep)
-    if len(cells) > limits.max_rows + 100:
-        raise ReadError("file-too-large", _too_many_rows(len(cells), limits))
-    numbers = np.arange(1, len(cells) + 1, dtype=np.int64)
-    return RawTable(file=name, cells=cells, row_numbers=numbers, encoding=encoding)
+    table = _parse(text, delimiter, quoting, utf8, keep)
+    if table.height > limits.max_rows + 100:
+        raise ReadError("file-too-large", _too_many_rows(table.height, limits))
+    table.file, table.encoding = name, encoding
+    return table
 
 
 def _too_many_rows(rows: int, limits: ReadLimits) -> str:
@@ -158,40 +158,45 @@ def _parse(
     quoting: bool,
     utf8: bytes | None = None,
     keep: list[int] | None = None,
-) -> pd.DataFrame:
+) -> RawTable:
     """Every record as text cells: the csv module for small files and ragged ones, Arrow's
     multi-threaded reader for large regular files, pandas' C parser for large files with
     empty lines. ``keep`` narrows the result to those column positions (the labels stay
     the positions). tests/test_readers.py holds the csv module and Arrow to the same
     result."""
     if len(text) <= SMALL_TEXT_CHARS:
-        cells = _parse_ragged(text, delimiter, quoting)
-        return cells if keep is None else cells[[c for c in keep if c in cells.columns]]
+        return _narrowed(_parse_ragged(text, delimiter, quoting), keep)
     head = text[:PEEK_CHARS]
     width = max((len(r) for r in _split(head, delimiter, quoting, limit=200)), default=1)
     if keep is not None:
         keep = [c for c in keep if c < width] or None
-    fast = _parse_arrow(text, delimiter, quoting, width, utf8, keep)
-    if fast is not None:
-        return fast
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            header=None,
-            names=range(width),
-            usecols=keep,
-            dtype=TEXT,
-            na_filter=False,
-            skip_blank_lines=False,
-            quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
-            engine="c",
-        )
-    except (pd.errors.ParserError, ValueError):
-        ragged = _parse_ragged(text, delimiter, quoting)
-        return ragged if keep is None else ragged[[c for c in keep if c in ragged.columns]]
-    # pandas returns a trailing blank record for a final delimiter-only line; keep numbering.
-    return frame.fillna("")
+    frame = _parse_arrow(text, delimiter, quoting, width, utf8, keep)
+    if frame is None:
+        try:
+            frame = pd.read_csv(
+                io.StringIO(text),
+                sep=delimiter,
+                header=None,
+                names=range(width),
+                usecols=keep,
+                dtype=TEXT,
+                na_filter=False,
+                skip_blank_lines=False,
+                quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
+                engine="c",
+            ).fillna("")  # a final delimiter-only line comes back as missing values
+        except (pd.errors.ParserError, ValueError):
+            return _narrowed(_parse_ragged(text, delimiter, quoting), keep)
+    numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
+    return RawTable(file="", cells=frame, row_numbers=numbers)
+
+
+def _narrowed(table: RawTable, keep: list[int] | None) -> RawTable:
+    if keep is None:
+        return table
+    table.cells = table.cells[[c for c in keep if c in table.cells.columns]]
+    table.lists = None  # the lists hold every column
+    return table
 
 
 def _parse_arrow(
@@ -239,6 +244,5 @@ def _parse_arrow(
     return frame
 
 
-def _parse_ragged(text: str, delimiter: str, quoting: bool) -> pd.DataFrame:
-    rows = _split(text, delimiter, quoting)
-    return raw_table_from_rows("", rows).cells
+def _parse_ragged(text: str, delimiter: str, quoting: bool) -> RawTable:
+    return raw_table_from_rows("", _split(text, delimiter, quoting))
