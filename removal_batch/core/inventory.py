@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow.compute as pc
 
 from removal_batch.core.fields import arrow_strings
 from removal_batch.core.raw_table import RawTable
@@ -140,27 +141,29 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
             f"Inventory snapshot {raw.file}: SKUs must be present and quantities must be whole "
             f"numbers of 0 or more ({where_text}). Download the report again."
         ) from exc
-    repeated = frame["sku"][frame["sku"].duplicated(keep=False)]
-    if len(repeated):
-        sku = repeated.iloc[0]
-        at = ", ".join(str(int(rows.loc[i])) for i in repeated.index[repeated.eq(sku)][:5])
+    sku = frame["sku"]
+    sku_array = arrow_strings(sku)
+    # Counting distinct SKUs in Arrow is quick; only a report with a repeat pays for
+    # finding where it is.
+    if len(pc.unique(sku_array)) < len(sku_array):
+        repeated = sku[sku.duplicated(keep=False)]
+        first = repeated.iloc[0]
+        at = ", ".join(str(int(rows.loc[i])) for i in repeated.index[repeated.eq(first)][:5])
         raise SnapshotError(
-            f"Inventory snapshot {raw.file}: SKU '{sku}' is listed more than once (rows {at}), "
-            "so its available units are unclear. Download the report again, or remove the "
-            "extra line."
+            f"Inventory snapshot {raw.file}: SKU '{first}' is listed more than once (rows "
+            f"{at}), so its available units are unclear. Download the report again, or "
+            "remove the extra line."
         )
+    # Arrow-backed columns and index: no million Python strings are made.
     result = pd.DataFrame(
         {
-            "fnsku": frame["fnsku"].to_numpy() if "fnsku" in frame else "",
+            "fnsku": frame["fnsku"].array if "fnsku" in frame else "",
             "sellable": _whole(frame["afn-fulfillable-quantity"]),
             "unsellable": _whole(frame["afn-unsellable-quantity"]),
         },
-        index=pd.Index(frame["sku"].to_numpy(dtype=object), name="sku"),
+        index=pd.Index(sku.array, name="sku"),
     )
-    sku = frame["sku"]
     snapshot_date = ""
     if "snapshot-date" in frame and frame["snapshot-date"].ne("").any():
         snapshot_date = str(frame["snapshot-date"][frame["snapshot-date"].ne("")].max())
-    return Snapshot(
-        file=raw.file, frame=result, snapshot_date=snapshot_date, sku_array=arrow_strings(sku)
-    )
+    return Snapshot(file=raw.file, frame=result, snapshot_date=snapshot_date, sku_array=sku_array)

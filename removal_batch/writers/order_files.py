@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from removal_batch.core.fields import ADDRESS_FIELDS, ITEM_FIELDS, ORDER_FIELDS
+from removal_batch.core.fields import ADDRESS_FIELDS, ITEM_FIELDS, ORDER_FIELDS, arrow_strings
 from removal_batch.faults import checkpoint
 
 ITEM_HEADER = "\t".join(ITEM_FIELDS)
@@ -28,7 +28,12 @@ BREAKS = r"[\t\r\n\x00]+"
 
 def _flat(values: pd.Series | np.ndarray) -> pa.Array:
     """Text with no tab or line break in it (those would break the flat file)."""
-    array = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+    if isinstance(values, pd.Series) and values.dtype == object:
+        array = pa.array(values.to_numpy(), type=pa.string(), from_pandas=True)
+    elif isinstance(values, pd.Series):
+        array = pc.cast(arrow_strings(values.astype(str)), pa.string())
+    else:
+        array = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
     array = pc.fill_null(array, "")
     if pc.any(pc.match_substring_regex(array, BREAKS)).as_py():
         array = pc.replace_substring_regex(array, BREAKS, " ")
@@ -143,11 +148,16 @@ def write_upload_files(
     file_of_order = pack_orders(orders["lines"].to_numpy(), per_file)
     # Each line's order, as a position in ``orders``; order fields are taken from there.
     position = pd.Index(orders["order_id"]).get_indexer(lines["order_id"])
-    take = pa.array(position)
-    columns = [_flat(orders["order_id"]).take(take), _flat(orders["disposition"]).take(take)]
-    columns += [_flat(orders[name]).take(take) for name in ORDER_FIELDS[2:]]
-    columns += [_flat(lines["sku"]), _numbers(lines["sellable"]), _numbers(lines["unsellable"])]
-    buffer, offsets = _text_buffer(_join(*columns))
+    # The order fields are joined once per order, then repeated on each of its lines.
+    order_text = _join(
+        _flat(orders["order_id"]),
+        _flat(orders["disposition"]),
+        *[_flat(orders[name]) for name in ORDER_FIELDS[2:]],
+    )
+    line_text = _join(
+        _flat(lines["sku"]), _numbers(lines["sellable"]), _numbers(lines["unsellable"])
+    )
+    buffer, offsets = _text_buffer(_join(order_text.take(pa.array(position)), line_text))
     line_file = file_of_order[position]
     starts, ends = _runs(line_file)
     header = ("\t".join(UPLOAD_HEADER) + "\n").encode()
