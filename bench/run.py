@@ -269,6 +269,18 @@ FRICTIONLESS_SCHEMA = {
 }
 
 
+SCHEMA_ONLY = """
+import sys
+from pathlib import Path
+from removal_batch.core.settings import Settings
+from removal_batch.pipeline import read_request, validate_outcomes
+settings = Settings()
+outcome = read_request(Path(sys.argv[1]), "requests.txt", settings)
+validate_outcomes([outcome], settings)
+print(len(outcome.problems), "problems")
+"""
+
+
 def case_frictionless(data: Path, scale: float, out: Path) -> dict[str, object] | None:
     if shutil.which("frictionless") is None:
         return {
@@ -305,13 +317,18 @@ def case_frictionless(data: Path, scale: float, out: Path) -> dict[str, object] 
     )
     ours = measure([*TOOL, "check", str(requests), "--inventory", str(inventory)])
     speedup = theirs.seconds / ours.seconds
+    # frictionless checks the columns only; the like-for-like part of our work is reading
+    # the file and the pandera pass, without the snapshot and the order rules.
+    schema_only = measure([sys.executable, "-c", SCHEMA_ONLY, str(requests)])
     return {
         "case": f"4. {lines:,} lines: removal-batch check vs frictionless validate",
         "command": f"frictionless validate --schema {schema} {requests}",
         "seconds": theirs.seconds,
         "peak_mb": theirs.peak_mb,
         "figure": f"frictionless {theirs.seconds:.1f} s vs ours {ours.seconds:.1f} s = "
-        f"{speedup:.1f}x (frictionless exit {theirs.returncode})",
+        f"{speedup:.1f}x (frictionless exit {theirs.returncode}); reading and schema "
+        f"validation alone: {schema_only.seconds:.1f} s = "
+        f"{theirs.seconds / schema_only.seconds:.1f}x",
         "target": ">= 10x",
         "met": speedup >= 10,
         "exit": ours.returncode,
