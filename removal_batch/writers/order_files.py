@@ -1,7 +1,8 @@
 """Order files for Amazon: one feed file per order, and table-shape bulk upload files.
 
 Both are tab-delimited UTF-8 text with no quoting (Amazon's flat files have none),
-so tabs and line breaks inside a value are turned into spaces. Lines are joined
+so tabs and line breaks inside a value are turned into spaces; only a value that starts
+with a double quote is quoted, as Excel would write it. Lines are joined
 with Arrow's compute kernels: a million lines must not mean a million Python steps.
 """
 
@@ -37,6 +38,13 @@ def _flat(values: pd.Series | np.ndarray) -> pa.Array:
     array = pc.fill_null(array, "")
     if pc.any(pc.match_substring_regex(array, BREAKS)).as_py():
         array = pc.replace_substring_regex(array, BREAKS, " ")
+    # A value starting with a double quote would open a quoted field for any reader that
+    # honours quotes (Excel, ours), swallowing the lines after it. Such a value is written
+    # the way Excel's "Text (Tab delimited)" export writes it: quoted, quotes doubled.
+    leading = pc.starts_with(array, '"')
+    if pc.any(leading).as_py():
+        doubled = pc.replace_substring(array, '"', '""')
+        array = pc.if_else(leading, pc.binary_join_element_wise('"', doubled, '"', ""), array)
     return array
 
 

@@ -1,0 +1,44 @@
+"""Order and upload files: values that a tab-delimited reader could misread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import INVENTORY_HEADER, RETURN_ADDRESS, request_rows, write_delimited
+from invariants import check_written_outputs, read_back
+
+from removal_batch.app import write_outputs
+from removal_batch.core.settings import Settings
+from removal_batch.pipeline import load_snapshot, run_batch
+
+
+def test_values_with_quotes_tabs_and_breaks_read_back_as_sent(tmp_path: Path) -> None:
+    inventory = write_delimited(
+        tmp_path / "inventory.txt",
+        [INVENTORY_HEADER, ['"Q1', "X1", "B1", "Quoted", "5", "0", "0"]],
+    )
+    row = {
+        **RETURN_ADDRESS,
+        "MerchantRemovalOrderID": "R1",
+        # As Excel writes a cell holding "Acme" Returns, and one with a quote inside.
+        "AddressName": '"""Acme"" Returns"',
+        "AddressFieldOne": '12" Dock St',
+        "ShippingNotes": '"Fragile\tlabel"',  # a quoted tab: written as a space
+        "MerchantSKU": '"""Q1"',
+        "SellableQuantity": "2",
+    }
+    request = write_delimited(tmp_path / "r.txt", request_rows([row]))
+    result = run_batch([request], inventory, Settings())
+    assert result.exit_code == 0, result.problems[["code", "message"]].to_string()
+    out = tmp_path / "out"
+    write_outputs(result, out)
+    snapshot, _ = load_snapshot(inventory, Settings())
+    check_written_outputs(
+        out, result.decision.lines, result.decision.orders, snapshot.frame, 10_000
+    )
+    for path in [out / "orders" / "R1.txt", *sorted((out / "upload").glob("*.txt"))]:
+        rows = read_back(path)
+        assert rows["AddressName"].tolist() == ['"Acme" Returns']
+        assert rows["AddressFieldOne"].tolist() == ['12" Dock St']
+        assert rows["ShippingNotes"].tolist() == ["Fragile label"]
+        assert rows["MerchantSKU"].tolist() == ['"Q1']
