@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 from conftest import INVENTORY_HEADER, RETURN_ADDRESS, request_rows, write_delimited
 from invariants import check_written_outputs, read_back
 
 from removal_batch.app import write_outputs
+from removal_batch.core.raw_table import TEXT
 from removal_batch.core.settings import Settings
 from removal_batch.pipeline import load_snapshot, run_batch
 
@@ -42,3 +44,28 @@ def test_values_with_quotes_tabs_and_breaks_read_back_as_sent(tmp_path: Path) ->
         assert rows["AddressFieldOne"].tolist() == ['12" Dock St']
         assert rows["ShippingNotes"].tolist() == ["Fragile label"]
         assert rows["MerchantSKU"].tolist() == ['"Q1']
+
+
+def test_columns_in_several_arrow_chunks_are_written_whole(tmp_path: Path, inventory: Path) -> None:
+    """A text column built by concat is several Arrow chunks; the writers must not assume
+    one (their line buffer is a single array)."""
+    rows = [
+        {
+            "MerchantRemovalOrderID": oid,
+            "RemovalDisposition": "Disposal",
+            "MerchantSKU": sku,
+            "SellableQuantity": "1",
+        }
+        for oid, sku in (("D1", "00123"), ("D2", "ABC-1"), ("D3", "SKU-4"))
+    ]
+    result = run_batch(
+        [write_delimited(tmp_path / "r.txt", request_rows(rows))], inventory, Settings()
+    )
+    lines = result.decision.lines
+    skus = lines["sku"].astype(TEXT)
+    lines["sku"] = pd.concat([skus.iloc[:1], skus.iloc[1:]], ignore_index=True)
+    assert lines["sku"].array._pa_array.num_chunks == 2  # the case this test is about
+    out = tmp_path / "out"
+    write_outputs(result, out)
+    snapshot, _ = load_snapshot(inventory, Settings())
+    check_written_outputs(out, lines, result.decision.orders, snapshot.frame, 10_000)

@@ -27,15 +27,10 @@ RETURN_ONLY = frozenset(ADDRESS_FIELDS)
 BREAKS = r"[\t\r\n\x00]+"
 
 
-def _flat(values: pd.Series | np.ndarray) -> pa.Array:
+def _flat(values: pd.Series) -> pa.Array:
     """Text with no tab or line break in it (those would break the flat file)."""
-    if isinstance(values, pd.Series) and values.dtype == object:
-        array = pa.array(values.to_numpy(), type=pa.string(), from_pandas=True)
-    elif isinstance(values, pd.Series):
-        array = pc.cast(arrow_strings(values.astype(str)), pa.string())
-    else:
-        array = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
-    array = pc.fill_null(array, "")
+    # pandas may hold text as large_string; the joins below need one string type.
+    array = pc.fill_null(pc.cast(arrow_strings(values), pa.string()), "")
     if pc.any(pc.match_substring_regex(array, BREAKS)).as_py():
         array = pc.replace_substring_regex(array, BREAKS, " ")
     # A value starting with a double quote would open a quoted field for any reader that
@@ -76,6 +71,8 @@ def _text_buffer(values: pa.Array) -> tuple[memoryview, np.ndarray]:
     per line."""
     terminated = pc.binary_join_element_wise(values, pa.scalar(""), "\n")
     array = pc.cast(terminated, pa.large_string())
+    if isinstance(array, pa.ChunkedArray):  # a column built by concat comes in pieces
+        array = array.combine_chunks()
     _, offsets, data = array.buffers()
     starts = np.frombuffer(offsets, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
     return memoryview(data if data is not None else b""), starts
