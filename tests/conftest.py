@@ -62,16 +62,19 @@ def write_delimited(
     return path
 
 
+# The small snapshot most tests check against (the fuzz tests too).
+INVENTORY_ROWS = [
+    INVENTORY_HEADER,
+    ["00123", "X000000001", "B000000001", "Widget, blue", "10", "2", "1"],
+    ["ABC-1", "X000000002", "B000000002", 'Gadget 12"', "5", "0", "0"],
+    ["123456789012", "X000000003", "B000000003", "Café au lait", "--", "7", ""],
+    ["SKU-4", "X000000004", "B000000004", "Thing", "100", "100", "0"],
+]
+
+
 @pytest.fixture
 def inventory(tmp_path: Path) -> Path:
-    rows = [
-        INVENTORY_HEADER,
-        ["00123", "X000000001", "B000000001", "Widget, blue", "10", "2", "1"],
-        ["ABC-1", "X000000002", "B000000002", 'Gadget 12"', "5", "0", "0"],
-        ["123456789012", "X000000003", "B000000003", "Café au lait", "--", "7", ""],
-        ["SKU-4", "X000000004", "B000000004", "Thing", "100", "100", "0"],
-    ]
-    return write_delimited(tmp_path / "inventory.txt", rows)
+    return write_delimited(tmp_path / "inventory.txt", INVENTORY_ROWS)
 
 
 CheckOne = Callable[..., BatchResult]

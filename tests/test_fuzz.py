@@ -48,7 +48,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import INVENTORY_HEADER, write_delimited
+from conftest import INVENTORY_ROWS, write_delimited
 from fuzz_strategies import (
     FuzzFile,
     far_reference_workbook,
@@ -120,15 +120,9 @@ def fuzz_settings(max_examples: int) -> settings:
 
 @pytest.fixture(scope="module")
 def fuzz_inventory(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The same snapshot as tests/conftest.py's ``inventory`` fixture."""
-    rows = [
-        INVENTORY_HEADER,
-        ["00123", "X000000001", "B000000001", "Widget, blue", "10", "2", "1"],
-        ["ABC-1", "X000000002", "B000000002", 'Gadget 12"', "5", "0", "0"],
-        ["123456789012", "X000000003", "B000000003", "Café au lait", "--", "7", ""],
-        ["SKU-4", "X000000004", "B000000004", "Thing", "100", "100", "0"],
-    ]
-    return write_delimited(tmp_path_factory.mktemp("fuzz-inventory") / "inventory.txt", rows)
+    """The same snapshot as tests/conftest.py's ``inventory`` fixture, once per module."""
+    folder = tmp_path_factory.mktemp("fuzz-inventory")
+    return write_delimited(folder / "inventory.txt", INVENTORY_ROWS)
 
 
 @pytest.fixture(scope="module")

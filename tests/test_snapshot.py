@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,30 +13,10 @@ from removal_batch.core.settings import Settings
 from removal_batch.pipeline import UsageError, load_snapshot
 from removal_batch.readers import read_table
 
-# The Manage FBA Inventory report's columns, in its order (21 of them).
-REPORT_HEADER = [
-    "sku",
-    "fnsku",
-    "asin",
-    "product-name",
-    "condition",
-    "your-price",
-    "mfn-listing-exists",
-    "mfn-fulfillable-quantity",
-    "afn-listing-exists",
-    "afn-warehouse-quantity",
-    "afn-fulfillable-quantity",
-    "afn-unsellable-quantity",
-    "afn-reserved-quantity",
-    "afn-total-quantity",
-    "per-unit-volume",
-    "afn-inbound-working-quantity",
-    "afn-inbound-shipped-quantity",
-    "afn-inbound-receiving-quantity",
-    "afn-researching-quantity",
-    "afn-reserved-future-supply",
-    "afn-future-supply-buyable",
-]
+# The Manage FBA Inventory report's 21 columns, in its order: the benchmark's generator
+# writes the same layout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from generate import INVENTORY_COLUMNS as REPORT_HEADER  # noqa: E402
 
 
 def report_row(sku: str, sellable: str, unsellable: str, reserved: str = "0") -> list[str]:

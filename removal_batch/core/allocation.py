@@ -56,15 +56,13 @@ def allocate_units(
     availability: Availability,
     on_excess: str,
     allow_partial: bool,
-    positions: np.ndarray | None = None,
+    positions: np.ndarray,
 ) -> Allocation:
     """``lines``: candidates in batch order, with order_no, order_id, sku, sellable, unsellable.
-    ``positions``: each line's row in the snapshot (-1: not listed), when already known."""
+    ``positions``: each line's row in the snapshot (-1: not listed; Snapshot.positions)."""
     granted = lines[["sellable", "unsellable"]].copy()
     if lines.empty:
         return Allocation(granted, concat_findings([]), frozenset(), frozenset())
-    if positions is None:
-        positions = availability.snapshot.index.get_indexer(lines["sku"])
     # Demand per snapshot row in one pass; SKUs the snapshot lacks share one last row with
     # nothing available.
     available = [np.append(units, 0) for units in availability.remaining()]
@@ -80,15 +78,17 @@ def allocate_units(
     contested = short[row]
     contested_rows = row[contested]
     contested_skus = lines["sku"].to_numpy(dtype=object)[contested]
-    remaining = {
-        kind: dict(zip(contested_skus, units[contested_rows].tolist(), strict=True))
-        for kind, units in zip(KINDS, available, strict=True)
-    }
+
+    def by_sku(per_row: list[np.ndarray]) -> dict[str, dict[str, int]]:
+        """kind -> contested SKU -> units, from arrays per snapshot row."""
+        return {
+            kind: dict(zip(contested_skus, units[contested_rows].tolist(), strict=True))
+            for kind, units in zip(KINDS, per_row, strict=True)
+        }
+
+    remaining = by_sku(available)
     listed = [np.append(availability.snapshot[k].to_numpy(dtype=np.int64), 0) for k in KINDS]
-    snapshot_units = {
-        kind: dict(zip(contested_skus, units[contested_rows].tolist(), strict=True))
-        for kind, units in zip(KINDS, listed, strict=True)
-    }
+    snapshot_units = by_sku(listed)
     walk = lines[contested]
     held: set[int] = set()
     dropped: set[int] = set()

@@ -6,16 +6,18 @@ can be checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 import pyarrow.compute as pc
 
 from removal_batch.core.fields import arrow_strings
-from removal_batch.core.raw_table import RawTable
+from removal_batch.core.raw_table import RawTable, head_rows
 from removal_batch.core.schema import inventory_schema
 
 REQUIRED = ("sku", "afn-fulfillable-quantity", "afn-unsellable-quantity")
@@ -37,25 +39,23 @@ class Snapshot:
     file: str
     frame: pd.DataFrame  # columns: fnsku, sellable, unsellable (int64)
     snapshot_date: str = ""  # from the report's snapshot-date column, when present
-    # The SKUs as one Arrow array (frame's index order), for hash lookups; built once.
-    sku_array: Any = field(default=None, repr=False, compare=False)
 
     @property
     def sku_count(self) -> int:
         return len(self.frame)
 
+    @cached_property
+    def sku_array(self) -> Any:
+        """The SKUs as an Arrow array in ``frame``'s order (no copy: the index is Arrow)."""
+        return arrow_strings(self.frame.index)
+
     def positions(self, skus: pd.Series) -> np.ndarray:
         """Each SKU's row in ``frame`` (-1 when the snapshot does not list it), by one
         hash join: a million lookups in an index of Python strings would take seconds."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        if self.sku_array is None:
-            self.sku_array = arrow_strings(self.frame.index)
         if len(skus) == 0:
             return np.empty(0, dtype=np.int64)
         found = pc.index_in(arrow_strings(skus), value_set=self.sku_array)
-        if isinstance(found, pa.ChunkedArray):
+        if isinstance(found, pyarrow.ChunkedArray):
             found = found.combine_chunks()
         return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
@@ -64,21 +64,29 @@ def _key(text: str) -> str:
     return text.replace("\ufeff", "").strip().lower().replace("_", "-")
 
 
+def _header_row(raw: RawTable) -> tuple[int, list[str]] | None:
+    """The first of the top 20 rows that names every required column, with its cells as
+    column keys; None when there is none."""
+    for index, row in enumerate(head_rows(raw, 20)):
+        keys = [_key(c) for c in row]
+        if set(REQUIRED) <= set(keys):
+            return index, keys
+    return None
+
+
 def looks_like_inventory_header(raw: RawTable) -> bool:
     """True when one of the first rows names the required snapshot columns."""
-    head = raw.cells.iloc[:20]
-    return bool(head.apply(lambda r: set(REQUIRED) <= {_key(c) for c in r}, axis=1).any())
+    return _header_row(raw) is not None
 
 
 def snapshot_columns(peek: RawTable) -> list[int] | None:
     """The positions of the columns a snapshot uses, from its header (None: no header seen).
 
     Handed to the reader, so the other 15 columns of the report are never converted."""
-    for _, row in peek.cells.iloc[:20].iterrows():
-        keys = [_key(c) for c in row]
-        if set(REQUIRED) <= set(keys):
-            return [int(pos) for pos, k in zip(peek.cells.columns, keys, strict=True) if k in USED]
-    return None
+    found = _header_row(peek)
+    if found is None:
+        return None
+    return [int(pos) for pos, k in zip(peek.cells.columns, found[1], strict=True) if k in USED]
 
 
 def _whole(values: pd.Series) -> np.ndarray:
@@ -86,20 +94,16 @@ def _whole(values: pd.Series) -> np.ndarray:
 
     Plain digits cast directly in Arrow; anything else goes through float (to_numeric is
     slow)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     try:
-        array = pa.array(values, type=pa.string())
-        return np.asarray(pc.cast(array, pa.int64()).to_numpy(zero_copy_only=False))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        array = pyarrow.array(values, type=pyarrow.string())
+        return np.asarray(pc.cast(array, pyarrow.int64()).to_numpy(zero_copy_only=False))
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
         return values.astype("float64").to_numpy().astype(np.int64)
 
 
 def parse_snapshot(raw: RawTable) -> Snapshot:
-    head = raw.cells.iloc[:20]
-    where = head.apply(lambda r: set(REQUIRED) <= {_key(c) for c in r}, axis=1)
-    if not where.any():
+    found_header = _header_row(raw)
+    if found_header is None:
         found = ", ".join(c for c in raw.cells.iloc[0] if c)[:300] if raw.height else "nothing"
         missing = [
             c for c in REQUIRED if raw.height == 0 or c not in {_key(x) for x in raw.cells.iloc[0]}
@@ -109,8 +113,7 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
             f"missing (the first row holds: {found}). Download the Manage FBA Inventory report "
             "again from Seller Central."
         )
-    header_idx = int(where[where].index[0])
-    names = [_key(c) for c in raw.cells.iloc[header_idx]]
+    header_idx, names = found_header
     body = raw.cells.iloc[header_idx + 1 :]
     columns: dict[str, pd.Series] = {}
     for label, name in zip(raw.cells.columns, names, strict=True):
@@ -142,10 +145,9 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
             f"numbers of 0 or more ({where_text}). Download the report again."
         ) from exc
     sku = frame["sku"]
-    sku_array = arrow_strings(sku)
     # Counting distinct SKUs in Arrow is quick; only a report with a repeat pays for
     # finding where it is.
-    if len(pc.unique(sku_array)) < len(sku_array):
+    if len(pc.unique(arrow_strings(sku))) < len(sku):
         repeated = sku[sku.duplicated(keep=False)]
         first = repeated.iloc[0]
         at = ", ".join(str(int(rows.loc[i])) for i in repeated.index[repeated.eq(first)][:5])
@@ -166,4 +168,4 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
     snapshot_date = ""
     if "snapshot-date" in frame and frame["snapshot-date"].ne("").any():
         snapshot_date = str(frame["snapshot-date"][frame["snapshot-date"].ne("")].max())
-    return Snapshot(file=raw.file, frame=result, snapshot_date=snapshot_date, sku_array=sku_array)
+    return Snapshot(file=raw.file, frame=result, snapshot_date=snapshot_date)

@@ -40,12 +40,12 @@ ROW_CHECK_FIELDS: dict[str, str] = {
 class ValidationResult:
     problems: pd.DataFrame
     bad_cells: pd.DataFrame  # bool per row and field: that cell failed a check
-    clean: bool = False  # no cell failed: the flags below are all False
 
     def row_flags(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per row, as arrays: an order field is bad, an item field is bad, the SKU cell
-        (MerchantSKU or FNSKU) is bad."""
-        if self.clean:
+        (MerchantSKU or FNSKU) is bad. A clean file (the usual case) skips the column
+        selections."""
+        if not self.bad_cells.to_numpy().any():
             none = np.zeros(len(self.bad_cells), dtype=bool)
             return none, none, none
         bad = self.bad_cells
@@ -226,7 +226,7 @@ def _result(
     rows = table.rows
     if failures.empty:
         clean = pd.DataFrame(False, index=rows.index, columns=list(ALL_FIELDS))
-        return ValidationResult(empty_problems(), clean, clean=True)
+        return ValidationResult(empty_problems(), clean)
     failures = failures.assign(code=failures["check"].map(CHECK_CODES)).dropna(subset=["code"])
     # value-negative only where the value is a whole number: no double report for "abc".
     idx = failures["index"].to_numpy()

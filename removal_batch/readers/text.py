@@ -93,12 +93,17 @@ def _peek_table(name: str, rows: list[list[str]]) -> RawTable:
     return RawTable(file=name, cells=cells, row_numbers=numbers)
 
 
+def _head(text: str) -> str:
+    """The first lines, where headers, delimiters and column positions are looked for."""
+    return "\n".join(text[:PEEK_CHARS].splitlines()[:PEEK_LINES])
+
+
 def choose_delimiter(
     text: str, suffix: str, name: str, header_probe: HeaderProbe, quoting: bool
 ) -> str:
     """The delimiter whose split of the first lines shows a recognisable header."""
     preferred = ("\t", ",", ";") if suffix in {".txt", ".tsv"} else (",", ";", "\t")
-    head = "\n".join(text[:PEEK_CHARS].splitlines()[:PEEK_LINES])
+    head = _head(text)
     for delimiter in preferred:
         if header_probe(_peek_table(name, _split(head, delimiter, quoting))):
             return delimiter
@@ -136,8 +141,7 @@ def read_text(
     delimiter = choose_delimiter(text, path.suffix.lower(), name, header_probe, quoting)
     keep = None
     if columns is not None:
-        head = "\n".join(text[:PEEK_CHARS].splitlines()[:PEEK_LINES])
-        keep = columns(_peek_table(name, _split(head, delimiter, quoting)))
+        keep = columns(_peek_table(name, _split(_head(text), delimiter, quoting)))
     table = _parse(text, delimiter, quoting, utf8, keep)
     if table.height > limits.max_rows + 100:
         raise ReadError("file-too-large", _too_many_rows(table.height, limits))
