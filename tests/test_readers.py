@@ -7,6 +7,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from conftest import RETURN_ADDRESS, codes, codes_at, request_rows, write_delimited
+from hypothesis import given
+from hypothesis import strategies as st
 
 from removal_batch.core.shape import has_request_header
 from removal_batch.readers import read_table
@@ -234,3 +236,26 @@ def test_small_and_large_file_readers_agree(text: str, delimiter: str, quoting: 
     by_csv = reader._parse_ragged(text, delimiter, quoting).cells
     assert by_arrow is not None
     assert by_arrow.to_numpy(dtype=object).tolist() == by_csv.to_numpy(dtype=object).tolist()
+
+
+_CELL_VALUES = st.one_of(
+    st.text(max_size=5),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**18), max_value=10**18),
+    st.booleans(),
+    st.none(),
+    st.dates(),
+    st.datetimes(),
+)
+
+
+@given(st.lists(_CELL_VALUES, min_size=1, max_size=30))
+def test_workbook_columns_become_text_as_cell_by_cell(values: list[object]) -> None:
+    """The column-at-once conversion gives cell_text's answer for every typed cell."""
+    import numpy as np
+
+    from removal_batch.readers.workbook import _column_text, cell_text
+
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    assert list(_column_text(column)) == [cell_text(v) for v in values]
