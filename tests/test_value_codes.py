@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 from conftest import RETURN_ADDRESS, codes_at, request_rows, write_delimited
+from hypothesis import given
+from hypothesis import strategies as st
 
 from removal_batch.core.settings import Settings
 
@@ -159,3 +161,21 @@ def test_absurdly_large_quantity_is_not_a_whole_number_of_units(tmp_path: Path, 
     result = check(write_delimited(tmp_path / "big.txt", request_rows([row])))
     assert codes_at(result) == {(2, "N", "value-not-integer")}
     assert "999,999,999" in result.problems["message"][0]
+
+
+@given(
+    st.lists(
+        st.sampled_from(["PO Box 12", "p.o. box 7", "1 Main St", "PSC 3, Box 4", "", "Unit 5"]),
+        max_size=40,
+    )
+)
+def test_address_patterns_on_distinct_values_match_every_value(values: list[str]) -> None:
+    """The address rules match each distinct value once and spread the answer back."""
+    import pandas as pd
+
+    from removal_batch.core.rules.address import MILITARY_BOX, PO_BOX, _contains
+
+    series = pd.Series(values, dtype="str", index=range(100, 100 + len(values)))
+    for pattern, case in ((PO_BOX, True), (MILITARY_BOX, False)):
+        expected = series.str.contains(pattern, case=case, regex=True, na=False).astype(bool)
+        pd.testing.assert_series_equal(_contains(series, pattern, case), expected)

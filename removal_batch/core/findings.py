@@ -95,8 +95,9 @@ def place_findings(
 
 
 def no_findings() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS}).astype(
-        {"line": "int64"}
+    empty = np.empty(0, dtype=object)
+    return pd.DataFrame(
+        {c: np.empty(0, dtype=np.int64) if c == "line" else empty for c in FINDING_COLUMNS}
     )
 
 

@@ -64,10 +64,11 @@ def group_orders(
         ids = generated_ids(prefix, day, taken)
         for pos in lines.loc[leading, "file_pos"].unique():
             order_id[leading & lines["file_pos"].eq(pos)] = next(ids)
-    lines["order_id"] = order_id.astype(object)
+    lines["order_id"] = order_id
     lines["generated_id"] = leading
     lines["order_no"] = lines.groupby(["file_pos", "order_id"], sort=False).ngroup()
-    found = [_not_contiguous(lines), _conflicts(lines)]
+    filled = {name: lines[name].ne("").to_numpy() for name in ORDER_FIELDS[1:]}
+    found = [_not_contiguous(lines), _conflicts(lines, filled)]
     # ngroup numbers orders by first appearance, so each order's first line is where its
     # number first occurs.
     order_nos, first_at = np.unique(lines["order_no"].to_numpy(), return_index=True)
@@ -76,13 +77,18 @@ def group_orders(
     orders["file_pos"] = lines.loc[orders["first_line"], "file_pos"].to_numpy()
     orders["generated_id"] = lines.loc[orders["first_line"], "generated_id"].to_numpy()
     value_lines = pd.DataFrame({"order_no": orders["order_no"]})
+    # Order numbers are 0..n-1 and lines are in position order, so an order's first line
+    # with the field filled is where its number first occurs among the filled lines.
+    order_no = lines["order_no"].to_numpy()
+    positions = np.arange(len(lines))
     for name in ORDER_FIELDS[1:]:
-        filled = lines[name].ne("")
-        src = lines.index.to_series()[filled].groupby(lines.loc[filled, "order_no"]).min()
-        value_lines[name] = orders["order_no"].map(src).fillna(-1).astype("int64").to_numpy()
-        picked = value_lines[name].to_numpy()
-        values = np.where(picked >= 0, lines[name].to_numpy()[np.maximum(picked, 0)], "")
-        orders[name] = values
+        numbers, first = np.unique(order_no[filled[name]], return_index=True)
+        picked = np.full(len(orders), -1, dtype=np.int64)
+        picked[numbers] = positions[filled[name]][first]
+        value_lines[name] = picked
+        # Arrow's take: the column never becomes a million Python strings.
+        values = pd.Series(lines[name].array.take(np.maximum(picked, 0)), index=orders.index)
+        orders[name] = values.where(picked >= 0, "")
     orders["disposition"] = (
         orders["RemovalDisposition"].str.lower().map(DISPOSITION_NAMES).fillna("")
     )
@@ -94,7 +100,7 @@ def _not_contiguous(lines: pd.DataFrame) -> pd.DataFrame:
     new_block = lines["order_no"].ne(lines["order_no"].shift()) | lines["file_pos"].ne(
         lines["file_pos"].shift()
     )
-    starts = lines[new_block]
+    starts = lines.loc[new_block, ["order_no", "order_id", "MerchantRemovalOrderID"]]
     again = starts[starts["order_no"].duplicated(keep="first")]
     if again.empty:
         return concat_findings([])
@@ -114,10 +120,10 @@ def _not_contiguous(lines: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _conflicts(lines: pd.DataFrame) -> pd.DataFrame:
+def _conflicts(lines: pd.DataFrame, filled_by_field: dict[str, np.ndarray]) -> pd.DataFrame:
     parts = []
     for name in ORDER_FIELDS[1:]:
-        filled = lines[name].ne("")
+        filled = filled_by_field[name]
         if not filled.any():
             continue
         order_no = lines.loc[filled, "order_no"]

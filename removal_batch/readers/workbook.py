@@ -63,7 +63,9 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-_type_of = np.frompyfunc(type, 1, 1)
+# Exact types: bool is an int, and datetime a date, but each is written its own way.
+_is_float = np.frompyfunc(lambda v: type(v) is float, 1, 1)
+_is_str = np.frompyfunc(lambda v: type(v) is str, 1, 1)
 
 
 def _column_text(values: np.ndarray) -> np.ndarray:
@@ -74,9 +76,8 @@ def _column_text(values: np.ndarray) -> np.ndarray:
     """
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
         return values
-    types = _type_of(values)
     text = values.copy()
-    floats = np.equal(types, float)
+    floats = _is_float(values).astype(bool)
     if floats.any():
         numbers = values[floats].astype(np.float64)
         # NaN fails the first test (NaN != NaN), inf the second.
@@ -85,7 +86,7 @@ def _column_text(values: np.ndarray) -> np.ndarray:
         formatted[whole] = numbers[whole].astype(np.int64).astype(str)
         formatted[~whole] = [cell_text(float(v)) for v in numbers[~whole]]
         text[floats] = formatted
-    others = ~floats & np.not_equal(types, str)
+    others = ~floats & ~_is_str(values).astype(bool)
     if others.any():
         text[others] = [cell_text(v) for v in values[others]]
     return text
