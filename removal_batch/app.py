@@ -60,19 +60,25 @@ def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) 
     """Every output of a run into ``out_dir`` (which the caller publishes); returns the
     text of summary.json."""
     from removal_batch.writers.error_report import write_errors_csv, write_errors_xlsx
-    from removal_batch.writers.order_files import write_order_files, write_upload_files
+    from removal_batch.writers.order_files import (
+        item_lines,
+        write_order_files,
+        write_upload_files,
+    )
     from removal_batch.writers.summary import write_summary
 
     decision = result.decision
     if with_orders and len(decision.orders):
         # Creating 50,000 order files is mostly time in the kernel: a second thread does
         # it while this one builds the upload files (each works on its own frame objects).
+        items = item_lines(decision.lines)  # the same text ends the lines of both
         with ThreadPoolExecutor(max_workers=1) as pool:
             order_files = pool.submit(
                 write_order_files,
                 decision.orders.copy(deep=False),
                 decision.lines.copy(deep=False),
                 out_dir / "orders",
+                items,
             )
             try:
                 uploads = write_upload_files(
@@ -80,6 +86,7 @@ def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) 
                     decision.lines,
                     out_dir / "upload",
                     result.settings.max_skus_per_file,
+                    items,
                 )
                 checkpoint("upload-written")
             finally:

@@ -69,3 +69,31 @@ def test_columns_in_several_arrow_chunks_are_written_whole(tmp_path: Path, inven
     write_outputs(result, out)
     snapshot, _ = load_snapshot(inventory, Settings())
     check_written_outputs(out, lines, result.decision.orders, snapshot.frame, 10_000)
+
+
+def test_lines_in_any_order_are_written_to_their_own_orders(tmp_path: Path, inventory: Path) -> None:
+    """Decide hands the writers lines grouped by order in the order of ``orders``; the
+    writers check that, and put lines given any other way in their own order's files."""
+    rows = [
+        {
+            "MerchantRemovalOrderID": oid,
+            "RemovalDisposition": "Disposal",
+            "MerchantSKU": sku,
+            "SellableQuantity": "1",
+        }
+        for oid, sku in (("D1", "00123"), ("", "ABC-1"), ("D2", "ABC-1"), ("D3", "SKU-4"))
+    ]
+    result = run_batch(
+        [write_delimited(tmp_path / "r.txt", request_rows(rows))], inventory, Settings()
+    )
+    decision = result.decision
+    assert decision.lines["order_id"].tolist() == ["D1", "D1", "D2", "D3"]
+    # Lines of D2, D1, D3, D1 (D1 apart), and the orders listed backwards.
+    decision.lines = decision.lines.iloc[[2, 0, 3, 1]].reset_index(drop=True)
+    decision.orders = decision.orders.iloc[::-1].reset_index(drop=True)
+    out = tmp_path / "out"
+    write_outputs(result, out)
+    snapshot, _ = load_snapshot(inventory, Settings())
+    check_written_outputs(out, decision.lines, decision.orders, snapshot.frame, 10_000)
+    assert read_back(out / "orders" / "D1.txt")["MerchantSKU"].tolist() == ["00123", "ABC-1"]
+    assert read_back(out / "orders" / "D2.txt")["MerchantSKU"].tolist() == ["ABC-1"]

@@ -27,12 +27,32 @@ RETURN_ONLY = frozenset(ADDRESS_FIELDS)
 BREAKS = r"[\t\r\n\x00]+"
 
 
+def _single(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous Arrow array (a column built by concat comes in pieces)."""
+    if isinstance(array, pa.ChunkedArray):
+        return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
+    return array
+
+
+def _may_hold_breaks(array: pa.Array) -> bool:
+    """Whether any byte of the text is a tab, line break or NUL, read off Arrow's data
+    buffer in one numpy pass (a regular expression over a million SKUs takes 0.15 s).
+    The buffer may hold bytes of values outside a slice: a false alarm costs the exact
+    test, never a wrong answer."""
+    data = array.buffers()[2]
+    if data is None or data.size == 0:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    low = raw[raw < 14]
+    return bool(np.isin(low, (0, 9, 10, 13)).any())
+
+
 def _flat(values: pd.Series) -> pa.Array:
     """Text with no tab or line break in it (those would break the flat file)."""
     # pandas may hold text as large_string; the joins below need one string type.
-    array = pc.fill_null(pc.cast(arrow_strings(values), pa.string()), "")
-    if pc.any(pc.match_substring_regex(array, BREAKS)).as_py():
-        array = pc.replace_substring_regex(array, BREAKS, " ")
+    array = _single(pc.fill_null(pc.cast(arrow_strings(values), pa.string()), ""))
+    if _may_hold_breaks(array):
+        array = _single(pc.replace_substring_regex(array, BREAKS, " "))
     # A value starting with a double quote would open a quoted field for any reader that
     # honours quotes (Excel, ours), swallowing the lines after it. Such a value is written
     # the way Excel's "Text (Tab delimited)" export writes it: quoted, quotes doubled.
@@ -43,12 +63,21 @@ def _flat(values: pd.Series) -> pa.Array:
     return array
 
 
-def _numbers(values: pd.Series) -> pa.Array:
-    return pc.cast(pa.array(values.to_numpy(dtype=np.int64)), pa.string())
+def _numbers(values: pd.Series, end: str = "") -> pa.Array:
+    text = pc.cast(pa.array(values.to_numpy(dtype=np.int64)), pa.string())
+    return pc.binary_join_element_wise(text, end, "") if end else text
 
 
 def _join(*columns: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(*columns, "\t")
+
+
+def item_lines(lines: pd.DataFrame) -> pa.Array:
+    """Each line's "sku<TAB>sellable<TAB>unsellable<LF>": the same text ends every row of
+    both kinds of file, so it is built once for both."""
+    return _join(
+        _flat(lines["sku"]), _numbers(lines["sellable"]), _numbers(lines["unsellable"], "\n")
+    )
 
 
 def _write(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:
@@ -65,60 +94,87 @@ def _write(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:
         os.close(fd)
 
 
-def _text_buffer(values: pa.Array) -> tuple[memoryview, np.ndarray]:
-    """Every value followed by a line break, end to end in one buffer, and the n + 1
-    offsets where each starts: a file's lines are then one slice, with no Python string
-    per line."""
-    terminated = pc.binary_join_element_wise(values, pa.scalar(""), "\n")
-    array = pc.cast(terminated, pa.large_string())
-    if isinstance(array, pa.ChunkedArray):  # a column built by concat comes in pieces
-        array = array.combine_chunks()
+def _text_buffer(values: pa.Array | pa.ChunkedArray) -> tuple[memoryview, np.ndarray]:
+    """The values end to end in one buffer, and the n + 1 offsets where each starts:
+    a file's lines are then one slice, with no Python string per line."""
+    array = _single(pc.cast(values, pa.large_string()))
     _, offsets, data = array.buffers()
     starts = np.frombuffer(offsets, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
     return memoryview(data if data is not None else b""), starts
 
 
-def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end of each run of equal keys (lines of an order are contiguous)."""
+def _run_starts(keys: pa.Array) -> np.ndarray:
+    """Where each run of equal keys starts."""
     if len(keys) == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    change = np.flatnonzero(keys[1:] != keys[:-1]) + 1
-    starts = np.r_[0, change]
-    ends = np.r_[change, len(keys)]
-    return starts, ends
+        return np.empty(0, dtype=np.int64)
+    change = pc.not_equal(keys[1:], keys[:-1]).to_numpy(zero_copy_only=False)
+    return np.r_[0, np.flatnonzero(change) + 1]
+
+
+def _line_orders(orders: pd.DataFrame, lines: pd.DataFrame) -> np.ndarray:
+    """Each line's order as a position in ``orders`` (-1 for none). Decide writes the lines
+    grouped by order, in the order of ``orders``; that is checked at the run starts, and
+    anything else is looked up by id."""
+    ids = _single(arrow_strings(lines["order_id"]))
+    starts = _run_starts(ids)
+    order_ids = _single(arrow_strings(orders["order_id"]))
+    if len(starts) == len(orders) and pc.all(pc.equal(ids.take(starts), order_ids)).as_py():
+        return np.repeat(np.arange(len(orders)), np.diff(np.r_[starts, len(ids)]))
+    return np.asarray(pd.Index(orders["order_id"]).get_indexer(lines["order_id"]))
+
+
+def _grouped_items(
+    orders: pd.DataFrame, lines: pd.DataFrame, items: pa.Array | None
+) -> tuple[np.ndarray, pa.Array]:
+    """Each line's order position and its item text, lines grouped by order in the order of
+    ``orders`` (as decide gives them; sorted here when they come any other way)."""
+    position = _line_orders(orders, lines)
+    text = items if items is not None else item_lines(lines)
+    if len(position) and np.any(position[1:] < position[:-1]):
+        by_order = np.argsort(position, kind="stable")
+        position, text = position[by_order], text.take(pa.array(by_order))
+    return position, text
 
 
 def order_file_parts(
-    orders: pd.DataFrame, lines: pd.DataFrame
+    orders: pd.DataFrame, lines: pd.DataFrame, items: pa.Array | None = None
 ) -> Iterator[tuple[str, list[bytes | memoryview]]]:
     """(order id, the pieces of its feed file) for every order."""
-    items = _join(_flat(lines["sku"]), _numbers(lines["sellable"]), _numbers(lines["unsellable"]))
-    buffer, offsets = _text_buffer(items)
-    keys = lines["order_id"].to_numpy(dtype=object)
-    starts, ends = _runs(keys)
-    bodies = {keys[a]: (offsets[a], offsets[b]) for a, b in zip(starts, ends, strict=True)}
+    position, text = _grouped_items(orders, lines, items)
+    body, body_at = _text_buffer(text)
+    # Each order's lines: from its first line to the first line of the next order.
+    bounds = body_at[np.searchsorted(position, np.arange(len(orders) + 1))]
     is_return = orders["disposition"].eq("Return").to_numpy()
-    head = "MerchantRemovalOrderID\t" + orders["order_id"].astype(str) + "\n"
-    head += "RemovalDisposition\t" + orders["disposition"].astype(str) + "\n"
+    head = [
+        pc.binary_join_element_wise(
+            "MerchantRemovalOrderID\t", _flat(orders["order_id"]), "\n", ""
+        ),
+        pc.binary_join_element_wise("RemovalDisposition\t", _flat(orders["disposition"]), "\n", ""),
+    ]
     for name in ORDER_FIELDS[2:]:
-        values = pd.Series(_flat(orders[name]).to_pylist(), index=orders.index)
-        wanted = values.ne("") & (is_return | (name not in RETURN_ONLY))
-        head += np.where(wanted, name + "\t" + values + "\n", "")
+        values = _flat(orders[name])
+        wanted = pc.and_(pc.not_equal(values, ""), pa.array(is_return | (name not in RETURN_ONLY)))
+        head.append(
+            pc.if_else(wanted, pc.binary_join_element_wise(f"{name}\t", values, "\n", ""), "")
+        )
+    heads, head_at = _text_buffer(pc.binary_join_element_wise(*head, f"\n{ITEM_HEADER}\n", ""))
     ids = orders["order_id"].astype(str).tolist()
-    for oid, text in zip(ids, head.tolist(), strict=True):
-        start, end = bodies[oid]
-        yield oid, [f"{text}\n{ITEM_HEADER}\n".encode(), buffer[start:end]]
+    for i, oid in enumerate(ids):
+        yield oid, [heads[head_at[i] : head_at[i + 1]], body[bounds[i] : bounds[i + 1]]]
 
 
-def write_order_files(orders: pd.DataFrame, lines: pd.DataFrame, folder: Path) -> dict[str, str]:
-    """orders/<order-id>.txt for every order; returns order id -> relative file name."""
+def write_order_files(
+    orders: pd.DataFrame, lines: pd.DataFrame, folder: Path, items: pa.Array | None = None
+) -> dict[str, str]:
+    """orders/<order-id>.txt for every order; returns order id -> relative file name.
+    ``items``: item_lines(lines), when the caller has it already."""
     folder.mkdir(parents=True, exist_ok=True)
     names: dict[str, str] = {}
     if orders.empty:
         return names
     folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        for order_id, parts in order_file_parts(orders, lines):
+        for order_id, parts in order_file_parts(orders, lines, items):
             # The id rule (letters, digits, . _ -; no leading dot) makes it a safe file name.
             name = f"{order_id}.txt"
             _write(folder_fd, name, parts)
@@ -143,7 +199,11 @@ def pack_orders(line_counts: np.ndarray, per_file: int) -> np.ndarray:
 
 
 def write_upload_files(
-    orders: pd.DataFrame, lines: pd.DataFrame, folder: Path, per_file: int
+    orders: pd.DataFrame,
+    lines: pd.DataFrame,
+    folder: Path,
+    per_file: int,
+    items: pa.Array | None = None,
 ) -> dict[str, str]:
     """upload/removal-orders-NNN.txt in the table shape, order fields on every row.
     Returns order id -> relative name of the upload file holding it."""
@@ -151,20 +211,17 @@ def write_upload_files(
     if orders.empty:
         return {}
     file_of_order = pack_orders(orders["lines"].to_numpy(), per_file)
-    # Each line's order, as a position in ``orders``; order fields are taken from there.
-    position = pd.Index(orders["order_id"]).get_indexer(lines["order_id"])
+    position, line_text = _grouped_items(orders, lines, items)
     # The order fields are joined once per order, then repeated on each of its lines.
     order_text = _join(
         _flat(orders["order_id"]),
         _flat(orders["disposition"]),
         *[_flat(orders[name]) for name in ORDER_FIELDS[2:]],
     )
-    line_text = _join(
-        _flat(lines["sku"]), _numbers(lines["sellable"]), _numbers(lines["unsellable"])
-    )
     buffer, offsets = _text_buffer(_join(order_text.take(pa.array(position)), line_text))
     line_file = file_of_order[position]
-    starts, ends = _runs(line_file)
+    starts = _run_starts(pa.array(line_file))
+    ends = np.r_[starts[1:], len(line_file)]
     header = ("\t".join(UPLOAD_HEADER) + "\n").encode()
     names: dict[int, str] = {}
     folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
