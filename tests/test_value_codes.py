@@ -179,3 +179,31 @@ def test_address_patterns_on_distinct_values_match_every_value(values: list[str]
     for pattern, case in ((PO_BOX, True), (MILITARY_BOX, False)):
         expected = series.str.contains(pattern, case=case, regex=True, na=False).astype(bool)
         pd.testing.assert_series_equal(_contains(series, pattern, case), expected)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["775-555-0100", "12", "", "+44 20 7946 0958", "613-555-0199"]),
+            st.sampled_from(["US", "CA", "GB", "", "ZZ"]),
+        ),
+        max_size=30,
+    )
+)
+def test_phone_verdicts_of_distinct_pairs_reach_every_row(rows: list[tuple[str, str]]) -> None:
+    """Phones are judged once per distinct (phone, country); every row gets its own."""
+    import pandas as pd
+
+    from removal_batch.core.checks import _country, _phone_possible, phone_for_country
+
+    frame = pd.DataFrame(
+        {"ContactPhoneNumber": [p for p, _ in rows], "AddressCountryCode": [c for _, c in rows]},
+        index=range(7, 7 + len(rows)),
+        dtype="str",
+    )
+    countries = _country(frame) if rows else pd.Series(dtype="str")
+    expected = [
+        phone == "" or _phone_possible(phone, country)
+        for phone, country in zip(frame["ContactPhoneNumber"], countries, strict=True)
+    ]
+    assert phone_for_country(frame).tolist() == expected

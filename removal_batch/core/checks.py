@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pandera import extensions
 
@@ -133,7 +134,10 @@ def state_for_country(
 ) -> pd.Series:
     """State codes of the listed countries, plus postal extras (the USPS military codes)."""
     ok = pd.Series(True, index=frame.index)
-    filled = frame[frame["AddressStateOrRegion"].ne("")]  # most rows continue an order: blank
+    # Most rows continue an order and leave it blank; only two columns are needed.
+    filled = frame.loc[
+        frame["AddressStateOrRegion"].ne(""), ["AddressStateOrRegion", "AddressCountryCode"]
+    ]
     state = filled["AddressStateOrRegion"].str.upper()
     country = _country(filled)
     for code in countries:
@@ -147,7 +151,10 @@ def state_for_country(
 @_register("postal_code_for_country", statistics=["patterns"])
 def postal_code_for_country(frame: pd.DataFrame, *, patterns: dict[str, str]) -> pd.Series:
     ok = pd.Series(True, index=frame.index)
-    filled = frame[frame["AddressPostalCode"].ne("")]  # most rows continue an order: blank
+    # Most rows continue an order and leave it blank; only two columns are needed.
+    filled = frame.loc[
+        frame["AddressPostalCode"].ne(""), ["AddressPostalCode", "AddressCountryCode"]
+    ]
     postal = filled["AddressPostalCode"]
     country = _country(filled)
     for code, pattern in patterns.items():
@@ -176,11 +183,15 @@ def phone_for_country(frame: pd.DataFrame) -> pd.Series:
     ok = _blank(phone)
     todo = ~ok
     if todo.any():
-        # Few distinct phones per file (one per order): judge each pair once.
-        pairs = pd.DataFrame({"p": phone[todo], "c": _country(frame)[todo]})
-        verdict = [_phone_possible(p, c) for p, c in pairs.itertuples(index=False)]
+        # Few distinct phones per file (often one for every order): judge each distinct
+        # (phone, country) pair once and spread the verdicts back.
+        pairs = pd.DataFrame(
+            {"p": phone[todo], "c": _country(frame.loc[todo, ["AddressCountryCode"]])}
+        )
+        codes, distinct = pd.factorize(pd.MultiIndex.from_frame(pairs))
+        verdict = np.array([_phone_possible(p, c) for p, c in distinct], dtype=bool)
         ok = ok.copy()
-        ok[todo] = verdict
+        ok[todo] = verdict[codes]
     return ok
 
 
