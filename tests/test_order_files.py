@@ -71,7 +71,9 @@ def test_columns_in_several_arrow_chunks_are_written_whole(tmp_path: Path, inven
     check_written_outputs(out, lines, result.decision.orders, snapshot.frame, 10_000)
 
 
-def test_lines_in_any_order_are_written_to_their_own_orders(tmp_path: Path, inventory: Path) -> None:
+def test_lines_in_any_order_are_written_to_their_own_orders(
+    tmp_path: Path, inventory: Path
+) -> None:
     """Decide hands the writers lines grouped by order in the order of ``orders``; the
     writers check that, and put lines given any other way in their own order's files."""
     rows = [
