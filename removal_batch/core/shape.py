@@ -59,17 +59,38 @@ class ShapeResult:
     problems: list[Problem]
 
 
-def _scan_head(raw: RawTable) -> tuple[pd.DataFrame, pd.DataFrame, list[int]]:
-    """The first rows stripped, the field each cell names (or None), and how many distinct
-    fields each row names. Plain Python on at most 50 rows: pandas' per-row apply cost
-    milliseconds per file, which a batch of a thousand small files notices."""
-    head = raw.cells.iloc[:HEADER_SCAN_ROWS]
-    rows = [[c.strip() for c in r] for r in head_rows(raw, HEADER_SCAN_ROWS)]
-    fields = [[field_for_header(c) if c else None for c in r] for r in rows]
-    counts = [len({f for f in r if f}) for r in fields]
-    stripped = pd.DataFrame(rows, index=head.index, columns=head.columns, dtype=object)
-    mapped = pd.DataFrame(fields, index=head.index, columns=head.columns, dtype=object)
-    return stripped, mapped, counts
+@dataclass
+class _Head:
+    """The first rows of a table as Python lists: a header is one row of a few dozen
+    cells, and pandas steps on it cost more than the work for a small file."""
+
+    raw_rows: list[list[str]]  # as read
+    cells: list[list[str]]  # stripped
+    fields: list[list[str | None]]  # the field each cell names, or None
+
+    def first_fields(self, upto: int | None = None) -> list[tuple[int, str]]:
+        """(row index, field) of the rows whose first cell names a field (feed key lines)."""
+        return [(i, r[0]) for i, r in enumerate(self.fields[:upto]) if r and r[0]]
+
+    def header_cells(self, index: int) -> list[str]:
+        """One row's cells trimmed as pandas trims Arrow text (messages quote them)."""
+        return _trimmed(self.raw_rows[index])
+
+
+def _trimmed(values: list[str]) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pc.utf8_trim_whitespace(pa.array(values, type=pa.string(), from_pandas=True))
+    return [v if v is not None else "" for v in array.to_pylist()]
+
+
+def _scan_head(raw: RawTable) -> _Head:
+    """The first rows stripped, and the field each cell names (or None)."""
+    raw_rows = head_rows(raw, HEADER_SCAN_ROWS)
+    cells = [[c.strip() for c in r] for r in raw_rows]
+    fields = [[field_for_header(c) if c else None for c in r] for r in cells]
+    return _Head(raw_rows, cells, fields)
 
 
 def recognise_request(raw: RawTable) -> ShapeResult:
@@ -79,23 +100,26 @@ def recognise_request(raw: RawTable) -> ShapeResult:
             "file-empty", "The file has no rows at all.", file=raw.file, sheet=raw.sheet
         )
         return ShapeResult(None, [empty])
-    head, mapped, recognised = _scan_head(raw)
-    candidates = [i for i, n in enumerate(recognised) if n >= 2]
+    head = _scan_head(raw)
+    candidates = [i for i, r in enumerate(head.fields) if len({f for f in r if f}) >= 2]
     if not candidates:
-        return ShapeResult(None, [_missing_feed_items(raw, mapped) or _unknown_kind(raw)])
+        return ShapeResult(None, [_missing_feed_items(raw, head) or _unknown_kind(raw)])
     header_idx = candidates[0]
-    header_fields = set(mapped.iloc[header_idx].dropna())
-    above = mapped.iloc[:header_idx, 0] if raw.width else pd.Series(dtype=object)
-    key_lines = above.dropna()
-    blank_above = head.iloc[:header_idx].eq("").all(axis=1)
+    header_fields = {f for f in head.fields[header_idx] if f}
+    key_lines = [name for _, name in head.first_fields(header_idx)]
+    # Every row above the header is a key line or blank.
+    above_ok = all(
+        r[0] is not None or all(c == "" for c in cells)
+        for r, cells in zip(head.fields[:header_idx], head.cells, strict=False)
+    )
     if (
         header_fields <= ITEM_HEADER_FIELDS
-        and len(key_lines)
-        and key_lines.isin(ORDER_FIELDS).all()
-        and (above.notna() | blank_above).all()
+        and key_lines
+        and all(k in ORDER_FIELDS for k in key_lines)
+        and above_ok
     ):
-        return _feed(raw, head, mapped, header_idx)
-    return _table(raw, mapped, header_idx)
+        return _feed(raw, head, header_idx)
+    return _table(raw, head, header_idx)
 
 
 def _unknown_kind(raw: RawTable) -> Problem:
@@ -109,9 +133,9 @@ def _unknown_kind(raw: RawTable) -> Problem:
     )
 
 
-def _missing_feed_items(raw: RawTable, mapped: pd.DataFrame) -> Problem | None:
-    keys = mapped.iloc[:, 0].dropna()
-    if len(keys) >= 2 and keys.isin(ORDER_FIELDS).all():
+def _missing_feed_items(raw: RawTable, head: _Head) -> Problem | None:
+    keys = [name for _, name in head.first_fields()]
+    if len(keys) >= 2 and all(k in ORDER_FIELDS for k in keys):
         return Problem(
             "header-missing",
             "This looks like a one-order feed file, but the line "
@@ -125,16 +149,17 @@ def _missing_feed_items(raw: RawTable, mapped: pd.DataFrame) -> Problem | None:
 
 
 def _header_problems(
-    raw: RawTable, header_row: int, cells: pd.Series, fields: pd.Series
+    raw: RawTable, header_row: int, cells: list[str], fields: list[str | None]
 ) -> list[Problem]:
     """header-duplicate and header-unknown for one header line (cells by column index)."""
     problems: list[Problem] = []
-    columns_of: dict[str, list[Any]] = {}
-    for col, name in fields.dropna().items():
-        columns_of.setdefault(str(name), []).append(col)
+    columns_of: dict[str, list[int]] = {}
+    for col, name in enumerate(fields):
+        if name:
+            columns_of.setdefault(name, []).append(col)
     for name, cols in sorted(columns_of.items()):
         if len(cols) > 1:
-            letters = [column_letter(int(c)) for c in cols]
+            letters = [column_letter(c) for c in cols]
             problems.append(
                 Problem(
                     "header-duplicate",
@@ -142,27 +167,27 @@ def _header_problems(
                     f"({', '.join(repr(cells[c]) for c in cols)}). Keep one and delete the "
                     "other, so no value is silently ignored.",
                     column=letters[1],
-                    field=str(name),
-                    value=str(cells[cols[1]]),
+                    field=name,
+                    value=cells[cols[1]],
                     file=raw.file,
                     sheet=raw.sheet,
                     row=header_row,
                 )
             )
-    unknown = fields.isna() & cells.ne("")
-    for col in cells.index[unknown]:
-        problems.append(
-            Problem(
-                "header-unknown",
-                f"Column {column_letter(int(col))} '{cells[col]}' is not a column of the "
-                "Removal Request template; its values are ignored.",
-                column=column_letter(int(col)),
-                value=str(cells[col]),
-                file=raw.file,
-                sheet=raw.sheet,
-                row=header_row,
+    for col, (cell, name) in enumerate(zip(cells, fields, strict=True)):
+        if name is None and cell != "":
+            problems.append(
+                Problem(
+                    "header-unknown",
+                    f"Column {column_letter(col)} '{cell}' is not a column of the "
+                    "Removal Request template; its values are ignored.",
+                    column=column_letter(col),
+                    value=cell,
+                    file=raw.file,
+                    sheet=raw.sheet,
+                    row=header_row,
+                )
             )
-        )
     return problems
 
 
@@ -258,26 +283,26 @@ def _frame(body: _Body, columns: dict[str, int], constants: dict[str, str]) -> p
     return pd.DataFrame(data, index=pd.RangeIndex(n))
 
 
-def _table(raw: RawTable, mapped: pd.DataFrame, header_idx: int) -> ShapeResult:
+def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     header_row = int(raw.row_numbers[header_idx])
-    cells = raw.cells.iloc[header_idx].str.strip()
-    fields = mapped.iloc[header_idx]
+    cells = head.header_cells(header_idx)
+    fields = head.fields[header_idx]
     problems = _header_problems(raw, header_row, cells, fields)
     body = _data_rows(raw, header_idx + 1)
     # A column with values but no header is reported, then ignored.
-    for col in cells.index[cells.eq("")]:
-        if body.has_values(int(col)):
+    for col, cell in enumerate(cells):
+        if cell == "" and body.has_values(col):
             problems.append(
                 Problem(
                     "header-unknown",
-                    f"Column {column_letter(int(col))} has values but no header; they are ignored.",
+                    f"Column {column_letter(col)} has values but no header; they are ignored.",
                     file=raw.file,
                     sheet=raw.sheet,
                     row=header_row,
-                    column=column_letter(int(col)),
+                    column=column_letter(col),
                 )
             )
-    present = set(fields.dropna())
+    present = {f for f in fields if f}
     problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row)
     fatal = any(p.code in {"header-duplicate", "header-missing"} for p in problems)
     if fatal:
@@ -292,7 +317,7 @@ def _table(raw: RawTable, mapped: pd.DataFrame, header_idx: int) -> ShapeResult:
             )
         )
         return ShapeResult(None, problems)
-    columns = {str(f): int(c) for c, f in fields.dropna().items()}
+    columns = {f: c for c, f in enumerate(fields) if f}
     table = RequestTable(
         file=raw.file,
         shape="table",
@@ -305,31 +330,33 @@ def _table(raw: RawTable, mapped: pd.DataFrame, header_idx: int) -> ShapeResult:
     return ShapeResult(table, problems)
 
 
-def _feed(raw: RawTable, head: pd.DataFrame, mapped: pd.DataFrame, header_idx: int) -> ShapeResult:
+def _feed(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     header_row = int(raw.row_numbers[header_idx])
     problems: list[Problem] = []
-    keys = mapped.iloc[:header_idx, 0].dropna()
-    key_cells = head.iloc[:header_idx, 0]
+    keys = head.first_fields(header_idx)
     # Key lines behave like a one-column header: the same checks for repeats.
-    dup_fields = keys[keys.duplicated(keep="first")]
-    for idx, name in dup_fields.items():
+    first_at: dict[str, int] = {}
+    for idx, name in keys:
+        if name not in first_at:
+            first_at[name] = idx
+            continue
         problems.append(
             Problem(
                 "header-duplicate",
-                f"{name} is given twice (rows {int(raw.row_numbers[keys[keys == name].index[0]])} "
+                f"{name} is given twice (rows {int(raw.row_numbers[first_at[name]])} "
                 f"and {int(raw.row_numbers[idx])}). Keep one line.",
                 file=raw.file,
                 sheet=raw.sheet,
                 row=int(raw.row_numbers[idx]),
                 column="A",
-                field=str(name),
-                value=str(key_cells[idx]),
+                field=name,
+                value=head.cells[idx][0],
             )
         )
-    item_cells = raw.cells.iloc[header_idx].str.strip()
-    item_fields = mapped.iloc[header_idx]
+    item_cells = head.header_cells(header_idx)
+    item_fields = head.fields[header_idx]
     problems += _header_problems(raw, header_row, item_cells, item_fields)
-    present = set(item_fields.dropna()) | set(keys)
+    present = {f for f in item_fields if f} | {name for _, name in keys}
     problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row)
     if any(p.code in {"header-duplicate", "header-missing"} for p in problems):
         return ShapeResult(None, problems)
@@ -344,13 +371,15 @@ def _feed(raw: RawTable, head: pd.DataFrame, mapped: pd.DataFrame, header_idx: i
             )
         )
         return ShapeResult(None, problems)
-    value_col = raw.cells.iloc[:header_idx, 1].str.strip() if raw.width > 1 else None
+    values = (
+        _trimmed([r[1] for r in head.raw_rows[:header_idx]]) if raw.width > 1 else [""] * header_idx
+    )
     constants: dict[str, str] = {}
     fixed: dict[str, tuple[int, str]] = {}
-    for idx, name in keys.items():
-        constants[str(name)] = "" if value_col is None else str(value_col[idx])
-        fixed[str(name)] = (int(raw.row_numbers[idx]), "B")
-    columns = {str(f): int(c) for c, f in item_fields.dropna().items()}
+    for idx, name in keys:
+        constants[name] = values[idx]
+        fixed[name] = (int(raw.row_numbers[idx]), "B")
+    columns = {f: c for c, f in enumerate(item_fields) if f}
     table = RequestTable(
         file=raw.file,
         shape="feed",
