@@ -259,3 +259,17 @@ def test_workbook_columns_become_text_as_cell_by_cell(values: list[object]) -> N
     column = np.empty(len(values), dtype=object)
     column[:] = values
     assert list(_column_text(column)) == [cell_text(v) for v in values]
+
+
+def test_a_table_of_rows_builds_its_frame_only_when_asked() -> None:
+    """Small text files keep their rows as lists; the frame, when built, is the same text."""
+    from removal_batch.core.raw_table import raw_table_from_rows
+
+    raw = raw_table_from_rows("r.txt", [["a", " b"], ["c"], []])
+    assert (raw.height, raw.width) == (3, 2)
+    assert raw._cells is None  # nothing asked for the frame yet
+    assert raw.cells.to_numpy(dtype=object).tolist() == [["a", " b"], ["c", ""], ["", ""]]
+    assert [str(t) for t in raw.cells.dtypes] == ["str", "str"]
+    assert (raw.height, raw.width) == (3, 2)
+    empty = raw_table_from_rows("e.txt", [])
+    assert (empty.height, empty.width) == (0, 0)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
@@ -12,32 +10,76 @@ import pandas as pd
 TEXT = pd.StringDtype(storage="pyarrow", na_value=np.nan)
 
 
-@dataclass
 class RawTable:
     """A grid of text cells from one file (or one sheet of a workbook).
 
     ``cells`` has columns 0..n-1 (the spreadsheet columns A, B, ...) and holds
     only ``str`` values, "" for a blank cell. ``row_numbers[i]`` is the row the
     user sees in Excel or a text editor for grid row ``i`` (1-based).
+
+    A reader that has the cells as Python lists anyway (the csv module's rows) may give
+    ``lists`` instead of ``cells``: the frame is then built only when something asks for
+    it. Recognising a small file works on the lists, and most never need the frame.
     """
 
-    file: str
-    cells: pd.DataFrame
-    row_numbers: np.ndarray
-    sheet: str = ""
-    encoding: str = ""
-    notes: list[str] = field(default_factory=list)
-    # The same cells as Python lists (padded to the width), when the reader had them
-    # anyway: scans of a small file then skip converting the columns back.
-    lists: list[list[str]] | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        file: str,
+        cells: pd.DataFrame | None = None,
+        *,
+        row_numbers: np.ndarray,
+        sheet: str = "",
+        encoding: str = "",
+        notes: list[str] | None = None,
+        lists: list[list[str]] | None = None,
+    ) -> None:
+        if cells is None and lists is None:
+            raise ValueError("a RawTable needs its cells, or their rows as lists")
+        self.file = file
+        self._cells = cells
+        self.row_numbers = row_numbers
+        self.sheet = sheet
+        self.encoding = encoding
+        self.notes = notes if notes is not None else []
+        # The same cells as Python lists (padded to the width), when the reader had them.
+        self.lists = lists
+        self._width = len(lists[0]) if lists else 0
+
+    @property
+    def cells(self) -> pd.DataFrame:
+        if self._cells is None:
+            self._cells = _text_frame(self.lists or [], self._width)
+        return self._cells
+
+    @cells.setter
+    def cells(self, frame: pd.DataFrame) -> None:
+        self._cells = frame
 
     @property
     def width(self) -> int:
-        return int(self.cells.shape[1])
+        if self._cells is None:
+            return self._width
+        return int(self._cells.shape[1])
 
     @property
     def height(self) -> int:
-        return int(self.cells.shape[0])
+        if self._cells is None:
+            return len(self.lists or [])
+        return int(self._cells.shape[0])
+
+    def __repr__(self) -> str:
+        return f"RawTable(file={self.file!r}, sheet={self.sheet!r}, {self.height} x {self.width})"
+
+
+def _text_frame(rows: list[list[str]], width: int) -> pd.DataFrame:
+    """Rows of equal width -> a frame of Arrow-backed text columns 0..width-1."""
+    # Column by column: a frame of Python objects converted afterwards costs 4x more.
+    by_column = list(zip(*rows, strict=True)) if rows else [()] * width
+    return pd.DataFrame(
+        {i: pd.array(list(column), dtype=TEXT) for i, column in enumerate(by_column)},
+        index=pd.RangeIndex(len(rows)),
+        columns=range(width),
+    )
 
 
 def raw_table_from_rows(
@@ -49,18 +91,13 @@ def raw_table_from_rows(
 ) -> RawTable:
     """Build a RawTable from ragged rows of text (short rows are padded with "")."""
     width = max((len(r) for r in rows), default=0)
-    # Column by column: a frame of Python objects converted afterwards costs 4x more.
     padded = [r + [""] * (width - len(r)) if len(r) < width else r for r in rows]
-    by_column = list(zip(*padded, strict=True)) if padded else [()] * width
-    cells = pd.DataFrame(
-        {i: pd.array(list(column), dtype=TEXT) for i, column in enumerate(by_column)},
-        index=pd.RangeIndex(len(rows)),
-        columns=range(width),
-    )
     numbers = np.arange(first_row_number, first_row_number + len(rows), dtype=np.int64)
-    return RawTable(
-        file=file, cells=cells, row_numbers=numbers, sheet=sheet, encoding=encoding, lists=padded
-    )
+    if not padded:
+        return RawTable(
+            file, _text_frame([], 0), row_numbers=numbers, sheet=sheet, encoding=encoding
+        )
+    return RawTable(file, row_numbers=numbers, sheet=sheet, encoding=encoding, lists=padded)
 
 
 def head_rows(raw: RawTable, count: int) -> list[list[str]]:

@@ -263,7 +263,7 @@ def _data_rows_small(raw: RawTable, start: int) -> _Body:
     stripped = stripped[keep]
     columns = {
         int(col): pd.array(stripped[:, j].tolist(), dtype=TEXT)
-        for j, col in enumerate(raw.cells.columns)
+        for j, col in enumerate(range(raw.width) if raw.lists is not None else raw.cells.columns)
     }
     return _Body(columns, raw.row_numbers[start:][keep])
 

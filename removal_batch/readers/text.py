@@ -83,14 +83,12 @@ def _too_wide(row: int, cells: int) -> str:
 
 
 def _peek_table(name: str, rows: list[list[str]]) -> RawTable:
-    """A few rows for a header probe, as plain Python strings: building Arrow-backed
-    columns for a look at 50 rows would cost more than reading a small file."""
+    """A few rows for a header probe, kept as Python lists (probes read the lists; a frame
+    is built only if one asks for it)."""
     width = max((len(r) for r in rows), default=0)
-    cells = pd.DataFrame(
-        [r + [""] * (width - len(r)) for r in rows], columns=range(width), dtype=object
-    )
+    padded = [r + [""] * (width - len(r)) for r in rows]
     numbers = np.arange(1, len(rows) + 1, dtype=np.int64)
-    return RawTable(file=name, cells=cells, row_numbers=numbers)
+    return RawTable(name, row_numbers=numbers, lists=padded)
 
 
 def _head(text: str) -> str:
