@@ -31,7 +31,7 @@ from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
 from removal_batch.core.validate import ValidationResult, validate_tables
 from removal_batch.faults import checkpoint
-from removal_batch.readers import ReadError, ReadLimits, read_table
+from removal_batch.readers import PendingRead, ReadError, ReadLimits, begin_read, read_table
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # A snapshot is the seller's whole catalog: far larger than any one request file.
@@ -178,12 +178,17 @@ def load_snapshot(
     return snapshot, info
 
 
-def read_request(path: Path, name: str, settings: Settings) -> FileOutcome:
+def read_request(
+    path: Path, name: str, settings: Settings, begun: PendingRead | None = None
+) -> FileOutcome:
     """Read and recognise one request file (validation is per batch). Never raises for bad
-    content."""
+    content. ``begun``: the read of this file, started earlier with begin_read."""
     outcome = FileOutcome(name=name, path=path, sha256=sha256_of(path))
     try:
-        raw = read_table(path, has_request_header, limits_of(settings), display_name=name)
+        if begun is not None:
+            raw = begun.result()
+        else:
+            raw = read_table(path, has_request_header, limits_of(settings), display_name=name)
     except ReadError as exc:
         outcome.problems = problems_frame([Problem(exc.code, exc.message, file=name)])
         return outcome
@@ -262,15 +267,26 @@ def run_batch(
     per SKU issued by earlier runs (the ledger). ``skipped``: inputs not read this time.
     """
     started = utc_now()
-    snapshot, info = loaded or load_snapshot(inventory, settings, inventory_time)
     # Files in name order, whatever order they were given in: allocation depends on it.
     ordered = sorted({p.resolve(): p for p in paths}.values(), key=lambda p: (p.name, str(p)))
+    # The first file's read starts before the snapshot is loaded: a workbook is read by
+    # its child process on the other core meanwhile.
+    first = (
+        begin_read(ordered[0], has_request_header, limits_of(settings), ordered[0].name)
+        if ordered and loaded is None
+        else None
+    )
     outcomes = []
-    for path in ordered:
-        if progress:
-            progress(path.name)
-        outcomes.append(read_request(path, path.name, settings))
-        checkpoint("read-input")
+    try:
+        snapshot, info = loaded or load_snapshot(inventory, settings, inventory_time)
+        for index, path in enumerate(ordered):
+            if progress:
+                progress(path.name)
+            outcomes.append(read_request(path, path.name, settings, first if index == 0 else None))
+            checkpoint("read-input")
+    finally:
+        if first is not None:
+            first.cancel()  # a child not waited for (the snapshot failed): stop it
     validate_outcomes(outcomes, settings)
     validated = [
         ValidatedFile(o.name, o.table, o.validation)

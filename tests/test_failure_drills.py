@@ -107,8 +107,8 @@ def test_input_deleted_or_rewritten_mid_run(
     root = _workspace(tmp_path)
     real = pipeline.read_request
 
-    def meddling(path: Path, name: str, settings):  # type: ignore[no-untyped-def]
-        outcome = real(path, name, settings)
+    def meddling(path: Path, name: str, settings, *begun):  # type: ignore[no-untyped-def]
+        outcome = real(path, name, settings, *begun)
         if name == "a.txt":
             if change == "delete":
                 path.unlink()

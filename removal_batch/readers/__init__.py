@@ -45,6 +45,34 @@ HeaderProbe = Callable[[RawTable], bool]
 ColumnPicker = Callable[[RawTable], list[int] | None]
 
 
+class PendingRead:
+    """A read begun now and finished by ``result()`` (which raises ReadError for a bad
+    file). A workbook's child process reads it in the meantime; ``cancel()`` abandons a
+    read whose result is not wanted (a no-op once the result was taken)."""
+
+    def __init__(
+        self, finish: Callable[[], RawTable], cancel: Callable[[], None] | None = None
+    ) -> None:
+        self._finish = finish
+        self._cancel = cancel
+
+    def result(self) -> RawTable:
+        self._cancel = None
+        return self._finish()
+
+    def cancel(self) -> None:
+        cancel, self._cancel = self._cancel, None
+        if cancel is not None:
+            cancel()
+
+    @classmethod
+    def failed(cls, error: ReadError) -> PendingRead:
+        def finish() -> RawTable:
+            raise error
+
+        return cls(finish)
+
+
 def read_table(
     path: Path,
     header_probe: HeaderProbe,
@@ -63,6 +91,33 @@ def read_table(
     from removal_batch.readers import text, workbook
 
     name = display_name or path.name
+    if _is_workbook(path, limits):
+        return workbook.read_workbook(path, name, header_probe, limits)
+    return text.read_text(path, name, header_probe, limits, quoting=quoting, columns=columns)
+
+
+def begin_read(
+    path: Path,
+    header_probe: HeaderProbe,
+    limits: ReadLimits = ReadLimits(),
+    display_name: str | None = None,
+) -> PendingRead:
+    """Start reading a request file. A workbook's child process starts now, so the
+    caller can do other work (load the snapshot) on the other core; a text file is read
+    when the result is asked for (Arrow's reader already uses both cores)."""
+    from removal_batch.readers import workbook
+
+    try:
+        if _is_workbook(path, limits):
+            return workbook.begin_workbook(path, display_name or path.name, header_probe, limits)
+    except ReadError as exc:
+        return PendingRead.failed(exc)
+    return PendingRead(lambda: read_table(path, header_probe, limits, display_name))
+
+
+def _is_workbook(path: Path, limits: ReadLimits) -> bool:
+    """Whether the file is read as a workbook (from its content) or as text; raises
+    ReadError for a file that is neither, too large or empty."""
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
@@ -78,7 +133,7 @@ def read_table(
     if size == 0:
         raise ReadError("file-empty", "The file is empty (0 bytes).")
     if magic.startswith(ZIP_MAGIC) or magic.startswith(OLE_MAGIC):
-        return workbook.read_workbook(path, name, header_probe, limits)
+        return True
     if magic.startswith(GZIP_MAGIC):
         raise ReadError(
             "file-unreadable",
@@ -90,7 +145,5 @@ def read_table(
             f"The file is named {path.suffix} but is not a workbook (it may be damaged, "
             "or saved in another format). Open it in Excel and save it again.",
         )
-    if path.suffix.lower() == ".xls":
-        # Old BIFF files without an OLE container still open in calamine.
-        return workbook.read_workbook(path, name, header_probe, limits)
-    return text.read_text(path, name, header_probe, limits, quoting=quoting, columns=columns)
+    # Old BIFF .xls files without an OLE container still open in calamine.
+    return path.suffix.lower() == ".xls"

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.raw_table import TEXT, RawTable
-from removal_batch.readers import ZIP_MAGIC, HeaderProbe, ReadError, ReadLimits
+from removal_batch.readers import ZIP_MAGIC, HeaderProbe, PendingRead, ReadError, ReadLimits
 
 PREFERRED_SHEET = "removal request"
 PEEK_ROWS = 50
@@ -297,10 +297,18 @@ READER_ALLOWANCE = 4 << 30
 
 
 def read_workbook(path: Path, name: str, header_probe: HeaderProbe, limits: ReadLimits) -> RawTable:
+    return begin_workbook(path, name, header_probe, limits).result()
+
+
+def begin_workbook(
+    path: Path, name: str, header_probe: HeaderProbe, limits: ReadLimits
+) -> PendingRead:
+    """Start reading a workbook in its child process (ReadError now if it is a zip bomb)."""
     check_zip(path, limits)
     if not hasattr(os, "fork"):
-        return _read_workbook_here(path, name, header_probe, limits)
-    return _read_in_child(path, name, header_probe, limits)
+        table = _read_workbook_here(path, name, header_probe, limits)
+        return PendingRead(lambda: table)
+    return _start_child(path, name, header_probe, limits)
 
 
 def _vm_size() -> int:
@@ -314,9 +322,9 @@ def _vm_size() -> int:
     return 0
 
 
-def _read_in_child(
+def _start_child(
     path: Path, name: str, header_probe: HeaderProbe, limits: ReadLimits
-) -> RawTable:
+) -> PendingRead:
     """Read in a forked child with a memory cap; a crash or abort there is a file problem,
     not the end of the batch."""
     import resource
@@ -351,6 +359,18 @@ def _read_in_child(
         finally:
             os._exit(0)
     os.close(write_end)
+
+    def stop() -> None:
+        with contextlib.suppress(OSError):
+            os.close(read_end)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+
+    return PendingRead(lambda: _child_result(pid, read_end), stop)
+
+
+def _child_result(pid: int, read_end: int) -> RawTable:
     try:
         with os.fdopen(read_end, "rb") as incoming:
             data = incoming.read()
