@@ -13,6 +13,7 @@ import os
 import pickle
 import signal
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -265,28 +266,30 @@ def _sheet_order(book: Any) -> list[str]:
     return preferred + [n for n in visible if n not in preferred]
 
 
-def _sheet(book: Any, sheet: str) -> Any:
-    """The parsed sheet: calamine parses all of it here, so each sheet is got once."""
+@contextlib.contextmanager
+def _sheet_errors() -> Iterator[None]:
+    """calamine's failures on a sheet as file problems (it raises several types, and
+    Rust panics): out of memory is a sheet too large, anything else a damaged file."""
     try:
-        return book.get_sheet_by_name(sheet)
+        yield
     except (KeyboardInterrupt, SystemExit):
         raise
     except MemoryError as exc:
         raise ReadError("file-too-large", "The sheet is too large to read.") from exc
     except BaseException as exc:
         raise ReadError("file-unreadable", _damaged(exc)) from exc
+
+
+def _sheet(book: Any, sheet: str) -> Any:
+    """The parsed sheet: calamine parses all of it here, so each sheet is got once."""
+    with _sheet_errors():
+        return book.get_sheet_by_name(sheet)
 
 
 def _read_sheet(handle: Any, nrows: int | None) -> tuple[pd.DataFrame, int]:
-    try:
+    with _sheet_errors():
         start = handle.start or (0, 0)
         rows = handle.to_python(skip_empty_area=True, nrows=nrows)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except MemoryError as exc:
-        raise ReadError("file-too-large", "The sheet is too large to read.") from exc
-    except BaseException as exc:
-        raise ReadError("file-unreadable", _damaged(exc)) from exc
     return _grid(rows, start), int(start[0])
 
 
