@@ -207,3 +207,20 @@ def test_phone_verdicts_of_distinct_pairs_reach_every_row(rows: list[tuple[str, 
         for phone, country in zip(frame["ContactPhoneNumber"], countries, strict=True)
     ]
     assert phone_for_country(frame).tolist() == expected
+
+
+def test_sku_duplicate_on_no_lines_finds_nothing() -> None:
+    """The integer keys take the largest SKU number; with no lines there is none."""
+    import numpy as np
+    import pandas as pd
+
+    from removal_batch.core.rules.lines import sku_duplicate
+
+    empty = pd.DataFrame(
+        {
+            "order_no": np.empty(0, dtype=np.int64),
+            "sku_pos": np.empty(0, dtype=np.int64),
+            "sku": pd.Series([], dtype="str"),
+        }
+    )
+    assert sku_duplicate(empty).empty

@@ -30,7 +30,6 @@ class RawTable:
         row_numbers: np.ndarray,
         sheet: str = "",
         encoding: str = "",
-        notes: list[str] | None = None,
         lists: list[list[str]] | None = None,
     ) -> None:
         if cells is None and lists is None:
@@ -40,7 +39,6 @@ class RawTable:
         self.row_numbers = row_numbers
         self.sheet = sheet
         self.encoding = encoding
-        self.notes = notes if notes is not None else []
         # The same cells as Python lists (padded to the width), when the reader had them.
         self.lists = lists
         self._width = len(lists[0]) if lists else 0
@@ -93,10 +91,6 @@ def raw_table_from_rows(
     width = max((len(r) for r in rows), default=0)
     padded = [r + [""] * (width - len(r)) if len(r) < width else r for r in rows]
     numbers = np.arange(first_row_number, first_row_number + len(rows), dtype=np.int64)
-    if not padded:
-        return RawTable(
-            file, _text_frame([], 0), row_numbers=numbers, sheet=sheet, encoding=encoding
-        )
     return RawTable(file, row_numbers=numbers, sheet=sheet, encoding=encoding, lists=padded)
 
 

@@ -72,6 +72,16 @@ class _Head:
         """(row index, field) of the rows whose first cell names a field (feed key lines)."""
         return [(i, r[0]) for i, r in enumerate(self.fields[:upto]) if r and r[0]]
 
+    def header_rows(self) -> list[int]:
+        """Rows naming two fields or more: the first is the header."""
+        return [i for i, r in enumerate(self.fields) if len({f for f in r if f}) >= 2]
+
+    def only_feed_keys(self) -> bool:
+        """Two or more rows start with a key, and every key is an order field: the top of a
+        one-order feed file."""
+        keys = [name for _, name in self.first_fields()]
+        return len(keys) >= 2 and all(k in ORDER_FIELDS for k in keys)
+
     def header_cells(self, index: int) -> list[str]:
         """One row's cells trimmed as pandas trims Arrow text (messages quote them)."""
         return _trimmed(self.raw_rows[index])
@@ -101,7 +111,7 @@ def recognise_request(raw: RawTable) -> ShapeResult:
         )
         return ShapeResult(None, [empty])
     head = _scan_head(raw)
-    candidates = [i for i, r in enumerate(head.fields) if len({f for f in r if f}) >= 2]
+    candidates = head.header_rows()
     if not candidates:
         return ShapeResult(None, [_missing_feed_items(raw, head) or _unknown_kind(raw)])
     header_idx = candidates[0]
@@ -134,8 +144,7 @@ def _unknown_kind(raw: RawTable) -> Problem:
 
 
 def _missing_feed_items(raw: RawTable, head: _Head) -> Problem | None:
-    keys = [name for _, name in head.first_fields()]
-    if len(keys) >= 2 and all(k in ORDER_FIELDS for k in keys):
+    if head.only_feed_keys():
         return Problem(
             "header-missing",
             "This looks like a one-order feed file, but the line "
@@ -397,11 +406,5 @@ def has_request_header(raw: RawTable) -> bool:
     """Whether a peek at a sheet or file shows either shape's header (picks sheet, delimiter)."""
     if raw.height == 0 or raw.width == 0:
         return False
-    fields = [
-        [field_for_header(c.strip()) if c else None for c in r]
-        for r in head_rows(raw, HEADER_SCAN_ROWS)
-    ]
-    if any(len({f for f in r if f}) >= 2 for r in fields):
-        return True
-    keys = [r[0] for r in fields if r and r[0]]
-    return len(keys) >= 2 and all(k in ORDER_FIELDS for k in keys)
+    head = _scan_head(raw)
+    return bool(head.header_rows()) or head.only_feed_keys()

@@ -50,10 +50,10 @@ def resolve_skus(lines: pd.DataFrame, snapshot: Snapshot) -> tuple[pd.Series, pd
 
 
 def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
-    """Lines whose SKU (or FNSKU) is not in the snapshot. Blank SKUs are value-missing."""
+    """Lines whose SKU (or FNSKU) is not in the snapshot (``lines`` has ``sku_pos``). Blank
+    SKUs are value-missing."""
     # A SKU cell that already failed a check (too long) is not looked up again.
-    positions = lines["sku_pos"] if "sku_pos" in lines else snapshot.positions(lines["sku"])
-    unknown = lines["sku"].ne("") & (positions < 0) & ~lines["sku_cell_error"]
+    unknown = lines["sku"].ne("") & (lines["sku_pos"] < 0) & ~lines["sku_cell_error"]
     by_fnsku = lines["MerchantSKU"].eq("") & lines["FNSKU"].ne("")
     plain = lines[unknown & ~by_fnsku]
     hint = _lost_zeros_hint(plain["MerchantSKU"], snapshot)
@@ -114,6 +114,8 @@ def _sku_numbers(lines: pd.DataFrame) -> np.ndarray:
 
 def sku_duplicate(lines: pd.DataFrame) -> pd.DataFrame:
     """The second and later lines of one SKU in one order (``lines`` has ``sku_pos``)."""
+    if lines.empty:
+        return concat_findings([])
     sku_numbers = _sku_numbers(lines)
     key = pd.Series(
         lines["order_no"].to_numpy() * (int(sku_numbers.max()) + 1) + sku_numbers,
