@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,12 +137,16 @@ def parse_time(text: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def _require_snapshot_file(path: Path) -> None:
+    if not path.is_file():
+        raise UsageError(f"Inventory snapshot not found: {path}")
+
+
 def load_snapshot(
     path: Path, settings: Settings, inventory_time: str | None = None
 ) -> tuple[Snapshot, SnapshotInfo]:
     """Read and check the inventory snapshot; any problem is a UsageError (exit 2)."""
-    if not path.is_file():
-        raise UsageError(f"Inventory snapshot not found: {path}")
+    _require_snapshot_file(path)
     before = _stamp(path)
     try:
         raw = read_table(
@@ -176,6 +181,26 @@ def load_snapshot(
         snapshot_time=when.isoformat(),
     )
     return snapshot, info
+
+
+class SnapshotLoad:
+    """The snapshot, loaded on a second thread while the request files are read and
+    validated: Arrow's parsing and hashing release the GIL, so on two cores the snapshot
+    costs little more than the longer of the two. ``result`` raises what loading raised."""
+
+    def __init__(self, path: Path, settings: Settings, inventory_time: str | None = None):
+        _require_snapshot_file(path)  # the commonest mistake, reported before anything is read
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
+        self._future = pool.submit(load_snapshot, path, settings, inventory_time)
+        pool.shutdown(wait=False)  # the thread ends with the load
+
+    def raise_if_failed(self) -> None:
+        """A snapshot found bad stops the batch now, not after every input has been read."""
+        if self._future.done():
+            self._future.result()
+
+    def result(self) -> tuple[Snapshot, SnapshotInfo]:
+        return self._future.result()
 
 
 def read_request(
@@ -256,30 +281,33 @@ def run_batch(
     inventory_time: str | None = None,
     progress: ProgressHook | None = None,
     *,
-    loaded: tuple[Snapshot, SnapshotInfo] | None = None,
+    loaded: tuple[Snapshot, SnapshotInfo] | SnapshotLoad | None = None,
     used_ids: frozenset[str] = frozenset(),
-    taken: pd.DataFrame | None = None,
+    taken: pd.DataFrame | Callable[[SnapshotInfo], pd.DataFrame] | None = None,
     skipped: Sequence[FileOutcome] = (),
 ) -> BatchResult:
     """Check a batch of request files against one snapshot; writes nothing.
 
-    ``loaded``: the snapshot, already read. ``used_ids`` and ``taken``: order ids and units
-    per SKU issued by earlier runs (the ledger). ``skipped``: inputs not read this time.
+    ``loaded``: the snapshot, already read or being read. ``used_ids`` and ``taken``: order
+    ids and units per SKU issued by earlier runs (the ledger); ``taken`` may depend on the
+    snapshot. ``skipped``: inputs not read this time.
     """
     started = utc_now()
     # Files in name order, whatever order they were given in: allocation depends on it.
     ordered = sorted({p.resolve(): p for p in paths}.values(), key=lambda p: (p.name, str(p)))
-    # The first file's read starts before the snapshot is loaded: a workbook is read by
-    # its child process on the other core meanwhile.
+    if loaded is None:
+        loaded = SnapshotLoad(inventory, settings, inventory_time)
+    # A workbook's read starts at once: its child process works on the other core.
     first = (
         begin_read(ordered[0], has_request_header, limits_of(settings), ordered[0].name)
-        if ordered and loaded is None
+        if ordered
         else None
     )
     outcomes = []
     try:
-        snapshot, info = loaded or load_snapshot(inventory, settings, inventory_time)
         for index, path in enumerate(ordered):
+            if isinstance(loaded, SnapshotLoad):
+                loaded.raise_if_failed()
             if progress:
                 progress(path.name)
             outcomes.append(read_request(path, path.name, settings, first if index == 0 else None))
@@ -287,7 +315,12 @@ def run_batch(
     finally:
         if first is not None:
             first.cancel()  # a child not waited for (the snapshot failed): stop it
+    if isinstance(loaded, SnapshotLoad):
+        loaded.raise_if_failed()
     validate_outcomes(outcomes, settings)
+    snapshot, info = loaded.result() if isinstance(loaded, SnapshotLoad) else loaded
+    if callable(taken):
+        taken = taken(info)
     validated = [
         ValidatedFile(o.name, o.table, o.validation)
         for o in outcomes

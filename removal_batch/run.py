@@ -27,8 +27,8 @@ from removal_batch.pipeline import (
     BatchResult,
     FileOutcome,
     ProgressHook,
+    SnapshotLoad,
     UsageError,
-    load_snapshot,
     run_batch,
     sha256_of,
 )
@@ -173,8 +173,8 @@ def run_workspace(
             f"No inventory snapshot: put the Manage FBA Inventory report in {space.inventory} "
             "or give --inventory FILE."
         )
-    loaded = load_snapshot(inventory, settings, options.inventory_time)
-    snapshot_time = dt.datetime.fromisoformat(loaded[1].snapshot_time).timestamp()
+    # Read on a second thread while the inputs are hashed, read and validated.
+    loaded = SnapshotLoad(inventory, settings, options.inventory_time)
     processed = {} if options.force else ledger.processed_inputs()
     take, skipped, digests = [], [], {}
     stamps: dict[str, tuple[int, int]] = {}
@@ -200,7 +200,7 @@ def run_workspace(
         progress,
         loaded=loaded,
         used_ids=ledger.order_ids(),
-        taken=ledger.taken_since(snapshot_time),
+        taken=lambda info: ledger.taken_since(_seconds(info.snapshot_time)),
         skipped=skipped,
     )
     checkpoint("decided")
@@ -226,7 +226,7 @@ def run_workspace(
         os.replace(staging, final)
         _fsync_dir(space.out)
         return RunOutcome(result, final, recovered)
-    record = _record(result, digests, snapshot_time)
+    record = _record(result, digests, _seconds(result.snapshot.snapshot_time))
     _write_json(space.pending / f"{result.run_id}.json", record.__dict__)
     checkpoint("pending-saved")
     os.replace(staging, final)
@@ -240,6 +240,10 @@ def run_workspace(
     (space.pending / f"{result.run_id}.json").unlink()
     checkpoint("done")
     return RunOutcome(result, final, recovered)
+
+
+def _seconds(iso_time: str) -> float:
+    return dt.datetime.fromisoformat(iso_time).timestamp()
 
 
 def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) -> RunRecord:

@@ -10,7 +10,7 @@ from conftest import write_delimited
 
 from removal_batch.core.inventory import looks_like_inventory_header, snapshot_columns
 from removal_batch.core.settings import Settings
-from removal_batch.pipeline import UsageError, load_snapshot
+from removal_batch.pipeline import SnapshotLoad, UsageError, load_snapshot, run_batch
 from removal_batch.readers import read_table
 
 # The Manage FBA Inventory report's 21 columns, in its order: the benchmark's generator
@@ -76,3 +76,25 @@ def test_missing_required_column_is_named(tmp_path: Path) -> None:
         load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
     assert "afn-unsellable-quantity" in str(caught.value)
     assert "missing" in str(caught.value)
+
+
+def test_a_snapshot_found_bad_on_its_thread_stops_the_batch_before_the_next_file(
+    tmp_path: Path,
+) -> None:
+    """The snapshot loads on a second thread while the inputs are read; once it has failed,
+    no further input is read and its own message is what the user gets."""
+    rows = [REPORT_HEADER, report_row("A-1", "5", "1"), report_row("A-2", "3", "-2")]
+    load = SnapshotLoad(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    with pytest.raises(UsageError):
+        load.result()  # the thread has finished, with its error
+    requests = [write_delimited(tmp_path / f"r{i}.txt", [["sku"], ["A-1"]]) for i in range(3)]
+    read: list[str] = []
+    with pytest.raises(UsageError) as caught:
+        run_batch(requests, tmp_path / "inv.txt", Settings(), progress=read.append, loaded=load)
+    assert "afn-unsellable-quantity '-2'" in str(caught.value)
+    assert read == []
+
+
+def test_a_missing_snapshot_is_reported_before_any_thread_starts(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not found"):
+        SnapshotLoad(tmp_path / "nowhere.txt", Settings())
