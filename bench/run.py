@@ -125,8 +125,7 @@ def case_large(data: Path, scale: float, out: Path) -> dict[str, object]:
         int(1_000_000 * scale),
     )
     inventory, requests = dataset(data, skus, lines, orders)
-    target = out / "large"
-    settle(target)
+    target = fresh(out, "large")
     cmd = [
         *TOOL,
         "check",
@@ -143,7 +142,7 @@ def case_large(data: Path, scale: float, out: Path) -> dict[str, object]:
     # The same check without writing 50,000 order files and syncing them to disk: how
     # much of the wall time is this machine's file creation and disk.
     checking = measure(cmd[: cmd.index("--out")])
-    floor = file_creation_floor(target, out / "floor")
+    floor = file_creation_floor(target, fresh(out, "floor"))
     return {
         "case": f"1. {lines:,} lines in {orders:,} orders vs {skus:,}-SKU snapshot (tab)",
         "command": " ".join(["removal-batch", *cmd[3:]]),
@@ -159,21 +158,20 @@ def case_large(data: Path, scale: float, out: Path) -> dict[str, object]:
     }
 
 
-def settle(folder: Path) -> None:
-    """Remove ``folder`` and let the file system finish with it: deleting 50,000 files
-    leaves the disk busy for seconds, which would be charged to the next measurement."""
-    shutil.rmtree(folder, ignore_errors=True)
-    os.sync()
-    time.sleep(1)
+def fresh(out: Path, name: str) -> Path:
+    """A new folder name under ``out``; nothing is deleted before a measurement. On this
+    VM's disk (ext4 without a journal) the kernel skips inodes deleted in the last one to
+    six minutes when it creates a file, so creating 50,000 files after deleting 50,000
+    took 6-18 s of kernel time instead of 1-1.5 s (perf: recently_deleted in
+    find_inode_bit). Outputs are removed once, when the benchmark ends."""
+    return out / f"{name}-{time.time_ns()}"
 
 
 def file_creation_floor(written: Path, scratch: Path) -> tuple[int, float]:
     """How long this machine takes, now, to create files of the sizes the tool just wrote
     (order files, upload files, summary) and sync them: a bare loop of os.open/os.write,
-    the least any tool could spend. The development VM's disk varies several-fold between
-    runs minutes apart."""
+    the least any tool could spend."""
     sizes = [p.stat().st_size for p in written.rglob("*") if p.is_file()]
-    settle(scratch)
     scratch.mkdir(parents=True)
     folder = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY)
     start = time.perf_counter()
@@ -185,9 +183,7 @@ def file_creation_floor(written: Path, scratch: Path) -> tuple[int, float]:
         os.sync()
     finally:
         os.close(folder)
-    seconds = time.perf_counter() - start
-    settle(scratch)
-    return len(sizes), seconds
+    return len(sizes), time.perf_counter() - start
 
 
 def verify_outputs(out: Path, requests: Path, inventory: Path, summary: dict[str, object]) -> None:
@@ -460,16 +456,23 @@ def main() -> int:
         PYTHON = user_install(HERE / ".venv")
         TOOL = [PYTHON, "-m", "removal_batch"]
     out = args.data / "out"
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists():  # a run stopped half-way: renamed now (cheap), deleted at the end
+        out.rename(args.data / f"out.old-{time.time_ns()}")
+    out.mkdir(parents=True)
     rows = []
-    for name in args.cases.split(","):
-        row = CASES[name](args.data, args.scale, out)
-        print(
-            f"{row['case']}: {row['figure']} (target {row['target']}) "
-            f"{'MET' if row['met'] else 'NOT MET'}",
-            flush=True,
-        )
-        rows.append(row)
+    try:
+        for name in args.cases.split(","):
+            row = CASES[name](args.data, args.scale, out)
+            print(
+                f"{row['case']}: {row['figure']} (target {row['target']}) "
+                f"{'MET' if row['met'] else 'NOT MET'}",
+                flush=True,
+            )
+            rows.append(row)
+    finally:
+        # Deleted last: see fresh(). A second run within minutes pays for this deletion.
+        for folder in [out, *args.data.glob("out.old-*")]:
+            shutil.rmtree(folder, ignore_errors=True)
     results = args.results or (HERE / "RESULTS.md" if args.scale == 1.0 else None)
     if results:
         lines = [
