@@ -159,6 +159,8 @@ def order_file_parts(
         )
     heads, head_at = _text_buffer(pc.binary_join_element_wise(*head, f"\n{ITEM_HEADER}\n", ""))
     ids = orders["order_id"].astype(str).tolist()
+    # Python ints slice a memoryview several times faster than numpy's integers do.
+    head_at, bounds = head_at.tolist(), bounds.tolist()
     for i, oid in enumerate(ids):
         yield oid, [heads[head_at[i] : head_at[i + 1]], body[bounds[i] : bounds[i + 1]]]
 
