@@ -159,12 +159,15 @@ def case_large(data: Path, scale: float, out: Path) -> dict[str, object]:
 
 
 def fresh(out: Path, name: str) -> Path:
-    """A new folder name under ``out``; nothing is deleted before a measurement. On this
-    VM's disk (ext4 without a journal) the kernel skips inodes deleted in the last one to
-    six minutes when it creates a file, so creating 50,000 files after deleting 50,000
-    took 6-18 s of kernel time instead of 1-1.5 s (perf: recently_deleted in
-    find_inode_bit). Outputs are removed once, when the benchmark ends."""
-    return out / f"{name}-{time.time_ns()}"
+    """A folder under ``out``, which each run starts empty (main moves old outputs aside),
+    so nothing is deleted before a measurement. On this VM's disk (ext4 without a journal)
+    the kernel skips inodes deleted in the last one to six minutes when it creates a file:
+    creating 50,000 files after deleting 50,000 took 6-18 s of kernel time instead of
+    1-1.5 s (perf: recently_deleted in find_inode_bit). Outputs are removed once, when the
+    benchmark ends."""
+    folder = out / name
+    assert not folder.exists(), f"{folder} is left from an earlier measurement"
+    return folder
 
 
 def file_creation_floor(written: Path, scratch: Path) -> tuple[int, float]:
