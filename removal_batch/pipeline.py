@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,11 +188,25 @@ class SnapshotLoad:
     validated: Arrow's parsing and hashing release the GIL, so on two cores the snapshot
     costs little more than the longer of the two. ``result`` raises what loading raised."""
 
-    def __init__(self, path: Path, settings: Settings, inventory_time: str | None = None):
+    def __init__(self, future: Future[tuple[Snapshot, SnapshotInfo]]):
+        self._future = future
+
+    @classmethod
+    def start(
+        cls, path: Path, settings: Settings, inventory_time: str | None = None
+    ) -> SnapshotLoad:
         _require_snapshot_file(path)  # the commonest mistake, reported before anything is read
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
-        self._future = pool.submit(load_snapshot, path, settings, inventory_time)
+        future = pool.submit(load_snapshot, path, settings, inventory_time)
         pool.shutdown(wait=False)  # the thread ends with the load
+        return cls(future)
+
+    @classmethod
+    def ready(cls, loaded: tuple[Snapshot, SnapshotInfo]) -> SnapshotLoad:
+        """A snapshot read earlier, in the same shape as one being read."""
+        future: Future[tuple[Snapshot, SnapshotInfo]] = Future()
+        future.set_result(loaded)
+        return cls(future)
 
     def raise_if_failed(self) -> None:
         """A snapshot found bad stops the batch now, not after every input has been read."""
@@ -296,7 +310,9 @@ def run_batch(
     # Files in name order, whatever order they were given in: allocation depends on it.
     ordered = sorted({p.resolve(): p for p in paths}.values(), key=lambda p: (p.name, str(p)))
     if loaded is None:
-        loaded = SnapshotLoad(inventory, settings, inventory_time)
+        loaded = SnapshotLoad.start(inventory, settings, inventory_time)
+    elif not isinstance(loaded, SnapshotLoad):
+        loaded = SnapshotLoad.ready(loaded)
     # A workbook's read starts at once: its child process works on the other core.
     first = (
         begin_read(ordered[0], has_request_header, limits_of(settings), ordered[0].name)
@@ -306,8 +322,7 @@ def run_batch(
     outcomes = []
     try:
         for index, path in enumerate(ordered):
-            if isinstance(loaded, SnapshotLoad):
-                loaded.raise_if_failed()
+            loaded.raise_if_failed()
             if progress:
                 progress(path.name)
             outcomes.append(read_request(path, path.name, settings, first if index == 0 else None))
@@ -315,10 +330,9 @@ def run_batch(
     finally:
         if first is not None:
             first.cancel()  # a child not waited for (the snapshot failed): stop it
-    if isinstance(loaded, SnapshotLoad):
-        loaded.raise_if_failed()
+    loaded.raise_if_failed()
     validate_outcomes(outcomes, settings)
-    snapshot, info = loaded.result() if isinstance(loaded, SnapshotLoad) else loaded
+    snapshot, info = loaded.result()
     if callable(taken):
         taken = taken(info)
     validated = [

@@ -29,6 +29,7 @@ from removal_batch.pipeline import (
     ProgressHook,
     SnapshotLoad,
     UsageError,
+    parse_time,
     run_batch,
     sha256_of,
 )
@@ -174,7 +175,7 @@ def run_workspace(
             "or give --inventory FILE."
         )
     # Read on a second thread while the inputs are hashed, read and validated.
-    loaded = SnapshotLoad(inventory, settings, options.inventory_time)
+    loaded = SnapshotLoad.start(inventory, settings, options.inventory_time)
     processed = {} if options.force else ledger.processed_inputs()
     take, skipped, digests = [], [], {}
     stamps: dict[str, tuple[int, int]] = {}
@@ -200,7 +201,7 @@ def run_workspace(
         progress,
         loaded=loaded,
         used_ids=ledger.order_ids(),
-        taken=lambda info: ledger.taken_since(_seconds(info.snapshot_time)),
+        taken=lambda info: ledger.taken_since(parse_time(info.snapshot_time).timestamp()),
         skipped=skipped,
     )
     checkpoint("decided")
@@ -226,7 +227,7 @@ def run_workspace(
         os.replace(staging, final)
         _fsync_dir(space.out)
         return RunOutcome(result, final, recovered)
-    record = _record(result, digests, _seconds(result.snapshot.snapshot_time))
+    record = _record(result, digests, parse_time(result.snapshot.snapshot_time).timestamp())
     _write_json(space.pending / f"{result.run_id}.json", record.__dict__)
     checkpoint("pending-saved")
     os.replace(staging, final)
@@ -240,10 +241,6 @@ def run_workspace(
     (space.pending / f"{result.run_id}.json").unlink()
     checkpoint("done")
     return RunOutcome(result, final, recovered)
-
-
-def _seconds(iso_time: str) -> float:
-    return dt.datetime.fromisoformat(iso_time).timestamp()
 
 
 def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) -> RunRecord:

@@ -84,7 +84,7 @@ def test_a_snapshot_found_bad_on_its_thread_stops_the_batch_before_the_next_file
     """The snapshot loads on a second thread while the inputs are read; once it has failed,
     no further input is read and its own message is what the user gets."""
     rows = [REPORT_HEADER, report_row("A-1", "5", "1"), report_row("A-2", "3", "-2")]
-    load = SnapshotLoad(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    load = SnapshotLoad.start(write_delimited(tmp_path / "inv.txt", rows), Settings())
     with pytest.raises(UsageError):
         load.result()  # the thread has finished, with its error
     requests = [write_delimited(tmp_path / f"r{i}.txt", [["sku"], ["A-1"]]) for i in range(3)]
@@ -97,4 +97,4 @@ def test_a_snapshot_found_bad_on_its_thread_stops_the_batch_before_the_next_file
 
 def test_a_missing_snapshot_is_reported_before_any_thread_starts(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not found"):
-        SnapshotLoad(tmp_path / "nowhere.txt", Settings())
+        SnapshotLoad.start(tmp_path / "nowhere.txt", Settings())
