@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -183,10 +183,28 @@ def load_snapshot(
     return snapshot, info
 
 
+# Snapshot loads still running. A fork copies Arrow's locks as they are at that instant,
+# and a lock held by the loading thread stays held for ever in the child (a workbook
+# reader's child was seen stuck in pyarrow's ``take``): so a fork waits for them.
+_LOADING: set[Future[tuple[Snapshot, SnapshotInfo]]] = set()
+
+
+def _finish_snapshot_loads() -> None:
+    running = list(_LOADING)
+    if running:
+        wait(running)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_finish_snapshot_loads)
+
+
 class SnapshotLoad:
     """The snapshot, loaded on a second thread while the request files are read and
     validated: Arrow's parsing and hashing release the GIL, so on two cores the snapshot
-    costs little more than the longer of the two. ``result`` raises what loading raised."""
+    costs little more than the longer of the two. ``result`` raises what loading raised.
+    A fork (a workbook's reader) waits until the load is over; start a workbook's read
+    before the load to have both at once."""
 
     def __init__(self, future: Future[tuple[Snapshot, SnapshotInfo]]):
         self._future = future
@@ -198,6 +216,8 @@ class SnapshotLoad:
         _require_snapshot_file(path)  # the commonest mistake, reported before anything is read
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
         future = pool.submit(load_snapshot, path, settings, inventory_time)
+        _LOADING.add(future)
+        future.add_done_callback(_LOADING.discard)
         pool.shutdown(wait=False)  # the thread ends with the load
         return cls(future)
 
@@ -207,6 +227,9 @@ class SnapshotLoad:
         future: Future[tuple[Snapshot, SnapshotInfo]] = Future()
         future.set_result(loaded)
         return cls(future)
+
+    def done(self) -> bool:
+        return self._future.done()
 
     def raise_if_failed(self) -> None:
         """A snapshot found bad stops the batch now, not after every input has been read."""
@@ -309,11 +332,8 @@ def run_batch(
     started = utc_now()
     # Files in name order, whatever order they were given in: allocation depends on it.
     ordered = sorted({p.resolve(): p for p in paths}.values(), key=lambda p: (p.name, str(p)))
-    if loaded is None:
-        loaded = SnapshotLoad.start(inventory, settings, inventory_time)
-    elif not isinstance(loaded, SnapshotLoad):
-        loaded = SnapshotLoad.ready(loaded)
-    # A workbook's read starts at once: its child process works on the other core.
+    # A workbook's read starts first (a fork waits for a snapshot being loaded): its child
+    # process then works on the other core while the snapshot loads.
     first = (
         begin_read(ordered[0], has_request_header, limits_of(settings), ordered[0].name)
         if ordered
@@ -321,6 +341,10 @@ def run_batch(
     )
     outcomes = []
     try:
+        if loaded is None:
+            loaded = SnapshotLoad.start(inventory, settings, inventory_time)
+        elif not isinstance(loaded, SnapshotLoad):
+            loaded = SnapshotLoad.ready(loaded)
         for index, path in enumerate(ordered):
             loaded.raise_if_failed()
             if progress:

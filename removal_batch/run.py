@@ -27,7 +27,6 @@ from removal_batch.pipeline import (
     BatchResult,
     FileOutcome,
     ProgressHook,
-    SnapshotLoad,
     UsageError,
     parse_time,
     run_batch,
@@ -174,8 +173,6 @@ def run_workspace(
             f"No inventory snapshot: put the Manage FBA Inventory report in {space.inventory} "
             "or give --inventory FILE."
         )
-    # Read on a second thread while the inputs are hashed, read and validated.
-    loaded = SnapshotLoad.start(inventory, settings, options.inventory_time)
     processed = {} if options.force else ledger.processed_inputs()
     take, skipped, digests = [], [], {}
     stamps: dict[str, tuple[int, int]] = {}
@@ -199,7 +196,6 @@ def run_workspace(
         settings,
         options.inventory_time,
         progress,
-        loaded=loaded,
         used_ids=ledger.order_ids(),
         taken=lambda info: ledger.taken_since(parse_time(info.snapshot_time).timestamp()),
         skipped=skipped,

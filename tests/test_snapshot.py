@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from conftest import write_delimited
 
+from removal_batch import pipeline
 from removal_batch.core.inventory import looks_like_inventory_header, snapshot_columns
 from removal_batch.core.settings import Settings
 from removal_batch.pipeline import SnapshotLoad, UsageError, load_snapshot, run_batch
@@ -98,3 +101,27 @@ def test_a_snapshot_found_bad_on_its_thread_stops_the_batch_before_the_next_file
 def test_a_missing_snapshot_is_reported_before_any_thread_starts(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not found"):
         SnapshotLoad.start(tmp_path / "nowhere.txt", Settings())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_fork_waits_for_a_snapshot_still_loading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child forked while the loading thread is inside Arrow inherits Arrow's locks as
+    they were and can wait on them for ever; so a fork (a workbook's reader) waits until
+    the load is over."""
+    real_load = pipeline.load_snapshot
+
+    def slow_load(*args: object) -> object:
+        time.sleep(0.5)
+        return real_load(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "load_snapshot", slow_load)
+    rows = [REPORT_HEADER, report_row("A-1", "5", "1")]
+    load = SnapshotLoad.start(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert load.done()
+    assert load.result()[1].skus == 1
