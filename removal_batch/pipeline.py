@@ -233,7 +233,7 @@ class SnapshotLoad:
 
     def raise_if_failed(self) -> None:
         """A snapshot found bad stops the batch now, not after every input has been read."""
-        if self._future.done():
+        if self.done():
             self._future.result()
 
     def result(self) -> tuple[Snapshot, SnapshotInfo]:

@@ -275,9 +275,13 @@ def test_a_table_of_rows_builds_its_frame_only_when_asked() -> None:
     assert (empty.height, empty.width) == (0, 0)
 
 
-def test_a_workbook_read_begun_before_a_bad_snapshot_leaves_no_process(tmp_path: Path) -> None:
-    """check starts reading the first workbook in a child process while the snapshot
-    loads; when the snapshot stops the run, that child is stopped and reaped."""
+@pytest.mark.parametrize("snapshot_text", ["not\tan\tinventory\n", None], ids=["bad", "missing"])
+def test_a_workbook_read_begun_before_a_bad_snapshot_leaves_no_process(
+    tmp_path: Path, snapshot_text: str | None
+) -> None:
+    """check starts reading the first workbook in a child process, then the snapshot;
+    when the snapshot stops the run (bad, or not there at all), that child is stopped
+    and reaped."""
     import os
 
     from removal_batch.core.settings import Settings
@@ -285,7 +289,8 @@ def test_a_workbook_read_begun_before_a_bad_snapshot_leaves_no_process(tmp_path:
 
     path = _workbook(tmp_path / "r.xlsx", request_rows([ROW]))
     snapshot = tmp_path / "inventory.txt"
-    snapshot.write_text("not\tan\tinventory\n", encoding="utf-8")
+    if snapshot_text is not None:
+        snapshot.write_text(snapshot_text, encoding="utf-8")
     with pytest.raises(UsageError):
         run_batch([path], snapshot, Settings())
     with pytest.raises(ChildProcessError):  # no child left, running or unreaped
