@@ -8,7 +8,6 @@ import shutil
 import sys
 import tempfile
 import tomllib
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -60,40 +59,44 @@ def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) 
     """Every output of a run into ``out_dir`` (which the caller publishes); returns the
     text of summary.json."""
     from removal_batch.writers.order_files import (
+        PendingOrderFiles,
+        begin_order_files,
         item_lines,
-        write_order_files,
         write_upload_files,
     )
     from removal_batch.writers.summary import write_summary
 
     decision = result.decision
-    if with_orders and len(decision.orders):
-        # Creating 50,000 order files is mostly time in the kernel: a second thread does
-        # it while this one builds the upload files (each works on its own frame objects).
-        items = item_lines(decision.lines)  # the same text ends the lines of both
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            order_files = pool.submit(
-                write_order_files,
-                decision.orders.copy(deep=False),
-                decision.lines.copy(deep=False),
-                out_dir / "orders",
+    pending: PendingOrderFiles | None = None
+    try:
+        if with_orders and len(decision.orders):
+            items = item_lines(decision.lines)  # the same text ends the lines of both
+            # The order files are written on the other core while this process writes
+            # everything else; their names are known at once.
+            pending = begin_order_files(decision.orders, decision.lines, out_dir / "orders", items)
+            uploads = write_upload_files(
+                decision.orders,
+                decision.lines,
+                out_dir / "upload",
+                result.settings.max_skus_per_file,
                 items,
             )
-            try:
-                uploads = write_upload_files(
-                    decision.orders,
-                    decision.lines,
-                    out_dir / "upload",
-                    result.settings.max_skus_per_file,
-                    items,
-                )
-                checkpoint("upload-written")
-            finally:
-                names = order_files.result()  # waits; raises what the writer raised
-        checkpoint("orders-written")
-        decision.orders["output_file"] = decision.orders["order_id"].map(names)
-        decision.orders["upload_file"] = decision.orders["order_id"].map(uploads)
-    errors_dir = out_dir / "errors"
+            checkpoint("upload-written")
+            decision.orders["output_file"] = decision.orders["order_id"].map(pending.names)
+            decision.orders["upload_file"] = decision.orders["order_id"].map(uploads)
+        _write_error_reports(result, out_dir / "errors")
+        summary = write_summary(result, out_dir / "summary.json")
+        checkpoint("summary-written")
+        if pending is not None:
+            pending.result()  # waits; raises what the writer met
+            checkpoint("orders-written")
+    finally:
+        if pending is not None:
+            pending.cancel()  # a writer not waited for (something above failed): stop it
+    return summary
+
+
+def _write_error_reports(result: BatchResult, errors_dir: Path) -> None:
     errors_dir.mkdir(parents=True, exist_ok=True)
     for outcome in result.files:
         if outcome.problems.empty:
@@ -106,9 +109,6 @@ def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) 
         raw = outcome.table.raw if outcome.table is not None else None
         write_errors_xlsx(outcome.problems, raw, base.with_name(base.name + ".xlsx"))
         checkpoint("error-report-written")
-    summary = write_summary(result, out_dir / "summary.json")
-    checkpoint("summary-written")
-    return summary
 
 
 def publish_into(result: BatchResult, out_dir: Path) -> str:

@@ -14,6 +14,9 @@ _ENV = "REMOVAL_BATCH_KILL_AT"
 # Read once: checkpoints sit on paths taken per order file, and must cost nothing.
 _TARGET, _, _NTH = os.environ.get(_ENV, "").partition("#")
 _passes: dict[str, int] = {}
+# The process that imported this module: a forked helper (the order-file writer) that
+# reaches a crash point takes the whole run down with it, as a power cut would.
+_RUN_PID = os.getpid()
 
 
 def checkpoint(name: str) -> None:
@@ -21,4 +24,6 @@ def checkpoint(name: str) -> None:
         return
     _passes[name] = _passes.get(name, 0) + 1
     if _passes[name] == int(_NTH or 1):
+        if os.getpid() != _RUN_PID:
+            os.kill(_RUN_PID, signal.SIGKILL)
         os.kill(os.getpid(), signal.SIGKILL)

@@ -8,8 +8,11 @@ in archive/ or still in inbox/, and nothing half-written is visible in out/.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,4 +108,32 @@ def test_killed_twice_during_recovery(tmp_path: Path, reference) -> None:
     second = cli("run", str(root), env={"REMOVAL_BATCH_KILL_AT": "recover-recorded"})
     assert second.returncode == -9
     assert cli("run", str(root)).returncode in (0, 1)
+    _check(root, inputs, orders)
+
+
+# Runs the CLI with every order file written by the forked child, however few the orders.
+FORKED_WRITER = (
+    "import removal_batch.writers.order_files as o; o.FORK_FROM_ORDERS = 1; "
+    "from removal_batch.cli import main; main()"
+)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX only")
+@pytest.mark.parametrize("point", ["order-file#1", "order-file#3"])
+def test_killed_in_the_order_writer_child(tmp_path: Path, reference, point: str) -> None:
+    """A crash point reached in the forked order writer takes the whole run down (a power
+    cut stops both processes); the next run still issues every order once."""
+    template, inputs, orders = reference
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    crashed = subprocess.run(
+        [sys.executable, "-c", FORKED_WRITER, "run", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "REMOVAL_BATCH_KILL_AT": point},
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    assert [p.name for p in (root / "out").iterdir() if not p.name.startswith(".")] == []
+    assert cli("run", str(root)).returncode == 1
     _check(root, inputs, orders)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -35,7 +37,18 @@ def _run(root: Path) -> tuple[int, str]:
     return result.exit_code, " ".join(result.output.split())  # rich wraps long lines
 
 
-def test_disk_full_while_writing_orders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+# Order files are written in place for a few orders and by a forked child for many; a
+# threshold of 1 sends these small runs down the child's path.
+WRITERS = pytest.mark.parametrize(
+    "fork_from", [order_files.FORK_FROM_ORDERS, 1], ids=["in-place", "forked"]
+)
+
+
+@WRITERS
+def test_disk_full_while_writing_orders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork_from: int
+) -> None:
+    monkeypatch.setattr(order_files, "FORK_FROM_ORDERS", fork_from)
     root = _workspace(tmp_path)
     calls = {"n": 0}
     real = order_files._write
@@ -57,7 +70,11 @@ def test_disk_full_while_writing_orders(tmp_path: Path, monkeypatch: pytest.Monk
     assert ledger_orders(root) == ["D1", "D2", "D3"]
 
 
-def test_read_only_output_folder_in_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@WRITERS
+def test_read_only_output_folder_in_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork_from: int
+) -> None:
+    monkeypatch.setattr(order_files, "FORK_FROM_ORDERS", fork_from)
     root = _workspace(tmp_path)
 
     def refused(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:
@@ -79,6 +96,57 @@ def test_read_only_output_folder_in_check(tmp_path: Path, monkeypatch: pytest.Mo
     assert result.exit_code == 3
     assert "could not be written" in " ".join(result.output.split())
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_order_writer_killed_is_a_clear_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child writing the order files dies (the OOM killer picks it): the run ends with
+    exit 3 and a message, nothing published, and no child left behind."""
+    monkeypatch.setattr(order_files, "FORK_FROM_ORDERS", 1)
+    root = _workspace(tmp_path)
+    parent = os.getpid()
+
+    def killed(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(order_files, "_write", killed)
+    code, output = _run(root)
+    assert code == 3
+    assert "could not be written" in output and "stopped by signal 9" in output
+    assert _state(root) == (["a.txt", "b.txt"], [], [])
+    with pytest.raises(ChildProcessError):  # no child left, running or unreaped
+        os.waitpid(-1, os.WNOHANG)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_failure_beside_the_order_writer_stops_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload files fail while the child is still writing order files: the child is
+    stopped and reaped before the staging folder is removed."""
+    monkeypatch.setattr(order_files, "FORK_FROM_ORDERS", 1)
+    root = _workspace(tmp_path)
+    real = order_files._write
+
+    def slow(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:
+        time.sleep(30)  # in the child: it is still writing when the parent fails
+        real(folder_fd, name, parts)
+
+    def refused(*args: object, **kwargs: object) -> dict[str, str]:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(order_files, "_write", slow)
+    monkeypatch.setattr(order_files, "write_upload_files", refused)
+    started = time.monotonic()
+    code, output = _run(root)
+    assert time.monotonic() - started < 20  # the parent did not wait out the child
+    assert code == 3 and "No space left" in output
+    assert _state(root) == (["a.txt", "b.txt"], [], [])
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
 
 
 def test_inventory_changing_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

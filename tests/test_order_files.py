@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from conftest import INVENTORY_HEADER, RETURN_ADDRESS, request_rows, write_delimited
 from invariants import check_written_outputs, read_back
 
+import removal_batch.writers.order_files as order_files
 from removal_batch.app import write_outputs
 from removal_batch.core.raw_table import TEXT
 from removal_batch.core.settings import Settings
@@ -99,3 +101,43 @@ def test_lines_in_any_order_are_written_to_their_own_orders(
     check_written_outputs(out, decision.lines, decision.orders, snapshot.frame, 10_000)
     assert read_back(out / "orders" / "D1.txt")["MerchantSKU"].tolist() == ["00123", "ABC-1"]
     assert read_back(out / "orders" / "D2.txt")["MerchantSKU"].tolist() == ["ABC-1"]
+
+
+def test_the_forked_order_writer_writes_what_the_in_place_one_does(
+    tmp_path: Path, inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many orders are written by a forked child, a few in place: the files are the same."""
+    rows = [
+        {
+            **RETURN_ADDRESS,
+            "MerchantRemovalOrderID": oid,
+            "RemovalDisposition": disposition,
+            "MerchantSKU": sku,
+            "SellableQuantity": "1",
+        }
+        for oid, disposition, sku in (
+            ("D1", "Disposal", "00123"),
+            ("R1", "Return", "ABC-1"),
+            ("R1", "Return", "SKU-4"),
+            ("D2", "Disposal", "SKU-4"),
+        )
+    ]
+    result = run_batch(
+        [write_delimited(tmp_path / "r.txt", request_rows(rows))], inventory, Settings()
+    )
+    assert len(result.decision.orders) == 3
+
+    def written(folder: Path) -> dict[str, bytes]:
+        write_outputs(result, folder)
+        return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.txt"))}
+
+    in_place = written(tmp_path / "in-place")
+    monkeypatch.setattr(order_files, "FORK_FROM_ORDERS", 1)
+    forked = written(tmp_path / "forked")
+    assert sorted(in_place) == [
+        "orders/D1.txt",
+        "orders/D2.txt",
+        "orders/R1.txt",
+        "upload/removal-orders-001.txt",
+    ]
+    assert forked == in_place
