@@ -1,3 +1,3 @@
-from removal_batch.cli import main
+from removal_batch.cli import entry
 
-main()
+entry()

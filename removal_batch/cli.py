@@ -6,6 +6,8 @@ that ``removal-batch --help`` answers at once.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import tempfile
 import traceback
@@ -29,6 +31,29 @@ def _internal_error(exc: BaseException) -> None:
         where = ""
     click.echo(f"removal-batch: internal error ({type(exc).__name__}: {exc}).{where}", err=True)
     sys.exit(EXIT_INTERNAL)
+
+
+def entry() -> None:
+    """The installed command: run ``main``, then leave without tearing the interpreter down.
+
+    By the time a command returns, every output is closed, published and synced, the ledger
+    closed and the lock released; what is left is freeing a big batch's objects one by one
+    and unloading pandas, 0.2-0.3 s after a million-line check for nothing (mypy leaves
+    the same way)."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:  # sys.exit("message") prints the message and exits 1
+            print(exc.code, file=sys.stderr)
+            code = 1
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe (| head) has nothing left to be told.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -258,7 +258,7 @@ def read_request(
     # A text file of fewer bytes than the cell limit cannot hold a cell over it (a
     # character is at least one byte); most request files are that small.
     small_text = not raw.sheet and path.stat().st_size <= settings.max_cell_chars
-    length, at_row, at_col = (0, 0, 0) if small_text else longest_cell(raw)
+    length, at_row, at_col = (0, 0, 0) if small_text else longest_cell(raw, settings.max_cell_chars)
     if length > settings.max_cell_chars:
         message = (
             f"The cell at row {at_row}, column {column_letter(at_col)} holds {length:,} "

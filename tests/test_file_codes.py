@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import RETURN_ADDRESS, codes, codes_at, request_rows, write_delimited
 
 from removal_batch.core.settings import Settings
@@ -113,3 +114,20 @@ def test_file_too_large_for_a_cell_over_the_cell_limit(tmp_path: Path, check) ->
     )
     assert codes(check(small, settings=Settings(max_cell_chars=50))) == {"file-too-large"}
     assert check(small).problems.empty
+
+
+@pytest.mark.parametrize(
+    ("notes", "flagged"), [("é" * 40, False), ("é" * 60, True)], ids=["40", "60"]
+)
+def test_the_cell_limit_counts_characters_not_bytes(
+    tmp_path: Path, check, notes: str, flagged: bool
+) -> None:
+    """A column is passed over when no cell has more bytes than the limit; one that has is
+    measured in characters: 40 two-byte characters are within a 50-character limit."""
+    path = write_delimited(tmp_path / "e.txt", request_rows([{**GOOD, "ShippingNotes": notes}]))
+    result = check(path, settings=Settings(max_cell_chars=50))
+    if flagged:
+        assert codes(result) == {"file-too-large"}
+        assert "holds 60 characters" in result.problems["message"][0]
+    else:
+        assert result.problems.empty

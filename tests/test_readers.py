@@ -295,3 +295,38 @@ def test_a_workbook_read_begun_before_a_bad_snapshot_leaves_no_process(
         run_batch([path], snapshot, Settings())
     with pytest.raises(ChildProcessError):  # no child left, running or unreaped
         os.waitpid(-1, os.WNOHANG)
+
+
+# Whitespace and near-whitespace at either end: ASCII and Unicode spaces, controls, and
+# characters whose UTF-8 form starts or ends with a byte that is not printable ASCII.
+_EDGE_TEXT = st.text(
+    alphabet=st.sampled_from(list('aZ09-_." \t\r\n\x0b\x0c\x1c\x1f\x7f\xa0é\u2003\u3000😀')),
+    max_size=6,
+)
+
+
+@given(st.lists(_EDGE_TEXT, min_size=1, max_size=40), st.integers(0, 5))
+def test_strip_text_trims_as_pandas_does(values: list[str], skip: int) -> None:
+    """strip_text skips the trim when no value can start or end with whitespace; whatever
+    the values (and a slice of them, as a table's body is), it gives pandas' result."""
+    import pandas as pd
+
+    from removal_batch.core.fields import strip_text
+    from removal_batch.core.raw_table import TEXT
+
+    series = pd.Series(values, dtype=TEXT).iloc[skip:]
+    assert strip_text(series).tolist() == series.str.strip().tolist()
+
+
+def test_strip_text_takes_the_trim_for_any_unsafe_edge() -> None:
+    import pandas as pd
+
+    from removal_batch.core.fields import strip_text
+    from removal_batch.core.raw_table import TEXT
+
+    plain = pd.Series(["A1", "b", "", "x y"], dtype=TEXT)
+    assert strip_text(plain) is plain  # nothing to trim: the values themselves
+    for edge in (" A1", "A1\t", "\u00a0A1", "A1\u3000", "\x1fA1"):
+        values = pd.Series(["B2", edge], dtype=TEXT)
+        assert strip_text(values) is not values  # the real trim was taken
+        assert strip_text(values).tolist() == values.str.strip().tolist()

@@ -16,7 +16,7 @@ import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
-from removal_batch.core.fields import arrow_strings
+from removal_batch.core.fields import arrow_strings, strip_text
 from removal_batch.core.raw_table import RawTable, head_rows
 from removal_batch.core.schema import inventory_schema
 
@@ -118,7 +118,7 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
     columns: dict[str, pd.Series] = {}
     for label, name in zip(raw.cells.columns, names, strict=True):
         if name in USED and name not in columns:
-            columns[name] = body[label].str.strip()
+            columns[name] = strip_text(body[label])
     frame = pd.DataFrame(columns)
     # Rows blank in every column used are ignored (only the used columns are looked at).
     filled = frame.ne("").any(axis=1)

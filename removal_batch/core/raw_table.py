@@ -105,12 +105,23 @@ def head_rows(raw: RawTable, count: int) -> list[list[str]]:
     ]
 
 
-def longest_cell(raw: RawTable) -> tuple[int, int, int]:
-    """(length, row number, column index) of the longest cell; (0, 0, 0) for an empty table."""
+def longest_cell(raw: RawTable, over: int = 0) -> tuple[int, int, int]:
+    """(length, row number, column index) of the longest cell longer than ``over``
+    characters; (0, 0, 0) when there is none. A column none of whose cells is over
+    ``over`` bytes long (a character is at least one byte) is passed over without
+    counting its characters."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     best = (0, 0, 0)
     for col in raw.cells.columns:
-        lengths = raw.cells[col].str.len().to_numpy()
-        if len(lengths) and int(lengths.max()) > best[0]:
+        values = raw.cells[col]
+        if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+            most = pc.max(pc.binary_length(pa.array(values.array))).as_py()
+            if most is None or most <= max(over, best[0]):
+                continue
+        lengths = values.str.len().to_numpy()
+        if len(lengths) and int(lengths.max()) > max(over, best[0]):
             i = int(lengths.argmax())
             best = (int(lengths[i]), int(raw.row_numbers[i]), int(col))
     return best

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from removal_batch.core.checks import is_whole_number
-from removal_batch.core.fields import arrow_strings
+from removal_batch.core.fields import arrow_strings, strip_text
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.inventory import Snapshot
 
@@ -16,7 +16,7 @@ from removal_batch.core.inventory import Snapshot
 def parse_quantity(values: pd.Series) -> pd.Series:
     """Validated quantity text -> int64 (blank = 0; a value that failed its check = 0, as its
     line is rejected anyway)."""
-    text = values.str.strip()
+    text = strip_text(values)
     whole = is_whole_number(text).fillna(False).astype(bool)
     kept = text.where(whole, "0")
     try:  # plain digits, nearly every quantity: Arrow's integer parser, 10x pandas' float one
