@@ -1,0 +1,72 @@
+"""summary.json: the orders list built column by column is the text json.dumps writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from conftest import INVENTORY_HEADER, request_rows, write_delimited
+
+from removal_batch.core.raw_table import TEXT
+from removal_batch.core.settings import Settings
+from removal_batch.pipeline import run_batch
+from removal_batch.writers.summary import orders_json, summary_dict, summary_json
+
+AWKWARD = ["plain.txt", 'say "hi".txt', "back\\slash.txt", "tab\there.txt", "ünï ✓.txt", "\x01"]
+
+
+def test_orders_json_is_what_json_dumps_writes() -> None:
+    n = len(AWKWARD)
+    orders = pd.DataFrame(
+        {
+            "order_id": pd.array([f"R{i}" for i in range(n)], dtype=TEXT),
+            "disposition": pd.array(["Return", "Disposal"] * (n // 2), dtype=TEXT),
+            "lines": range(1, n + 1),
+            "sellable_units": [0, 5, 10**12, 3, 2, 1],
+            "unsellable_units": [1, 0, 0, 0, 7, 0],
+            "source_file": pd.array(AWKWARD, dtype=TEXT),
+            "output_file": pd.array([f"orders/R{i}.txt" for i in range(n)], dtype=TEXT),
+            "upload_file": pd.array(["upload/removal-orders-001.txt"] * (n - 1) + [None], TEXT),
+        }
+    )
+    expected = [
+        {
+            "id": f"R{i}",
+            "disposition": orders["disposition"][i],
+            "lines": i + 1,
+            "sellable_units": int(orders["sellable_units"][i]),
+            "unsellable_units": int(orders["unsellable_units"][i]),
+            "source_file": AWKWARD[i],
+            "output_file": f"orders/R{i}.txt",
+            "upload_file": "upload/removal-orders-001.txt" if i < n - 1 else "",
+        }
+        for i in range(n)
+    ]
+    assert orders_json(orders) == json.dumps(expected, ensure_ascii=False)
+    assert orders_json(orders.iloc[:0]) == "[]"
+
+
+def test_a_large_summary_is_the_compact_dump_of_the_whole(tmp_path: Path) -> None:
+    """Over 1,000 orders the text is put together from its sections; it must be exactly
+    json.dumps of the same summary."""
+    skus = [f"S{i:04d}" for i in range(1001)]
+    inventory = write_delimited(
+        tmp_path / "inventory.txt",
+        [INVENTORY_HEADER, *[[s, "", "", "Thing", "5", "0", "0"] for s in skus]],
+    )
+    rows = [
+        {
+            "MerchantRemovalOrderID": f"D{i}",
+            "RemovalDisposition": "Disposal",
+            "MerchantSKU": sku,
+            "SellableQuantity": "1",
+        }
+        for i, sku in enumerate(skus)
+    ]
+    request = write_delimited(tmp_path / 'a "quoted" name.txt', request_rows(rows))
+    result = run_batch([request], inventory, Settings())
+    assert len(result.decision.orders) == 1001
+    text = summary_json(result)
+    assert text == json.dumps(summary_dict(result), ensure_ascii=False)
+    assert json.loads(text)["totals"]["sellable_units"] == 1001
