@@ -82,8 +82,8 @@ def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) 
                 items,
             )
             checkpoint("upload-written")
-            decision.orders["output_file"] = decision.orders["order_id"].map(pending.names)
-            decision.orders["upload_file"] = decision.orders["order_id"].map(uploads)
+            decision.orders["output_file"] = pending.names
+            decision.orders["upload_file"] = uploads
         _write_error_reports(result, out_dir / "errors")
         summary = write_summary(result, out_dir / "summary.json")
         checkpoint("summary-written")

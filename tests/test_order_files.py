@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -141,3 +142,39 @@ def test_the_forked_order_writer_writes_what_the_in_place_one_does(
         "upload/removal-orders-001.txt",
     ]
     assert forked == in_place
+
+
+def test_summary_names_the_files_that_hold_each_order(tmp_path: Path, inventory: Path) -> None:
+    """Every order's output_file and upload_file in summary.json hold that order, with
+    upload files of at most two lines (so orders spread over several)."""
+    rows = [
+        {
+            "MerchantRemovalOrderID": oid,
+            "RemovalDisposition": "Disposal",
+            "MerchantSKU": sku,
+            "SellableQuantity": "1",
+        }
+        for oid, sku in (
+            ("D1", "00123"),
+            ("D1", "ABC-1"),
+            ("D2", "SKU-4"),
+            ("D3", "00123"),
+            ("D4", "SKU-4"),
+            ("D4", "ABC-1"),
+        )
+    ]
+    result = run_batch(
+        [write_delimited(tmp_path / "r.txt", request_rows(rows))],
+        inventory,
+        Settings(max_skus_per_file=2),
+    )
+    out = tmp_path / "out"
+    summary = json.loads(write_outputs(result, out))
+    uploads = set()
+    for order in summary["orders"]:
+        in_own_file = read_back(out / order["output_file"])["MerchantRemovalOrderID"]
+        assert in_own_file.unique().tolist() == [order["id"]]
+        in_upload = read_back(out / order["upload_file"])["MerchantRemovalOrderID"]
+        assert order["id"] in in_upload.tolist()
+        uploads.add(order["upload_file"])
+    assert len(summary["orders"]) == 4 and len(uploads) == 3

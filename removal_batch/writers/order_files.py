@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from removal_batch.core.fields import ADDRESS_FIELDS, ITEM_FIELDS, ORDER_FIELDS, arrow_strings
+from removal_batch.core.raw_table import TEXT
 from removal_batch.faults import checkpoint
 
 ITEM_HEADER = "\t".join(ITEM_FIELDS)
@@ -203,15 +204,15 @@ FORK_FROM_ORDERS = 2_000
 
 
 class PendingOrderFiles:
-    """Order files being written. ``names`` (order id -> relative file name) is known at
-    once; ``result()`` waits for the files and raises the OSError their writing met;
-    ``cancel()`` stops a writer not waited for."""
+    """Order files being written. ``names`` (each order's relative file name, indexed as
+    the orders are) is known at once; ``result()`` waits for the files and raises the
+    OSError their writing met; ``cancel()`` stops a writer not waited for."""
 
-    def __init__(self, names: dict[str, str], pid: int = 0, report: int = -1) -> None:
+    def __init__(self, names: pd.Series, pid: int = 0, report: int = -1) -> None:
         self.names = names
         self._pid, self._report = pid, report
 
-    def result(self) -> dict[str, str]:
+    def result(self) -> pd.Series:
         if self._pid:
             pid, report, self._pid = self._pid, self._report, 0
             with os.fdopen(report, "rb") as incoming:
@@ -251,10 +252,10 @@ def begin_order_files(
     them on the other core with no contention. The child runs no Arrow code (a fork can
     copy a lock Arrow holds on another thread), only the prepared buffers and os calls."""
     folder.mkdir(parents=True, exist_ok=True)
+    names = f"{folder.name}/" + orders["order_id"].astype(TEXT) + ".txt"
     if orders.empty:
-        return PendingOrderFiles({})
+        return PendingOrderFiles(names)
     layout = order_file_layout(orders, lines, items)
-    names = {oid: f"{folder.name}/{oid}.txt" for oid in layout.ids}
     if len(layout.ids) < FORK_FROM_ORDERS or not hasattr(os, "fork"):
         _write_layout(layout, folder)
         return PendingOrderFiles(names)
@@ -300,12 +301,13 @@ def write_upload_files(
     folder: Path,
     per_file: int,
     items: pa.Array | None = None,
-) -> dict[str, str]:
+) -> pd.Series:
     """upload/removal-orders-NNN.txt in the table shape, order fields on every row.
-    Returns order id -> relative name of the upload file holding it."""
+    Returns the relative name of the upload file holding each order (indexed as the
+    orders are)."""
     folder.mkdir(parents=True, exist_ok=True)
     if orders.empty:
-        return {}
+        return pd.Series("", index=orders.index, dtype=TEXT)
     file_of_order = pack_orders(orders["lines"].to_numpy(), per_file)
     position, line_text = _grouped_items(orders, lines, items)
     # The order fields are joined once per order, then repeated on each of its lines.
@@ -319,18 +321,17 @@ def write_upload_files(
     starts = _run_starts(pa.array(line_file))
     ends = np.r_[starts[1:], len(line_file)]
     header = ("\t".join(UPLOAD_HEADER) + "\n").encode()
-    names: dict[int, str] = {}
     folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for a, b in zip(starts, ends, strict=True):
             number = int(line_file[a])
             name = f"removal-orders-{number:03d}.txt"
             _write(folder_fd, name, [header, buffer[offsets[a] : offsets[b]]])
-            names[number] = f"{folder.name}/{name}"
     finally:
         os.close(folder_fd)
-    ids = orders["order_id"].astype(str).tolist()
-    return {oid: names[int(n)] for oid, n in zip(ids, file_of_order, strict=True)}
+    # Files are numbered 1..k in order, so a file's name is found by its number.
+    names = [f"{folder.name}/removal-orders-{n:03d}.txt" for n in range(1, file_of_order.max() + 1)]
+    return pd.Series(pd.array(names, dtype=TEXT).take(file_of_order - 1), index=orders.index)
 
 
 def fsync_tree(root: Path) -> None:
