@@ -149,6 +149,47 @@ def test_a_failure_beside_the_order_writer_stops_it(
         os.waitpid(-1, os.WNOHANG)
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="POSIX only")
+def test_an_interrupted_wait_leaves_the_writer_to_cancel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the run waits for the order writer: the child is still stopped and
+    reaped by cancel() (the wait gave up neither the child nor its descriptor)."""
+    import pandas as pd
+
+    monkeypatch.setattr(order_files, "FORK_FROM_ORDERS", 1)
+    real = order_files._write
+
+    def slow(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:
+        time.sleep(30)
+        real(folder_fd, name, parts)
+
+    monkeypatch.setattr(order_files, "_write", slow)
+    orders = pd.DataFrame(
+        {"order_id": ["D1"], "disposition": ["Disposal"], "lines": [1]}
+        | {name: [""] for name in order_files.ORDER_FIELDS[2:]}
+    )
+    lines = pd.DataFrame({"order_id": ["D1"], "sku": ["A"], "sellable": [1], "unsellable": [0]})
+    pending = order_files.begin_order_files(orders, lines, tmp_path / "orders")
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    started = time.monotonic()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(KeyboardInterrupt):
+            pending.result()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    pending.cancel()
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
 def test_inventory_changing_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _workspace(tmp_path)
     real = pipeline.read_table

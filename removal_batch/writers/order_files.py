@@ -214,10 +214,11 @@ class PendingOrderFiles:
 
     def result(self) -> pd.Series:
         if self._pid:
-            pid, report, self._pid = self._pid, self._report, 0
-            with os.fdopen(report, "rb") as incoming:
+            report, self._report = self._report, -1
+            with os.fdopen(report, "rb") as incoming:  # it owns (and closes) the descriptor
                 data = incoming.read()
-            _, status = os.waitpid(pid, 0)
+            _, status = os.waitpid(self._pid, 0)
+            self._pid = 0
             if data:
                 raise _child_error(pickle.loads(data))
             if status:
@@ -227,10 +228,14 @@ class PendingOrderFiles:
         return self.names
 
     def cancel(self) -> None:
-        if self._pid:
-            pid, self._pid = self._pid, 0
+        """Stop and reap a writer still running (a no-op once ``result`` has returned);
+        an interrupted ``result`` leaves the child to this."""
+        if self._report >= 0:
             with contextlib.suppress(OSError):
                 os.close(self._report)
+            self._report = -1
+        if self._pid:
+            pid, self._pid = self._pid, 0
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
