@@ -118,6 +118,9 @@ def dataset(data: Path, skus: int, lines: int, orders: int) -> tuple[Path, Path]
     return inventory, requests
 
 
+LARGE_RUNS = 3
+
+
 def case_large(data: Path, scale: float, out: Path) -> dict[str, object]:
     lines, orders, skus = (
         int(1_000_000 * scale),
@@ -125,20 +128,29 @@ def case_large(data: Path, scale: float, out: Path) -> dict[str, object]:
         int(1_000_000 * scale),
     )
     inventory, requests = dataset(data, skus, lines, orders)
-    target = fresh(out, "large")
-    cmd = [
-        *TOOL,
-        "check",
-        str(requests),
-        "--inventory",
-        str(inventory),
-        "--out",
-        str(target),
-        "--json",
-    ]
-    m = measure(cmd)
-    summary = json.loads(m.output[m.output.index("{") :]) if "{" in m.output else {}
-    verify_outputs(target, requests, inventory, summary)
+    # Three runs, each into its own fresh folder: this machine's speed wanders by a third
+    # between runs minutes apart, so one run is a poor figure. The median counts.
+    runs = []
+    for attempt in range(LARGE_RUNS):
+        target = fresh(out, f"large-{attempt + 1}")
+        cmd = [
+            *TOOL,
+            "check",
+            str(requests),
+            "--inventory",
+            str(inventory),
+            "--out",
+            str(target),
+            "--json",
+        ]
+        run = measure(cmd)
+        runs.append(run)
+        if attempt == 0:  # the outputs are the same each time: the first is checked
+            summary = json.loads(run.output[run.output.index("{") :]) if "{" in run.output else {}
+            verify_outputs(target, requests, inventory, summary)
+    m = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
+    spread = ", ".join(f"{r.seconds:.2f}" for r in runs)
+    peak = max(r.peak_mb for r in runs)
     # The same check without writing 50,000 order files and syncing them to disk: how
     # much of the wall time is this machine's file creation and disk.
     checking = measure(cmd[: cmd.index("--out")])
@@ -147,13 +159,14 @@ def case_large(data: Path, scale: float, out: Path) -> dict[str, object]:
         "case": f"1. {lines:,} lines in {orders:,} orders vs {skus:,}-SKU snapshot (tab)",
         "command": " ".join(["removal-batch", *cmd[3:]]),
         "seconds": m.seconds,
-        "peak_mb": m.peak_mb,
-        "figure": f"{lines / m.seconds:,.0f} lines/s; peak {m.peak_mb:,.0f} MB "
+        "peak_mb": peak,
+        "figure": f"{lines / m.seconds:,.0f} lines/s (median of {LARGE_RUNS} runs: {spread} s); "
+        f"peak {peak:,.0f} MB "
         f"(without --out: {checking.seconds:.2f} s, {lines / checking.seconds:,.0f} lines/s; "
         f"creating files of the same {floor[0]:,} sizes and syncing, in a bare loop: "
         f"{floor[1]:.2f} s)",
         "target": ">= 200,000 lines/s; <= 1,536 MB",
-        "met": lines / m.seconds >= 200_000 and m.peak_mb <= 1536,
+        "met": lines / m.seconds >= 200_000 and peak <= 1536,
         "exit": m.returncode,
     }
 
