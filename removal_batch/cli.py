@@ -49,6 +49,9 @@ def entry() -> None:
         else:  # sys.exit("message") prints the message and exits 1
             print(exc.code, file=sys.stderr)
             code = 1
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        # A profiler or coverage tool is watching: it reports at a normal exit.
+        sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         # A closed pipe (| head) has nothing left to be told.
         with contextlib.suppress(OSError, ValueError):
