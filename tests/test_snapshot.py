@@ -125,3 +125,37 @@ def test_a_fork_waits_for_a_snapshot_still_loading(
     os.waitpid(pid, 0)
     assert load.done()
     assert load.result()[1].skus == 1
+
+
+def test_pandera_waits_for_the_first_schema(tmp_path: Path) -> None:
+    """Starting the program does not import pandera (a quarter of a second): the first
+    schema loaded does, usually on the snapshot's thread while the requests are read.
+    Threads needing pandera at once, by different entries (a schema, the error class), all
+    get it whole, every check registered (without one lock around the import, pandera's
+    modules taken in different orders at once ended in a _DeadlockError)."""
+    import subprocess
+
+    script = """
+import sys, threading
+import removal_batch.app, removal_batch.pipeline, removal_batch.cli
+assert "pandera" not in sys.modules, "pandera imported at start"
+from removal_batch.core import schema
+ready = threading.Barrier(3)
+loaded = {}
+def load(name):
+    ready.wait()
+    loaded[name] = schema.schema_errors() if name == "errors" else schema._load(name)
+names = ("request", "inventory", "errors")
+threads = [threading.Thread(target=load, args=(n,)) for n in names]
+for t in threads: t.start()
+for t in threads: t.join()
+from pandera.api.checks import Check
+assert sorted(loaded) == sorted(names), loaded
+assert hasattr(Check, "state_for_country") and hasattr(Check, "sku_present")
+print("ok")
+"""
+    for _ in range(5):
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

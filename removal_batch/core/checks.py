@@ -1,5 +1,9 @@
 """Vectorised value checks, registered with pandera so the YAML schemas can name them.
 
+Registering happens when a schema is first loaded (``register_checks``), not on import:
+pandera takes a quarter of a second to import, and the rules that call the plain helpers
+here must not wait for it.
+
 Every check treats a blank cell as passing: whether a blank is allowed is the
 business of ``not_blank``/``sku_present`` (value-missing) and of the order rules.
 All checks take text columns; nothing is coerced first, so one bad column never
@@ -15,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandera import extensions
 
 CheckFn = Callable[..., pd.Series]
 # At most nine digits (leading zeros aside): no real removal asks for a billion units, and
@@ -40,18 +43,27 @@ def is_whole_number(series: pd.Series) -> pd.Series:
     return plain
 
 
+# (name, pandera options, function) of every check, registered by register_checks.
+_CHECKS: list[tuple[str, dict[str, Any], CheckFn]] = []
+
+
 def _register(name: str, **kwargs: Any) -> Callable[[CheckFn], CheckFn]:
-    """Register once: importing this module twice (tests, reloads) must not fail."""
-
     def wrap(fn: CheckFn) -> CheckFn:
-        from pandera.api.checks import Check
-
-        if hasattr(Check, name):
-            return fn
-        extensions.register_check_method(**kwargs)(fn)
+        _CHECKS.append((name, kwargs, fn))
         return fn
 
     return wrap
+
+
+def register_checks() -> None:
+    """Make every check known to pandera, once however often it is called. Called by
+    schema.pandera(), under its import lock."""
+    from pandera import extensions
+    from pandera.api.checks import Check
+
+    for name, kwargs, fn in _CHECKS:
+        if not hasattr(Check, name):
+            extensions.register_check_method(**kwargs)(fn)
 
 
 @_register("not_blank")

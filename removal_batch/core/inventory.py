@@ -12,13 +12,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow
 import pyarrow.compute as pc
 
 from removal_batch.core.fields import arrow_strings, strip_text
 from removal_batch.core.raw_table import RawTable, head_rows
-from removal_batch.core.schema import inventory_schema
+from removal_batch.core.schema import inventory_schema, schema_errors
 
 REQUIRED = ("sku", "afn-fulfillable-quantity", "afn-unsellable-quantity")
 OPTIONAL = ("fnsku", "asin", "product-name", "afn-reserved-quantity", "snapshot-date")
@@ -130,9 +129,10 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
             missing = frame[name].isin(["", "--"])
             if missing.any():
                 frame[name] = frame[name].mask(missing, "0")
+    schema = inventory_schema()
     try:
-        inventory_schema().validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+        schema.validate(frame, lazy=True)
+    except schema_errors() as exc:
         cases = exc.failure_cases.dropna(subset=["index"]).head(5)
         where_text = "; ".join(
             f"row {int(rows.loc[int(i)])} {col} '{val}'"

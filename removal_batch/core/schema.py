@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import pandera.pandas as pa
+from removal_batch.core.checks import register_checks
 
-from removal_batch.core import checks as _checks  # noqa: F401  (registers the custom checks)
+if TYPE_CHECKING:
+    import pandera.pandas as pa
+    from pandera.errors import SchemaErrors
+
+
+_IMPORTING = threading.Lock()
+
+
+def pandera() -> ModuleType:
+    """pandera.pandas, imported on first use by one thread at a time, with every custom
+    check registered. It is not imported at start (a quarter of a second); the first thread
+    to need it is usually the snapshot's, while the main thread reads the requests. Two
+    threads importing pandera's modules at once can take them in different orders, which
+    the import system stops with a deadlock error: hence the lock around the whole import."""
+    with _IMPORTING:
+        import pandera.pandas as pa
+
+        register_checks()
+    return pa
+
+
+def schema_errors() -> type[SchemaErrors]:
+    """pandera's SchemaErrors (the lazy validation's collected failures)."""
+    errors: type[SchemaErrors] = pandera().errors.SchemaErrors
+    return errors
 
 
 def schema_dir() -> Path:
@@ -21,6 +48,7 @@ def schema_dir() -> Path:
 
 @cache
 def _load(name: str) -> pa.DataFrameSchema:
+    pa = pandera()
     text = (schema_dir() / f"{name}.yaml").read_text(encoding="utf-8")
     return pa.DataFrameSchema.from_yaml(text)
 
@@ -28,6 +56,7 @@ def _load(name: str) -> pa.DataFrameSchema:
 def request_schema(
     allowed_dispositions: tuple[str, ...] = ("Return", "Disposal"),
 ) -> pa.DataFrameSchema:
+    pa = pandera()
     schema = _load("request")
     if set(allowed_dispositions) == {"Return", "Disposal"}:
         return schema

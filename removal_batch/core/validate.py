@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from removal_batch.core.fields import ALL_FIELDS, ORDER_FIELDS
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
-from removal_batch.core.schema import request_schema
+from removal_batch.core.schema import request_schema, schema_errors
 from removal_batch.core.shape import RequestTable
 
 # pandera check name -> SPEC code. One place, so a code never drifts from its check.
@@ -75,7 +74,7 @@ def _failures(rows: pd.DataFrame, allowed: tuple[str, ...]) -> pd.DataFrame:
     schema = request_schema(allowed)
     try:
         schema.validate(rows, lazy=True)
-    except pa.errors.SchemaErrors as exc:
+    except schema_errors() as exc:
         cases = exc.failure_cases
     else:
         return pd.DataFrame(columns=["index", "field", "check"])
