@@ -75,12 +75,17 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def is_arrow_text(values: pd.Series | pd.Index) -> bool:
+    """Whether ``values`` is text held in Arrow (every cell a reader returns is)."""
+    return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+
+
 def arrow_strings(values: pd.Series | pd.Index) -> Any:
     """The text of ``values`` as an Arrow string array: no copy when it is Arrow-backed
     already (every cell a reader returns is)."""
     import pyarrow as pa
 
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+    if is_arrow_text(values):
         return pa.array(values.array)
     return pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
 
@@ -96,7 +101,7 @@ def _plain_edges(chunk: Any) -> bool:
         return True
     wide = pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
     bounds: np.ndarray = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32)
-    bounds = bounds[chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64)
+    bounds = bounds[chunk.offset : chunk.offset + len(chunk) + 1].astype(np.int64, copy=False)
     starts, ends = bounds[:-1], bounds[1:]
     filled = ends > starts
     edges = np.frombuffer(data, dtype=np.uint8)[np.r_[starts[filled], ends[filled] - 1]]
@@ -111,7 +116,7 @@ def strip_text(values: pd.Series) -> pd.Series:
     non-ASCII character, which may be a Unicode space) takes the real trim."""
     import pyarrow as pa
 
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+    if not is_arrow_text(values):
         return values.str.strip()
     array = arrow_strings(values)
     chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from removal_batch.core.fields import arrow_strings, is_arrow_text
+
 # pandas' string dtype: backed by Arrow when pyarrow is installed, so the .str methods
 # every check uses run in compiled code instead of a Python loop per cell.
 TEXT = pd.StringDtype(storage="pyarrow", na_value=np.nan)
@@ -110,14 +112,13 @@ def longest_cell(raw: RawTable, over: int = 0) -> tuple[int, int, int]:
     characters; (0, 0, 0) when there is none. A column none of whose cells is over
     ``over`` bytes long (a character is at least one byte) is passed over without
     counting its characters."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     best = (0, 0, 0)
     for col in raw.cells.columns:
         values = raw.cells[col]
-        if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-            most = pc.max(pc.binary_length(pa.array(values.array))).as_py()
+        if is_arrow_text(values):
+            most = pc.max(pc.binary_length(arrow_strings(values))).as_py()
             if most is None or most <= max(over, best[0]):
                 continue
         lengths = values.str.len().to_numpy()

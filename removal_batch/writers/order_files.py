@@ -326,17 +326,17 @@ def write_upload_files(
     starts = _run_starts(pa.array(line_file))
     ends = np.r_[starts[1:], len(line_file)]
     header = ("\t".join(UPLOAD_HEADER) + "\n").encode()
+    # Files are numbered 1..k in order, so a file's name is found by its number.
+    names = [f"removal-orders-{n:03d}.txt" for n in range(1, int(file_of_order.max()) + 1)]
     folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for a, b in zip(starts, ends, strict=True):
-            number = int(line_file[a])
-            name = f"removal-orders-{number:03d}.txt"
+            name = names[int(line_file[a]) - 1]
             _write(folder_fd, name, [header, buffer[offsets[a] : offsets[b]]])
     finally:
         os.close(folder_fd)
-    # Files are numbered 1..k in order, so a file's name is found by its number.
-    names = [f"{folder.name}/removal-orders-{n:03d}.txt" for n in range(1, file_of_order.max() + 1)]
-    return pd.Series(pd.array(names, dtype=TEXT).take(file_of_order - 1), index=orders.index)
+    relative = pd.array([f"{folder.name}/{name}" for name in names], dtype=TEXT)
+    return pd.Series(relative.take(file_of_order - 1), index=orders.index)
 
 
 def fsync_tree(root: Path) -> None:

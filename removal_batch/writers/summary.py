@@ -34,13 +34,10 @@ NUMBER_FIELDS = frozenset({"lines", "sellable_units", "unsellable_units"})
 def _json_strings(values: pd.Series) -> pa.Array:
     """Each value as the JSON string literal json.dumps(..., ensure_ascii=False) writes;
     each distinct value is encoded once (an order's source file repeats for thousands)."""
-    from json.encoder import encode_basestring, encode_basestring_ascii
+    from json.encoder import encode_basestring
 
     codes, uniques = pd.factorize(values.astype(object).where(values.notna(), ""))
-    try:
-        literals = pa.array([encode_basestring(str(u)) for u in uniques], type=pa.string())
-    except (pa.ArrowException, UnicodeError):  # a lone surrogate (an undecodable file name)
-        literals = pa.array([encode_basestring_ascii(str(u)) for u in uniques], type=pa.string())
+    literals = pa.array([encode_basestring(str(u)) for u in uniques], type=pa.string())
     return literals.take(pa.array(codes))
 
 
