@@ -232,7 +232,7 @@ def test_small_and_large_file_readers_agree(text: str, delimiter: str, quoting: 
     from removal_batch.readers import text as reader
 
     width = max(len(r) for r in reader._split(text, delimiter, quoting))
-    by_arrow = reader._parse_arrow(text, delimiter, quoting, width)
+    by_arrow = reader._parse_arrow(text.encode(), delimiter, quoting and '"' in text, width)
     by_csv = reader._parse_ragged(text, delimiter, quoting).cells
     assert by_arrow is not None
     assert by_arrow.to_numpy(dtype=object).tolist() == by_csv.to_numpy(dtype=object).tolist()
@@ -330,3 +330,61 @@ def test_strip_text_takes_the_trim_for_any_unsafe_edge() -> None:
         values = pd.Series(["B2", edge], dtype=TEXT)
         assert strip_text(values) is not values  # the real trim was taken
         assert strip_text(values).tolist() == values.str.strip().tolist()
+
+
+def _large_text(tail: str) -> str:
+    """A text file past the small-file size, whose last row (``tail``) lies far beyond
+    the head that delimiter and header detection decode."""
+    from removal_batch.readers.text import PEEK_CHARS
+
+    rows = ["MerchantSKU\tSellableQuantity"]
+    rows += [f"SKU-{i:07d}\t1" for i in range(PEEK_CHARS // 12)]
+    return "\n".join([*rows, tail]) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "expected"),
+    [("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("cp1252", "cp1252"), ("utf-16", "utf-16")],
+)
+def test_a_large_file_is_decoded_whole_where_it_is_not_utf8(
+    tmp_path: Path, encoding: str, expected: str
+) -> None:
+    """A large UTF-8 file goes to Arrow as bytes with only its head decoded; the encoding
+    is still judged on the whole file: an 'é' beyond the head makes a cp1252 file cp1252."""
+    text = _large_text("Caf\u00e9-\u00e9t\u00e9\t2")
+    path = tmp_path / "big.txt"
+    path.write_bytes(text.encode(encoding))
+    raw = read_table(path, has_request_header)
+    assert raw.encoding == expected
+    assert raw.height == text.count("\n")
+    assert raw.cells.iloc[-1].tolist() == ["Caf\u00e9-\u00e9t\u00e9", "2"]
+    assert raw.cells.iloc[1].tolist() == ["SKU-0000000", "1"]
+
+
+def test_a_large_file_valid_in_no_supported_encoding_is_refused(tmp_path: Path) -> None:
+    from removal_batch.readers import ReadError
+
+    path = tmp_path / "big.txt"
+    # 0x81 is undefined in cp1252 and a stray continuation byte in UTF-8.
+    path.write_bytes(_large_text("X").encode() + b"bad\x81\t1\n")
+    with pytest.raises(ReadError) as caught:
+        read_table(path, has_request_header)
+    assert caught.value.code == "file-encoding"
+    assert "0x81" in caught.value.message
+
+
+def test_a_large_file_of_blank_lines_is_empty_unless_text_follows(tmp_path: Path) -> None:
+    from removal_batch.readers import ReadError
+    from removal_batch.readers.text import PEEK_CHARS
+
+    path = tmp_path / "blank.txt"
+    path.write_bytes(b" \t\n" * PEEK_CHARS)
+    with pytest.raises(ReadError) as caught:
+        read_table(path, has_request_header)
+    assert caught.value.code == "file-empty"
+    # Text after a head of spaces: the file is not empty.
+    path.write_bytes(
+        b" " * (PEEK_CHARS + 10) + "\nMerchantSKU\tSellableQuantity\n\u00e9\t1\n".encode()
+    )
+    raw = read_table(path, has_request_header)
+    assert raw.cells.iloc[-1].tolist() == ["\u00e9", "1"]
