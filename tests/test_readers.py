@@ -308,14 +308,17 @@ _EDGE_TEXT = st.text(
 @given(st.lists(_EDGE_TEXT, min_size=1, max_size=40), st.integers(0, 5))
 def test_strip_text_trims_as_pandas_does(values: list[str], skip: int) -> None:
     """strip_text skips the trim when no value can start or end with whitespace; whatever
-    the values (and a slice of them, as a table's body is), it gives pandas' result."""
+    the values (and a slice of them, as a table's body is), it gives pandas' result, and
+    trim_text tells the values left empty as comparing them with "" does."""
     import pandas as pd
 
-    from removal_batch.core.fields import strip_text
+    from removal_batch.core.fields import strip_text, trim_text
     from removal_batch.core.raw_table import TEXT
 
     series = pd.Series(values, dtype=TEXT).iloc[skip:]
-    assert strip_text(series).tolist() == series.str.strip().tolist()
+    expected = series.str.strip()
+    assert strip_text(series).tolist() == expected.tolist()
+    assert trim_text(series).filled.tolist() == expected.ne("").tolist()
 
 
 def test_strip_text_takes_the_trim_for_any_unsafe_edge() -> None:

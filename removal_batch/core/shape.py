@@ -20,7 +20,7 @@ from removal_batch.core.fields import (
     REQUIRED_TABLE_FIELDS,
     column_letter,
     field_for_header,
-    strip_text,
+    trim_text,
 )
 from removal_batch.core.problems import Problem
 from removal_batch.core.raw_table import TEXT, RawTable, head_rows
@@ -248,11 +248,11 @@ def _data_rows(raw: RawTable, start: int) -> _Body:
     if raw.height - start <= SMALL_TABLE_ROWS:
         return _data_rows_small(raw, start)
     body = raw.cells.iloc[start:]
-    stripped = {int(col): strip_text(body[col]) for col in body.columns}
+    trimmed = {int(col): trim_text(body[col]) for col in body.columns}
     keep = np.zeros(len(body), dtype=bool)
-    for values in stripped.values():
-        keep |= values.ne("").to_numpy(dtype=bool, na_value=False)
-    columns = {col: values[keep].astype(TEXT).array for col, values in stripped.items()}
+    for column in trimmed.values():
+        keep |= column.filled
+    columns = {col: column.values[keep].astype(TEXT).array for col, column in trimmed.items()}
     return _Body(columns, raw.row_numbers[start:][keep])
 
 
