@@ -224,3 +224,25 @@ def test_sku_duplicate_on_no_lines_finds_nothing() -> None:
         }
     )
     assert sku_duplicate(empty).empty
+
+
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(list("0123456789+-. x\u00b2\u0663\uff15")), max_size=12),
+        max_size=30,
+    )
+)
+def test_whole_number_test_agrees_with_its_pattern(values: list[str]) -> None:
+    """The ASCII-digits shortcut gives the pattern's answer for every value: '²' (a digit
+    to str.isdigit, not to the pattern) fails, ten digits fail; the Arabic '٣' and the
+    full-width '５' are decimal digits to the pattern, as before the shortcut."""
+    import re
+
+    import pandas as pd
+
+    from removal_batch.core.checks import WHOLE_NUMBER, is_whole_number
+    from removal_batch.core.raw_table import TEXT
+
+    series = pd.Series(values, dtype=TEXT)
+    expected = [re.fullmatch(WHOLE_NUMBER, v) is not None for v in values]
+    assert is_whole_number(series).tolist() == expected
