@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -30,13 +31,16 @@ from removal_batch.core.problems import Problem, concat_problems, problems_frame
 from removal_batch.core.raw_table import longest_cell
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
-from removal_batch.core.validate import ValidationResult, validate_tables
+from removal_batch.core.validate import ValidationResult, prepare_validation, validate_tables
 from removal_batch.faults import checkpoint
 from removal_batch.readers import PendingRead, ReadError, ReadLimits, begin_read, read_table
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # A snapshot is the seller's whole catalog: far larger than any one request file.
 SNAPSHOT_LIMITS = ReadLimits(max_bytes=2 << 30, max_rows=20_000_000)
+
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -183,20 +187,31 @@ def load_snapshot(
     return snapshot, info
 
 
-# Snapshot loads still running. A fork copies Arrow's locks as they are at that instant,
-# and a lock held by the loading thread stays held for ever in the child (a workbook
-# reader's child was seen stuck in pyarrow's ``take``): so a fork waits for them.
-_LOADING: set[Future[tuple[Snapshot, SnapshotInfo]]] = set()
+# Work still running on side threads (snapshot loads, validation's preparation). A fork
+# copies Arrow's locks and the import system's as they are at that instant, and a lock
+# held by a side thread stays held for ever in the child (a workbook reader's child was
+# seen stuck in pyarrow's ``take``): so a fork waits for them.
+_SIDE_WORK: set[Future[Any]] = set()
 
 
-def _finish_snapshot_loads() -> None:
-    running = list(_LOADING)
+def _finish_side_work() -> None:
+    running = list(_SIDE_WORK)
     if running:
         wait(running)
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_finish_snapshot_loads)
+    os.register_at_fork(before=_finish_side_work)
+
+
+def start_side_work(name: str, work: Callable[..., T], *args: Any) -> Future[T]:
+    """``work(*args)`` on a thread of its own, which a fork waits for."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    future = pool.submit(work, *args)
+    _SIDE_WORK.add(future)
+    future.add_done_callback(_SIDE_WORK.discard)
+    pool.shutdown(wait=False)  # the thread ends with the work
+    return future
 
 
 class SnapshotLoad:
@@ -214,12 +229,7 @@ class SnapshotLoad:
         cls, path: Path, settings: Settings, inventory_time: str | None = None
     ) -> SnapshotLoad:
         _require_snapshot_file(path)  # the commonest mistake, reported before anything is read
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
-        future = pool.submit(load_snapshot, path, settings, inventory_time)
-        _LOADING.add(future)
-        future.add_done_callback(_LOADING.discard)
-        pool.shutdown(wait=False)  # the thread ends with the load
-        return cls(future)
+        return cls(start_side_work("snapshot", load_snapshot, path, settings, inventory_time))
 
     @classmethod
     def ready(cls, loaded: tuple[Snapshot, SnapshotInfo]) -> SnapshotLoad:
@@ -339,6 +349,9 @@ def run_batch(
         if ordered
         else None
     )
+    # Imports and tables validation needs, loaded on a third thread: it is Python work,
+    # done while the two reads spend most of their time in Arrow, which releases the GIL.
+    preparing = start_side_work("prepare", prepare_validation, settings.allowed_dispositions)
     outcomes = []
     try:
         if loaded is None:
@@ -355,6 +368,7 @@ def run_batch(
         if first is not None:
             first.cancel()  # a child not waited for (the snapshot failed): stop it
     loaded.raise_if_failed()
+    preparing.result()
     validate_outcomes(outcomes, settings)
     snapshot, info = loaded.result()
     if callable(taken):

@@ -33,7 +33,10 @@ from removal_batch.readers.workbook import EXCEL_CELL_CHARS, check_zip
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "hostile"
 SHARED_STRINGS_POC = CORPUS / "poi-poc-shared-strings.xlsx"
 MIB = 1 << 20
-MEMORY_CAP = 1536 * MIB  # a bomb materialised even once would not fit
+# Address space, not memory: Arrow's allocator reserves 1 GiB of it at its first
+# allocation and each thread's malloc arena 64 MiB, so a plain check of a small file
+# spans 1.5-1.6 GiB. A 2 GiB bomb materialised even once would still not fit.
+MEMORY_CAP = 2048 * MIB
 GOOD = {
     **RETURN_ADDRESS,
     "MerchantSKU": "00123",

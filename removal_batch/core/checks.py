@@ -115,6 +115,16 @@ def country_codes() -> frozenset[str]:
     return frozenset(c.alpha_2 for c in pycountry.countries)
 
 
+def load_reference_data() -> None:
+    """Load pycountry's country and subdivision tables and import phonenumbers now: the
+    address checks would otherwise load them on first use, in the middle of validation."""
+    import phonenumbers  # noqa: F401
+    import pycountry
+
+    country_codes()
+    len(pycountry.subdivisions)  # the table is read on first use
+
+
 @cache
 def country_name(code: str) -> str:
     """'CA' -> 'Canada'; the common name where ISO's official one is long."""
