@@ -77,3 +77,39 @@ def test_rule_case(tmp_path: Path, case: dict[str, Any]) -> None:
         index=list(case["snapshot"]),
     )
     check_written_outputs(out, lines, result.decision.orders, snap, settings.max_skus_per_file)
+
+
+def test_a_part_id_issued_in_an_earlier_run_holds_the_long_order(tmp_path: Path) -> None:
+    """D1-P1 went out in an earlier run (the ledger's ids): a new three-line D1 would be
+    written as D1-P1 again, so it is held with order-id-duplicate; a short D2 is not."""
+    case = {
+        "files": {
+            "a.txt": [
+                {
+                    "MerchantRemovalOrderID": "D1",
+                    "RemovalDisposition": "Disposal",
+                    "MerchantSKU": sku,
+                    "SellableQuantity": 1,
+                }
+                for sku in ("A", "B", "C")
+            ]
+            + [
+                {
+                    "MerchantRemovalOrderID": "D2",
+                    "RemovalDisposition": "Disposal",
+                    "MerchantSKU": "A",
+                    "SellableQuantity": 1,
+                }
+            ]
+        }
+    }
+    snapshot_path = write_snapshot(
+        tmp_path / "inventory.txt", {"A": [9, 0], "B": [9, 0], "C": [9, 0]}
+    )
+    settings = settings_from_mapping({"max_skus_per_order": 2})
+    inputs = write_case_files(tmp_path, case)
+    result = run_batch(inputs, snapshot_path, settings, used_ids=frozenset({"D1-P1", "D2-P1"}))
+    clash = result.problems[result.problems["code"].eq("order-id-duplicate")]
+    assert clash[["row", "column"]].values.tolist() == [[2, "A"]]
+    assert "D1-P1 was already issued in an earlier run" in clash["message"].iloc[0]
+    assert set(result.decision.orders["order_id"]) == {"D2"}

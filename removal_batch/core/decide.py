@@ -114,6 +114,7 @@ def decide_orders(
             grouping.findings,
             _disposition_missing(orders),
             _duplicate_ids(orders, used_ids),
+            _part_id_clashes(orders, grouping.lines, used_ids, _part_limit(settings)),
             address_findings(orders, grouping.value_lines, settings),
         ]
     )
@@ -244,6 +245,50 @@ def _duplicate_ids(orders: pd.DataFrame, used_ids: frozenset[str]) -> pd.DataFra
     return concat_findings(parts)
 
 
+def _part_limit(settings: Settings) -> int:
+    """Lines per order above which an order is written as parts <id>-P1, -P2..."""
+    return min(settings.max_skus_per_order, settings.max_skus_per_file)
+
+
+def _part_id_clashes(
+    orders: pd.DataFrame, lines: pd.DataFrame, used_ids: frozenset[str], limit: int
+) -> pd.DataFrame:
+    """An order long enough to be split whose part ids would take the id of another order
+    of the batch, or one issued before: its parts and that order would otherwise share an
+    id (and be written as one order). Counted on all its lines, before any is rejected:
+    the order is held rather than risk it."""
+    counts = np.bincount(lines["order_no"].to_numpy(), minlength=len(orders))
+    long = orders[counts[orders["order_no"].to_numpy()] > limit]
+    if long.empty:
+        return concat_findings([])
+    batch_ids = set(orders["order_id"].tolist())
+    at: list[int] = []
+    messages: list[str] = []
+    values: list[str] = []
+    # Split orders are few (each has more lines than the limit): a loop over them is short.
+    for order_no, order_id, first_line in zip(
+        long["order_no"], long["order_id"], long["first_line"], strict=True
+    ):
+        count = int(counts[order_no])
+        names = [f"{order_id}-P{k}" for k in range(1, -(-count // limit) + 1)]
+        clash = next((n for n in names if n in batch_ids or n in used_ids), None)
+        if clash is None:
+            continue
+        where = (
+            "is the id of another order in this batch"
+            if clash in batch_ids
+            else "was already issued in an earlier run"
+        )
+        at.append(first_line)
+        values.append(order_id)
+        messages.append(
+            f"Order {order_id} has {count:,} lines, more than {limit:,}, so it would be written "
+            f"as orders {names[0]}, {names[1]}...; but {clash} {where}. Give this order "
+            "another id, or the other order."
+        )
+    return findings(at, "MerchantRemovalOrderID", "order-id-duplicate", messages, values)
+
+
 def _held(orders: pd.DataFrame, held: set[int]) -> pd.DataFrame:
     if not held:
         return concat_findings([])
@@ -272,7 +317,7 @@ def _final_orders(
             pd.DataFrame(columns=LINE_COLUMNS),
             concat_findings([]),
         )
-    limit = min(settings.max_skus_per_order, settings.max_skus_per_file)
+    limit = _part_limit(settings)
     written = written.sort_values(["order_no"], kind="stable")
     position = written.groupby("order_no").cumcount()
     size = written.groupby("order_no")["order_no"].transform("size")
