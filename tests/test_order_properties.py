@@ -135,3 +135,46 @@ def test_orders_keep_their_invariants(files, snap, on_excess, partial, per_order
             index=list(snap),
         )
         check_written_outputs(root / "out", lines, result.decision.orders, snap_frame, per_file)
+
+
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["", "", "R1", "R2", "r1", "R3"]), min_size=0, max_size=8),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_orders_are_grouped_as_a_forward_fill_and_ngroup_would(files: list[list[str]]) -> None:
+    """group_orders numbers orders from integer keys; the plain pandas statement of the
+    rule (fill blank ids down within each file, number (file, id) pairs by first
+    appearance) gives the same ids and numbers, leading blanks included."""
+    import datetime as dt
+
+    import numpy as np
+
+    from removal_batch.core.fields import ALL_FIELDS
+    from removal_batch.core.orders import group_orders
+    from removal_batch.core.raw_table import TEXT
+
+    ids = [i for f in files for i in f]
+    lines = pd.DataFrame({name: pd.Series([""] * len(ids), dtype=TEXT) for name in ALL_FIELDS})
+    lines["MerchantRemovalOrderID"] = pd.Series(ids, dtype=TEXT)
+    lines["file_pos"] = np.repeat(np.arange(len(files)), [len(f) for f in files])
+    lines["source_row"] = np.arange(len(ids)) + 2
+    grouping = group_orders(lines, "RB", dt.date(2026, 11, 27), frozenset({"RB-20261127-0001"}))
+
+    given = lines["MerchantRemovalOrderID"].mask(lines["MerchantRemovalOrderID"].eq(""))
+    filled = given.groupby(lines["file_pos"]).ffill()
+    leading = filled.isna().to_numpy()
+    expected_ids = filled.astype(object).to_numpy().copy()
+    generated = iter(f"RB-20261127-{n:04d}" for n in range(2, 100))
+    for pos in pd.unique(lines["file_pos"][leading]):
+        expected_ids[leading & (lines["file_pos"] == pos).to_numpy()] = next(generated)
+    expected_no = (
+        pd.DataFrame({"f": lines["file_pos"], "i": expected_ids})
+        .groupby(["f", "i"], sort=False)
+        .ngroup()
+    )
+    assert grouping.lines["order_id"].tolist() == expected_ids.tolist()
+    assert grouping.lines["generated_id"].tolist() == leading.tolist()
+    assert grouping.lines["order_no"].tolist() == expected_no.tolist()

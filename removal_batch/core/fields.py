@@ -132,7 +132,18 @@ def trim_text(values: pd.Series) -> TrimmedText:
         if all(plain for plain, _ in scans):
             return TrimmedText(values, np.concatenate([filled for _, filled in scans]))
     trimmed = values.str.strip()
-    return TrimmedText(trimmed, trimmed.ne("").to_numpy(dtype=bool, na_value=False))
+    return TrimmedText(trimmed, non_empty(trimmed))
+
+
+def non_empty(values: pd.Series) -> np.ndarray:
+    """``values.ne("")`` as a bool array (a missing value is empty). For Arrow text, one
+    length kernel: a third of the time of comparing every value with ""."""
+    if not is_arrow_text(values):
+        return values.ne("").to_numpy(dtype=bool, na_value=False)
+    import pyarrow.compute as pc
+
+    lengths = pc.fill_null(pc.binary_length(arrow_strings(values)), 0)
+    return np.asarray(lengths) > 0
 
 
 def strip_text(values: pd.Series) -> pd.Series:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.fields import ORDER_FIELDS
+from removal_batch.core.fields import ORDER_FIELDS, non_empty
 from removal_batch.core.findings import concat_findings, findings
 
 # Values compared without regard to case: "return" and "Return" do not conflict.
@@ -55,19 +55,33 @@ def group_orders(
     lines: pd.DataFrame, prefix: str, day: dt.date, used_ids: frozenset[str] = frozenset()
 ) -> Grouping:
     lines = lines.copy()
-    given = lines["MerchantRemovalOrderID"].mask(lines["MerchantRemovalOrderID"].eq(""))
-    order_id = given.groupby(lines["file_pos"]).ffill()
+    given = lines["MerchantRemovalOrderID"]
+    file_pos = lines["file_pos"].to_numpy()
+    has_id = non_empty(given)
+    # A blank id continues the order above: each line takes the id of the last line at or
+    # above it with one (lines come file by file, so that line is in the same file unless
+    # it lies before the file's first line).
+    carrier = np.maximum.accumulate(np.where(has_id, np.arange(len(lines)), -1))
+    leading = carrier < np.searchsorted(file_pos, file_pos, side="left")
+    carrier = np.maximum(carrier, 0)
+    order_id = pd.Series(given.array.take(carrier), index=lines.index)
     # Leading blank ids of a file: one order with a generated id per file.
-    leading = order_id.isna()
     if leading.any():
-        taken = frozenset(used_ids) | frozenset(given.dropna().unique())
+        taken = frozenset(used_ids) | frozenset(given[has_id].unique())
         ids = generated_ids(prefix, day, taken)
-        for pos in lines.loc[leading, "file_pos"].unique():
-            order_id[leading & lines["file_pos"].eq(pos)] = next(ids)
+        for pos in np.unique(file_pos[leading]):
+            order_id[leading & (file_pos == pos)] = next(ids)
     lines["order_id"] = order_id
     lines["generated_id"] = leading
-    lines["order_no"] = lines.groupby(["file_pos", "order_id"], sort=False).ngroup()
-    filled = {name: lines[name].ne("").to_numpy() for name in ORDER_FIELDS[1:]}
+    # Orders are numbered by first appearance of (file, id), as groupby's ngroup(sort=False)
+    # would, from integer keys: the ids are factorised where they are given, not on every line.
+    id_codes, id_values = pd.factorize(given[has_id])
+    code_at = np.full(len(lines), -1, dtype=np.int64)
+    code_at[has_id] = id_codes
+    code = np.where(leading, -1, code_at[carrier])
+    key = file_pos.astype(np.int64) * (len(id_values) + 1) + code + 1
+    lines["order_no"] = pd.factorize(key)[0]
+    filled = {name: non_empty(lines[name]) for name in ORDER_FIELDS[1:]}
     found = [_not_contiguous(lines), _conflicts(lines, filled)]
     # ngroup numbers orders by first appearance, so each order's first line is where its
     # number first occurs.
