@@ -36,3 +36,27 @@ def test_exit_code_and_output_survive_the_fast_exit(
     assert ("removal-batch, version" in done.stdout) == (code == 0)
     assert ("not found" in done.stderr) == (code == 2)
     assert ("teardown ran" in done.stdout) == watched
+
+
+def test_check_json_does_not_import_rich() -> None:
+    """check --json prints through no console: rich (0.07 s of start-up) is not imported.
+    The same check without --json draws its table with it."""
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[1] / "sample_files"
+    args = [
+        "check",
+        str(samples / "inbox" / "returns-batch-2026-11.txt"),
+        "--inventory",
+        str(samples / "inventory" / "fba-inventory-2026-11-20.txt"),
+    ]
+    for extra, imported in (["--json"], False), ([], True):
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "removal_batch", *args, *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+        assert ("rich.console" in modules) == imported
