@@ -390,7 +390,14 @@ def case_frictionless(data: Path, scale: float, out: Path) -> dict[str, object] 
         ],
         cwd=requests.parent,  # frictionless refuses absolute paths as unsafe
     )
-    ours = measure([*TOOL, "check", str(requests), "--inventory", str(inventory)])
+    # Ours takes a few seconds against frictionless's twenty: its median of three runs
+    # counts (all printed), as in case 1, so one slow spell does not decide the figure.
+    runs = [
+        measure([*TOOL, "check", str(requests), "--inventory", str(inventory)])
+        for _ in range(LARGE_RUNS)
+    ]
+    ours = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
+    spread = ", ".join(f"{r.seconds:.2f}" for r in runs)
     speedup = theirs.seconds / ours.seconds
     # frictionless checks the columns only; the like-for-like part of our work is reading
     # the file and the pandera pass, without the snapshot and the order rules.
@@ -400,8 +407,9 @@ def case_frictionless(data: Path, scale: float, out: Path) -> dict[str, object] 
         "command": f"frictionless validate --schema {schema} {requests}",
         "seconds": theirs.seconds,
         "peak_mb": theirs.peak_mb,
-        "figure": f"frictionless {theirs.seconds:.1f} s vs ours {ours.seconds:.1f} s = "
-        f"{speedup:.1f}x (frictionless exit {theirs.returncode}); reading and schema "
+        "figure": f"frictionless {theirs.seconds:.1f} s vs ours {ours.seconds:.2f} s (median "
+        f"of {LARGE_RUNS} runs: {spread} s) = {speedup:.1f}x (frictionless exit "
+        f"{theirs.returncode}); reading and schema "
         f"validation alone: {schema_only.seconds:.1f} s = "
         f"{theirs.seconds / schema_only.seconds:.1f}x",
         "target": ">= 10x",
