@@ -391,3 +391,29 @@ def test_a_large_file_of_blank_lines_is_empty_unless_text_follows(tmp_path: Path
     )
     raw = read_table(path, has_request_header)
     assert raw.cells.iloc[-1].tolist() == ["\u00e9", "1"]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=4),
+            st.sampled_from(
+                [b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xe2\x82", b"\xef\xbb\xbf"]
+            ),
+            st.text(max_size=3).map(str.encode),
+        ),
+        max_size=8,
+    ).map(b"".join)
+)
+def test_arrow_judges_utf8_as_python_does(data: bytes) -> None:
+    """A large file's UTF-8 is checked by Arrow in place, not by decoding it: the verdict
+    is Python's, surrogates, overlong forms and cut sequences included."""
+    from removal_batch.readers.text import _valid_utf8
+
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        valid = False
+    else:
+        valid = True
+    assert _valid_utf8(data) == valid
