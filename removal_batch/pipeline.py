@@ -141,6 +141,25 @@ def parse_time(text: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def display_name(path: Path) -> str:
+    """The file's name as text. A name that is not valid UTF-8 (bytes from another system's
+    encoding) shows its undecodable bytes as U+FFFD: it cannot go into a report, a JSON
+    summary or the ledger as it is."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _badly_named(path: Path, name: str) -> FileOutcome:
+    """A request file whose name is not valid UTF-8: reported, not read (the ledger and the
+    outputs could not name it, and a run could not archive it under the name shown)."""
+    outcome = FileOutcome(name=name, path=path, sha256=sha256_of(path))
+    message = (
+        f"The file name '{name}' is not valid text (UTF-8); the characters shown as \ufffd "
+        "cannot be read. Rename the file, then run again."
+    )
+    outcome.problems = problems_frame([Problem("file-unreadable", message, file=name)])
+    return outcome
+
+
 def _require_snapshot_file(path: Path) -> None:
     if not path.is_file():
         raise UsageError(f"Inventory snapshot not found: {path}")
@@ -157,12 +176,13 @@ def load_snapshot(
             path,
             looks_like_inventory_header,
             SNAPSHOT_LIMITS,
+            display_name=display_name(path),
             quoting=path.suffix.lower() == ".csv",
             columns=snapshot_columns,
         )
         snapshot = parse_snapshot(raw)
     except ReadError as exc:
-        raise UsageError(f"Inventory snapshot {path.name}: {exc.message}") from exc
+        raise UsageError(f"Inventory snapshot {display_name(path)}: {exc.message}") from exc
     except SnapshotError as exc:
         raise UsageError(str(exc)) from exc
     if inventory_time:
@@ -174,12 +194,12 @@ def load_snapshot(
     sha256 = sha256_of(path)
     if _stamp(path) != before:
         raise UsageError(
-            f"Inventory snapshot {path.name} changed while it was being read; nothing was "
+            f"Inventory snapshot {display_name(path)} changed while it was being read; nothing was "
             "processed. Wait until it is completely saved, then run again."
         )
     checkpoint("snapshot-read")
     info = SnapshotInfo(
-        file=path.name,
+        file=display_name(path),
         sha256=sha256,
         skus=snapshot.sku_count,
         snapshot_time=when.isoformat(),
@@ -342,6 +362,8 @@ def run_batch(
     started = utc_now()
     # Files in name order, whatever order they were given in: allocation depends on it.
     ordered = sorted({p.resolve(): p for p in paths}.values(), key=lambda p: (p.name, str(p)))
+    badly_named = [_badly_named(p, display_name(p)) for p in ordered if display_name(p) != p.name]
+    ordered = [p for p in ordered if display_name(p) == p.name]
     # A workbook's read starts first (a fork waits for a snapshot being loaded): its child
     # process then works on the other core while the snapshot loads.
     first = (
@@ -394,7 +416,7 @@ def run_batch(
             outcome.status = "partial"
         else:
             outcome.status = "accepted"
-    outcomes = sorted([*outcomes, *skipped], key=lambda o: o.name)
+    outcomes = sorted([*outcomes, *skipped, *badly_named], key=lambda o: o.name)
     bad = any(
         len(o.problems) and o.problems["severity"].isin(["fatal", "error"]).any() for o in outcomes
     )

@@ -28,6 +28,7 @@ from removal_batch.pipeline import (
     FileOutcome,
     ProgressHook,
     UsageError,
+    display_name,
     parse_time,
     run_batch,
     sha256_of,
@@ -137,14 +138,15 @@ def recover(space: Workspace, ledger: Ledger) -> list[str]:
 
 
 def _skipped(path: Path, digest: str, earlier_run: str) -> FileOutcome:
-    outcome = FileOutcome(name=path.name, path=path, sha256=digest, status="skipped")
+    name = display_name(path)
+    outcome = FileOutcome(name=name, path=path, sha256=digest, status="skipped")
     outcome.problems = problems_frame(
         [
             Problem(
                 "file-already-processed",
                 f"The same content was already processed in run {earlier_run}; skipped. "
                 "Use --force to process it again.",
-                file=path.name,
+                file=name,
             )
         ]
     )
@@ -179,7 +181,7 @@ def run_workspace(
     for path in inputs:
         try:
             stamps[path.name] = _stamp(path)
-            digests[path.name] = digest = sha256_of(path)
+            digests[display_name(path)] = digest = sha256_of(path)
         except FileNotFoundError:
             raise UsageError(
                 f"{path.name} disappeared from the inbox as the run started; nothing was "

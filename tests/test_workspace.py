@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -206,3 +207,38 @@ def test_watch_runs_when_a_file_settles_and_stops_on_ctrl_c(tmp_path: Path) -> N
     assert "Stopped watching" in out
     assert ledger_orders(root) == ["D1"]
     assert os.listdir(root / "inbox") == []
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_and_left_in_the_inbox(tmp_path: Path) -> None:
+    """A name in another system's encoding (byte 0xFF here) cannot be shown, reported or
+    recorded as it is: the file is rejected with file-unreadable under its name with
+    U+FFFD, stays in the inbox to be renamed, and the rest of the run goes on."""
+    import os
+
+    root = make_workspace(tmp_path / "ws")
+    good = drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    bad = Path(os.fsdecode(bytes(root / "inbox") + b"/b\xffd.txt"))
+    bad.write_bytes(good.read_bytes().replace(b"D1", b"D2"))
+    age(bad)
+    proc = cli("run", str(root), "--json")
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    (summary,) = run_summaries(root)
+    inputs = {i["file"]: i for i in summary["inputs"]}
+    assert inputs["b\ufffdd.txt"]["counts_by_code"] == {"file-unreadable": 1}
+    assert inputs["a.txt"]["status"] == "accepted"
+    assert ledger_orders(root) == ["D1"]
+    assert bad.exists() and not good.exists()
+    # check names it the same way, and reads the other file.
+    checked = cli(
+        "check",
+        str(bad),
+        str(root / "archive" / summary["run_id"] / "a.txt"),
+        "--inventory",
+        str(root / "inventory" / "inventory.txt"),
+        "--json",
+    )
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr
+    named = {i["file"]: i for i in json.loads(checked.stdout)["inputs"]}
+    assert named["b\ufffdd.txt"]["counts_by_code"] == {"file-unreadable": 1}
+    assert named["a.txt"]["status"] == "accepted"
