@@ -104,12 +104,23 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _digests_of(paths: Sequence[Path]) -> dict[Path, str]:
+    """sha256 of each file ("" for one that cannot be read: its reader says why)."""
+    found = {}
+    for path in paths:
+        try:
+            found[path] = sha256_of(path)
+        except OSError:
+            found[path] = ""
+    return found
+
+
 def _stamp(path: Path) -> tuple[int, int]:
     """Size and modification time: a file being rewritten changes one of them."""
     try:
         st = path.stat()
     except FileNotFoundError as exc:
-        raise UsageError(f"{path.name} disappeared while it was being read.") from exc
+        raise UsageError(f"{display_name(path)} disappeared while it was being read.") from exc
     return st.st_size, st.st_mtime_ns
 
 
@@ -165,21 +176,36 @@ def _require_snapshot_file(path: Path) -> None:
         raise UsageError(f"Inventory snapshot not found: {path}")
 
 
+def _begin_snapshot_read(path: Path) -> PendingRead:
+    return begin_read(
+        path,
+        looks_like_inventory_header,
+        SNAPSHOT_LIMITS,
+        display_name(path),
+        quoting=path.suffix.lower() == ".csv",
+        columns=snapshot_columns,
+    )
+
+
 def load_snapshot(
-    path: Path, settings: Settings, inventory_time: str | None = None
+    path: Path,
+    settings: Settings,
+    inventory_time: str | None = None,
+    begun: tuple[PendingRead, tuple[int, int]] | None = None,
 ) -> tuple[Snapshot, SnapshotInfo]:
-    """Read and check the inventory snapshot; any problem is a UsageError (exit 2)."""
+    """Read and check the inventory snapshot; any problem is a UsageError (exit 2).
+    ``begun``: its read, begun earlier, and the file's stamp taken just before."""
     _require_snapshot_file(path)
-    before = _stamp(path)
+    if begun is None:
+        before = _stamp(path)
+        pending = _begin_snapshot_read(path)
+    else:
+        pending, before = begun
+    # The digest is taken on a thread of its own while the report is parsed: it is not on
+    # the way to the snapshot, which the batch waits for (hashing releases the GIL).
+    hashing = start_side_work("snapshot-digest", sha256_of, path)
     try:
-        raw = read_table(
-            path,
-            looks_like_inventory_header,
-            SNAPSHOT_LIMITS,
-            display_name=display_name(path),
-            quoting=path.suffix.lower() == ".csv",
-            columns=snapshot_columns,
-        )
+        raw = pending.result()
         snapshot = parse_snapshot(raw)
     except ReadError as exc:
         raise UsageError(f"Inventory snapshot {display_name(path)}: {exc.message}") from exc
@@ -191,7 +217,7 @@ def load_snapshot(
         when = parse_time(snapshot.snapshot_date)
     else:
         when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-    sha256 = sha256_of(path)
+    sha256 = hashing.result()
     if _stamp(path) != before:
         raise UsageError(
             f"Inventory snapshot {display_name(path)} changed while it was being read; nothing was "
@@ -249,7 +275,15 @@ class SnapshotLoad:
         cls, path: Path, settings: Settings, inventory_time: str | None = None
     ) -> SnapshotLoad:
         _require_snapshot_file(path)  # the commonest mistake, reported before anything is read
-        return cls(start_side_work("snapshot", load_snapshot, path, settings, inventory_time))
+        # A workbook's child process is forked here, by the calling thread, before the
+        # snapshot's thread exists: forked from that thread, the fork would wait for the
+        # thread's own work (forks wait for side work) and could copy a lock the main
+        # thread holds in Arrow. A text file is read on the snapshot's thread.
+        before = _stamp(path)
+        begun = (_begin_snapshot_read(path), before)
+        return cls(
+            start_side_work("snapshot", load_snapshot, path, settings, inventory_time, begun)
+        )
 
     @classmethod
     def ready(cls, loaded: tuple[Snapshot, SnapshotInfo]) -> SnapshotLoad:
@@ -275,7 +309,7 @@ def read_request(
 ) -> FileOutcome:
     """Read and recognise one request file (validation is per batch). Never raises for bad
     content. ``begun``: the read of this file, started earlier with begin_read."""
-    outcome = FileOutcome(name=name, path=path, sha256=sha256_of(path))
+    outcome = FileOutcome(name=name, path=path, sha256="")  # the caller hashes the file
     try:
         if begun is not None:
             raw = begun.result()
@@ -371,15 +405,17 @@ def run_batch(
         if ordered
         else None
     )
-    # Imports and tables validation needs, loaded on a third thread: it is Python work,
-    # done while the two reads spend most of their time in Arrow, which releases the GIL.
-    preparing = start_side_work("prepare", prepare_validation, settings.allowed_dispositions)
     outcomes = []
     try:
         if loaded is None:
             loaded = SnapshotLoad.start(inventory, settings, inventory_time)
         elif not isinstance(loaded, SnapshotLoad):
             loaded = SnapshotLoad.ready(loaded)
+        # Imports and tables validation needs, loaded on a third thread: Python work, done
+        # while the two reads spend most of their time in Arrow, which releases the GIL.
+        preparing = start_side_work("prepare", prepare_validation, settings.allowed_dispositions)
+        # The inputs' digests (for the summary and the ledger) beside the reading.
+        hashing = start_side_work("digests", _digests_of, ordered)
         for index, path in enumerate(ordered):
             loaded.raise_if_failed()
             if progress:
@@ -390,6 +426,9 @@ def run_batch(
         if first is not None:
             first.cancel()  # a child not waited for (the snapshot failed): stop it
     loaded.raise_if_failed()
+    digests = hashing.result()
+    for outcome in outcomes:
+        outcome.sha256 = digests[outcome.path]
     preparing.result()
     validate_outcomes(outcomes, settings)
     snapshot, info = loaded.result()

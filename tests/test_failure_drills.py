@@ -191,8 +191,10 @@ def test_an_interrupted_wait_leaves_the_writer_to_cancel(
 
 
 def test_inventory_changing_while_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import removal_batch.readers as readers
+
     root = _workspace(tmp_path)
-    real = pipeline.read_table
+    real = readers.read_table  # what the snapshot's begun read calls
 
     def growing(path: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
         table = real(path, *args, **kwargs)  # type: ignore[arg-type]
@@ -201,7 +203,7 @@ def test_inventory_changing_while_read(tmp_path: Path, monkeypatch: pytest.Monke
                 handle.write("00D\t\t\t\t5\t0\t0\n")
         return table
 
-    monkeypatch.setattr(pipeline, "read_table", growing)
+    monkeypatch.setattr(readers, "read_table", growing)
     code, output = _run(root)
     assert code == 2
     assert "changed while it was being read" in output

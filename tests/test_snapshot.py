@@ -159,3 +159,34 @@ print("ok")
             [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
         )
         assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_a_snapshot_saved_as_a_workbook_is_read_like_the_report(tmp_path: Path) -> None:
+    """The report saved from Excel as .xlsx: its workbook's child process is started by
+    the main thread before the snapshot's thread (started from that thread, the fork
+    waited for the thread's own work and the command hung). A workbook request is read
+    beside it. The orders are those of the same report as text."""
+    import json
+    import subprocess
+
+    import openpyxl
+
+    samples = Path(__file__).resolve().parents[1] / "sample_files"
+    text_report = samples / "inventory" / "fba-inventory-2026-11-20.txt"
+    book = openpyxl.Workbook()
+    for line in text_report.read_text(encoding="utf-8").splitlines():
+        book.active.append(line.split("\t"))
+    book.save(tmp_path / "inventory.xlsx")
+    inputs = [str(p) for p in sorted((samples / "inbox").iterdir())]
+    orders = {}
+    for report in (tmp_path / "inventory.xlsx", text_report):
+        done = subprocess.run(
+            [sys.executable, "-m", "removal_batch", "check", *inputs, "--inventory", str(report)]
+            + ["--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode in (0, 1), done.stderr[-2000:]
+        orders[report.suffix] = json.loads(done.stdout)["orders"]
+    assert orders[".xlsx"] == orders[".txt"] and len(orders[".txt"]) == 6

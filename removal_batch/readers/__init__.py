@@ -101,10 +101,12 @@ def begin_read(
     header_probe: HeaderProbe,
     limits: ReadLimits = ReadLimits(),
     display_name: str | None = None,
+    quoting: bool = True,
+    columns: ColumnPicker | None = None,
 ) -> PendingRead:
-    """Start reading a request file. A workbook's child process starts now, so the
-    caller can do other work (load the snapshot) on the other core; a text file is read
-    when the result is asked for (Arrow's reader already uses both cores)."""
+    """Start reading a file. A workbook's child process starts now, so the caller can do
+    other work (load the snapshot) on the other core; a text file is read when the result
+    is asked for, by the thread that asks (Arrow's reader already uses both cores)."""
     from removal_batch.readers import workbook
 
     try:
@@ -112,7 +114,9 @@ def begin_read(
             return workbook.begin_workbook(path, display_name or path.name, header_probe, limits)
     except ReadError as exc:
         return PendingRead.failed(exc)
-    return PendingRead(lambda: read_table(path, header_probe, limits, display_name))
+    return PendingRead(
+        lambda: read_table(path, header_probe, limits, display_name, quoting, columns)
+    )
 
 
 def _is_workbook(path: Path, limits: ReadLimits) -> bool:
