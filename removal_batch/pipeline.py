@@ -104,17 +104,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _digests_of(paths: Sequence[Path]) -> dict[Path, str]:
-    """sha256 of each file ("" for one that cannot be read: its reader says why)."""
-    found = {}
-    for path in paths:
-        try:
-            found[path] = sha256_of(path)
-        except OSError:
-            found[path] = ""
-    return found
-
-
 def _stamp(path: Path) -> tuple[int, int]:
     """Size and modification time: a file being rewritten changes one of them."""
     try:
@@ -201,9 +190,6 @@ def load_snapshot(
         pending = _begin_snapshot_read(path)
     else:
         pending, before = begun
-    # The digest is taken on a thread of its own while the report is parsed: it is not on
-    # the way to the snapshot, which the batch waits for (hashing releases the GIL).
-    hashing = start_side_work("snapshot-digest", sha256_of, path)
     try:
         raw = pending.result()
         snapshot = parse_snapshot(raw)
@@ -217,7 +203,7 @@ def load_snapshot(
         when = parse_time(snapshot.snapshot_date)
     else:
         when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-    sha256 = hashing.result()
+    sha256 = sha256_of(path)
     if _stamp(path) != before:
         raise UsageError(
             f"Inventory snapshot {display_name(path)} changed while it was being read; nothing was "
@@ -309,7 +295,7 @@ def read_request(
 ) -> FileOutcome:
     """Read and recognise one request file (validation is per batch). Never raises for bad
     content. ``begun``: the read of this file, started earlier with begin_read."""
-    outcome = FileOutcome(name=name, path=path, sha256="")  # the caller hashes the file
+    outcome = FileOutcome(name=name, path=path, sha256=sha256_of(path))
     try:
         if begun is not None:
             raw = begun.result()
@@ -414,8 +400,6 @@ def run_batch(
         # Imports and tables validation needs, loaded on a third thread: Python work, done
         # while the two reads spend most of their time in Arrow, which releases the GIL.
         preparing = start_side_work("prepare", prepare_validation, settings.allowed_dispositions)
-        # The inputs' digests (for the summary and the ledger) beside the reading.
-        hashing = start_side_work("digests", _digests_of, ordered)
         for index, path in enumerate(ordered):
             loaded.raise_if_failed()
             if progress:
@@ -426,9 +410,6 @@ def run_batch(
         if first is not None:
             first.cancel()  # a child not waited for (the snapshot failed): stop it
     loaded.raise_if_failed()
-    digests = hashing.result()
-    for outcome in outcomes:
-        outcome.sha256 = digests[outcome.path]
     preparing.result()
     validate_outcomes(outcomes, settings)
     snapshot, info = loaded.result()
