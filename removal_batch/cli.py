@@ -33,6 +33,13 @@ def _internal_error(exc: BaseException) -> None:
     sys.exit(EXIT_INTERNAL)
 
 
+def _single_threaded_blas() -> None:
+    """numpy's OpenBLAS starts a thread per core at import, which spins for a while: 0.1 s
+    of a core at start-up, taken from the readers. Nothing here multiplies matrices. A
+    setting the user made is kept."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def entry() -> None:
     """The installed command: run ``main``, then leave without tearing the interpreter down.
 
@@ -40,6 +47,7 @@ def entry() -> None:
     closed and the lock released; what is left is freeing a big batch's objects one by one
     and unloading pandas, 0.2-0.3 s after a million-line check for nothing (mypy leaves
     the same way)."""
+    _single_threaded_blas()  # before anything imports numpy
     try:
         main()
         code = 0

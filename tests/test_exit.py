@@ -60,3 +60,19 @@ def test_check_json_does_not_import_rich() -> None:
         assert done.returncode == 0, done.stderr[-2000:]
         modules = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
         assert ("rich.console" in modules) == imported
+
+
+def test_the_command_keeps_numpy_to_one_blas_thread() -> None:
+    """numpy's OpenBLAS would start a spinning thread per extra core at import; the command
+    asks for none before numpy is imported (a thread count of 1 after importing it)."""
+    script = (
+        "import os\n"
+        "os.environ.pop('OPENBLAS_NUM_THREADS', None)\n"
+        "from removal_batch import cli\n"
+        "cli._single_threaded_blas()\n"
+        "import numpy\n"
+        "print(len(os.listdir('/proc/self/task')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
