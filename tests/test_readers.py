@@ -258,7 +258,7 @@ def test_workbook_columns_become_text_as_cell_by_cell(values: list[object]) -> N
 
     column = np.empty(len(values), dtype=object)
     column[:] = values
-    assert list(_column_text(column)) == [cell_text(v) for v in values]
+    assert _column_text(column).to_pylist() == [cell_text(v) for v in values]
 
 
 def test_a_table_of_rows_builds_its_frame_only_when_asked() -> None:

@@ -64,33 +64,37 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-# Exact types: bool is an int, and datetime a date, but each is written its own way.
-_is_float = np.frompyfunc(lambda v: type(v) is float, 1, 1)
-_is_str = np.frompyfunc(lambda v: type(v) is str, 1, 1)
-
-
-def _column_text(values: np.ndarray) -> np.ndarray:
-    """Text for one column, as cell_text would give cell by cell.
+def _column_text(values: np.ndarray) -> Any:
+    """Text for one column, as cell_text would give cell by cell, as an Arrow string array.
 
     Most columns are all text; a quantity column is floats under a text header. Whole
-    floats, by far the commonest number, are formatted in one numpy step.
+    floats, by far the commonest number, are formatted by Arrow's integer cast, and only
+    the other cells (the header, an odd value) go through cell_text one by one.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        return values
-    text = values.copy()
-    floats = _is_float(values).astype(bool)
-    if floats.any():
-        numbers = values[floats].astype(np.float64)
-        # NaN fails the first test (NaN != NaN), inf the second.
-        whole = (numbers == np.floor(numbers)) & (np.abs(numbers) < 1e16)
-        formatted = np.empty(len(numbers), dtype=object)
-        formatted[whole] = numbers[whole].astype(np.int64).astype(str)
-        formatted[~whole] = [cell_text(float(v)) for v in numbers[~whole]]
-        text[floats] = formatted
-    others = ~floats & ~_is_str(values).astype(bool)
-    if others.any():
-        text[others] = [cell_text(v) for v in values[others]]
-    return text
+        return pa.array(values, type=pa.string())
+    # Exact types (bool is an int and datetime a date, but each is written its own way);
+    # map(type) runs in C, a Python test per cell does not.
+    types = np.fromiter(map(type, values), dtype=object, count=len(values))
+    floats = np.flatnonzero(types == float)  # noqa: E721 - elementwise, over a column
+    numbers = values[floats].astype(np.float64)
+    # NaN fails the first test (NaN != NaN), inf the second.
+    whole = (numbers == np.floor(numbers)) & (np.abs(numbers) < 1e16)
+    by_arrow = np.zeros(len(values), dtype=bool)
+    by_arrow[floats[whole]] = True
+    text = np.empty(len(values), dtype=object)  # None where Arrow's digits go
+    plain = ~by_arrow & (types == str)  # noqa: E721
+    text[plain] = values[plain]
+    others = ~by_arrow & ~plain
+    text[others] = [cell_text(v) for v in values[others]]
+    column = pa.array(text, type=pa.string(), from_pandas=True)
+    if not by_arrow.any():
+        return column
+    digits = pc.cast(pa.array(numbers[whole].astype(np.int64)), pa.string())
+    return pc.replace_with_mask(column, pa.array(by_arrow), digits)
 
 
 def _block(rows: list[list[Any]], width: int) -> np.ndarray:
@@ -112,7 +116,7 @@ def _grid(rows: list[list[Any]], start: tuple[int, int]) -> pd.DataFrame:
         return pd.DataFrame(dtype=TEXT)
     block = _block(rows, width)
     frame = pd.DataFrame(
-        {start[1] + j: _column_text(block[:, j]) for j in range(width)}, dtype=TEXT
+        {start[1] + j: pd.array(_column_text(block[:, j]), dtype=TEXT) for j in range(width)}
     )
     if start[1]:
         # Leading empty columns keep their letters: column 0 is always A.
