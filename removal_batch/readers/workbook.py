@@ -75,7 +75,7 @@ def _column_text(values: np.ndarray) -> Any:
     import pyarrow.compute as pc
 
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        return pa.array(values, type=pa.string())
+        return pa.array(values, type=pa.large_string())
     # Exact types (bool is an int and datetime a date, but each is written its own way);
     # map(type) runs in C, a Python test per cell does not.
     types = np.fromiter(map(type, values), dtype=object, count=len(values))
@@ -90,10 +90,10 @@ def _column_text(values: np.ndarray) -> Any:
     text[plain] = values[plain]
     others = ~by_arrow & ~plain
     text[others] = [cell_text(v) for v in values[others]]
-    column = pa.array(text, type=pa.string(), from_pandas=True)
+    column = pa.array(text, type=pa.large_string(), from_pandas=True)
     if not by_arrow.any():
         return column
-    digits = pc.cast(pa.array(numbers[whole].astype(np.int64)), pa.string())
+    digits = pc.cast(pa.array(numbers[whole].astype(np.int64)), pa.large_string())
     return pc.replace_with_mask(column, pa.array(by_arrow), digits)
 
 
