@@ -283,8 +283,8 @@ def _part_id_clashes(
         values.append(order_id)
         messages.append(
             f"Order {order_id} has {count:,} lines, more than {limit:,}, so it would be written "
-            f"as orders {names[0]}, {names[1]}...; but {clash} {where}. Give this order "
-            "another id, or the other order."
+            f"as orders {names[0]}, {names[1]}...; but {clash} {where}. Give one of the two "
+            "orders another id."
         )
     return findings(at, "MerchantRemovalOrderID", "order-id-duplicate", messages, values)
 
