@@ -275,16 +275,15 @@ def _part_id_clashes(
         if clash is None:
             continue
         where = (
-            "is the id of another order in this batch"
+            "is the id of another order in this batch. Give one of the two orders another id."
             if clash in batch_ids
-            else "was already issued in an earlier run"
+            else "was already issued in an earlier run. Give this order another id."
         )
         at.append(first_line)
         values.append(order_id)
         messages.append(
             f"Order {order_id} has {count:,} lines, more than {limit:,}, so it would be written "
-            f"as orders {names[0]}, {names[1]}...; but {clash} {where}. Give one of the two "
-            "orders another id."
+            f"as orders {names[0]}, {names[1]}...; but {clash} {where}"
         )
     return findings(at, "MerchantRemovalOrderID", "order-id-duplicate", messages, values)
 
