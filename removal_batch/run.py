@@ -80,8 +80,8 @@ def _unchanged(inputs: list[Path], stamps: dict[str, tuple[int, int]]) -> None:
             same = False
         if not same:
             raise UsageError(
-                f"{path.name} changed or disappeared while the run was reading it; nothing was "
-                "processed. Wait until it is completely saved, then run again."
+                f"{display_name(path)} changed or disappeared while the run was reading it; "
+                "nothing was processed. Wait until it is completely saved, then run again."
             )
 
 
@@ -184,7 +184,7 @@ def run_workspace(
             digests[display_name(path)] = digest = sha256_of(path)
         except FileNotFoundError:
             raise UsageError(
-                f"{path.name} disappeared from the inbox as the run started; nothing was "
+                f"{display_name(path)} disappeared from the inbox as the run started; nothing was "
                 "processed. Run again."
             ) from None
         if digest in processed:

@@ -124,7 +124,7 @@ class SourceText:
     snapshot, 0.05 s and 100 MB of fresh memory)."""
 
     def __init__(self, data: bytes) -> None:
-        self.utf8: bytes | None = None  # the UTF-8 bytes without a BOM, when UTF-8
+        self.utf8: bytes | None = None  # a large UTF-8 file's bytes, without a BOM
         self._text: str | None = None
         if len(data) > SMALL_TEXT_CHARS and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
             bom = data.startswith(b"\xef\xbb\xbf")
@@ -134,10 +134,9 @@ class SourceText:
                 # At most PEEK_CHARS characters; "ignore" drops only a character cut in two.
                 self.head = body[:PEEK_CHARS].decode("utf-8", "ignore")
                 return
+        # Small, UTF-16, or not UTF-8: decoded whole (a small file never reaches Arrow, so
+        # its UTF-8 bytes are not kept).
         self._text, self.encoding = decode(data)
-        self.utf8 = (
-            data[3:] if self.encoding == "utf-8-sig" else data if self.encoding == "utf-8" else None
-        )
         self.head = self._text[:PEEK_CHARS]
 
     @property
