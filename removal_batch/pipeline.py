@@ -148,10 +148,28 @@ def display_name(path: Path) -> str:
     return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def unreadable(path: Path, name: str, error: OSError) -> FileOutcome:
+    """A request file the system will not let us open (no permission, a folder in its
+    place, gone since it was listed): reported under its name and left where it is. Its
+    content, and so its sha256, is unknown."""
+    outcome = FileOutcome(name=name, path=path, sha256="")
+    reason = error.strerror or str(error)
+    message = (
+        f"The file cannot be opened ({reason}). Check that it is a file you may read and that "
+        "no other program holds it, then run again."
+    )
+    outcome.problems = problems_frame([Problem("file-unreadable", message, file=name)])
+    return outcome
+
+
 def _badly_named(path: Path, name: str) -> FileOutcome:
     """A request file whose name is not valid UTF-8: reported, not read (the ledger and the
     outputs could not name it, and a run could not archive it under the name shown)."""
-    outcome = FileOutcome(name=name, path=path, sha256=sha256_of(path))
+    try:
+        digest = sha256_of(path)
+    except OSError as exc:
+        return unreadable(path, name, exc)
+    outcome = FileOutcome(name=name, path=path, sha256=digest)
     message = (
         f"The file name '{name}' is not valid text (UTF-8); the characters shown as \ufffd "
         "cannot be read. Rename the file, then run again."
@@ -295,7 +313,13 @@ def read_request(
 ) -> FileOutcome:
     """Read and recognise one request file (validation is per batch). Never raises for bad
     content. ``begun``: the read of this file, started earlier with begin_read."""
-    outcome = FileOutcome(name=name, path=path, sha256=sha256_of(path))
+    try:
+        digest = sha256_of(path)
+    except OSError as exc:
+        if begun is not None:
+            begun.cancel()
+        return unreadable(path, name, exc)
+    outcome = FileOutcome(name=name, path=path, sha256=digest)
     try:
         if begun is not None:
             raw = begun.result()

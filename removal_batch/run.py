@@ -32,6 +32,7 @@ from removal_batch.pipeline import (
     parse_time,
     run_batch,
     sha256_of,
+    unreadable,
 )
 from removal_batch.workspace import Workspace, discover_inputs, newest_inventory
 
@@ -104,7 +105,11 @@ def _archive_inputs(space: Workspace, run_id: str, inputs: list[dict[str, str]])
         source = space.inbox / entry["name"]
         if not source.is_file() or (target / entry["name"]).exists():
             continue
-        if sha256_of(source) != entry["sha256"]:
+        try:
+            same = sha256_of(source) == entry["sha256"]
+        except OSError:
+            same = False  # unreadable now: left in the inbox, as a changed file would be
+        if not same:
             continue
         os.replace(source, target / entry["name"])
         checkpoint("archive-input")
@@ -187,6 +192,12 @@ def run_workspace(
                 f"{display_name(path)} disappeared from the inbox as the run started; nothing was "
                 "processed. Run again."
             ) from None
+        except OSError as exc:
+            # Not ours to read (permissions, another program's lock): reported, not
+            # recorded in the ledger, so it stays in the inbox for the next run.
+            stamps.pop(path.name, None)
+            skipped.append(unreadable(path, display_name(path), exc))
+            continue
         if digest in processed:
             skipped.append(_skipped(path, digest, processed[digest]))
         else:
@@ -203,7 +214,7 @@ def run_workspace(
         skipped=skipped,
     )
     checkpoint("decided")
-    _unchanged(inputs, stamps)
+    _unchanged([p for p in inputs if p.name in stamps], stamps)
     staging = space.out / f"{TMP_PREFIX}{result.run_id}"
     staging.mkdir(parents=True)
     try:
@@ -251,7 +262,9 @@ def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) 
         snapshot_sha256=result.snapshot.sha256,
         snapshot_time=snapshot_time,
         inputs=[
-            {"sha256": digests[f.name], "name": f.name, "status": f.status} for f in result.files
+            {"sha256": digests[f.name], "name": f.name, "status": f.status}
+            for f in result.files
+            if f.name in digests
         ],
         orders=[
             {

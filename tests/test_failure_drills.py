@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import time
@@ -269,3 +270,59 @@ def test_awkward_input_names_stay_inside_the_run_folder(tmp_path: Path) -> None:
     allowed = (root / "out", root / "archive", root / ".removal-batch")
     assert all(any(p.is_relative_to(a) for a in allowed) for p in new)
     assert ledger_orders(root) == [f"D{i}" for i in range(len(names))]
+
+
+def _refuse_to_open(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Opening ``name`` fails as a file without read permission would (the tests run as
+    root here, whom permissions do not stop)."""
+    real_open = Path.open
+
+    def guarded(self: Path, *args: object, **kwargs: object) -> object:
+        if self.name == name:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real_open(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "open", guarded)
+
+
+def test_a_request_file_that_cannot_be_opened_is_reported_and_left_in_the_inbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _workspace(tmp_path)
+    _refuse_to_open(monkeypatch, "b.txt")
+    code, output = _run(root)
+    assert code == 1, output
+    assert "internal error" not in output
+    inbox, out, pending = _state(root)
+    assert inbox == ["b.txt"] and len(out) == 1 and pending == []
+    assert ledger_orders(root) == ["D1", "D2"]
+    summary = json.loads((root / "out" / out[0] / "summary.json").read_text())
+    locked = {i["file"]: i for i in summary["inputs"]}["b.txt"]
+    assert locked["counts_by_code"] == {"file-unreadable": 1} and locked["sha256"] is None
+    assert locked["status"] == "rejected"
+    # The next run, the file readable again, takes it.
+    monkeypatch.undo()
+    assert _run(root)[0] == 0
+    assert ledger_orders(root) == ["D1", "D2", "D3"]
+
+
+def test_check_reports_a_file_that_cannot_be_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _workspace(tmp_path)
+    _refuse_to_open(monkeypatch, "a.txt")  # the first file, whose read begins early
+    result = CliRunner().invoke(
+        main,
+        [
+            "check",
+            str(root / "inbox" / "a.txt"),
+            str(root / "inbox" / "b.txt"),
+            "--inventory",
+            str(root / "inventory" / "inventory.txt"),
+            "--json",
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    inputs = {i["file"]: i for i in json.loads(result.stdout)["inputs"]}
+    assert inputs["a.txt"]["counts_by_code"] == {"file-unreadable": 1}
+    assert inputs["b.txt"]["status"] == "accepted"

@@ -65,7 +65,7 @@ def _sections(result: BatchResult) -> tuple[dict[str, Any], dict[str, Any]]:
     inputs = [
         {
             "file": f.name,
-            "sha256": f.sha256,
+            "sha256": f.sha256 or None,  # None: the file could not be opened
             "shape": f.shape,
             "encoding": f.encoding,
             "sheet": f.sheet,
