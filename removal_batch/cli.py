@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from removal_batch import __version__
+from removal_batch import __version__, prefetch
 
 EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
@@ -121,6 +121,8 @@ def check(
     as_json: bool,
 ) -> None:
     """Check FILES against the inventory snapshot, without a workspace or ledger."""
+    # Before pandas is imported: the files are read and hashed on the idle core meanwhile.
+    prefetch.start([inventory, *files])
     try:
         from removal_batch.app import run_check
 
@@ -141,6 +143,8 @@ def check(
         sys.exit(130)
     except BaseException as exc:  # one line and a log, never a trace on screen
         _internal_error(exc)
+    finally:
+        prefetch.clear()
     sys.exit(code)
 
 

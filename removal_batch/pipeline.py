@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from removal_batch import __version__
+from removal_batch import __version__, prefetch
 from removal_batch.core.decide import Decision, ValidatedFile, decide_orders
 from removal_batch.core.fields import column_letter
 from removal_batch.core.inventory import (
@@ -97,6 +97,9 @@ class BatchResult:
 
 
 def sha256_of(path: Path) -> str:
+    known = prefetch.digest(path)  # hashed while the command started, and unchanged since
+    if known is not None:
+        return known
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from removal_batch import prefetch
 from removal_batch.core.raw_table import TEXT, RawTable, raw_table_from_rows
 from removal_batch.readers import ColumnPicker, HeaderProbe, ReadError, ReadLimits
 
@@ -189,7 +190,7 @@ def read_text(
     columns: ColumnPicker | None = None,
 ) -> RawTable:
     try:
-        data = path.read_bytes()
+        data = prefetch.take_bytes(path) or path.read_bytes()
     except OSError as exc:
         raise ReadError("file-unreadable", f"The file cannot be read: {exc.strerror}.") from exc
     source = SourceText(data)
