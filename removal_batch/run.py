@@ -53,6 +53,7 @@ class RunOutcome:
     out_dir: Path | None
     recovered: list[str]
     message: str = ""
+    summary: str | None = None  # the text of the published summary.json
 
 
 def _fsync_dir(path: Path) -> None:
@@ -218,7 +219,7 @@ def run_workspace(
     staging = space.out / f"{TMP_PREFIX}{result.run_id}"
     staging.mkdir(parents=True)
     try:
-        write_outputs(result, staging, with_orders=not options.dry_run)
+        summary = write_outputs(result, staging, with_orders=not options.dry_run)
         checkpoint("written")
         fsync_tree(staging)
     except OSError as exc:
@@ -235,7 +236,7 @@ def run_workspace(
     if options.dry_run:
         os.replace(staging, final)
         _fsync_dir(space.out)
-        return RunOutcome(result, final, recovered)
+        return RunOutcome(result, final, recovered, summary=summary)
     record = _record(result, digests, parse_time(result.snapshot.snapshot_time).timestamp())
     _write_json(space.pending / f"{result.run_id}.json", record.__dict__)
     checkpoint("pending-saved")
@@ -249,7 +250,7 @@ def run_workspace(
     ledger.mark_archived(result.run_id)
     (space.pending / f"{result.run_id}.json").unlink()
     checkpoint("done")
-    return RunOutcome(result, final, recovered)
+    return RunOutcome(result, final, recovered, summary=summary)
 
 
 def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) -> RunRecord:

@@ -51,6 +51,7 @@ def test_redropped_file_is_skipped_and_force_never_doubles_an_order(tmp_path: Pa
     proc = cli("run", str(root), "--json")
     assert proc.returncode == 0
     (summary,) = [s for s in run_summaries(root) if s["inputs"][0]["file"] == "a-copy.txt"]
+    assert json.loads(proc.stdout) == summary  # --json prints summary.json's text
     assert summary["inputs"][0]["status"] == "skipped"
     assert summary["inputs"][0]["counts_by_code"] == {"file-already-processed": 1}
     assert (root / "archive").glob("*/a-copy.txt")
