@@ -143,6 +143,25 @@ def publish_into(result: BatchResult, out_dir: Path) -> str:
     return summary
 
 
+def _not_files(paths: list[Path]) -> str:
+    """What is wrong with the paths that are not files to read ("" when all are)."""
+    missing = [str(p) for p in paths if not p.exists() and not p.is_dir()]
+    folders = [str(p) for p in paths if p.is_dir()]
+    others = [str(p) for p in paths if p.exists() and not p.is_file() and not p.is_dir()]
+    found = []
+    if missing:
+        found.append(f"File(s) not found: {', '.join(missing)}")
+    if folders:
+        example = os.path.join(folders[0], "*")
+        found.append(
+            f"Folder(s), not files: {', '.join(folders)}. Name the files in them "
+            f"(for example {example})."
+        )
+    if others:
+        found.append(f"Not regular files (a pipe or a device?): {', '.join(others)}")
+    return "\n".join(found)
+
+
 def run_check(
     files: list[Path],
     inventory: Path,
@@ -157,9 +176,9 @@ def run_check(
         settings = load_settings(settings_path).with_overrides(
             on_excess=on_excess, allow_partial=allow_partial or None
         )
-        missing = [str(f) for f in files if not f.is_file()]
-        if missing:
-            raise UsageError(f"File(s) not found: {', '.join(missing)}")
+        unusable = _not_files(files)
+        if unusable:
+            raise UsageError(unusable)
         # --json prints no progress and no table: the console is not even made.
         console = None if as_json else _console()
         # A bar on an interactive terminal; piped output stays free of progress lines.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,8 +42,6 @@ def test_exit_code_and_output_survive_the_fast_exit(
 def test_check_json_does_not_import_rich() -> None:
     """check --json prints through no console: rich (0.07 s of start-up) is not imported.
     The same check without --json draws its table with it."""
-    from pathlib import Path
-
     samples = Path(__file__).resolve().parents[1] / "sample_files"
     args = [
         "check",
@@ -76,3 +75,36 @@ def test_the_command_keeps_numpy_to_one_blas_thread() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "1"
+
+
+def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
+    """A folder, a pipe and a missing file given to check: exit 2, each named for what it
+    is, with how to give a folder's files."""
+    import os
+
+    from click.testing import CliRunner
+
+    from removal_batch.cli import main
+
+    root = tmp_path
+    (root / "requests").mkdir()
+    os.mkfifo(root / "pipe.txt")
+    inventory = root / "inventory.txt"
+    inventory.write_text("sku\n")
+    result = CliRunner().invoke(
+        main,
+        [
+            "check",
+            str(root / "requests"),
+            str(root / "pipe.txt"),
+            str(root / "gone.txt"),
+            "--inventory",
+            str(inventory),
+        ],
+    )
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert f"File(s) not found: {root / 'gone.txt'}" in said
+    assert f"Folder(s), not files: {root / 'requests'}" in said
+    assert f"(for example {root / 'requests' / '*'})" in said
+    assert f"Not regular files (a pipe or a device?): {root / 'pipe.txt'}" in said
