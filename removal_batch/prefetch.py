@@ -43,9 +43,18 @@ class _Entry:
     digest: str = ""
 
 
+@dataclass
+class _Batch:
+    """One command's files: what the thread read, and whether the command is over."""
+
+    entries: dict[str, _Entry] = field(default_factory=dict)
+    thread: threading.Thread | None = None
+    over: bool = False
+
+
 _lock = threading.Lock()
-_entries: dict[str, _Entry] = {}
-_thread: threading.Thread | None = None
+_current = _Batch()
+_threads: list[threading.Thread] = []  # every batch's, the abandoned ones' too (see wait)
 # An entry that was asked for before the thread reached it: the asker reads the file.
 _CLAIMED = _Entry()
 _CLAIMED.ready.set()
@@ -84,41 +93,53 @@ def _read(path: str, room: int) -> tuple[Stamp, bytes] | None:
         os.close(fd)
 
 
-def _prefetch(paths: list[str]) -> None:
+def _prefetch(batch: _Batch, paths: list[str]) -> None:
     room = BUDGET_BYTES
     for path in paths:
         with _lock:
-            if path in _entries:  # claimed by a reader, or named twice
+            if batch.over:
+                return
+            if path in batch.entries:  # claimed by a reader, or named twice
                 continue
-            entry = _entries[path] = _Entry()
+            entry = batch.entries[path] = _Entry()
         try:
             got = _read(path, room)
             if got is not None:
-                entry.stamp, entry.data = got
                 entry.digest = hashlib.sha256(got[1]).hexdigest()
+                entry.stamp, entry.data = got
                 room -= len(got[1])
         finally:
             entry.ready.set()
+        if batch.over:
+            entry.data = None
 
 
 def start(paths: Iterable[Path]) -> None:
     """Begin reading ``paths`` (the snapshot first: its thread starts first) on a thread."""
-    global _thread
-    clear()
+    global _current
     keys = list(dict.fromkeys(_key(p) for p in paths))
-    _thread = threading.Thread(target=_prefetch, args=(keys,), name="prefetch", daemon=True)
-    _thread.start()
+    batch = _Batch()
+    batch.thread = threading.Thread(
+        target=_prefetch, args=(batch, keys), name="prefetch", daemon=True
+    )
+    with _lock:
+        _current.over = True
+        _current = batch
+        _threads[:] = [t for t in _threads if t.is_alive()]
+        _threads.append(batch.thread)
+    batch.thread.start()
 
 
 def _entry(path: Path | str) -> _Entry | None:
     """The finished entry of a file read here and unchanged since, else None."""
     key = _key(path)
     with _lock:
-        entry = _entries.get(key)
+        batch = _current
+        entry = batch.entries.get(key)
         if entry is None:
-            if _thread is None or not _thread.is_alive():
+            if batch.thread is None or not batch.thread.is_alive():
                 return None
-            _entries[key] = entry = _CLAIMED
+            batch.entries[key] = entry = _CLAIMED
     entry.ready.wait()
     if entry.stamp is None:
         return None
@@ -145,19 +166,21 @@ def digest(path: Path | str) -> str | None:
 
 
 def wait() -> None:
-    """Let the thread finish (a fork must not copy it mid-read)."""
-    thread = _thread
-    if thread is not None and thread is not threading.current_thread():
-        thread.join()
+    """Let every prefetch thread finish (a fork must not copy one mid-read)."""
+    for thread in list(_threads):
+        if thread is not threading.current_thread() and thread.ident is not None:
+            thread.join()
 
 
 def clear() -> None:
-    """Forget everything read: the next command starts afresh."""
-    global _thread
-    wait()
+    """Forget everything read: the next command starts afresh. Does not wait for the
+    thread (an interrupted command leaves at once); it stops after the file in hand."""
+    global _current
     with _lock:
-        _entries.clear()
-        _thread = None
+        _current.over = True
+        for entry in _current.entries.values():
+            entry.data = None
+        _current = _Batch()
 
 
 os.register_at_fork(before=wait)

@@ -90,7 +90,7 @@ def test_odd_paths_are_skipped_without_a_hang(tmp_path: Path) -> None:
     workbook.write_bytes(b"PK\x03\x04" + b"\x00" * 64)
     text = _file(tmp_path / "a.txt", "a\n")
     prefetch.start([pipe, folder, workbook, tmp_path / "missing.txt", text])
-    thread = prefetch._thread
+    thread = prefetch._current.thread
     assert thread is not None
     thread.join(10)
     assert not thread.is_alive()
@@ -150,3 +150,30 @@ def test_check_gives_the_same_result_from_prefetched_files(
     without = _check_summary(monkeypatch, 1 << 40)
     assert served == []
     assert with_prefetch == without
+
+
+def test_clear_does_not_wait_for_a_read_in_hand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupted command leaves at once, whatever the thread is reading; what it was
+    reading is not served to the next command."""
+    slow = _file(tmp_path / "inventory.txt", "x\n")
+    later = _file(tmp_path / "requests.txt", "y\n")
+    release, started = threading.Event(), threading.Event()
+    real_read = prefetch._read
+
+    def held(path: str, room: int) -> tuple[prefetch.Stamp, bytes] | None:
+        if path.endswith("inventory.txt"):
+            started.set()
+            release.wait(10)
+        return real_read(path, room)
+
+    monkeypatch.setattr(prefetch, "_read", held)
+    prefetch.start([slow, later])
+    thread = prefetch._current.thread
+    assert thread is not None and started.wait(10)
+    prefetch.clear()  # returns while the read is held
+    assert thread.is_alive()
+    release.set()
+    thread.join(10)
+    assert prefetch.take_bytes(slow) is None and prefetch.take_bytes(later) is None
