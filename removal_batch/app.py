@@ -145,7 +145,7 @@ def publish_into(result: BatchResult, out_dir: Path) -> str:
 
 def _not_files(paths: list[Path]) -> str:
     """What is wrong with the paths that are not files to read ("" when all are)."""
-    missing = [str(p) for p in paths if not p.exists() and not p.is_dir()]
+    missing = [str(p) for p in paths if not p.exists()]
     folders = [str(p) for p in paths if p.is_dir()]
     others = [str(p) for p in paths if p.exists() and not p.is_file() and not p.is_dir()]
     found = []

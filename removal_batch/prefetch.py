@@ -144,10 +144,13 @@ def _entry(path: Path | str) -> _Entry | None:
     if entry.stamp is None:
         return None
     try:
-        now = _stamp_of(os.stat(key))
+        same = _stamp_of(os.stat(key)) == entry.stamp
     except OSError:
+        same = False
+    if not same:
+        entry.data = None  # changed since: not worth its memory any more
         return None
-    return entry if now == entry.stamp else None
+    return entry
 
 
 def take_bytes(path: Path | str) -> bytes | None:
