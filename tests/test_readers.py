@@ -417,3 +417,20 @@ def test_arrow_judges_utf8_as_python_does(data: bytes) -> None:
     else:
         valid = True
     assert _valid_utf8(data) == valid
+
+
+@given(
+    st.lists(st.sampled_from([10, 13, 0, 65, 255]), max_size=300).map(bytes),
+    st.sampled_from([10, 13, 0, 255]),
+)
+def test_byte_count_matches_bytes_count_across_slices(data: bytes, value: int) -> None:
+    """The newline count that guards a huge file's parse: numpy, slice by slice (slices of
+    7 bytes here, so values fall on every kind of boundary), equals bytes.count."""
+    from removal_batch.readers import text
+
+    saved = text.COUNT_SLICE
+    text.COUNT_SLICE = 7
+    try:
+        assert text._count_byte(data, value) == data.count(bytes([value]))
+    finally:
+        text.COUNT_SLICE = saved
