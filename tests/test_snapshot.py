@@ -72,6 +72,19 @@ def test_empty_lines_keep_row_numbers_in_messages(tmp_path: Path) -> None:
     assert "SKU 'A-1' is listed more than once (rows 2, 4)" in str(caught.value)
 
 
+def test_a_bad_quantity_is_named_before_a_repeated_sku(tmp_path: Path) -> None:
+    """Both problems in one report: the quantity is reported, as it was before the SKU count
+    ran beside the validation, and the count's thread does not outlive the load."""
+    import threading
+
+    rows = [REPORT_HEADER, report_row("A-1", "5", "x"), report_row("A-1", "3", "2")]
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    assert "row 2 afn-unsellable-quantity 'x'" in str(caught.value)
+    assert "more than once" not in str(caught.value)
+    assert not [t for t in threading.enumerate() if t.name.startswith("sku-count")]
+
+
 def test_missing_required_column_is_named(tmp_path: Path) -> None:
     header = [h for h in REPORT_HEADER if h != "afn-unsellable-quantity"]
     rows = [header, ["A-1"] + ["1"] * (len(header) - 1)]
