@@ -56,22 +56,31 @@ def test_a_file_changed_since_it_was_read_is_read_again(tmp_path: Path) -> None:
     assert prefetch.take_bytes(b) is None and prefetch.digest(b) is None
 
 
+def _hold_reads_of(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> tuple[threading.Event, threading.Event]:
+    """The thread's read of ``name`` waits (10 s at most) for the first event to be set;
+    the second is set when that read has begun."""
+    release, started = threading.Event(), threading.Event()
+    real_read = prefetch._read
+
+    def held(path: str, room: int) -> tuple[prefetch.Stamp, bytes] | None:
+        if path.endswith(name):
+            started.set()
+            release.wait(10)
+        return real_read(path, room)
+
+    monkeypatch.setattr(prefetch, "_read", held)
+    return release, started
+
+
 def test_a_file_not_reached_yet_is_left_to_the_reader(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The thread busy with a big snapshot must not make the request file's reader wait."""
     slow = _file(tmp_path / "inventory.txt", "x\n")
     wanted = _file(tmp_path / "requests.txt", "y\n")
-    release, started = threading.Event(), threading.Event()
-    real_read = prefetch._read
-
-    def held(path: str, room: int) -> tuple[prefetch.Stamp, bytes] | None:
-        if path.endswith("inventory.txt"):
-            started.set()
-            release.wait(10)
-        return real_read(path, room)
-
-    monkeypatch.setattr(prefetch, "_read", held)
+    release, started = _hold_reads_of(monkeypatch, "inventory.txt")
     prefetch.start([slow, wanted])
     assert started.wait(10)
     assert prefetch.take_bytes(wanted) is None  # at once: the reader reads it itself
@@ -159,16 +168,7 @@ def test_clear_does_not_wait_for_a_read_in_hand(
     reading is not served to the next command."""
     slow = _file(tmp_path / "inventory.txt", "x\n")
     later = _file(tmp_path / "requests.txt", "y\n")
-    release, started = threading.Event(), threading.Event()
-    real_read = prefetch._read
-
-    def held(path: str, room: int) -> tuple[prefetch.Stamp, bytes] | None:
-        if path.endswith("inventory.txt"):
-            started.set()
-            release.wait(10)
-        return real_read(path, room)
-
-    monkeypatch.setattr(prefetch, "_read", held)
+    release, started = _hold_reads_of(monkeypatch, "inventory.txt")
     prefetch.start([slow, later])
     thread = prefetch._current.thread
     assert thread is not None and started.wait(10)
