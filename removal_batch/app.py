@@ -343,7 +343,11 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
         )
         return EXIT_USAGE
     console.print(f"Watching {space.inbox} (Ctrl-C to stop).", highlight=False)
-    seen: dict[str, tuple[int, float]] = {}
+    seen: dict[str, tuple[int, float, float]] = {}
+    # Files a run has taken up, as they were then. One left in the inbox (unreadable, or a
+    # name that is not UTF-8) is no reason to run again, and again, until it changes: its
+    # size, time or status (a chmod, a rename: ctime).
+    handled: dict[str, tuple[int, float, float]] = {}
     runs = 0
     try:
         while max_runs is None or runs < max_runs:
@@ -354,13 +358,17 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
                         st = path.stat()
                     except FileNotFoundError:
                         continue
-                    current[path.name] = (st.st_size, st.st_mtime)
-            settled = [n for n, sig in current.items() if seen.get(n) == sig]
+                    current[path.name] = (st.st_size, st.st_mtime, st.st_ctime)
+            handled = {n: sig for n, sig in handled.items() if current.get(n) == sig}
+            settled = [n for n, sig in current.items() if seen.get(n) == sig and n not in handled]
             seen = current
             if settled and time.time() - max(current[n][1] for n in settled) >= 2.0:
                 code = run_command(root, None, None, None, None, False, False, wait, False)
                 console.print(f"run finished with exit code {code}", highlight=False)
                 runs += 1
+                # Only the settled files: the run surely took those (older than its settling
+                # time); one still being written stays a reason for the next run.
+                handled.update((n, current[n]) for n in settled)
                 seen = {}
             time.sleep(poll)
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import openpyxl
+import pytest
 from workspace_helpers import (
     age,
     cli,
@@ -243,3 +244,37 @@ def test_a_file_name_that_is_not_utf8_is_reported_and_left_in_the_inbox(tmp_path
     named = {i["file"]: i for i in json.loads(checked.stdout)["inputs"]}
     assert named["b\ufffdd.txt"]["counts_by_code"] == {"file-unreadable": 1}
     assert named["a.txt"]["status"] == "accepted"
+
+
+def test_watch_does_not_run_again_for_a_file_the_last_run_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file a run leaves in the inbox (here a name that is not UTF-8, which every run
+    reports and leaves to be renamed) must not start run after run: once per change.
+    A file still being written when a run starts is taken by a later run."""
+    from removal_batch import app
+
+    root = make_workspace(tmp_path / "ws")
+    bad = Path(os.fsdecode(bytes(root / "inbox") + b"/b\xffd.txt"))
+    bad.write_bytes(b"anything\n")
+    age(bad)
+    runs: list[list[str]] = []
+    monkeypatch.setattr(
+        app,
+        "run_command",
+        lambda *args, **kwargs: runs.append(sorted(os.listdir(root / "inbox"))) or 1,
+    )
+    polls = {"n": 0}
+
+    def poll(seconds: float) -> None:
+        polls["n"] += 1
+        if polls["n"] == 8:  # the user touches the file: one more run
+            age(bad, 30)
+        if polls["n"] == 16:  # a new file while nothing runs
+            age(drop(root, "a.txt", [("D1", [("00A", 1, 0)])]))
+        if polls["n"] == 24:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", poll)
+    assert app.watch_command(root, 0.01, 0.0, None) == 0
+    assert len(runs) == 3, runs
