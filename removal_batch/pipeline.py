@@ -34,7 +34,14 @@ from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
 from removal_batch.core.validate import ValidationResult, prepare_validation, validate_tables
 from removal_batch.faults import checkpoint
-from removal_batch.readers import PendingRead, ReadError, ReadLimits, begin_read, read_table
+from removal_batch.readers import (
+    PendingRead,
+    ReadError,
+    ReadLimits,
+    begin_read,
+    cannot_open,
+    read_table,
+)
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # A snapshot is the seller's whole catalog: far larger than any one request file.
@@ -157,12 +164,7 @@ def unreadable(path: Path, name: str, error: OSError) -> FileOutcome:
     place, gone since it was listed): reported under its name and left where it is. Its
     content, and so its sha256, is unknown."""
     outcome = FileOutcome(name=name, path=path, sha256="")
-    reason = error.strerror or str(error)
-    message = (
-        f"The file cannot be opened ({reason}). Check that it is a file you may read and that "
-        "no other program holds it, then run again."
-    )
-    outcome.problems = problems_frame([Problem("file-unreadable", message, file=name)])
+    outcome.problems = problems_frame([Problem("file-unreadable", cannot_open(error), file=name)])
     return outcome
 
 

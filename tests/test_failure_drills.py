@@ -325,4 +325,11 @@ def test_check_reports_a_file_that_cannot_be_opened(
     assert result.exit_code == 1, result.output
     inputs = {i["file"]: i for i in json.loads(result.stdout)["inputs"]}
     assert inputs["a.txt"]["counts_by_code"] == {"file-unreadable": 1}
+    # The reader's own refusal says the same, with what to do.
+    from removal_batch.readers import ReadError, read_table
+
+    with pytest.raises(ReadError) as refused:
+        read_table(root / "inbox" / "a.txt", lambda raw: True)
+    assert refused.value.message.startswith("The file cannot be opened (Permission denied).")
+    assert "no other program holds it" in refused.value.message
     assert inputs["b.txt"]["status"] == "accepted"

@@ -39,6 +39,16 @@ def _size(n: int) -> str:
     return f"{n / 2**20:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
+def cannot_open(error: OSError) -> str:
+    """The message for a file the system will not let us read (permissions, another
+    program's lock, gone since it was listed), with what to do about it."""
+    reason = error.strerror or str(error)
+    return (
+        f"The file cannot be opened ({reason}). Check that it is a file you may read and that "
+        "no other program holds it, then run again."
+    )
+
+
 HeaderProbe = Callable[[RawTable], bool]
 # Given a peek at the first rows, the column positions a caller uses (None: all of them).
 # A 21-column inventory report is read as its 3-6 used columns: a third of the work.
@@ -127,7 +137,7 @@ def _is_workbook(path: Path, limits: ReadLimits) -> bool:
         with path.open("rb") as handle:
             magic = handle.read(8)
     except OSError as exc:
-        raise ReadError("file-unreadable", f"The file cannot be opened: {exc.strerror}.") from exc
+        raise ReadError("file-unreadable", cannot_open(exc)) from exc
     if size > limits.max_bytes:
         raise ReadError(
             "file-too-large",

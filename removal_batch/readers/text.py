@@ -11,7 +11,7 @@ import pandas as pd
 
 from removal_batch import prefetch
 from removal_batch.core.raw_table import TEXT, RawTable, raw_table_from_rows
-from removal_batch.readers import ColumnPicker, HeaderProbe, ReadError, ReadLimits
+from removal_batch.readers import ColumnPicker, HeaderProbe, ReadError, ReadLimits, cannot_open
 
 DELIMITERS = ("\t", ",", ";")
 PEEK_LINES = 50
@@ -208,7 +208,7 @@ def read_text(
     try:
         data = prefetch.take_bytes(path) or path.read_bytes()
     except OSError as exc:
-        raise ReadError("file-unreadable", f"The file cannot be read: {exc.strerror}.") from exc
+        raise ReadError("file-unreadable", cannot_open(exc)) from exc
     source = SourceText(data)
     del data
     if source.is_blank():
