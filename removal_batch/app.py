@@ -145,12 +145,17 @@ def publish_into(result: BatchResult, out_dir: Path) -> str:
 
 def _not_files(paths: list[Path]) -> str:
     """What is wrong with the paths that are not files to read ("" when all are)."""
-    missing = [str(p) for p in paths if not p.exists()]
+    broken = [p for p in paths if p.is_symlink() and not p.exists()]
+    missing = [str(p) for p in paths if not p.exists() and p not in broken]
     folders = [str(p) for p in paths if p.is_dir()]
     others = [str(p) for p in paths if p.exists() and not p.is_file() and not p.is_dir()]
     found = []
     if missing:
         found.append(f"File(s) not found: {', '.join(missing)}")
+    if broken:
+        # The link is there; what it names is not. Say both, or the user looks at the link.
+        links = ", ".join(f"{p} -> {os.readlink(p)}" for p in broken)
+        found.append(f"Link(s) to a file that does not exist: {links}")
     if folders:
         example = os.path.join(folders[0], "*")
         found.append(
@@ -333,7 +338,7 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     time stayed the same over one poll and it is older than the settling time."""
     import time
 
-    from removal_batch.workspace import Workspace, is_candidate
+    from removal_batch.workspace import Workspace, input_stat
 
     space = Workspace(root)
     console = _console()
@@ -353,11 +358,8 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
         while max_runs is None or runs < max_runs:
             current = {}
             for path in space.inbox.iterdir():
-                if is_candidate(path):
-                    try:
-                        st = path.stat()
-                    except FileNotFoundError:
-                        continue
+                st = input_stat(path)
+                if st is not None:
                     current[path.name] = (st.st_size, st.st_mtime, st.st_ctime)
             handled = {n: sig for n, sig in handled.items() if current.get(n) == sig}
             settled = [n for n, sig in current.items() if seen.get(n) == sig and n not in handled]

@@ -34,7 +34,7 @@ from removal_batch.pipeline import (
     sha256_of,
     unreadable,
 )
-from removal_batch.workspace import Workspace, discover_inputs, newest_inventory
+from removal_batch.workspace import Workspace, discover_inputs, is_broken_link, newest_inventory
 
 TMP_PREFIX = ".tmp-"
 
@@ -159,6 +159,25 @@ def _skipped(path: Path, digest: str, earlier_run: str) -> FileOutcome:
     return outcome
 
 
+def _broken_link(path: Path) -> FileOutcome:
+    """A link in the inbox to a file that is not there: reported under the link's name, not
+    recorded, left in the inbox (it works again once its file is back)."""
+    name = display_name(path)
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "a file"
+    target = target.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    outcome = FileOutcome(name=name, path=path, sha256="")
+    message = (
+        f"This is a link to {target}, which does not exist (moved, renamed, or on a drive "
+        "that is not connected). Put the file itself in the inbox, or mend the link, then "
+        "run again."
+    )
+    outcome.problems = problems_frame([Problem("file-unreadable", message, file=name)])
+    return outcome
+
+
 def run_workspace(
     space: Workspace,
     settings: Settings,
@@ -185,6 +204,9 @@ def run_workspace(
     take, skipped, digests = [], [], {}
     stamps: dict[str, tuple[int, int]] = {}
     for path in inputs:
+        if is_broken_link(path):
+            skipped.append(_broken_link(path))
+            continue
         try:
             stamps[path.name] = _stamp(path)
             digests[display_name(path)] = digest = sha256_of(path)

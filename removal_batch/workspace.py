@@ -143,18 +143,37 @@ def is_candidate(path: Path) -> bool:
     return path.is_file() and not name.startswith((".", "~$"))
 
 
+def is_broken_link(path: Path) -> bool:
+    """A link in the inbox whose file is gone (moved, renamed, on a drive not connected).
+    Nothing to read, but the user may believe a request was dropped: it is reported, not
+    passed over in silence."""
+    return path.is_symlink() and not path.exists() and not path.name.startswith((".", "~$"))
+
+
+def input_stat(path: Path) -> os.stat_result | None:
+    """The status a run goes by for an inbox entry (a broken link's own), or None for one
+    that is not an input or has gone since it was listed."""
+    try:
+        if is_candidate(path):
+            return path.stat()
+        if is_broken_link(path):
+            return path.lstat()
+    except FileNotFoundError:
+        pass
+    return None
+
+
 def discover_inputs(inbox: Path, now: float | None = None) -> tuple[list[Path], list[Path]]:
-    """(settled inputs in name order, files still being written)."""
+    """(settled inputs in name order, files still being written). Broken links are inputs
+    too (settled by the link's own time), so that a run reports them."""
     now = time.time() if now is None else now
     ready: list[Path] = []
     busy: list[Path] = []
     for path in sorted(inbox.iterdir(), key=lambda p: p.name):
-        if not is_candidate(path):
+        st = input_stat(path)
+        if st is None:
             continue
-        try:
-            age = now - path.stat().st_mtime
-        except FileNotFoundError:
-            continue
+        age = now - st.st_mtime
         (ready if age >= SETTLE_SECONDS else busy).append(path)
     return ready, busy
 

@@ -89,6 +89,7 @@ def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
     root = tmp_path
     (root / "requests").mkdir()
     os.mkfifo(root / "pipe.txt")
+    (root / "link.txt").symlink_to(root / "moved" / "link.txt")
     inventory = root / "inventory.txt"
     inventory.write_text("sku\n")
     result = CliRunner().invoke(
@@ -98,6 +99,7 @@ def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
             str(root / "requests"),
             str(root / "pipe.txt"),
             str(root / "gone.txt"),
+            str(root / "link.txt"),
             "--inventory",
             str(inventory),
         ],
@@ -109,6 +111,8 @@ def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
 
     said = bare(result.output)
     assert bare(f"File(s) not found: {root / 'gone.txt'}") in said
+    link = f"Link(s) to a file that does not exist: {root / 'link.txt'}"
+    assert bare(f"{link} -> {root / 'moved' / 'link.txt'}") in said
     assert bare(f"Folder(s), not files: {root / 'requests'}") in said
     assert bare(f"(for example {root / 'requests' / '*'})") in said
     assert bare(f"Not regular files (a pipe or a device?): {root / 'pipe.txt'}") in said

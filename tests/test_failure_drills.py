@@ -306,6 +306,31 @@ def test_a_request_file_that_cannot_be_opened_is_reported_and_left_in_the_inbox(
     assert ledger_orders(root) == ["D1", "D2", "D3"]
 
 
+def test_a_broken_link_in_the_inbox_is_reported_and_left_there(tmp_path: Path) -> None:
+    """A link whose file was moved away may be a request the user believes was dropped: the
+    run says so, under the link's name, instead of passing over it in silence."""
+    root = _workspace(tmp_path)
+    moved = tmp_path / "elsewhere" / "inbox" / "c.txt"
+    (root / "inbox" / "c.txt").symlink_to(moved)
+    os.utime(root / "inbox" / "c.txt", (time.time() - 60,) * 2, follow_symlinks=False)
+    code, output = _run(root)
+    assert code == 1, output
+    assert "c.txt" in output
+    inbox, out, pending = _state(root)
+    assert inbox == ["c.txt"] and len(out) == 1 and pending == []
+    assert ledger_orders(root) == ["D1", "D2", "D3"]
+    summary = json.loads((root / "out" / out[0] / "summary.json").read_text())
+    link = {i["file"]: i for i in summary["inputs"]}["c.txt"]
+    assert link["counts_by_code"] == {"file-unreadable": 1} and link["status"] == "rejected"
+    report = (root / "out" / out[0] / "errors" / "c.txt.errors.csv").read_text()
+    assert str(moved) in report and "does not exist" in report
+    # Once its file is back, the link is read like any file.
+    moved.parent.mkdir(parents=True)
+    drop(tmp_path / "elsewhere", "c.txt", [("D4", [("00A", 1, 0)])])
+    assert _run(root)[0] == 0
+    assert ledger_orders(root) == ["D1", "D2", "D3", "D4"]
+
+
 def test_check_reports_a_file_that_cannot_be_opened(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -115,8 +115,12 @@ def test_discovery_skips_lock_files_dot_files_and_files_being_written(tmp_path: 
     (inbox / "folder").mkdir()
     for name in ("a.txt", "~$a.xlsx", ".hidden.txt"):
         age(inbox / name)
+    # A link to a file that is gone is an input (a run reports it), by the link's own time.
+    for name in ("gone.txt", ".gone.txt"):
+        (inbox / name).symlink_to(tmp_path / "nowhere.txt")
+        os.utime(inbox / name, (time.time() - 60,) * 2, follow_symlinks=False)
     ready, busy = discover_inputs(inbox)
-    assert [p.name for p in ready] == ["a.txt"]
+    assert [p.name for p in ready] == ["a.txt", "gone.txt"]
     assert [p.name for p in busy] == ["fresh.txt"]
 
 
@@ -278,3 +282,26 @@ def test_watch_does_not_run_again_for_a_file_the_last_run_left(
     monkeypatch.setattr(time, "sleep", poll)
     assert app.watch_command(root, 0.01, 0.0, None) == 0
     assert len(runs) == 3, runs
+
+
+def test_watch_runs_once_for_a_broken_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A link dropped into the inbox whose file is gone starts a run (which reports it), and
+    only one while it stays as it is."""
+    from removal_batch import app
+
+    root = make_workspace(tmp_path / "ws")
+    link = root / "inbox" / "c.txt"
+    link.symlink_to(tmp_path / "moved" / "c.txt")
+    os.utime(link, (time.time() - 60,) * 2, follow_symlinks=False)
+    runs: list[int] = []
+    monkeypatch.setattr(app, "run_command", lambda *args, **kwargs: runs.append(1) or 1)
+    polls = {"n": 0}
+
+    def poll(seconds: float) -> None:
+        polls["n"] += 1
+        if polls["n"] == 12:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", poll)
+    assert app.watch_command(root, 0.01, 0.0, None) == 0
+    assert runs == [1]
