@@ -61,20 +61,23 @@ def test_check_json_does_not_import_rich() -> None:
         assert ("rich.console" in modules) == imported
 
 
-def test_the_command_keeps_numpy_to_one_blas_thread() -> None:
-    """numpy's OpenBLAS would start a spinning thread per extra core at import; the command
-    asks for none before numpy is imported (a thread count of 1 after importing it)."""
+def test_the_command_keeps_numpy_to_one_blas_thread_and_small_pages() -> None:
+    """numpy's OpenBLAS would start a spinning thread per extra core at import, and numpy
+    would ask for 2 MB pages that the kernel zeroes at every new array; the command asks
+    for neither before numpy is imported (a thread count of 1 after importing it)."""
     script = (
         "import os\n"
         "os.environ.pop('OPENBLAS_NUM_THREADS', None)\n"
+        "os.environ.pop('NUMPY_MADVISE_HUGEPAGE', None)\n"
         "from removal_batch import cli\n"
-        "cli._single_threaded_blas()\n"
+        "cli._numpy_settings()\n"
         "import numpy\n"
-        "print(len(os.listdir('/proc/self/task')))\n"
+        "from numpy._core import multiarray\n"
+        "print(len(os.listdir('/proc/self/task')), multiarray._get_madvise_hugepage())\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "1"
+    assert done.stdout.split() == ["1", "False"]
 
 
 def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
