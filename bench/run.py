@@ -347,6 +347,8 @@ FRICTIONLESS_SCHEMA = {
 SCHEMA_ONLY = """
 import sys
 from pathlib import Path
+from removal_batch.cli import _library_settings
+_library_settings()  # as the command does, before numpy and pyarrow load
 from removal_batch.core.settings import Settings
 from removal_batch.pipeline import read_request, validate_outcomes
 settings = Settings()
