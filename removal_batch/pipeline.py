@@ -453,15 +453,23 @@ def run_batch(
     loaded.raise_if_failed()
     preparing.result()
     validate_outcomes(outcomes, settings)
-    snapshot, info = loaded.result()
-    if callable(taken):
-        taken = taken(info)
     validated = [
         ValidatedFile(o.name, o.table, o.validation)
         for o in outcomes
         if o.table is not None and o.validation is not None
     ]
-    decision = decide_orders(validated, snapshot, settings, started, used_ids, taken)
+    snapshot_load = loaded
+
+    def units_taken() -> pd.DataFrame | None:
+        # Called by the decision on this thread (the ledger's connection belongs to it).
+        return taken(snapshot_load.result()[1]) if callable(taken) else taken
+
+    # The decision waits for the snapshot only where it needs it: orders are grouped and
+    # checked while the snapshot's last steps finish.
+    decision = decide_orders(
+        validated, lambda: snapshot_load.result()[0], settings, started, used_ids, units_taken
+    )
+    info = loaded.result()[1]  # raises what loading raised, when nothing was decided
     for outcome in outcomes:
         _fill_order_ids(outcome, decision)
         extra = decision.problems_by_file.get(outcome.name)

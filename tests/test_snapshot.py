@@ -111,6 +111,54 @@ def test_a_snapshot_found_bad_on_its_thread_stops_the_batch_before_the_next_file
     assert read == []
 
 
+def test_a_snapshot_that_fails_while_orders_are_decided_stops_the_batch(
+    tmp_path: Path,
+) -> None:
+    """The decision groups and checks orders before the snapshot is there; a snapshot that
+    fails only then still ends the batch with its own error, not with a decision. The
+    ledger's units are asked for on the calling thread (its connection belongs there)."""
+    import threading
+    from concurrent.futures import Future
+
+    header = [
+        "MerchantRemovalOrderID",
+        "RemovalDisposition",
+        "MerchantSKU",
+        "SellableQuantity",
+        "UnsellableQuantity",
+    ]
+    requests = [write_delimited(tmp_path / "r.txt", [header, ["D1", "Disposal", "A-1", "1", "0"]])]
+    future: Future[tuple[object, object]] = Future()
+    failing = threading.Timer(
+        0.3, lambda: future.set_exception(UsageError("Inventory snapshot inv.txt: bad"))
+    )
+    failing.start()
+    asked: list[str] = []
+    with pytest.raises(UsageError, match="inv.txt: bad"):
+        run_batch(
+            requests,
+            tmp_path / "inv.txt",
+            Settings(),
+            loaded=SnapshotLoad(future),  # type: ignore[arg-type]
+            taken=lambda info: asked.append(threading.current_thread().name),  # type: ignore[arg-type,return-value]
+        )
+    failing.join()
+    assert asked == []
+
+    # Loaded in time, the same batch is decided, its ledger units asked for on this thread.
+    rows = [REPORT_HEADER, report_row("A-1", "5", "1")]
+    load = SnapshotLoad.start(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    result = run_batch(
+        requests,
+        tmp_path / "inv.txt",
+        Settings(),
+        loaded=load,
+        taken=lambda info: asked.append(threading.current_thread().name),  # type: ignore[arg-type,return-value]
+    )
+    assert asked == [threading.current_thread().name]
+    assert [f.status for f in result.files] == ["accepted"]
+
+
 def test_a_missing_snapshot_is_reported_before_any_thread_starts(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="not found"):
         SnapshotLoad.start(tmp_path / "nowhere.txt", Settings())

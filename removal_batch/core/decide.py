@@ -9,6 +9,7 @@ it is about, and is placed at the user's row and column at the end.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -82,44 +83,49 @@ def _combine(files: list[ValidatedFile]) -> pd.DataFrame:
 
 def decide_orders(
     files: list[ValidatedFile],
-    snapshot: Snapshot,
+    snapshot: Snapshot | Callable[[], Snapshot],
     settings: Settings,
     now: dt.datetime,
     used_ids: frozenset[str] = frozenset(),
-    taken: pd.DataFrame | None = None,
+    taken: pd.DataFrame | None | Callable[[], pd.DataFrame | None] = None,
 ) -> Decision:
     """Decide a batch. ``used_ids``: order ids issued before (ledger); ``taken``: units per SKU
-    requested since the snapshot time (ledger)."""
+    requested since the snapshot time (ledger).
+
+    ``snapshot`` may be a call that waits for one still being loaded, and ``taken`` a call
+    made once it is there (on this thread): the orders are grouped and checked meanwhile."""
     if not files:
         return Decision()
     places = [
         FilePlaces(f.name, f.table.sheet, f.table.field_columns, f.table.fixed_cells) for f in files
     ]
     lines = _combine(files)
-    sku, fnsku_findings = resolve_skus(lines, snapshot)
     # Arrow's hash join of every SKU against the snapshot (0.2-0.25 s for a million lines
-    # against a million SKUs) runs without the GIL: a second thread does it while this one
-    # groups the orders (grouping keeps the lines and their index as they are).
+    # against a million SKUs) runs without the GIL: a second thread waits for the snapshot
+    # and does it, while this one groups the orders and applies every rule that needs no
+    # snapshot (grouping keeps the lines and their index as they are).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sku-join") as pool:
-        sku_pos = pool.submit(snapshot.positions, sku)
+        joined = pool.submit(_join_skus, lines[["MerchantSKU", "FNSKU"]], snapshot)
         grouping = group_orders(lines, settings.order_id_prefix, now.date(), used_ids)
         lines, orders = grouping.lines, grouping.orders
         orders = apply_default_address(orders, settings)
-        lines["sku"] = sku
-        lines["sku_pos"] = sku_pos.result()
-    lines["sellable"] = parse_quantity(lines["SellableQuantity"])
-    lines["unsellable"] = parse_quantity(lines["UnsellableQuantity"])
-    order_found = concat_findings(
-        [
-            grouping.findings,
-            _disposition_missing(orders),
-            _duplicate_ids(orders, used_ids),
-            _part_id_clashes(orders, grouping.lines, used_ids, _part_limit(settings)),
-            address_findings(orders, grouping.value_lines, settings),
-        ]
-    )
+        lines["sellable"] = parse_quantity(lines["SellableQuantity"])
+        lines["unsellable"] = parse_quantity(lines["UnsellableQuantity"])
+        order_found = concat_findings(
+            [
+                grouping.findings,
+                _disposition_missing(orders),
+                _duplicate_ids(orders, used_ids),
+                _part_id_clashes(orders, grouping.lines, used_ids, _part_limit(settings)),
+                address_findings(orders, grouping.value_lines, settings),
+            ]
+        )
+        inventory, sku, fnsku_findings, sku_pos = joined.result()
+    taken_units = taken() if callable(taken) else taken
+    lines["sku"] = sku
+    lines["sku_pos"] = sku_pos
     line_found = concat_findings(
-        [fnsku_findings, sku_unknown(lines, snapshot), sku_duplicate(lines), quantity_zero(lines)]
+        [fnsku_findings, sku_unknown(lines, inventory), sku_duplicate(lines), quantity_zero(lines)]
     )
     found = concat_findings([order_found, line_found])
     # From here on only these columns matter: copying the 16 text columns of a million
@@ -148,7 +154,7 @@ def decide_orders(
     order_bad = set(np.unique(np.concatenate(spoiled)).tolist())
     keep = ~line_bad & ~np.isin(order_no, list(order_bad))
     candidates = core[keep]
-    availability = Availability(snapshot.frame[["sellable", "unsellable"]], _taken(taken))
+    availability = Availability(inventory.frame[["sellable", "unsellable"]], _taken(taken_units))
     allocation = allocate_units(
         candidates[["order_no", "order_id", "sku", "sellable", "unsellable"]],
         availability,
@@ -182,6 +188,17 @@ def decide_orders(
         orders=out_orders,
         lines=out_lines,
     )
+
+
+def _join_skus(
+    skus: pd.DataFrame, snapshot: Snapshot | Callable[[], Snapshot]
+) -> tuple[Snapshot, pd.Series, pd.DataFrame, np.ndarray]:
+    """The snapshot, each line's SKU (MerchantSKU, or the owner of its FNSKU), the findings
+    of that lookup, and each SKU's row in the snapshot (-1: not listed)."""
+    if callable(snapshot):
+        snapshot = snapshot()
+    sku, found = resolve_skus(skus, snapshot)
+    return snapshot, sku, found, snapshot.positions(sku)
 
 
 def _severity(code: str) -> str:
