@@ -336,9 +336,12 @@ def template_command(path: Path) -> int:
 def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) -> int:
     """Run whenever inbox files have settled: a file is taken once its size and modification
     time stayed the same over one poll and it is older than the settling time."""
+    import gc
     import time
 
     from removal_batch.workspace import Workspace, input_stat
+
+    gc.enable()  # one process, run after run: cycles must not pile up (see cli.entry)
 
     space = Workspace(root)
     console = _console()

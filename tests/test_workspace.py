@@ -305,3 +305,32 @@ def test_watch_runs_once_for_a_broken_link(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(time, "sleep", poll)
     assert app.watch_command(root, 0.01, 0.0, None) == 0
     assert runs == [1]
+
+
+def test_watch_collects_cycles_though_one_shot_commands_do_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command entry turns the cycle collector off (one batch, then the process ends);
+    watch stays for run after run, so its runs must have it on, or cycles pile up."""
+    import gc
+
+    from removal_batch import app, cli
+
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    seen: list[bool] = []
+    monkeypatch.setattr(app, "run_command", lambda *a, **k: seen.append(gc.isenabled()) or 0)
+
+    def stop(seconds: float) -> None:
+        if seen:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", stop)
+    monkeypatch.setattr(cli.sys, "argv", ["removal-batch", "watch", str(root), "--poll", "0"])
+    monkeypatch.setattr(cli.os, "_exit", lambda code: None)
+    monkeypatch.setattr(cli, "_library_settings", lambda: None)  # this process's env stays
+    try:
+        cli.entry()
+    finally:
+        gc.enable()
+    assert seen == [True]
