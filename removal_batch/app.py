@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from removal_batch.core.settings import Settings, SettingsError, settings_from_mapping
 from removal_batch.faults import checkpoint
+from removal_batch.names import link_target, printable
 from removal_batch.pipeline import (
     EXIT_INTERNAL,
     EXIT_USAGE,
@@ -146,15 +147,15 @@ def publish_into(result: BatchResult, out_dir: Path) -> str:
 def _not_files(paths: list[Path]) -> str:
     """What is wrong with the paths that are not files to read ("" when all are)."""
     broken = [p for p in paths if p.is_symlink() and not p.exists()]
-    missing = [str(p) for p in paths if not p.exists() and p not in broken]
-    folders = [str(p) for p in paths if p.is_dir()]
-    others = [str(p) for p in paths if p.exists() and not p.is_file() and not p.is_dir()]
+    missing = [printable(str(p)) for p in paths if not p.exists() and p not in broken]
+    folders = [printable(str(p)) for p in paths if p.is_dir()]
+    others = [printable(str(p)) for p in paths if p.exists() and not p.is_file() and not p.is_dir()]
     found = []
     if missing:
         found.append(f"File(s) not found: {', '.join(missing)}")
     if broken:
         # The link is there; what it names is not. Say both, or the user looks at the link.
-        links = ", ".join(f"{p} -> {os.readlink(p)}" for p in broken)
+        links = ", ".join(f"{printable(str(p))} -> {link_target(p)}" for p in broken)
         found.append(f"Link(s) to a file that does not exist: {links}")
     if folders:
         example = os.path.join(folders[0], "*")

@@ -34,6 +34,7 @@ from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
 from removal_batch.core.validate import ValidationResult, prepare_validation, validate_tables
 from removal_batch.faults import checkpoint
+from removal_batch.names import display_name
 from removal_batch.readers import (
     PendingRead,
     ReadError,
@@ -150,13 +151,6 @@ def parse_time(text: str) -> dt.datetime:
             "2026-11-26T08:00:00Z."
         ) from exc
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def display_name(path: Path) -> str:
-    """The file's name as text. A name that is not valid UTF-8 (bytes from another system's
-    encoding) shows its undecodable bytes as U+FFFD: it cannot go into a report, a JSON
-    summary or the ledger as it is."""
-    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def unreadable(path: Path, name: str, error: OSError) -> FileOutcome:

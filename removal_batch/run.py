@@ -23,6 +23,7 @@ from removal_batch.core.problems import Problem, problems_frame
 from removal_batch.core.settings import Settings
 from removal_batch.faults import checkpoint
 from removal_batch.ledger import Ledger, RunRecord
+from removal_batch.names import link_target
 from removal_batch.pipeline import (
     BatchResult,
     FileOutcome,
@@ -163,11 +164,7 @@ def _broken_link(path: Path) -> FileOutcome:
     """A link in the inbox to a file that is not there: reported under the link's name, not
     recorded, left in the inbox (it works again once its file is back)."""
     name = display_name(path)
-    try:
-        target = os.readlink(path)
-    except OSError:
-        target = "a file"
-    target = target.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    target = link_target(path)
     outcome = FileOutcome(name=name, path=path, sha256="")
     message = (
         f"This is a link to {target}, which does not exist (moved, renamed, or on a drive "

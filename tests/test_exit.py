@@ -112,6 +112,7 @@ def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
             str(root / "pipe.txt"),
             str(root / "gone.txt"),
             str(root / "link.txt"),
+            os.fsdecode(bytes(root) + b"/lost\xff.txt"),  # a name in another encoding
             "--inventory",
             str(inventory),
         ],
@@ -122,7 +123,7 @@ def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
         return "".join(text.split())
 
     said = bare(result.output)
-    assert bare(f"File(s) not found: {root / 'gone.txt'}") in said
+    assert bare(f"File(s) not found: {root / 'gone.txt'}, {root / 'lost'}\ufffd.txt") in said
     link = f"Link(s) to a file that does not exist: {root / 'link.txt'}"
     assert bare(f"{link} -> {root / 'moved' / 'link.txt'}") in said
     assert bare(f"Folder(s), not files: {root / 'requests'}") in said

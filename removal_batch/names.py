@@ -1,0 +1,26 @@
+"""File names and paths as text a person can read, and a report or the ledger can hold."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def printable(text: str) -> str:
+    """A file name or path as text to show or store: bytes that are not valid UTF-8 (from
+    another system's encoding, kept by Python as surrogates) become U+FFFD. As they are,
+    they cannot go into a report, a JSON summary or the ledger."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def display_name(path: Path) -> str:
+    """The file's name as text (see printable)."""
+    return printable(path.name)
+
+
+def link_target(link: Path) -> str:
+    """Where a symbolic link points, as text ("a file" when the link cannot be read)."""
+    try:
+        return printable(os.readlink(link))
+    except OSError:
+        return "a file"
