@@ -29,10 +29,18 @@ if TYPE_CHECKING:
 
 def _console(stderr: bool = False) -> Console:
     """rich's console, imported when something is printed through it: check --json
-    prints nothing through it, and importing rich is 0.07 s of start-up."""
+    prints nothing through it, and importing rich is 0.07 s of start-up. Without markup:
+    what is printed quotes paths, file names and cells, whose brackets are theirs."""
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    return Console(stderr=stderr, markup=False)
+
+
+def _print_error(message: str) -> None:
+    """``removal-batch: message`` on stderr, the prefix in red."""
+    from rich.text import Text
+
+    _console(stderr=True).print(Text.assemble(("removal-batch:", "red"), f" {message}"))
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -199,17 +207,16 @@ def run_check(
             if bar is not None:
                 bar.stop()
     except UsageError as exc:
-        _console(stderr=True).print(f"[red]removal-batch:[/] {exc}", highlight=False)
+        _print_error(str(exc))
         return EXIT_USAGE
     summary: str | None = None  # the JSON of summary.json, once written
     if out_dir is not None:
         try:
             summary = publish_into(result, out_dir)
         except OSError as exc:
-            _console(stderr=True).print(
-                f"[red]removal-batch:[/] the outputs could not be written to {out_dir} "
-                f"({exc.strerror or exc}); nothing half-written was left there.",
-                highlight=False,
+            _print_error(
+                f"the outputs could not be written to {out_dir} "
+                f"({exc.strerror or exc}); nothing half-written was left there."
             )
             return EXIT_INTERNAL
     if as_json:
@@ -227,6 +234,7 @@ def run_check(
 def _progress_console(console: Console, total: int) -> tuple[ProgressHook | None, Any]:
     """A progress bar on an interactive terminal; plain lines otherwise."""
     if console.is_terminal:
+        from rich.markup import escape
         from rich.progress import Progress
 
         bar = Progress(console=console, transient=True)
@@ -234,7 +242,8 @@ def _progress_console(console: Console, total: int) -> tuple[ProgressHook | None
         bar.start()
 
         def advance(name: str) -> None:
-            bar.update(task, advance=1, description=f"reading {name}")
+            # The bar's text is markup whatever the console says: a name's brackets escaped.
+            bar.update(task, advance=1, description=f"reading {escape(name)}")
 
         return advance, bar
     return (lambda name: console.print(f"reading {name}", highlight=False)), None
@@ -281,10 +290,10 @@ def run_command(
             finally:
                 ledger.close()
     except (UsageError, WorkspaceBusy, LedgerError) as exc:
-        err.print(f"[red]removal-batch:[/] {exc}", highlight=False)
+        _print_error(str(exc))
         return EXIT_USAGE
     except PublishError as exc:
-        err.print(f"[red]removal-batch:[/] {exc}", highlight=False)
+        _print_error(str(exc))
         return EXIT_INTERNAL
     for run_id in outcome.recovered:
         err.print(f"Finished run {run_id}, which had been interrupted.", highlight=False)
@@ -327,7 +336,7 @@ def template_command(path: Path) -> int:
     from removal_batch.writers.template import write_template
 
     if path.suffix.lower() != ".xlsx":
-        _console(stderr=True).print("[red]removal-batch:[/] the template is an .xlsx workbook.")
+        _print_error("the template is an .xlsx workbook.")
         return EXIT_USAGE
     write_template(path)
     _console().print(f"Template written: {path}", highlight=False)
@@ -347,9 +356,7 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     space = Workspace(root)
     console = _console()
     if not space.exists():
-        _console(stderr=True).print(
-            f"[red]removal-batch:[/] {root} is not a workspace; make one with removal-batch init."
-        )
+        _print_error(f"{root} is not a workspace; make one with removal-batch init.")
         return EXIT_USAGE
     console.print(f"Watching {space.inbox} (Ctrl-C to stop).", highlight=False)
     seen: dict[str, tuple[int, float, float]] = {}

@@ -33,3 +33,40 @@ def test_long_batch_lists_troubled_files_and_counts_the_rest(
     assert "r003.txt" in out and f"r{SHOWN_FILES + 7:03d}.txt" in out
     assert f"r{SHOWN_FILES + 9:03d}.txt" not in out
     assert "... and 10 more file(s): 10 accepted (see summary.json)." in out
+
+
+def test_brackets_in_names_cells_and_paths_are_shown_as_typed(
+    tmp_path: Path, inventory: Path
+) -> None:
+    """rich reads "[...]" as markup: a file named '[bold]returns [v2].txt' was listed as
+    'returns .txt', and a cell holding 'A[/b]', quoted in its error, made the summary fail
+    with an internal error (exit 3) after the batch was done. Names, cells and paths are
+    printed as they are, and a long name is folded, not cut short with an ellipsis."""
+    named = "[bold]returns [v2].txt"
+    row = {
+        "MerchantRemovalOrderID": "D1",
+        "RemovalDisposition": "Disposal",
+        "MerchantSKU": "A[/b]",
+        "SellableQuantity": "1",
+    }
+    bad = write_delimited(tmp_path / named, request_rows([row]))
+    long_name = "removal-request-" + "x" * 60 + ".txt"
+    good = write_delimited(
+        tmp_path / long_name,
+        request_rows([{**row, "MerchantRemovalOrderID": "D2", "MerchantSKU": "SKU-4"}]),
+    )
+    result = CliRunner().invoke(
+        main, ["check", str(bad), str(good), "--inventory", str(inventory)], terminal_width=80
+    )
+    assert result.exit_code == 1, result.output
+    out = result.output
+    bare = "".join(out.split())  # the table folds long cells onto several lines
+    assert "".join(named.split()) in bare
+    assert "SKU 'A[/b]' is not in the inventory" in " ".join(out.split())
+    assert long_name in bare and "…" not in out
+    missing = CliRunner().invoke(
+        main, ["check", str(tmp_path / "a[" / "b]" / "c.txt"), "--inventory", str(inventory)]
+    )
+    assert missing.exit_code == 2, missing.output
+    said = "".join(missing.output.split())
+    assert "".join(f"File(s) not found: {tmp_path / 'a[' / 'b]' / 'c.txt'}".split()) in said

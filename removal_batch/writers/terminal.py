@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from removal_batch.core.codes import CODES
 from removal_batch.core.problems import SEVERITY_RANK
@@ -21,6 +22,9 @@ STATUS_STYLE = {"accepted": "green", "partial": "yellow", "rejected": "red", "sk
 
 
 def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -> None:
+    """Every text that comes from the user's files (names, cells, messages quoting them)
+    goes out as rich Text, never through rich's markup: a file named '[bold]x.txt' would
+    lose its brackets, and a cell holding '[/b]' made rich fail (exit 3, after the run)."""
     table = Table(title=f"removal-batch {result.run_id}", title_justify="left")
     for name, justify in (
         ("file", "left"),
@@ -30,7 +34,9 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
         ("status", "left"),
         ("top problems", "left"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        # A long name folds onto more lines rather than losing its end to an ellipsis:
+        # "returns-batch-2026-1…" does not say which file it is.
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     files = result.files
     # A thousand rows scroll everything else away: past SHOWN_FILES, the files with
     # problems are listed (in name order) and the clean ones counted.
@@ -50,12 +56,12 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
         top = ", ".join(f"{code} x{n}" for code, n in counts[:3])
         style = STATUS_STYLE.get(f.status, "")
         table.add_row(
-            f.name,
+            Text(f.name),
             str(f.rows),
             str(f.accepted),
             str(f.rejected),
-            f"[{style}]{f.status}[/]",
-            top,
+            Text(f.status, style=style),
+            Text(top),
         )
     console.print(table)
     if len(shown) < len(files):
@@ -73,10 +79,11 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
         )
         for rec in orders.head(SHOWN_ORDERS).to_dict("records"):
             console.print(
-                f"  {rec['order_id']}  {rec['disposition']}  {rec['lines']} line(s), "
-                f"{rec['sellable_units']} sellable + {rec['unsellable_units']} unsellable, "
-                f"from {rec['source_file']}",
-                highlight=False,
+                Text(
+                    f"  {rec['order_id']}  {rec['disposition']}  {rec['lines']} line(s), "
+                    f"{rec['sellable_units']} sellable + {rec['unsellable_units']} unsellable, "
+                    f"from {rec['source_file']}"
+                )
             )
         if len(orders) > SHOWN_ORDERS:
             console.print(f"  ... and {len(orders) - SHOWN_ORDERS} more (see summary.json).")
@@ -91,16 +98,20 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
                 place += f" row {rec['row']}"
             if rec["column"]:
                 place += f" column {rec['column']}"
-            console.print(f"  [red]{rec['code']}[/] {place}: {rec['message']}")
+            console.print(Text.assemble("  ", (rec["code"], "red"), f" {place}: {rec['message']}"))
         if len(severe) > SHOWN_ERRORS:
             console.print(f"  ... and {len(severe) - SHOWN_ERRORS} more in the error reports.")
         warnings = problems[problems["severity"].eq("warning")]
         if len(warnings):
             listed = ", ".join(f"{c} x{n}" for c, n in warnings["code"].value_counts().items())
             console.print(
-                f"  [yellow]{len(warnings)} warning(s)[/], accepted but worth a look: {listed}"
+                Text.assemble(
+                    "  ",
+                    (f"{len(warnings)} warning(s)", "yellow"),
+                    f", accepted but worth a look: {listed}",
+                )
             )
     if out_dir is not None:
-        console.print(f"Reports and orders: {out_dir}")
+        console.print(Text(f"Reports and orders: {out_dir}"))
     elif len(problems):
         console.print("Run with --out DIR to write the error reports.")
