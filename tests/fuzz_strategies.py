@@ -86,6 +86,8 @@ FORMULAS = (
     "#REF!",
 )
 QUOTEY = ('"', '""', '"abc', 'abc"', 'a"b', '"a,b"', "'00123", '"\n"', '"""', "'", "`")
+# rich's markup, which a cell quoted in a terminal message must not be read as.
+MARKUP = ("[/b]", "A[/]", "[bold]x", "[red]SKU[/red]", "[link=http://x]y", "\\[b]", "[")
 SPECIAL = (
     "",
     " ",
@@ -169,6 +171,7 @@ def cell_values(huge: bool = True) -> st.SearchStrategy[str]:
         st.sampled_from(SPECIAL),
         st.sampled_from(FORMULAS),
         st.sampled_from(QUOTEY),
+        st.sampled_from(MARKUP),
         st.sampled_from(SKUS),
         st.text(max_size=40),
         st.text(alphabet=st.characters(codec="ascii"), max_size=20),

@@ -325,13 +325,16 @@ command_files = st.one_of(
 )
 
 
-def run_command(file: FuzzFile, with_out: bool, scratch: Path, inventory: Path) -> None:
-    """``removal-batch check FILE --json`` in a subprocess: a clear exit and SPEC codes."""
+def run_command(
+    file: FuzzFile, with_out: bool, scratch: Path, inventory: Path, as_json: bool = True
+) -> None:
+    """``removal-batch check FILE [--json]`` in a subprocess: a clear exit and SPEC codes.
+    Without --json the terminal summary is printed, quoting names and cells."""
     STATS["cases:command"] += 1
     path = _materialise(file, scratch)
     out = path.parent / "out"
     command = [sys.executable, "-m", "removal_batch", "check", str(path)]
-    command += ["--inventory", str(inventory), "--json"]
+    command += ["--inventory", str(inventory)] + (["--json"] if as_json else [])
     if with_out:
         command += ["--out", str(out)]
     started = time.perf_counter()
@@ -354,7 +357,13 @@ def run_command(file: FuzzFile, with_out: bool, scratch: Path, inventory: Path) 
             STATS["command-stderr-rust-panic-message"] += 1
         if proc.returncode == 2:
             return
-        summary = json.loads(proc.stdout)
+        if as_json:
+            summary = json.loads(proc.stdout)
+        elif with_out:
+            summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        else:
+            STATS["command-terminal-only"] += 1
+            return
         (entry,) = summary["inputs"]
         found = set(entry["counts_by_code"])
         assert found <= set(CODES), f"codes not in the SPEC: {sorted(found - set(CODES))}"
@@ -373,11 +382,11 @@ def run_command(file: FuzzFile, with_out: bool, scratch: Path, inventory: Path) 
 
 
 @fuzz_settings(CLI_CASES)
-@given(file=command_files, with_out=st.booleans())
+@given(file=command_files, with_out=st.booleans(), as_json=st.booleans())
 def test_command_ends_in_a_clear_exit(
-    file: FuzzFile, with_out: bool, scratch: Path, fuzz_inventory: Path
+    file: FuzzFile, with_out: bool, as_json: bool, scratch: Path, fuzz_inventory: Path
 ) -> None:
-    run_command(file, with_out, scratch, fuzz_inventory)
+    run_command(file, with_out, scratch, fuzz_inventory, as_json)
 
 
 # Small files that made a reader ask for absurd memory or time (found by this fuzzer).
