@@ -37,10 +37,14 @@ def _console(stderr: bool = False) -> Console:
 
 
 def _print_error(message: str) -> None:
-    """``removal-batch: message`` on stderr, the prefix in red."""
+    """``removal-batch: message`` on stderr, the prefix in red (a path in the message may
+    hold control characters: shown, not sent)."""
     from rich.text import Text
 
-    _console(stderr=True).print(Text.assemble(("removal-batch:", "red"), f" {message}"))
+    from removal_batch.writers.terminal import visible
+
+    text = visible(message, newlines=True)
+    _console(stderr=True).print(Text.assemble(("removal-batch:", "red"), f" {text}"))
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -237,16 +241,22 @@ def _progress_console(console: Console, total: int) -> tuple[ProgressHook | None
         from rich.markup import escape
         from rich.progress import Progress
 
+        from removal_batch.writers.terminal import visible
+
         bar = Progress(console=console, transient=True)
         task = bar.add_task("reading", total=total)
         bar.start()
 
         def advance(name: str) -> None:
             # The bar's text is markup whatever the console says: a name's brackets escaped.
-            bar.update(task, advance=1, description=f"reading {escape(name)}")
+            bar.update(task, advance=1, description=f"reading {escape(visible(name))}")
 
         return advance, bar
-    return (lambda name: console.print(f"reading {name}", highlight=False)), None
+    from rich.text import Text
+
+    from removal_batch.writers.terminal import visible
+
+    return (lambda name: console.print(Text(f"reading {visible(name)}"))), None
 
 
 def run_command(

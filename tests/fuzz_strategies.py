@@ -86,8 +86,10 @@ FORMULAS = (
     "#REF!",
 )
 QUOTEY = ('"', '""', '"abc', 'abc"', 'a"b', '"a,b"', "'00123", '"\n"', '"""', "'", "`")
-# rich's markup, which a cell quoted in a terminal message must not be read as.
+# rich's markup, which a cell quoted in a terminal message must not be read as, and
+# terminal control sequences, which must not reach the terminal.
 MARKUP = ("[/b]", "A[/]", "[bold]x", "[red]SKU[/red]", "[link=http://x]y", "\\[b]", "[")
+MARKUP += ("A\x1b[2K\x1b[1A", "\x1b]0;title\x07", "x\x9b31m", "\x08\x08ok")
 SPECIAL = (
     "",
     " ",

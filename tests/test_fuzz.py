@@ -357,6 +357,12 @@ def run_command(
             STATS["command-stderr-rust-panic-message"] += 1
         if proc.returncode == 2:
             return
+        if not as_json:
+            # Control characters of a name or cell are shown escaped, never sent as they are.
+            sent = {
+                c for c in proc.stdout if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0
+            }
+            assert not sent, f"control characters printed: {sorted(sent)}"
         if as_json:
             summary = json.loads(proc.stdout)
         elif with_out:

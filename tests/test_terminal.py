@@ -70,3 +70,31 @@ def test_brackets_in_names_cells_and_paths_are_shown_as_typed(
     assert missing.exit_code == 2, missing.output
     said = "".join(missing.output.split())
     assert "".join(f"File(s) not found: {tmp_path / 'a[' / 'b]' / 'c.txt'}".split()) in said
+
+
+def test_control_characters_in_cells_and_names_are_shown_not_sent(
+    tmp_path: Path, inventory: Path
+) -> None:
+    """An ESC in a cell or a name would reach the terminal as the start of a sequence that
+    recolours, moves the cursor or erases lines (a rejection could be wiped from sight).
+    It is shown as \\x1b; the error report keeps the cell as typed."""
+    row = {
+        "MerchantRemovalOrderID": "D1",
+        "RemovalDisposition": "Disposal",
+        "MerchantSKU": "A\x1b[2K\x1b[1AB",
+        "SellableQuantity": "1",
+    }
+    bad = write_delimited(tmp_path / "wipe\x1b[2J.txt", request_rows([row]))
+    result = CliRunner().invoke(
+        main, ["check", str(bad), "--inventory", str(inventory)], terminal_width=200
+    )
+    assert result.exit_code == 1, result.output
+    assert "\x1b" not in result.output
+    said = " ".join(result.output.split())  # rich wraps at 80 columns here
+    assert "SKU 'A\\x1b[2K\\x1b[1AB' is not in the inventory" in said
+    assert "wipe\\x1b[2J.txt" in "".join(result.output.split())  # a table cell may fold
+    missing = CliRunner().invoke(
+        main, ["check", str(tmp_path / "gone\x1b[2J.txt"), "--inventory", str(inventory)]
+    )
+    assert missing.exit_code == 2 and "\x1b" not in missing.output
+    assert "gone\\x1b[2J.txt" in "".join(missing.output.split())

@@ -21,10 +21,25 @@ SHOWN_ORDERS = 10
 STATUS_STYLE = {"accepted": "green", "partial": "yellow", "rejected": "red", "skipped": "dim"}
 
 
+# Control characters as escapes: C0 (tab and newline included: a cell's newline must
+# not start a line that looks like the tool's own), DEL and C1.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_CONTROLS_BUT_NEWLINE = {c: e for c, e in _CONTROLS.items() if c != 0x0A}
+
+
+def visible(text: str, newlines: bool = False) -> str:
+    """``text`` fit for a terminal: a name or cell can hold control characters (an ESC
+    starts a sequence that recolours, moves the cursor or erases lines, and could hide a
+    rejection); they are shown as \\x1b and the like. ``newlines``: keep line breaks (in
+    a message of our own that lists things line by line)."""
+    return text.translate(_CONTROLS_BUT_NEWLINE if newlines else _CONTROLS)
+
+
 def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -> None:
     """Every text that comes from the user's files (names, cells, messages quoting them)
     goes out as rich Text, never through rich's markup: a file named '[bold]x.txt' would
-    lose its brackets, and a cell holding '[/b]' made rich fail (exit 3, after the run)."""
+    lose its brackets, and a cell holding '[/b]' made rich fail (exit 3, after the run).
+    And through ``visible``: control characters are shown, not sent to the terminal."""
     table = Table(title=f"removal-batch {result.run_id}", title_justify="left")
     for name, justify in (
         ("file", "left"),
@@ -56,7 +71,7 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
         top = ", ".join(f"{code} x{n}" for code, n in counts[:3])
         style = STATUS_STYLE.get(f.status, "")
         table.add_row(
-            Text(f.name),
+            Text(visible(f.name)),
             str(f.rows),
             str(f.accepted),
             str(f.rejected),
@@ -80,9 +95,11 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
         for rec in orders.head(SHOWN_ORDERS).to_dict("records"):
             console.print(
                 Text(
-                    f"  {rec['order_id']}  {rec['disposition']}  {rec['lines']} line(s), "
-                    f"{rec['sellable_units']} sellable + {rec['unsellable_units']} unsellable, "
-                    f"from {rec['source_file']}"
+                    visible(
+                        f"  {rec['order_id']}  {rec['disposition']}  {rec['lines']} line(s), "
+                        f"{rec['sellable_units']} sellable + {rec['unsellable_units']} "
+                        f"unsellable, from {rec['source_file']}"
+                    )
                 )
             )
         if len(orders) > SHOWN_ORDERS:
@@ -98,7 +115,9 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
                 place += f" row {rec['row']}"
             if rec["column"]:
                 place += f" column {rec['column']}"
-            console.print(Text.assemble("  ", (rec["code"], "red"), f" {place}: {rec['message']}"))
+            console.print(
+                Text.assemble("  ", (rec["code"], "red"), visible(f" {place}: {rec['message']}"))
+            )
         if len(severe) > SHOWN_ERRORS:
             console.print(f"  ... and {len(severe) - SHOWN_ERRORS} more in the error reports.")
         warnings = problems[problems["severity"].eq("warning")]
@@ -112,6 +131,6 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
                 )
             )
     if out_dir is not None:
-        console.print(Text(f"Reports and orders: {out_dir}"))
+        console.print(Text(visible(f"Reports and orders: {out_dir}")))
     elif len(problems):
         console.print("Run with --out DIR to write the error reports.")
