@@ -35,6 +35,17 @@ def test_long_batch_lists_troubled_files_and_counts_the_rest(
     assert "... and 10 more file(s): 10 accepted (see summary.json)." in out
 
 
+def _one_disposal(path: Path, order_id: str, sku: str) -> Path:
+    """A request file with one Disposal line of one unit."""
+    row = {
+        "MerchantRemovalOrderID": order_id,
+        "RemovalDisposition": "Disposal",
+        "MerchantSKU": sku,
+        "SellableQuantity": "1",
+    }
+    return write_delimited(path, request_rows([row]))
+
+
 def test_brackets_in_names_cells_and_paths_are_shown_as_typed(
     tmp_path: Path, inventory: Path
 ) -> None:
@@ -43,18 +54,9 @@ def test_brackets_in_names_cells_and_paths_are_shown_as_typed(
     with an internal error (exit 3) after the batch was done. Names, cells and paths are
     printed as they are, and a long name is folded, not cut short with an ellipsis."""
     named = "[bold]returns [v2].txt"
-    row = {
-        "MerchantRemovalOrderID": "D1",
-        "RemovalDisposition": "Disposal",
-        "MerchantSKU": "A[/b]",
-        "SellableQuantity": "1",
-    }
-    bad = write_delimited(tmp_path / named, request_rows([row]))
+    bad = _one_disposal(tmp_path / named, "D1", "A[/b]")
     long_name = "removal-request-" + "x" * 60 + ".txt"
-    good = write_delimited(
-        tmp_path / long_name,
-        request_rows([{**row, "MerchantRemovalOrderID": "D2", "MerchantSKU": "SKU-4"}]),
-    )
+    good = _one_disposal(tmp_path / long_name, "D2", "SKU-4")
     result = CliRunner().invoke(
         main, ["check", str(bad), str(good), "--inventory", str(inventory)], terminal_width=80
     )
@@ -77,14 +79,8 @@ def test_control_characters_in_cells_and_names_are_shown_not_sent(
 ) -> None:
     """An ESC in a cell or a name would reach the terminal as the start of a sequence that
     recolours, moves the cursor or erases lines (a rejection could be wiped from sight).
-    It is shown as \\x1b; the error report keeps the cell as typed."""
-    row = {
-        "MerchantRemovalOrderID": "D1",
-        "RemovalDisposition": "Disposal",
-        "MerchantSKU": "A\x1b[2K\x1b[1AB",
-        "SellableQuantity": "1",
-    }
-    bad = write_delimited(tmp_path / "wipe\x1b[2J.txt", request_rows([row]))
+    It is shown as \\x1b."""
+    bad = _one_disposal(tmp_path / "wipe\x1b[2J.txt", "D1", "A\x1b[2K\x1b[1AB")
     result = CliRunner().invoke(
         main, ["check", str(bad), "--inventory", str(inventory)], terminal_width=200
     )
