@@ -321,6 +321,35 @@ def test_strip_text_trims_as_pandas_does(values: list[str], skip: int) -> None:
     assert trim_text(series).filled.tolist() == expected.ne("").tolist()
 
 
+@given(
+    st.lists(st.lists(st.one_of(st.none(), _EDGE_TEXT), max_size=8), min_size=1, max_size=4),
+    st.integers(0, 5),
+    st.booleans(),
+)
+def test_non_empty_reads_the_offsets_as_comparing_with_empty_does(
+    chunks: list[list[str | None]], skip: int, large: bool
+) -> None:
+    """non_empty reads lengths off the Arrow offsets: for missing values, a slice, several
+    chunks and both offset widths it tells what comparing with "" does."""
+    import pandas as pd
+    import pyarrow as pa
+
+    from removal_batch.core.fields import non_empty
+    from removal_batch.core.raw_table import TEXT
+
+    kind = pa.large_string() if large else pa.string()
+    array = pa.chunked_array([pa.array(c, type=kind) for c in chunks], type=kind)
+    series = pd.Series(pd.array(array, dtype=TEXT)).iloc[skip:]
+    expected = series.fillna("").ne("").tolist()
+    assert non_empty(series).tolist() == expected
+    # A value marked missing whose bytes are still in the data buffer is empty too.
+    filled = pa.array(["ab", "cd", ""], type=kind)
+    masked = pa.Array.from_buffers(
+        kind, 3, [pa.py_buffer(bytes([0b101])), *filled.buffers()[1:]], null_count=1
+    )
+    assert non_empty(pd.Series(pd.array(masked, dtype=TEXT))).tolist() == [True, False, False]
+
+
 def test_strip_text_takes_the_trim_for_any_unsafe_edge() -> None:
     import pandas as pd
 
