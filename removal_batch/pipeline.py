@@ -153,13 +153,18 @@ def parse_time(text: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def not_read(path: Path, name: str, message: str, sha256: str = "") -> FileOutcome:
+    """A request file reported as file-unreadable under its name, without being read, and
+    left where it is ("" for a sha256 that cannot be known)."""
+    outcome = FileOutcome(name=name, path=path, sha256=sha256)
+    outcome.problems = problems_frame([Problem("file-unreadable", message, file=name)])
+    return outcome
+
+
 def unreadable(path: Path, name: str, error: OSError) -> FileOutcome:
     """A request file the system will not let us open (no permission, a folder in its
-    place, gone since it was listed): reported under its name and left where it is. Its
-    content, and so its sha256, is unknown."""
-    outcome = FileOutcome(name=name, path=path, sha256="")
-    outcome.problems = problems_frame([Problem("file-unreadable", cannot_open(error), file=name)])
-    return outcome
+    place, gone since it was listed)."""
+    return not_read(path, name, cannot_open(error))
 
 
 def _badly_named(path: Path, name: str) -> FileOutcome:
@@ -169,13 +174,11 @@ def _badly_named(path: Path, name: str) -> FileOutcome:
         digest = sha256_of(path)
     except OSError as exc:
         return unreadable(path, name, exc)
-    outcome = FileOutcome(name=name, path=path, sha256=digest)
     message = (
         f"The file name '{name}' is not valid text (UTF-8); the characters shown as \ufffd "
         "cannot be read. Rename the file, then run again."
     )
-    outcome.problems = problems_frame([Problem("file-unreadable", message, file=name)])
-    return outcome
+    return not_read(path, name, message, digest)
 
 
 def _require_snapshot_file(path: Path) -> None:
@@ -425,18 +428,21 @@ def run_batch(
         else None
     )
     outcomes = []
+    load: SnapshotLoad
     try:
         if loaded is None:
-            loaded = SnapshotLoad.start(inventory, settings, inventory_time)
-        elif not isinstance(loaded, SnapshotLoad):
-            loaded = SnapshotLoad.ready(loaded)
+            load = SnapshotLoad.start(inventory, settings, inventory_time)
+        elif isinstance(loaded, SnapshotLoad):
+            load = loaded
+        else:
+            load = SnapshotLoad.ready(loaded)
         # Imports and tables validation needs, loaded on a third thread: Python work, done
         # while the two reads spend most of their time in Arrow, which releases the GIL.
         preparing = start_side_work(
-            "prepare", _prepare_schemas, settings.allowed_dispositions, not loaded.done()
+            "prepare", _prepare_schemas, settings.allowed_dispositions, not load.done()
         )
         for index, path in enumerate(ordered):
-            loaded.raise_if_failed()
+            load.raise_if_failed()
             if progress:
                 progress(path.name)
             outcomes.append(read_request(path, path.name, settings, first if index == 0 else None))
@@ -444,7 +450,7 @@ def run_batch(
     finally:
         if first is not None:
             first.cancel()  # a child not waited for (the snapshot failed): stop it
-    loaded.raise_if_failed()
+    load.raise_if_failed()
     preparing.result()
     validate_outcomes(outcomes, settings)
     validated = [
@@ -452,18 +458,17 @@ def run_batch(
         for o in outcomes
         if o.table is not None and o.validation is not None
     ]
-    snapshot_load = loaded
 
     def units_taken() -> pd.DataFrame | None:
         # Called by the decision on this thread (the ledger's connection belongs to it).
-        return taken(snapshot_load.result()[1]) if callable(taken) else taken
+        return taken(load.result()[1]) if callable(taken) else taken
 
     # The decision waits for the snapshot only where it needs it: orders are grouped and
     # checked while the snapshot's last steps finish.
     decision = decide_orders(
-        validated, lambda: snapshot_load.result()[0], settings, started, used_ids, units_taken
+        validated, lambda: load.result()[0], settings, started, used_ids, units_taken
     )
-    info = loaded.result()[1]  # raises what loading raised, when nothing was decided
+    info = load.result()[1]  # raises what loading raised, when nothing was decided
     for outcome in outcomes:
         _fill_order_ids(outcome, decision)
         extra = decision.problems_by_file.get(outcome.name)

@@ -30,6 +30,7 @@ from removal_batch.pipeline import (
     ProgressHook,
     UsageError,
     display_name,
+    not_read,
     parse_time,
     run_batch,
     sha256_of,
@@ -163,16 +164,12 @@ def _skipped(path: Path, digest: str, earlier_run: str) -> FileOutcome:
 def _broken_link(path: Path) -> FileOutcome:
     """A link in the inbox to a file that is not there: reported under the link's name, not
     recorded, left in the inbox (it works again once its file is back)."""
-    name = display_name(path)
-    target = link_target(path)
-    outcome = FileOutcome(name=name, path=path, sha256="")
     message = (
-        f"This is a link to {target}, which does not exist (moved, renamed, or on a drive "
-        "that is not connected). Put the file itself in the inbox, or mend the link, then "
-        "run again."
+        f"This is a link to {link_target(path)}, which does not exist (moved, renamed, or on "
+        "a drive that is not connected). Put the file itself in the inbox, or mend the link, "
+        "then run again."
     )
-    outcome.problems = problems_frame([Problem("file-unreadable", message, file=name)])
-    return outcome
+    return not_read(path, display_name(path), message)
 
 
 def run_workspace(
