@@ -178,3 +178,18 @@ def test_orders_are_grouped_as_a_forward_fill_and_ngroup_would(files: list[list[
     assert grouping.lines["order_id"].tolist() == expected_ids.tolist()
     assert grouping.lines["generated_id"].tolist() == leading.tolist()
     assert grouping.lines["order_no"].tolist() == expected_no.tolist()
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 1)), max_size=12))
+def test_run_starts_are_where_any_column_changes(pairs: list[tuple[int, int]]) -> None:
+    import numpy as np
+
+    from removal_batch.core.orders import run_starts
+
+    first = np.array([a for a, _ in pairs], dtype=np.int64)
+    second = np.array([b for _, b in pairs], dtype=np.int64)
+    expected = [i for i in range(len(pairs)) if i == 0 or pairs[i] != pairs[i - 1]]
+    assert run_starts(first, second).tolist() == expected
+    assert run_starts(first).tolist() == [
+        i for i in range(len(pairs)) if i == 0 or first[i] != first[i - 1]
+    ]
