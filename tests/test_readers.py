@@ -321,6 +321,33 @@ def test_strip_text_trims_as_pandas_does(values: list[str], skip: int) -> None:
     assert trim_text(series).filled.tolist() == expected.ne("").tolist()
 
 
+@given(st.lists(st.sampled_from(["A1", "", " ", "\t", "B 2 "]), min_size=1, max_size=12))
+def test_long_and_short_tables_keep_the_same_rows_and_numbers(skus: list[str]) -> None:
+    """Tables over SMALL_TABLE_ROWS are stripped column by column, shorter ones as one
+    array; with blank rows among them or none, both keep the same rows under the same row
+    numbers."""
+    from removal_batch.core import shape
+    from removal_batch.core.raw_table import raw_table_from_rows
+
+    rows = request_rows([{**ROW, "MerchantSKU": sku} if sku.strip() else {} for sku in skus])
+    frames = []
+    for limit in (0, 10_000):  # every table long, then every table short
+        original, shape.SMALL_TABLE_ROWS = shape.SMALL_TABLE_ROWS, limit
+        try:
+            table = shape.recognise_request(raw_table_from_rows("t.txt", rows)).table
+        finally:
+            shape.SMALL_TABLE_ROWS = original
+        frames.append(None if table is None else table.rows)
+    kept = [n + 2 for n, sku in enumerate(skus) if sku.strip()]
+    if not kept:  # nothing but blank rows: no table either way (file-empty)
+        assert frames == [None, None]
+        return
+    long, short = frames
+    assert long is not None and short is not None
+    assert long.to_numpy(dtype=object).tolist() == short.to_numpy(dtype=object).tolist()
+    assert long["source_row"].tolist() == kept
+
+
 @given(
     st.lists(st.lists(st.one_of(st.none(), _EDGE_TEXT), max_size=8), min_size=1, max_size=4),
     st.integers(0, 5),

@@ -21,7 +21,7 @@ from removal_batch.core.allocation import Availability, allocate_units
 from removal_batch.core.fields import ADDRESS_FIELDS, in_set
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
 from removal_batch.core.inventory import Snapshot
-from removal_batch.core.orders import group_orders
+from removal_batch.core.orders import group_orders, run_starts
 from removal_batch.core.raw_table import TEXT
 from removal_batch.core.rules.address import address_findings, apply_default_address
 from removal_batch.core.rules.lines import (
@@ -170,7 +170,10 @@ def decide_orders(
     granted = allocation.granted.loc[written.index]
     written = written.assign(sellable=granted["sellable"], unsellable=granted["unsellable"])
     # An order whose every line fell away is held too: there is nothing to send.
-    emptied = set(orders["order_no"].tolist()) - held - set(np.unique(written["order_no"]).tolist())
+    order_nos = orders["order_no"].to_numpy()
+    has_lines = np.zeros(int(order_nos.max(initial=-1)) + 1, dtype=bool)
+    has_lines[written["order_no"].to_numpy()] = True
+    emptied = set(order_nos[~has_lines[order_nos]].tolist()) - held
     held |= emptied
     held_found = _held(orders, held)
     out_orders, out_lines, split_found = _final_orders(orders, written, settings, places)
@@ -334,11 +337,12 @@ def _final_orders(
             concat_findings([]),
         )
     limit = _part_limit(settings)
-    written = written.sort_values(["order_no"], kind="stable")
+    if (np.diff(written["order_no"].to_numpy()) < 0).any():  # sorted already, as a rule
+        written = written.sort_values(["order_no"], kind="stable")
     # Each order's lines are together now: runs of one order number, counted in numpy.
     order_no = written["order_no"].to_numpy()
     n = len(order_no)
-    order_starts = np.flatnonzero(np.r_[True, order_no[1:] != order_no[:-1]])
+    order_starts = run_starts(order_no)
     sizes = np.diff(np.r_[order_starts, n])
     position = np.arange(n) - np.repeat(order_starts, sizes)
     part = np.where(np.repeat(sizes, sizes) > limit, position // limit + 1, 0)
@@ -358,11 +362,12 @@ def _final_orders(
             "unsellable": written["unsellable"].to_numpy(),
             "source_file": pd.array(names.take(written["file_pos"].to_numpy()), dtype=TEXT),
             "source_row": written["source_row"].to_numpy(),
-        }
+        },
+        copy=False,  # fresh arrays: stacking them into one block would copy 40 MB
     )
     # One written order per run of lines of one order and part (the rules keep every
     # final id to one order), summed with reduceat rather than grouped by id text.
-    starts = np.flatnonzero(np.r_[True, (order_no[1:] != order_no[:-1]) | (part[1:] != part[:-1])])
+    starts = run_starts(order_no, part)
     agg = pd.DataFrame(
         {
             "order_id": out_lines["order_id"].array.take(starts),
@@ -373,7 +378,8 @@ def _final_orders(
             "source_file": out_lines["source_file"].array.take(starts),
             "first_row": np.minimum.reduceat(out_lines["source_row"].to_numpy(), starts),
             "part": part[starts],
-        }
+        },
+        copy=False,
     )
     info = orders.set_index("order_no")
     agg["base_order_id"] = agg["order_no"].map(info["order_id"])

@@ -252,6 +252,10 @@ def _data_rows(raw: RawTable, start: int) -> _Body:
     keep = np.zeros(len(body), dtype=bool)
     for column in trimmed.values():
         keep |= column.filled
+    if keep.all():  # no blank row (the usual file): nothing to filter, nothing to copy
+        return _Body(
+            {c: t.values.astype(TEXT).array for c, t in trimmed.items()}, raw.row_numbers[start:]
+        )
     columns = {col: column.values[keep].astype(TEXT).array for col, column in trimmed.items()}
     return _Body(columns, raw.row_numbers[start:][keep])
 
