@@ -72,6 +72,17 @@ def test_empty_lines_keep_row_numbers_in_messages(tmp_path: Path) -> None:
     assert "SKU 'A-1' is listed more than once (rows 2, 4)" in str(caught.value)
 
 
+def test_blank_rows_are_neither_skus_nor_repeats(tmp_path: Path) -> None:
+    """SKUs are counted before blank rows are dropped: a blank row (blank in every column
+    used, whatever the others hold) is no SKU, and two of them are no repeated SKU."""
+    blank = report_row("", "", "", "")
+    blank[1] = ""
+    rows = [REPORT_HEADER, report_row("A-1", "5", "1"), blank, report_row("A-2", "3", "2"), blank]
+    snapshot, info = load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    assert info.skus == 2
+    assert snapshot.frame.index.tolist() == ["A-1", "A-2"]
+
+
 def test_a_bad_quantity_is_named_before_a_repeated_sku(tmp_path: Path) -> None:
     """Both problems in one report: the quantity is reported, as it was before the SKU count
     ran beside the validation, and the count's thread does not outlive the load."""

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow
 import pyarrow.compute as pc
 
-from removal_batch.core.fields import arrow_strings, strip_text
+from removal_batch.core.fields import TrimmedText, arrow_strings, trim_text
 from removal_batch.core.raw_table import RawTable, head_rows
 from removal_batch.core.schema import inventory_schema, schema_errors
 
@@ -115,28 +115,29 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
         )
     header_idx, names = found_header
     body = raw.cells.iloc[header_idx + 1 :]
-    columns: dict[str, pd.Series] = {}
+    columns: dict[str, TrimmedText] = {}
     for label, name in zip(raw.cells.columns, names, strict=True):
         if name in USED and name not in columns:
-            columns[name] = strip_text(body[label])
-    frame = pd.DataFrame(columns)
-    # Rows blank in every column used are ignored (only the used columns are looked at).
-    filled = frame.ne("").any(axis=1)
-    if not filled.all():
-        frame = frame[filled]
-    rows = pd.Series(raw.row_numbers, index=raw.cells.index)  # grid row -> row number
-    for name in QUANTITIES:
-        if name in frame:
-            missing = frame[name].isin(["", "--"])
-            if missing.any():
-                frame[name] = frame[name].mask(missing, "0")
-    schema = inventory_schema()
-    sku = frame["sku"]
+            columns[name] = trim_text(body[label])
     # Distinct SKUs are counted by Arrow (0.1-0.15 s for a million, without the GIL) on a
-    # second thread while pandera validates (Python, holding it); only a report with a
-    # repeat pays for finding where it is.
+    # second thread, from the start: everything below is Python holding the GIL, and
+    # the snapshot is ready only when both are done. Only a report with a repeat pays for
+    # finding where it is.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sku-count") as pool:
-        distinct = pool.submit(lambda: len(pc.unique(arrow_strings(sku))))
+        distinct = pool.submit(lambda: len(pc.unique(arrow_strings(columns["sku"].values))))
+        frame = pd.DataFrame({name: column.values for name, column in columns.items()})
+        # Rows blank in every column used are ignored (only the used columns are looked at).
+        filled = np.logical_or.reduce([column.filled for column in columns.values()])
+        if not filled.all():
+            frame = frame[filled]
+        rows = pd.Series(raw.row_numbers, index=raw.cells.index)  # grid row -> row number
+        for name in QUANTITIES:
+            if name in frame:
+                missing = frame[name].isin(["", "--"])
+                if missing.any():
+                    frame[name] = frame[name].mask(missing, "0")
+        schema = inventory_schema()
+        sku = frame["sku"]
         try:
             schema.validate(frame, lazy=True)
         except schema_errors() as exc:
@@ -151,7 +152,9 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
                 f"Inventory snapshot {raw.file}: SKUs must be present and quantities must be "
                 f"whole numbers of 0 or more ({where_text}). Download the report again."
             ) from exc
-        repeats = distinct.result() < len(sku)
+        # The count took every row; a blank row's SKU is "", which no row left has (its
+        # SKU would have failed the check above): one value fewer once they are gone.
+        repeats = distinct.result() - int(not filled.all()) < len(sku)
     if repeats:
         repeated = sku[sku.duplicated(keep=False)]
         first = repeated.iloc[0]
