@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from removal_batch.core.settings import Settings, SettingsError, settings_from_mapping
 from removal_batch.faults import checkpoint
-from removal_batch.names import link_target, printable
+from removal_batch.names import link_loops, link_target, printable
 from removal_batch.pipeline import (
     EXIT_INTERNAL,
     EXIT_USAGE,
@@ -156,6 +156,12 @@ def publish_into(result: BatchResult, out_dir: Path) -> str:
     return summary
 
 
+def _link_list(links: list[Path]) -> str:
+    """Each link and what it names: the link is there, what it names is not. Both are
+    said, or the user looks at the link."""
+    return ", ".join(f"{printable(str(p))} -> {link_target(p)}" for p in links)
+
+
 def _not_files(paths: list[Path]) -> str:
     """What is wrong with the paths that are not files to read ("" when all are)."""
     broken = [p for p in paths if p.is_symlink() and not p.exists()]
@@ -165,10 +171,12 @@ def _not_files(paths: list[Path]) -> str:
     found = []
     if missing:
         found.append(f"File(s) not found: {', '.join(missing)}")
-    if broken:
-        # The link is there; what it names is not. Say both, or the user looks at the link.
-        links = ", ".join(f"{printable(str(p))} -> {link_target(p)}" for p in broken)
-        found.append(f"Link(s) to a file that does not exist: {links}")
+    loops = [p for p in broken if link_loops(p)]
+    dangling = [p for p in broken if p not in loops]
+    if dangling:
+        found.append(f"Link(s) to a file that does not exist: {_link_list(dangling)}")
+    if loops:
+        found.append(f"Link(s) that lead round in a loop, to no file: {_link_list(loops)}")
     if folders:
         example = os.path.join(folders[0], "*")
         found.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -24,3 +25,14 @@ def link_target(link: Path) -> str:
         return printable(os.readlink(link))
     except OSError:
         return "a file"
+
+
+def link_loops(link: Path) -> bool:
+    """Whether a link leads, through links, back round to itself: it names a file that is
+    there (another link), so "does not exist" would send the user looking for the wrong
+    thing."""
+    try:
+        os.stat(link)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False

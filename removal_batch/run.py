@@ -23,7 +23,7 @@ from removal_batch.core.problems import Problem, problems_frame
 from removal_batch.core.settings import Settings
 from removal_batch.faults import checkpoint
 from removal_batch.ledger import Ledger, RunRecord
-from removal_batch.names import link_target
+from removal_batch.names import link_loops, link_target
 from removal_batch.pipeline import (
     BatchResult,
     FileOutcome,
@@ -164,11 +164,17 @@ def _skipped(path: Path, digest: str, earlier_run: str) -> FileOutcome:
 def _broken_link(path: Path) -> FileOutcome:
     """A link in the inbox to a file that is not there: reported under the link's name, not
     recorded, left in the inbox (it works again once its file is back)."""
-    message = (
-        f"This is a link to {link_target(path)}, which does not exist (moved, renamed, or on "
-        "a drive that is not connected). Put the file itself in the inbox, or mend the link, "
-        "then run again."
-    )
+    if link_loops(path):
+        where = (
+            f"This is a link to {link_target(path)}, which leads through links back round to "
+            "this one: no file is at the end of them."
+        )
+    else:
+        where = (
+            f"This is a link to {link_target(path)}, which does not exist (moved, renamed, "
+            "or on a drive that is not connected)."
+        )
+    message = f"{where} Put the file itself in the inbox, or mend the link, then run again."
     return not_read(path, display_name(path), message)
 
 

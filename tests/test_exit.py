@@ -102,6 +102,8 @@ def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
     (root / "requests").mkdir()
     os.mkfifo(root / "pipe.txt")
     (root / "link.txt").symlink_to(root / "moved" / "link.txt")
+    (root / "loop-a.txt").symlink_to(root / "loop-b.txt")
+    (root / "loop-b.txt").symlink_to(root / "loop-a.txt")
     inventory = root / "inventory.txt"
     inventory.write_text("sku\n")
     result = CliRunner().invoke(
@@ -112,6 +114,7 @@ def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
             str(root / "pipe.txt"),
             str(root / "gone.txt"),
             str(root / "link.txt"),
+            str(root / "loop-a.txt"),
             os.fsdecode(bytes(root) + b"/lost\xff.txt"),  # a name in another encoding
             "--inventory",
             str(inventory),
@@ -126,6 +129,9 @@ def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
     assert bare(f"File(s) not found: {root / 'gone.txt'}, {root / 'lost'}\ufffd.txt") in said
     link = f"Link(s) to a file that does not exist: {root / 'link.txt'}"
     assert bare(f"{link} -> {root / 'moved' / 'link.txt'}") in said
+    loop = f"Link(s) that lead round in a loop, to no file: {root / 'loop-a.txt'}"
+    assert bare(f"{loop} -> {root / 'loop-b.txt'}") in said
+    assert bare(f"exist: {root / 'link.txt'} -> {root / 'moved' / 'link.txt'}Link") in said
     assert bare(f"Folder(s), not files: {root / 'requests'}") in said
     assert bare(f"(for example {root / 'requests' / '*'})") in said
     assert bare(f"Not regular files (a pipe or a device?): {root / 'pipe.txt'}") in said

@@ -331,6 +331,23 @@ def test_a_broken_link_in_the_inbox_is_reported_and_left_there(tmp_path: Path) -
     assert ledger_orders(root) == ["D1", "D2", "D3", "D4"]
 
 
+def test_a_loop_of_links_in_the_inbox_is_named_as_a_loop(tmp_path: Path) -> None:
+    """Links that lead round to each other name files that are there (the other link):
+    "does not exist" would send the user looking for a moved file."""
+    root = _workspace(tmp_path)
+    for name, other in (("c.txt", "d.txt"), ("d.txt", "c.txt")):
+        (root / "inbox" / name).symlink_to(root / "inbox" / other)
+        os.utime(root / "inbox" / name, (time.time() - 60,) * 2, follow_symlinks=False)
+    code, output = _run(root)
+    assert code == 1, output
+    inbox, out, _ = _state(root)
+    assert inbox == ["c.txt", "d.txt"]
+    report = (root / "out" / out[0] / "errors" / "c.txt.errors.csv").read_text()
+    assert f"link to {root / 'inbox' / 'd.txt'}, which leads through links back round" in report
+    assert "does not exist" not in report
+    assert ledger_orders(root) == ["D1", "D2", "D3"]
+
+
 def test_check_reports_a_file_that_cannot_be_opened(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
