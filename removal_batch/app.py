@@ -245,11 +245,11 @@ def run_check(
 
 def _progress_console(console: Console, total: int) -> tuple[ProgressHook | None, Any]:
     """A progress bar on an interactive terminal; plain lines otherwise."""
+    from removal_batch.writers.terminal import visible
+
     if console.is_terminal:
         from rich.markup import escape
         from rich.progress import Progress
-
-        from removal_batch.writers.terminal import visible
 
         bar = Progress(console=console, transient=True)
         task = bar.add_task("reading", total=total)
@@ -261,8 +261,6 @@ def _progress_console(console: Console, total: int) -> tuple[ProgressHook | None
 
         return advance, bar
     from rich.text import Text
-
-    from removal_batch.writers.terminal import visible
 
     return (lambda name: console.print(Text(f"reading {visible(name)}"))), None
 

@@ -166,8 +166,8 @@ def _broken_link(path: Path) -> FileOutcome:
     recorded, left in the inbox (it works again once its file is back)."""
     if link_loops(path):
         where = (
-            f"This is a link to {link_target(path)}, which leads through links back round to "
-            "this one: no file is at the end of them."
+            f"This is a link to {link_target(path)}, which leads into a loop of links: no file "
+            "is at the end of it."
         )
     else:
         where = (

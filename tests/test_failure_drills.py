@@ -343,7 +343,7 @@ def test_a_loop_of_links_in_the_inbox_is_named_as_a_loop(tmp_path: Path) -> None
     inbox, out, _ = _state(root)
     assert inbox == ["c.txt", "d.txt"]
     report = (root / "out" / out[0] / "errors" / "c.txt.errors.csv").read_text()
-    assert f"link to {root / 'inbox' / 'd.txt'}, which leads through links back round" in report
+    assert f"link to {root / 'inbox' / 'd.txt'}, which leads into a loop of links" in report
     assert "does not exist" not in report
     assert ledger_orders(root) == ["D1", "D2", "D3"]
 
