@@ -328,6 +328,8 @@ def _parse_arrow(
                 column_types={f"f{i}": pa.large_string() for i in range(width)},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
+                # SourceText validated the bytes (or encoded them from text) already.
+                check_utf8=False,
             ),
         )
     except pa.ArrowException:
