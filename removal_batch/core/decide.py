@@ -153,7 +153,9 @@ def decide_orders(
         spoiled.append(order_no[line_bad])
     order_bad = set(np.unique(np.concatenate(spoiled)).tolist())
     keep = ~line_bad & ~np.isin(order_no, list(order_bad))
-    candidates = core[keep]
+    # A filter copies every column: skipped when it would keep every line (nothing below
+    # changes candidates or written in place).
+    candidates = core if keep.all() else core[keep]
     availability = Availability(inventory.frame[["sellable", "unsellable"]], _taken(taken_units))
     allocation = allocate_units(
         candidates[["order_no", "order_id", "sku", "sellable", "unsellable"]],
@@ -166,7 +168,7 @@ def decide_orders(
     stays = ~np.isin(candidates["order_no"].to_numpy(), list(held)) & ~np.isin(
         candidates.index.to_numpy(), list(allocation.dropped_lines)
     )
-    written = candidates[stays]
+    written = candidates if stays.all() else candidates[stays]
     granted = allocation.granted.loc[written.index]
     written = written.assign(sellable=granted["sellable"], unsellable=granted["unsellable"])
     # An order whose every line fell away is held too: there is nothing to send.
@@ -180,9 +182,14 @@ def decide_orders(
     all_found = concat_findings([found, allocation.findings, held_found, split_found])
     problems = place_findings(all_found, core, places)
     accepted = written.groupby("file_pos").size()
+    # Lines come file by file: each file's lines are one slice (a view, where a groupby
+    # would copy every column).
+    bounds = np.searchsorted(core["file_pos"].to_numpy(), np.arange(len(places) + 1))
+    order_ids, source_rows = core["order_id"].array, core["source_row"]
     row_orders = {
-        places[int(pos)].name: pd.Series(part["order_id"].array, index=part["source_row"])
-        for pos, part in core.groupby("file_pos")
+        place.name: pd.Series(order_ids[start:stop], index=source_rows.iloc[start:stop])
+        for place, start, stop in zip(places, bounds[:-1], bounds[1:], strict=True)
+        if stop > start
     }
     return Decision(
         row_orders=row_orders,
@@ -351,7 +358,9 @@ def _final_orders(
         parts = pd.Series(part, index=written.index)
         final_id = final_id.where(parts.eq(0), final_id + "-P" + parts.astype(str))
     # Text columns stay Arrow arrays: a trip through numpy objects costs 0.1-0.2 s each.
-    names = pa.array([p.name for p in places], type=pa.string())
+    # large_string, as pandas holds text, and wrapped as it is: pd.array(..., dtype=TEXT)
+    # would convert a million names again (30 ms).
+    names = pa.array([p.name for p in places], type=pa.large_string())
     out_lines = pd.DataFrame(
         {
             "order_id": final_id.array,
@@ -360,7 +369,7 @@ def _final_orders(
             "sku": written["sku"].array,
             "sellable": written["sellable"].to_numpy(),
             "unsellable": written["unsellable"].to_numpy(),
-            "source_file": pd.array(names.take(written["file_pos"].to_numpy()), dtype=TEXT),
+            "source_file": TEXT.__from_arrow__(names.take(written["file_pos"].to_numpy())),
             "source_row": written["source_row"].to_numpy(),
         },
         copy=False,  # fresh arrays: stacking them into one block would copy 40 MB
