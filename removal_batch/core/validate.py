@@ -19,7 +19,7 @@ CHECK_CODES: dict[str, str] = {
     "sku_present": "value-missing",
     "whole_number": "value-not-integer",
     "not_negative": "value-negative",
-    "str_length": "value-too-long",
+    "text_length": "value-too-long",
     "order_id_format": "order-id-invalid",
     "disposition_allowed": "disposition-invalid",
     "country_code": "country-invalid",
@@ -188,7 +188,7 @@ def _length_limits(allowed: tuple[str, ...]) -> dict[str, int]:
         limits: dict[str, int] = {}
         for name, column in request_schema(allowed).columns.items():
             for check in column.checks:
-                if check.name == "str_length" and check.statistics.get("max_value"):
+                if check.name == "text_length" and check.statistics.get("max_value"):
                     limits[name] = int(check.statistics["max_value"])
         LENGTH_LIMITS_CACHE[allowed] = limits
     return LENGTH_LIMITS_CACHE[allowed]
