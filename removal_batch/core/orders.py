@@ -93,12 +93,14 @@ def group_orders(
     key = file_pos.astype(np.int64) * (len(id_values) + 1) + code + 1
     # Keys numbered once per run of lines (first appearances are the same as per line).
     starts = run_starts(key)
-    lines["order_no"] = np.repeat(pd.factorize(key[starts])[0], np.diff(np.r_[starts, len(key)]))
+    run_numbers = pd.factorize(key[starts])[0]
+    lines["order_no"] = np.repeat(run_numbers, np.diff(np.r_[starts, len(key)]))
     filled = {name: non_empty(lines[name]) for name in ORDER_FIELDS[1:]}
     found = [_not_contiguous(lines), _conflicts(lines, filled)]
-    # ngroup numbers orders by first appearance, so each order's first line is where its
-    # number first occurs.
-    order_nos, first_at = np.unique(lines["order_no"].to_numpy(), return_index=True)
+    # Each order's first line starts the first run of its number (found among the runs,
+    # not the lines).
+    order_nos, first_run = np.unique(run_numbers, return_index=True)
+    first_at = starts[first_run]
     orders = pd.DataFrame({"order_no": order_nos, "first_line": lines.index.to_numpy()[first_at]})
     orders["order_id"] = lines.loc[orders["first_line"], "order_id"].to_numpy()
     orders["file_pos"] = lines.loc[orders["first_line"], "file_pos"].to_numpy()
