@@ -318,6 +318,7 @@ def run_command(
             sys.stdout.write(json.dumps({"message": outcome.message, "exit_code": 0}) + "\n")
         else:
             console.print(outcome.message)
+        _tell_never_read(err, outcome.never_read)
         return 0
     result = outcome.result
     if as_json:
@@ -332,7 +333,15 @@ def run_command(
         print_summary(result, console, outcome.out_dir)
         if dry_run:
             console.print("Dry run: no orders written, nothing recorded, inbox untouched.")
+    _tell_never_read(err, outcome.never_read)
     return result.exit_code
+
+
+def _tell_never_read(err: Console, notes: list[str]) -> None:
+    """Last, on stderr (--json keeps stdout to the summary): what the inbox holds that no
+    run reads."""
+    for note in notes:
+        err.print(f"Not read: {note}", highlight=False, markup=False)
 
 
 def init_command(root: Path, samples: bool) -> int:
@@ -365,7 +374,7 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     import gc
     import time
 
-    from removal_batch.workspace import Workspace, input_stat
+    from removal_batch.workspace import Workspace, input_stat, never_read
 
     gc.enable()  # one process, run after run: cycles must not pile up (see cli.entry)
 
@@ -381,8 +390,12 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     # size, time or status (a chmod, a rename: ctime).
     handled: dict[str, tuple[int, float, float]] = {}
     runs = 0
+    told: set[str] = set()  # never-read entries named already (a run names them again)
     try:
         while max_runs is None or runs < max_runs:
+            notes = never_read(space.inbox)
+            _tell_never_read(console, [n for n in notes if n not in told])
+            told = set(notes)
             current = {}
             for path in space.inbox.iterdir():
                 st = input_stat(path)

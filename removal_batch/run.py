@@ -16,7 +16,7 @@ import datetime as dt
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from removal_batch.core.problems import Problem, problems_frame
@@ -36,7 +36,13 @@ from removal_batch.pipeline import (
     sha256_of,
     unreadable,
 )
-from removal_batch.workspace import Workspace, discover_inputs, is_broken_link, newest_inventory
+from removal_batch.workspace import (
+    Workspace,
+    discover_inputs,
+    is_broken_link,
+    never_read,
+    newest_inventory,
+)
 
 TMP_PREFIX = ".tmp-"
 
@@ -56,6 +62,7 @@ class RunOutcome:
     recovered: list[str]
     message: str = ""
     summary: str | None = None  # the text of the published summary.json
+    never_read: list[str] = field(default_factory=list)  # see workspace.never_read
 
 
 def _fsync_dir(path: Path) -> None:
@@ -191,9 +198,16 @@ def run_workspace(
 
     recovered = recover(space, ledger)
     inputs, _busy = discover_inputs(space.inbox)
+    passed_over = never_read(space.inbox)
     checkpoint("discovered")
     if not inputs:
-        return RunOutcome(None, None, recovered, "The inbox has no files ready; nothing to do.")
+        return RunOutcome(
+            None,
+            None,
+            recovered,
+            "The inbox has no files ready; nothing to do.",
+            never_read=passed_over,
+        )
     inventory = options.inventory or newest_inventory(space.inventory)
     if inventory is None:
         raise UsageError(
@@ -258,7 +272,7 @@ def run_workspace(
     if options.dry_run:
         os.replace(staging, final)
         _fsync_dir(space.out)
-        return RunOutcome(result, final, recovered, summary=summary)
+        return RunOutcome(result, final, recovered, summary=summary, never_read=passed_over)
     record = _record(result, digests, parse_time(result.snapshot.snapshot_time).timestamp())
     _write_json(space.pending / f"{result.run_id}.json", record.__dict__)
     checkpoint("pending-saved")
@@ -272,7 +286,7 @@ def run_workspace(
     ledger.mark_archived(result.run_id)
     (space.pending / f"{result.run_id}.json").unlink()
     checkpoint("done")
-    return RunOutcome(result, final, recovered, summary=summary)
+    return RunOutcome(result, final, recovered, summary=summary, never_read=passed_over)
 
 
 def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) -> RunRecord:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from removal_batch.names import display_name
 from removal_batch.readers import SUPPORTED_SUFFIXES
 
 SETTLE_SECONDS = 2.0  # a file modified more recently may still be being written
@@ -161,6 +163,37 @@ def input_stat(path: Path) -> os.stat_result | None:
     except FileNotFoundError:
         pass
     return None
+
+
+def never_read(inbox: Path) -> list[str]:
+    """What the inbox holds that a run never reads, though nothing marks it as skipped on
+    purpose (as a dot or ~$ name does): folders, whose files are not looked at, and
+    special files (a pipe would block a read forever). One sentence each, so a user who
+    dragged a folder of requests in is not told only that there was nothing to do."""
+    notes: list[str] = []
+    for path in sorted(inbox.iterdir(), key=lambda p: p.name):
+        if path.name.startswith((".", "~$")):
+            continue
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue  # gone, or a broken link (an input of its own, reported by the run)
+        name = display_name(path)
+        if stat.S_ISDIR(mode):
+            notes.append(
+                f"{name}/ is a folder: files inside folders are not read. Move them into "
+                "the inbox itself."
+            )
+        elif not stat.S_ISREG(mode):
+            kind = (
+                "a named pipe"
+                if stat.S_ISFIFO(mode)
+                else "a socket"
+                if stat.S_ISSOCK(mode)
+                else "a device"
+            )
+            notes.append(f"{name} is {kind}, not a file; it is not read.")
+    return notes
 
 
 def discover_inputs(inbox: Path, now: float | None = None) -> tuple[list[Path], list[Path]]:

@@ -124,6 +124,57 @@ def test_discovery_skips_lock_files_dot_files_and_files_being_written(tmp_path: 
     assert [p.name for p in busy] == ["fresh.txt"]
 
 
+def test_a_folder_or_a_pipe_in_the_inbox_is_named_not_passed_over(tmp_path: Path) -> None:
+    """A folder of requests dragged into the inbox is not read (its files are not looked
+    at), nor is a named pipe (reading it would wait forever); a run says so last, on
+    stderr, whether it had other files or nothing to do. The summary on stdout stays
+    JSON. Dot-names stay skipped without a word."""
+    root = make_workspace(tmp_path / "ws")
+    inbox = root / "inbox"
+    (inbox / "Q4").mkdir()
+    drop(root, "Q4/a.txt", [("D1", [("00A", 1, 0)])])
+    (inbox / ".cache").mkdir()
+    os.mkfifo(inbox / "pipe.txt")
+    folder = "Q4/ is a folder: files inside folders are not read. Move them into the inbox"
+    pipe = "pipe.txt is a named pipe, not a file; it is not read."
+
+    alone = cli("run", str(root))
+    assert alone.returncode == 0, alone.stderr
+    assert "nothing to do" in alone.stdout
+    told = " ".join(alone.stderr.split())  # rich wraps long lines
+    assert f"Not read: {folder}" in told and f"Not read: {pipe}" in told
+    assert ".cache" not in told
+
+    drop(root, "b.txt", [("D2", [("00B", 1, 0)])])
+    with_file = cli("run", str(root), "--json")
+    assert with_file.returncode == 0, with_file.stderr
+    assert json.loads(with_file.stdout)["totals"]["orders"] == 1
+    told = " ".join(with_file.stderr.split())
+    assert folder in told and pipe in told
+    assert ledger_orders(root) == ["D2"]
+    assert sorted(os.listdir(inbox)) == [".cache", "Q4", "pipe.txt"]
+    assert os.listdir(inbox / "Q4") == ["a.txt"]
+
+
+def test_watch_names_a_folder_in_the_inbox_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from removal_batch import app
+
+    root = make_workspace(tmp_path / "ws")
+    (root / "inbox" / "Q4").mkdir()
+    polls = {"n": 0}
+
+    def poll(seconds: float) -> None:
+        polls["n"] += 1
+        if polls["n"] == 6:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", poll)
+    assert app.watch_command(root, 0.01, 0.0, None) == 0
+    assert capsys.readouterr().out.count("Q4/ is a folder") == 1
+
+
 def test_not_a_workspace_and_missing_snapshot_exit_2(tmp_path: Path) -> None:
     proc = cli("run", str(tmp_path / "nowhere"))
     assert proc.returncode == 2 and "removal-batch init" in proc.stderr
