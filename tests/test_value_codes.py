@@ -250,3 +250,26 @@ def test_whole_number_test_agrees_with_its_pattern(values: list[str]) -> None:
     series = pd.Series(values, dtype=TEXT)
     expected = [re.fullmatch(WHOLE_NUMBER, v) is not None for v in values]
     assert is_whole_number(series).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("sku", "said", "not_said"),
+    [
+        # The snapshot has 00123: the zeros were lost on the way.
+        ("123", "Did you mean '00123'? Its leading zeros were probably lost", "scientific"),
+        # Excel's display of 123456789012, saved into a CSV: no SKU can be guessed back.
+        ("1.23457E+11", "Excel turned into scientific notation", "Check the spelling"),
+        ("1,23457E+11", "Excel turned into scientific notation", "Did you mean"),
+        ("NO-SUCH-SKU", "Check the spelling, or use a newer snapshot", "scientific"),
+    ],
+)
+def test_an_unknown_sku_says_what_probably_happened(
+    tmp_path: Path, check, sku: str, said: str, not_said: str
+) -> None:
+    result = check(
+        write_delimited(tmp_path / "s.txt", request_rows([{**BASE, "MerchantSKU": sku}]))
+    )
+    assert codes_at(result) == {(2, "M", "sku-unknown")}
+    message = result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"].iloc[0]
+    assert f"SKU '{sku}' is not in the inventory snapshot" in message
+    assert said in message and not_said not in message

@@ -57,16 +57,11 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     by_fnsku = lines["MerchantSKU"].eq("") & lines["FNSKU"].ne("")
     # One column is filtered, not the whole frame of lines (a tenth of the time).
     plain = lines.loc[unknown & ~by_fnsku, "MerchantSKU"]
-    hint = _lost_zeros_hint(plain, snapshot)
-    message = (
-        "SKU '"
-        + plain
-        + "' is not in the inventory snapshot "
-        + snapshot.file
-        + "."
-        + hint
-        + " Check the spelling, or use a newer snapshot."
-    )
+    # A SKU Excel turned into 1.23457E+11 cannot be guessed back: the advice differs.
+    scientific = plain.str.fullmatch(SCIENTIFIC).fillna(False).astype(bool)
+    advice = _lost_zeros_hint(plain, snapshot) + " Check the spelling, or use a newer snapshot."
+    advice = advice.where(~scientific, SCIENTIFIC_ADVICE)
+    message = "SKU '" + plain + "' is not in the inventory snapshot " + snapshot.file + "." + advice
     parts = [findings(plain.index, "MerchantSKU", "sku-unknown", message, plain)]
     missing_fnsku = lines.loc[by_fnsku & lines["sku"].eq("") & ~lines["sku_cell_error"], "FNSKU"]
     if len(missing_fnsku):
@@ -75,6 +70,14 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
         )
         parts.append(findings(missing_fnsku.index, "FNSKU", "sku-unknown", message, missing_fnsku))
     return concat_findings(parts)
+
+
+# How Excel shows a number too long for its column, and writes it into a CSV: 1.23457E+11.
+SCIENTIFIC = r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+"
+SCIENTIFIC_ADVICE = (
+    " It looks like a long number that Excel turned into scientific notation, which loses "
+    "its digits: format the SKU column as Text, type the SKUs again and save."
+)
 
 
 def _lost_zeros_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
