@@ -273,3 +273,23 @@ def test_an_unknown_sku_says_what_probably_happened(
     message = result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"].iloc[0]
     assert f"SKU '{sku}' is not in the inventory snapshot" in message
     assert said in message and not_said not in message
+
+
+def test_a_sku_excel_stored_as_a_date_says_so(tmp_path: Path, check) -> None:
+    """A SKU typed 3-12 into a General cell is a date in the workbook; it is read as the
+    date (the typed text is gone), and the message says what happened."""
+    import datetime
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in request_rows([BASE, {**BASE, "MerchantRemovalOrderID": "R2"}]):
+        book.active.append(row)
+    book.active["M3"] = datetime.date(2026, 3, 12)
+    book.save(tmp_path / "d.xlsx")
+    result = check(tmp_path / "d.xlsx")
+    assert codes_at(result) == {(3, "M", "sku-unknown")}
+    message = result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"].iloc[0]
+    assert "SKU '2026-03-12' is not in the inventory snapshot" in message
+    assert "It looks like a date: Excel turns a SKU typed like 3-12" in message
+    assert "Check the spelling" not in message

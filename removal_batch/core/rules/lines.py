@@ -57,10 +57,10 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     by_fnsku = lines["MerchantSKU"].eq("") & lines["FNSKU"].ne("")
     # One column is filtered, not the whole frame of lines (a tenth of the time).
     plain = lines.loc[unknown & ~by_fnsku, "MerchantSKU"]
-    # A SKU Excel turned into 1.23457E+11 cannot be guessed back: the advice differs.
-    scientific = plain.str.fullmatch(SCIENTIFIC).fillna(False).astype(bool)
     advice = _lost_zeros_hint(plain, snapshot) + " Check the spelling, or use a newer snapshot."
-    advice = advice.where(~scientific, SCIENTIFIC_ADVICE)
+    # A SKU Excel turned into a number or a date cannot be guessed back: other advice.
+    for pattern, told in EXCEL_MANGLED:
+        advice = advice.mask(plain.str.fullmatch(pattern).fillna(False).astype(bool), told)
     message = "SKU '" + plain + "' is not in the inventory snapshot " + snapshot.file + "." + advice
     parts = [findings(plain.index, "MerchantSKU", "sku-unknown", message, plain)]
     missing_fnsku = lines.loc[by_fnsku & lines["sku"].eq("") & ~lines["sku_cell_error"], "FNSKU"]
@@ -72,11 +72,20 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     return concat_findings(parts)
 
 
-# How Excel shows a number too long for its column, and writes it into a CSV: 1.23457E+11.
-SCIENTIFIC = r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+"
-SCIENTIFIC_ADVICE = (
-    " It looks like a long number that Excel turned into scientific notation, which loses "
-    "its digits: format the SKU column as Text, type the SKUs again and save."
+# SKUs Excel changed as they were typed, and what to tell the user: a long number shown
+# (and saved into a CSV) as 1.23457E+11, and a date cell, which the workbook reader gives
+# as 2026-03-12 (a SKU typed 3-12 becomes one).
+EXCEL_MANGLED = (
+    (
+        r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+",
+        " It looks like a long number that Excel turned into scientific notation, which "
+        "loses its digits: format the SKU column as Text, type the SKUs again and save.",
+    ),
+    (
+        r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?",
+        " It looks like a date: Excel turns a SKU typed like 3-12 or 1/2 into one. Format "
+        "the SKU column as Text and type the SKU again.",
+    ),
 )
 
 
