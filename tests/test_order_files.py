@@ -178,3 +178,88 @@ def test_summary_names_the_files_that_hold_each_order(tmp_path: Path, inventory:
         assert order["id"] in in_upload.tolist()
         uploads.add(order["upload_file"])
     assert len(summary["orders"]) == 4 and len(uploads) == 3
+
+
+ORDER_LEVEL = [
+    "RemovalDisposition",
+    "AddressName",
+    "AddressFieldOne",
+    "AddressFieldTwo",
+    "AddressCity",
+    "AddressCountryCode",
+    "AddressStateOrRegion",
+    "AddressPostalCode",
+    "ContactPhoneNumber",
+    "ShippingNotes",
+]
+
+
+def test_every_order_is_written_with_its_own_disposition_and_address(
+    tmp_path: Path, inventory: Path
+) -> None:
+    """Order-level values are gathered per order and spread back to its lines: each order
+    and upload file must carry the values of its own order, never a neighbour's (units sent
+    to the wrong address). Returns and disposals alternate, over two files, with order
+    values on the first row only."""
+
+    def address(n: int) -> dict[str, str]:
+        return {
+            **RETURN_ADDRESS,
+            "AddressName": f"Warehouse {n}",
+            "AddressFieldOne": f"{n} Dock St",
+            "AddressFieldTwo": f"Bay {n}" if n % 2 else "",
+            "AddressCity": ["Reno", "Austin", "Boise"][n % 3],
+            "AddressStateOrRegion": ["NV", "TX", "ID"][n % 3],
+            "AddressPostalCode": ["89502", "73301", "83702"][n % 3],
+            "ShippingNotes": f"note {n}",
+        }
+
+    orders = {
+        "a.txt": [
+            ("R1", address(1)),
+            ("D1", {"RemovalDisposition": "Disposal"}),
+            ("R2", address(2)),
+        ],
+        "b.txt": [
+            ("R3", address(3)),
+            ("D2", {"RemovalDisposition": "Disposal", "ShippingNotes": "shred"}),
+            ("R4", address(4)),
+        ],
+    }
+    paths = []
+    for name, listed in orders.items():
+        rows = []
+        for order_id, values in listed:
+            rows.append(
+                {
+                    "MerchantRemovalOrderID": order_id,
+                    **values,
+                    "MerchantSKU": "00123",
+                    "SellableQuantity": "1",
+                }
+            )
+            rows.append({"MerchantSKU": "SKU-4", "UnsellableQuantity": "1"})  # continues it
+        paths.append(write_delimited(tmp_path / name, request_rows(rows)))
+    result = run_batch(paths, inventory, Settings())
+    assert result.exit_code == 0, result.problems[["code", "message"]].to_string()
+    out = tmp_path / "out"
+    write_outputs(result, out)
+    expected = {}
+    for listed in orders.values():
+        for order_id, values in listed:
+            disposal = values["RemovalDisposition"] == "Disposal"
+            expected[order_id] = {
+                field: values.get(field, "")
+                if not disposal or field in ("RemovalDisposition", "ShippingNotes")
+                else ""
+                for field in ORDER_LEVEL
+            }
+    uploads = pd.concat([read_back(p) for p in sorted((out / "upload").glob("*.txt"))])
+    for order_id, want in expected.items():
+        for rows in (
+            read_back(out / "orders" / f"{order_id}.txt"),
+            uploads[uploads["MerchantRemovalOrderID"].eq(order_id)],
+        ):
+            assert len(rows) == 2
+            for field, value in want.items():
+                assert rows[field].tolist() == [value, value], (order_id, field)
