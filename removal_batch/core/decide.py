@@ -391,13 +391,20 @@ def _final_orders(
         copy=False,
     )
     info = orders.set_index("order_no")
-    agg["base_order_id"] = agg["order_no"].map(info["order_id"])
-    agg["disposition"] = agg["order_no"].map(info["disposition"])
+    # Every written order is among the orders: one lookup, then a take per field (a map
+    # per field would look every order number up again).
+    at = info.index.get_indexer(agg["order_no"])
+
+    def order_values(name: str) -> pd.Series:
+        return pd.Series(info[name].array.take(at), index=agg.index)
+
+    agg["base_order_id"] = order_values("order_id")
+    agg["disposition"] = order_values("disposition")
     # The part number travels with the lines: an id that merely ends in "-P2" is no part.
     agg["part"] = agg["part"].astype(str).where(agg["part"].gt(0), "")
     is_return = agg["disposition"].eq("Return")
     for name in (*ADDRESS_FIELDS, "ShippingNotes"):
-        values = agg["order_no"].map(info[name]).fillna("")
+        values = order_values(name).fillna("")
         agg[name] = values.where(is_return | (name == "ShippingNotes"), "")
     split = agg[agg["part"].ne("")].drop_duplicates("order_no")
     split_found = concat_findings([])
