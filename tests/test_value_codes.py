@@ -74,6 +74,8 @@ def test_value_code_at_its_cell(tmp_path: Path, check, code: str, change: dict[s
     ("field", "value"),
     [
         ("UnsellableQuantity", ""),  # blank = 0
+        ("UnsellableQuantity", "-0"),  # zero, however it is signed: not value-negative
+        ("UnsellableQuantity", "-0.0"),
         ("SellableQuantity", "5.0"),
         ("SellableQuantity", " 7 "),
         ("AddressPostalCode", "02134"),
@@ -293,3 +295,19 @@ def test_a_sku_excel_stored_as_a_date_says_so(tmp_path: Path, check) -> None:
     assert "SKU '2026-03-12' is not in the inventory snapshot" in message
     assert "It looks like a date: Excel turns a SKU typed like 3-12" in message
     assert "Check the spelling" not in message
+
+
+TERRITORIES = ["PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW"]
+
+
+@pytest.mark.parametrize("code", TERRITORIES)
+def test_every_us_territory_is_refused_as_state_and_as_country(
+    tmp_path: Path, check, code: str
+) -> None:
+    rows = [
+        {**BASE, "MerchantRemovalOrderID": "R1", "AddressStateOrRegion": code},
+        {**BASE, "MerchantRemovalOrderID": "R2", "AddressCountryCode": code},
+    ]
+    result = check(write_delimited(tmp_path / "t.txt", request_rows(rows)))
+    found = {(row, column) for row, column, c in codes_at(result) if c == "address-territory"}
+    assert found == {(2, "I"), (3, "H")}

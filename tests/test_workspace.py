@@ -84,6 +84,40 @@ def test_second_run_is_capped_by_what_the_first_took_since_the_snapshot(tmp_path
     assert ledger_orders(root) == ["D1", "D3"]
 
 
+def test_units_issued_after_the_snapshot_count_to_the_second(tmp_path: Path) -> None:
+    """The ledger deducts the units of every order issued after the snapshot time, however
+    soon after; orders issued before it are in the snapshot's figures already."""
+    from removal_batch.ledger import Ledger, RunRecord
+
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    taken_at = 1_800_000_000.0
+    for run_id, issued_at, units in (("r1", -0.5, 1), ("r2", 0.5, 2), ("r3", 3600.0, 4)):
+        order = f"O-{run_id}"
+        ledger.record_run(
+            RunRecord(
+                run_id=run_id,
+                started="",
+                issued_at=taken_at + issued_at,
+                snapshot_sha256="",
+                snapshot_time=taken_at,
+                inputs=[],
+                orders=[
+                    {
+                        "order_id": order,
+                        "disposition": "Disposal",
+                        "lines": 1,
+                        "sellable_units": units,
+                        "unsellable_units": 1,
+                    }
+                ],
+                lines=[(order, "00A", units, 1)],
+            )
+        )
+    taken = ledger.taken_since(taken_at)
+    ledger.close()
+    assert taken.to_dict("index") == {"00A": {"sellable": 6, "unsellable": 2}}
+
+
 def test_generated_ids_never_repeat_across_runs(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws")
     drop(root, "a.txt", [("", [("00A", 1, 0)])])
