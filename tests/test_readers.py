@@ -490,3 +490,30 @@ def test_byte_count_matches_bytes_count_across_slices(data: bytes, value: int) -
         assert text._count_byte(data, value) == data.count(bytes([value]))
     finally:
         text.COUNT_SLICE = saved
+
+
+@pytest.mark.parametrize("blank_lines", [False, True], ids=["arrow", "c-parser"])
+def test_a_large_text_file_reports_the_rows_a_text_editor_shows(
+    tmp_path: Path, check, blank_lines: bool
+) -> None:
+    """Files over SMALL_TEXT_CHARS are read by Arrow (or, with empty lines among the rows,
+    pandas' C parser), not the csv module: their row numbers must still be the editor's."""
+    from removal_batch.readers.text import SMALL_TEXT_CHARS
+
+    header = (
+        "MerchantRemovalOrderID\tRemovalDisposition\tMerchantSKU\tSellableQuantity\t"
+        "UnsellableQuantity\n"
+    )
+    line = "\t\t\t\t\n"  # as Excel exports rows left empty: skipped, but counted
+    count = SMALL_TEXT_CHARS // len(line) + 10
+    lines = ["D1\tDisposal\tSKU-4\t1\t0\n", *[line] * count]
+    lines[count - 5] = "D2\tDisposal\tSKU-4\tmany\t0\n"  # row count - 3: list index + 2
+    if blank_lines:
+        lines.insert(100, "\n")  # an empty line is a row too: the bad one moves down
+    path = tmp_path / "large.txt"
+    path.write_text(header + "".join(lines))
+    assert path.stat().st_size > SMALL_TEXT_CHARS
+    result = check(path)
+    bad_row = count - 3 + (1 if blank_lines else 0)
+    bad = result.problems[result.problems["code"].eq("value-not-integer")]
+    assert bad[["row", "column", "value"]].values.tolist() == [[bad_row, "D", "many"]]

@@ -161,6 +161,30 @@ def test_feed_order_field_problem_is_reported_once_at_its_cell(tmp_path: Path, c
     assert result.files[0].shape == "feed"
 
 
+def test_feed_order_rule_problem_points_at_its_key_line(tmp_path: Path, check) -> None:
+    """Order rules (decided after validation) placed in a feed file: the order field's
+    own line and value cell, not the item row the order starts on."""
+    path = tmp_path / "feed.txt"
+    keys = [
+        ("MerchantRemovalOrderID", "F1"),
+        ("RemovalDisposition", "Return"),
+        ("AddressName", "Acme Returns"),
+        ("AddressFieldOne", "PO Box 5"),
+        ("AddressCity", "Reno"),
+        ("AddressCountryCode", "US"),
+        ("AddressStateOrRegion", "NV"),
+        ("AddressPostalCode", "89502"),
+        ("ContactPhoneNumber", "775-555-0100"),
+    ]
+    path.write_text(
+        "".join(f"{k}\t{v}\n" for k, v in keys)
+        + "\nMerchantSKU\tSellableQuantity\tUnsellableQuantity\n00123\t1\t0\n"
+    )
+    result = check(path)
+    assert result.files[0].shape == "feed"
+    assert codes_at(result) == {(4, "B", "address-po-box")}
+
+
 def test_absurdly_large_quantity_is_not_a_whole_number_of_units(tmp_path: Path, check) -> None:
     # Found by the fuzzer: 400 digits overflowed the integer the units are counted in.
     row = {**BASE, "SellableQuantity": "9" * 400}
