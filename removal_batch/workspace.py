@@ -185,15 +185,16 @@ def never_read(inbox: Path) -> list[str]:
                 "the inbox itself."
             )
         elif not stat.S_ISREG(mode):
-            kind = (
-                "a named pipe"
-                if stat.S_ISFIFO(mode)
-                else "a socket"
-                if stat.S_ISSOCK(mode)
-                else "a device"
-            )
-            notes.append(f"{name} is {kind}, not a file; it is not read.")
+            notes.append(f"{name} is {_special_kind(mode)}, not a file; it is not read.")
     return notes
+
+
+def _special_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
 
 
 def discover_inputs(inbox: Path, now: float | None = None) -> tuple[list[Path], list[Path]]:

@@ -12,6 +12,7 @@ from invariants import check_written_outputs, read_back
 
 import removal_batch.writers.order_files as order_files
 from removal_batch.app import write_outputs
+from removal_batch.core.fields import ORDER_FIELDS
 from removal_batch.core.raw_table import TEXT
 from removal_batch.core.settings import Settings
 from removal_batch.pipeline import load_snapshot, run_batch
@@ -180,18 +181,7 @@ def test_summary_names_the_files_that_hold_each_order(tmp_path: Path, inventory:
     assert len(summary["orders"]) == 4 and len(uploads) == 3
 
 
-ORDER_LEVEL = [
-    "RemovalDisposition",
-    "AddressName",
-    "AddressFieldOne",
-    "AddressFieldTwo",
-    "AddressCity",
-    "AddressCountryCode",
-    "AddressStateOrRegion",
-    "AddressPostalCode",
-    "ContactPhoneNumber",
-    "ShippingNotes",
-]
+ORDER_LEVEL = ORDER_FIELDS[1:]  # every order field but the id
 
 
 def test_every_order_is_written_with_its_own_disposition_and_address(

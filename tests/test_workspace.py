@@ -190,6 +190,18 @@ def test_a_folder_or_a_pipe_in_the_inbox_is_named_not_passed_over(tmp_path: Path
     assert os.listdir(inbox / "Q4") == ["a.txt"]
 
 
+def _stop_watching_after(monkeypatch: pytest.MonkeyPatch, polls: int) -> None:
+    """watch's sleep between polls, replaced: Ctrl-C at the given poll."""
+    done = {"n": 0}
+
+    def poll(seconds: float) -> None:
+        done["n"] += 1
+        if done["n"] == polls:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", poll)
+
+
 def test_watch_names_a_folder_in_the_inbox_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -197,14 +209,7 @@ def test_watch_names_a_folder_in_the_inbox_once(
 
     root = make_workspace(tmp_path / "ws")
     (root / "inbox" / "Q4").mkdir()
-    polls = {"n": 0}
-
-    def poll(seconds: float) -> None:
-        polls["n"] += 1
-        if polls["n"] == 6:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(time, "sleep", poll)
+    _stop_watching_after(monkeypatch, 6)
     assert app.watch_command(root, 0.01, 0.0, None) == 0
     assert capsys.readouterr().out.count("Q4/ is a folder") == 1
 
@@ -380,14 +385,7 @@ def test_watch_runs_once_for_a_broken_link(tmp_path: Path, monkeypatch: pytest.M
     os.utime(link, (time.time() - 60,) * 2, follow_symlinks=False)
     runs: list[int] = []
     monkeypatch.setattr(app, "run_command", lambda *args, **kwargs: runs.append(1) or 1)
-    polls = {"n": 0}
-
-    def poll(seconds: float) -> None:
-        polls["n"] += 1
-        if polls["n"] == 12:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(time, "sleep", poll)
+    _stop_watching_after(monkeypatch, 12)
     assert app.watch_command(root, 0.01, 0.0, None) == 0
     assert runs == [1]
 
