@@ -59,8 +59,8 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     plain = lines.loc[unknown & ~by_fnsku, "MerchantSKU"]
     advice = _lost_zeros_hint(plain, snapshot) + " Check the spelling, or use a newer snapshot."
     # A SKU Excel turned into a number or a date cannot be guessed back: other advice.
-    for pattern, told in EXCEL_MANGLED:
-        advice = advice.mask(plain.str.fullmatch(pattern).fillna(False).astype(bool), told)
+    for pattern, instead in EXCEL_MANGLED:
+        advice = advice.mask(plain.str.fullmatch(pattern).fillna(False).astype(bool), instead)
     message = "SKU '" + plain + "' is not in the inventory snapshot " + snapshot.file + "." + advice
     parts = [findings(plain.index, "MerchantSKU", "sku-unknown", message, plain)]
     missing_fnsku = lines.loc[by_fnsku & lines["sku"].eq("") & ~lines["sku_cell_error"], "FNSKU"]
@@ -91,7 +91,7 @@ EXCEL_MANGLED = (
 
 def _lost_zeros_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
     """' Did you mean 00123-BLK?' where the snapshot has the SKU with leading zeros."""
-    hint = pd.Series("", index=skus.index, dtype=object)
+    hint = pd.Series("", index=skus.index, dtype=skus.dtype)  # text + text, in any pandas
     if skus.empty:
         return hint
     known = snapshot.frame.index.to_series()
