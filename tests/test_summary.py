@@ -70,3 +70,40 @@ def test_a_large_summary_is_the_compact_dump_of_the_whole(tmp_path: Path) -> Non
     text = summary_json(result)
     assert text == json.dumps(summary_dict(result), ensure_ascii=False)
     assert json.loads(text)["totals"]["sellable_units"] == 1001
+
+
+def test_totals_add_up_the_inputs(tmp_path: Path, inventory: Path) -> None:
+    """Per input and in total: rows, accepted and rejected rows, orders and units, and
+    problems by severity, as counted from the batch itself."""
+    good = {"RemovalDisposition": "Disposal", "SellableQuantity": "1"}
+    a = write_delimited(
+        tmp_path / "a.txt",
+        request_rows(
+            [
+                {**good, "MerchantRemovalOrderID": "D1", "MerchantSKU": "00123"},
+                {**good, "MerchantRemovalOrderID": "D2", "MerchantSKU": "NOPE"},
+                {**good, "MerchantRemovalOrderID": "D3", "MerchantSKU": "SKU-4"},
+            ]
+        ),
+    )
+    b = write_delimited(
+        tmp_path / "b.txt",
+        request_rows([{**good, "MerchantRemovalOrderID": "D4", "MerchantSKU": "ABC-1"}]),
+    )
+    result = run_batch([a, b], inventory, Settings())
+    summary = summary_dict(result)
+    inputs = {i["file"]: i for i in summary["inputs"]}
+    assert [(inputs[n]["rows"], inputs[n]["accepted"], inputs[n]["rejected"]) for n in inputs] == [
+        (3, 2, 1),
+        (1, 1, 0),
+    ]
+    totals = summary["totals"]
+    assert (totals["files"], totals["rows"], totals["accepted_rows"], totals["rejected_rows"]) == (
+        2,
+        4,
+        3,
+        1,
+    )
+    assert (totals["orders"], totals["sellable_units"], totals["unsellable_units"]) == (3, 3, 0)
+    # D2's unknown SKU (error) holds the order (info).
+    assert totals["problems_by_severity"] == {"error": 1, "info": 1}
