@@ -139,17 +139,21 @@ def init_workspace(root: Path, with_samples: bool) -> Workspace:
     return space
 
 
+def skipped_on_purpose(path: Path) -> bool:
+    """Excel lock files (~$...) and dot-files: never inputs, and never mentioned."""
+    return path.name.startswith((".", "~$"))
+
+
 def is_candidate(path: Path) -> bool:
-    """Excel lock files (~$...), dot-files and folders are never inputs."""
-    name = path.name
-    return path.is_file() and not name.startswith((".", "~$"))
+    """A file that is not skipped on purpose (folders are never inputs)."""
+    return path.is_file() and not skipped_on_purpose(path)
 
 
 def is_broken_link(path: Path) -> bool:
     """A link in the inbox whose file is gone (moved, renamed, on a drive not connected).
     Nothing to read, but the user may believe a request was dropped: it is reported, not
     passed over in silence."""
-    return path.is_symlink() and not path.exists() and not path.name.startswith((".", "~$"))
+    return path.is_symlink() and not path.exists() and not skipped_on_purpose(path)
 
 
 def input_stat(path: Path) -> os.stat_result | None:
@@ -172,7 +176,7 @@ def never_read(inbox: Path) -> list[str]:
     dragged a folder of requests in is not told only that there was nothing to do."""
     notes: list[str] = []
     for path in sorted(inbox.iterdir(), key=lambda p: p.name):
-        if path.name.startswith((".", "~$")):
+        if skipped_on_purpose(path):
             continue
         try:
             mode = path.stat().st_mode

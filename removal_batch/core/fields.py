@@ -109,12 +109,17 @@ def _plain_edges(chunk: Any) -> tuple[bool, np.ndarray]:
     buffer = np.frombuffer(data, dtype=np.uint8)
     if count * 4 < len(filled):  # mostly empty (address columns): the filled ones only
         edges = buffer[np.r_[starts[filled], ends[filled] - 1]]
-        return not ((edges <= 0x20) | (edges >= 0x7F)).any(), filled
+        return not _not_printable(edges).any(), filled
     # Mostly filled: every value's edge bytes, without compressing the offsets first (a
     # fifth of the time). An empty value's "edges" are its neighbours' bytes: masked out.
     first, last = buffer.take(starts, mode="clip"), buffer.take(ends - 1, mode="clip")
-    odd = (first <= 0x20) | (first >= 0x7F) | (last <= 0x20) | (last >= 0x7F)
-    return not (odd & filled).any(), filled
+    return not ((_not_printable(first) | _not_printable(last)) & filled).any(), filled
+
+
+def _not_printable(edges: np.ndarray) -> np.ndarray:
+    """Bytes other than printable ASCII without space: where a trim might change a value."""
+    result: np.ndarray = (edges <= 0x20) | (edges >= 0x7F)
+    return result
 
 
 @dataclass(frozen=True)
