@@ -214,7 +214,11 @@ def run_check(
             else (None, None)
         )
         try:
-            result = run_batch(files, inventory, settings, inventory_time, progress=progress)
+            # The files' sha256 is shown only in the summary (--out, --json).
+            hashed = out_dir is not None or as_json
+            result = run_batch(
+                files, inventory, settings, inventory_time, progress=progress, hashed=hashed
+            )
         finally:
             if bar is not None:
                 bar.stop()

@@ -141,8 +141,9 @@ def check(
     as_json: bool,
 ) -> None:
     """Check FILES against the inventory snapshot, without a workspace or ledger."""
-    # Before pandas is imported: the files are read and hashed on the idle core meanwhile.
-    prefetch.start([inventory, *files])
+    # Before pandas is imported: the files are read (and hashed, when the summary will show
+    # their sha256: see run_check) on the idle core meanwhile.
+    prefetch.start([inventory, *files], hashed=out_dir is not None or as_json)
     try:
         from removal_batch.app import run_check
 

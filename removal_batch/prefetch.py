@@ -2,10 +2,10 @@
 
 Python's start-up and the pandas, numpy and pyarrow imports hold one core for about
 0.4 s; the other core has nothing to do. ``check`` names its snapshot and request files
-before those imports, so a thread reads them into memory and hashes them meanwhile (file
-reads and sha256 both release the GIL). The readers then take the bytes from here and
-``sha256_of`` the digest, instead of reading each file twice later, when both cores are
-busy parsing.
+before those imports, so a thread reads them into memory meanwhile, and hashes them when
+the summary will show their sha256 (file reads and sha256 both release the GIL). The
+readers then take the bytes from here and ``sha256_of`` the digest, instead of reading
+each file twice later, when both cores are busy parsing.
 
 Standard library only: this module is imported before pandas. A file is served only
 when its size, modification time and inode are what they were when it was read, so a
@@ -93,7 +93,7 @@ def _read(path: str, room: int) -> tuple[Stamp, bytes] | None:
         os.close(fd)
 
 
-def _prefetch(batch: _Batch, paths: list[str]) -> None:
+def _prefetch(batch: _Batch, paths: list[str], hashed: bool) -> None:
     room = BUDGET_BYTES
     for path in paths:
         with _lock:
@@ -105,7 +105,7 @@ def _prefetch(batch: _Batch, paths: list[str]) -> None:
         try:
             got = _read(path, room)
             if got is not None:
-                entry.digest = hashlib.sha256(got[1]).hexdigest()
+                entry.digest = hashlib.sha256(got[1]).hexdigest() if hashed else ""
                 entry.stamp, entry.data = got
                 room -= len(got[1])
         finally:
@@ -114,13 +114,14 @@ def _prefetch(batch: _Batch, paths: list[str]) -> None:
             entry.data = None
 
 
-def start(paths: Iterable[Path]) -> None:
-    """Begin reading ``paths`` (the snapshot first: its thread starts first) on a thread."""
+def start(paths: Iterable[Path], hashed: bool = True) -> None:
+    """Begin reading ``paths`` (the snapshot first: its thread starts first) on a thread.
+    ``hashed``: whether to compute their sha256 too (``digest``)."""
     global _current
     keys = list(dict.fromkeys(_key(p) for p in paths))
     batch = _Batch()
     batch.thread = threading.Thread(
-        target=_prefetch, args=(batch, keys), name="prefetch", daemon=True
+        target=_prefetch, args=(batch, keys, hashed), name="prefetch", daemon=True
     )
     with _lock:
         _current.over = True
@@ -163,9 +164,9 @@ def take_bytes(path: Path | str) -> bytes | None:
 
 
 def digest(path: Path | str) -> str | None:
-    """The file's sha256, if it was read here and has not changed since."""
+    """The file's sha256, if it was read and hashed here and has not changed since."""
     entry = _entry(path)
-    return entry.digest if entry is not None else None
+    return entry.digest if entry is not None and entry.digest else None
 
 
 def wait() -> None:

@@ -177,3 +177,34 @@ def test_clear_does_not_wait_for_a_read_in_hand(
     release.set()
     thread.join(10)
     assert prefetch.take_bytes(slow) is None and prefetch.take_bytes(later) is None
+
+
+def test_files_read_unhashed_give_no_digest(tmp_path: Path) -> None:
+    """A file read without its hash must not claim the empty digest: the caller hashes it."""
+    a = _file(tmp_path / "a.txt", "sku\tqty\nA\t1\n")
+    prefetch.start([a], hashed=False)
+    prefetch.wait()
+    assert prefetch.digest(a) is None
+    assert prefetch.take_bytes(a) == a.read_bytes()
+
+
+def test_check_hashes_its_files_only_for_a_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sha256 of inputs and snapshot is shown only in the summary (--json, --out): a
+    plain check does not spend a core on it, and --json still gives the files' digests."""
+    inbox = SAMPLES / "inbox"
+    files = sorted(p for p in inbox.iterdir() if p.suffix == ".txt")
+    inventory = next((SAMPLES / "inventory").iterdir())
+    args = ["check", *(str(p) for p in files), "--inventory", str(inventory)]
+
+    def refused(*args: object) -> None:
+        raise AssertionError("hashed without a summary to show it")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(prefetch.hashlib, "sha256", refused)
+        plain = CliRunner().invoke(main, args)
+    assert plain.exit_code in (0, 1), plain.output
+    assert "internal error" not in plain.output
+    summary = json.loads(CliRunner().invoke(main, [*args, "--json"]).stdout)
+    assert summary["snapshot"]["sha256"] == hashlib.sha256(inventory.read_bytes()).hexdigest()
+    digests = {f["file"]: f["sha256"] for f in summary["inputs"]}
+    assert digests == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
