@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import RETURN_ADDRESS, codes_at, request_rows, write_delimited
+from conftest import INVENTORY_HEADER, RETURN_ADDRESS, codes_at, request_rows, write_delimited
 from hypothesis import given
 from hypothesis import strategies as st
 
 from removal_batch.core.settings import Settings
+from removal_batch.pipeline import run_batch
 
 BASE = {
     "MerchantRemovalOrderID": "R1",
@@ -335,3 +336,32 @@ def test_every_us_territory_is_refused_as_state_and_as_country(
     result = check(write_delimited(tmp_path / "t.txt", request_rows(rows)))
     found = {(row, column) for row, column, c in codes_at(result) if c == "address-territory"}
     assert found == {(2, "I"), (3, "H")}
+
+
+def test_a_repeated_sku_names_the_row_it_first_appears_on(tmp_path: Path, check) -> None:
+    again = {"MerchantSKU": "00123", "SellableQuantity": "1"}
+    rows = [BASE, {"MerchantSKU": "ABC-1", "SellableQuantity": "1"}, again, again]
+    result = check(write_delimited(tmp_path / "r.txt", request_rows(rows)))
+    repeats = result.problems[result.problems["code"].eq("sku-duplicate")]
+    assert list(repeats["row"]) == [4, 5]
+    assert all("'00123' is already in order R1 at row 2." in m for m in repeats["message"])
+
+
+def test_no_sku_is_guessed_when_two_lost_the_same_zeros(tmp_path: Path) -> None:
+    """'123' could be 0123 or 00123 when the snapshot lists both: no guess, only the hint
+    to check the spelling. With one of them listed, that one is named."""
+    rows = [
+        INVENTORY_HEADER,
+        ["0123", "", "", "", "5", "0", "0"],
+        ["00123", "", "", "", "5", "0", "0"],
+    ]
+    both = write_delimited(tmp_path / "both.txt", rows)
+    one = write_delimited(tmp_path / "one.txt", rows[:2])
+    request = write_delimited(tmp_path / "r.txt", request_rows([{**BASE, "MerchantSKU": "123"}]))
+
+    def advice(snapshot: Path) -> str:
+        problems = run_batch([request], snapshot, Settings()).problems
+        return str(problems.loc[problems["code"].eq("sku-unknown"), "message"].iloc[0])
+
+    assert "Did you mean" not in advice(both) and "Check the spelling" in advice(both)
+    assert "Did you mean '0123'?" in advice(one)
