@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import openpyxl
@@ -127,6 +128,21 @@ def test_feed_without_item_header_says_what_is_missing(tmp_path: Path, check) ->
     assert codes(check(feed)) == {"header-missing"}
 
 
+def test_only_key_lines_and_blank_lines_stand_above_a_feeds_skus(tmp_path: Path, check) -> None:
+    """SPEC 3.1: a feed is its key lines, a blank line, then the SKUs. A title line above
+    the keys makes the file a table whose header lacks the order columns."""
+    keys = [f"{k}\t{v}" for k, v in {"MerchantRemovalOrderID": "F1", **RETURN_ADDRESS}.items()]
+    skus = ["", "MerchantSKU\tSellableQuantity\tUnsellableQuantity", "ABC-1\t2\t0"]
+    feed = tmp_path / "feed.txt"
+    feed.write_text("\n".join([*keys, *skus]) + "\n")
+    assert check(feed).problems.empty
+    titled = tmp_path / "titled.txt"
+    titled.write_text("\n".join(["Removals for November", *keys, *skus]) + "\n")
+    result = check(titled)
+    assert result.files[0].table is None
+    assert codes(result) == {"header-missing"}
+
+
 def _workbook(
     path: Path,
     rows: list[list[object]],
@@ -146,6 +162,21 @@ def _workbook(
         ws.append(row)
     book.save(path)
     return path
+
+
+def test_a_sheet_with_one_key_like_line_is_not_taken_for_a_feed(tmp_path: Path, check) -> None:
+    """An instructions sheet whose first cell is a column name ("Disposition") is not a
+    one-order feed: the sheet holding the requests is the one read."""
+    rows = request_rows([ROW])
+    book = _workbook(
+        tmp_path / "book.xlsx",
+        rows,
+        sheet="Requests",
+        first=[["Disposition", "Return or Disposal"], ["Fill in the Requests sheet."]],
+    )
+    result = check(book)
+    assert result.files[0].sheet == "Requests"
+    assert result.problems.empty
 
 
 def test_workbook_round_trip_keeps_identifiers_exactly(tmp_path: Path, check) -> None:
@@ -184,6 +215,36 @@ def test_workbook_picks_the_removal_request_sheet(tmp_path: Path, check) -> None
     path = _workbook(tmp_path / "s.xlsx", rows, first=[["Fill in the next sheet"]])
     result = check(path)
     assert result.files[0].sheet == "Removal Request"
+    assert result.problems.empty
+
+
+def test_the_removal_request_sheet_wins_over_an_earlier_table(tmp_path: Path, check) -> None:
+    """SPEC 3.1: the sheet named "Removal Request" is used if it exists, even when an
+    earlier sheet (last month's requests, say) has a header too."""
+    earlier = request_rows([{**ROW, "MerchantRemovalOrderID": "OLD-1"}])
+    path = _workbook(tmp_path / "s.xlsx", request_rows([ROW]), first=earlier)
+    result = check(path)
+    assert result.files[0].sheet == "Removal Request"
+    assert set(result.files[0].table.rows["MerchantRemovalOrderID"]) == {
+        ROW["MerchantRemovalOrderID"]
+    }
+
+
+def test_a_hidden_sheet_is_not_read(tmp_path: Path, check) -> None:
+    """Only visible sheets count: a hidden first sheet of old requests is passed over."""
+    book = openpyxl.Workbook()
+    hidden = book.active
+    hidden.title = "Archive"
+    for row in request_rows([{**ROW, "MerchantRemovalOrderID": "OLD-1"}]):
+        hidden.append(row)
+    hidden.sheet_state = "hidden"
+    current = book.create_sheet("November")
+    for row in request_rows([ROW]):
+        current.append(row)
+    book.active = 1
+    book.save(tmp_path / "h.xlsx")
+    result = check(tmp_path / "h.xlsx")
+    assert result.files[0].sheet == "November"
     assert result.problems.empty
 
 
@@ -259,6 +320,36 @@ def test_workbook_columns_become_text_as_cell_by_cell(values: list[object]) -> N
     column = np.empty(len(values), dtype=object)
     column[:] = values
     assert _column_text(column).to_pylist() == [cell_text(v) for v in values]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0.1 + 0.2, "0.3"),  # Excel shows 15 significant digits, not the float's 17
+        (1 / 3, "0.333333333333333"),
+        (5.0, "5"),
+        (float("nan"), ""),
+        (True, "TRUE"),
+        (False, "FALSE"),
+        (datetime.datetime(2026, 3, 12), "2026-03-12"),  # midnight: the date alone
+        (datetime.datetime(2026, 3, 12, 8, 30), "2026-03-12T08:30:00"),
+        (None, ""),
+    ],
+)
+def test_a_typed_cell_reads_as_excel_shows_it(value: object, shown: str) -> None:
+    from removal_batch.readers.workbook import cell_text
+
+    assert cell_text(value) == shown
+
+
+def test_a_bom_is_not_part_of_the_first_cell(tmp_path: Path, check) -> None:
+    """The first header cell of a small CSV with a BOM reads without it (a message quoting
+    an unknown first column would otherwise show an invisible character)."""
+    rows = request_rows([ROW])
+    rows = [["Notes", *rows[0]], *[["", *r] for r in rows[1:]]]
+    result = check(write_delimited(tmp_path / "b.csv", rows, sep=",", encoding="utf-8-sig"))
+    assert codes_at(result) == {(1, "A", "header-unknown")}
+    assert list(result.problems["value"]) == ["Notes"]
 
 
 def test_a_table_of_rows_builds_its_frame_only_when_asked() -> None:
