@@ -1,0 +1,88 @@
+"""removal-batch.toml values (SPEC section 7): each bad value is refused with its name, and
+the accepted spellings end as one value."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from removal_batch.core.settings import Settings, SettingsError, settings_from_mapping
+
+COUNTS = (
+    "max_skus_per_order",
+    "max_skus_per_file",
+    "max_file_bytes",
+    "max_uncompressed_bytes",
+    "max_rows",
+    "max_cell_chars",
+)
+
+
+@pytest.mark.parametrize("key", COUNTS)
+@pytest.mark.parametrize("value", [0, -1, True, False, "5", 2.5])
+def test_a_limit_is_a_whole_number_of_one_or_more(key: str, value: Any) -> None:
+    # true is 1 to Python; in a settings file it is a mistake, not a limit of one.
+    with pytest.raises(SettingsError, match=f"'{key}' must be a whole number of 1 or more"):
+        settings_from_mapping({key: value})
+
+
+@pytest.mark.parametrize("key", COUNTS)
+def test_a_limit_of_one_is_taken(key: str) -> None:
+    assert getattr(settings_from_mapping({key: 1}), key) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ({"marketplace": "ca"}, {"marketplace": "CA"}),
+        (
+            {"allowed_dispositions": ["return", "DISPOSAL"]},
+            {"allowed_dispositions": ("Return", "Disposal")},
+        ),
+        ({"allowed_dispositions": ["Liquidation"]}, {"allowed_dispositions": ("Liquidations",)}),
+        ({"allowed_dispositions": ["Return", "return"]}, {"allowed_dispositions": ("Return",)}),
+        ({"order_id_prefix": "A" * 31}, {"order_id_prefix": "A" * 31}),
+        ({"on_excess": "cap", "allow_partial": True}, {"on_excess": "cap", "allow_partial": True}),
+        (
+            {"default_address": {"AddressCity": "Reno"}},
+            {"default_address": {"AddressCity": "Reno"}},
+        ),
+    ],
+)
+def test_accepted_spellings(data: dict[str, Any], expected: dict[str, Any]) -> None:
+    settings = settings_from_mapping(data)
+    assert {key: getattr(settings, key) for key in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        ({"marketplace": "XX"}, "'marketplace' must be one of"),
+        ({"marketplace": 5}, "'marketplace' must be one of"),
+        ({"on_excess": "sometimes"}, '\'on_excess\' must be "reject" or "cap"'),
+        ({"allow_partial": "yes"}, "'allow_partial' must be true or false"),
+        ({"allowed_dispositions": []}, "'allowed_dispositions' must be a non-empty list"),
+        ({"allowed_dispositions": "Return"}, "'allowed_dispositions' must be a non-empty list"),
+        ({"allowed_dispositions": ["Refund"]}, "'Refund' is not one of"),
+        ({"order_id_prefix": "A" * 32}, "'order_id_prefix' must be 1-31 letters"),
+        ({"order_id_prefix": "-RB"}, "'order_id_prefix' must be 1-31 letters"),
+        ({"order_id_prefix": ""}, "'order_id_prefix' must be 1-31 letters"),
+        ({"default_address": "Reno"}, "must be a table of address fields"),
+        ({"default_address": {"Town": "Reno"}}, "unknown address field 'Town'"),
+        ({"default_address": {"AddressPostalCode": 89502}}, "'AddressPostalCode' must be text"),
+        (
+            {"blocked_addresses": {"AddressCity": "Reno"}},
+            "must be a list of [[blocked_addresses]] tables",
+        ),
+        ({"colour": "red"}, "unknown setting 'colour'"),
+    ],
+)
+def test_bad_values_are_refused_by_name(data: dict[str, Any], said: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(said)):
+        settings_from_mapping(data)
+
+
+def test_no_settings_are_the_defaults() -> None:
+    assert settings_from_mapping({}) == Settings()
