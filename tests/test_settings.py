@@ -4,20 +4,16 @@ the accepted spellings end as one value."""
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 from typing import Any
 
 import pytest
 
 from removal_batch.core.settings import Settings, SettingsError, settings_from_mapping
 
-COUNTS = (
-    "max_skus_per_order",
-    "max_skus_per_file",
-    "max_file_bytes",
-    "max_uncompressed_bytes",
-    "max_rows",
-    "max_cell_chars",
-)
+# Every whole-number setting, from the dataclass (not from the checking code's own list,
+# so a limit that code forgot would show here).
+COUNTS = tuple(f.name for f in fields(Settings) if f.type == "int")
 
 
 @pytest.mark.parametrize("key", COUNTS)
@@ -82,6 +78,11 @@ def test_accepted_spellings(data: dict[str, Any], expected: dict[str, Any]) -> N
 def test_bad_values_are_refused_by_name(data: dict[str, Any], said: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(said)):
         settings_from_mapping(data)
+
+
+def test_every_limit_is_checked_here() -> None:
+    # SPEC section 7's two order and file limits, and section 4's size limits.
+    assert len(COUNTS) == 6 and {"max_skus_per_order", "max_rows", "max_cell_chars"} < set(COUNTS)
 
 
 def test_no_settings_are_the_defaults() -> None:
