@@ -409,6 +409,15 @@ def _fill_order_ids(outcome: FileOutcome, decision: Decision) -> None:
         problems.loc[blank, "order_id"] = found.fillna("").to_numpy()
 
 
+def _without_cells(problems: pd.DataFrame, cells: pd.DataFrame | None) -> pd.DataFrame:
+    """``problems`` less those at the (row, field) of ``cells``."""
+    if cells is None or cells.empty or problems.empty:
+        return problems
+    withdrawn = pd.MultiIndex.from_arrays([cells["row"], cells["field"]])
+    at = pd.MultiIndex.from_arrays([problems["row"], problems["field"]])
+    return problems[~at.isin(withdrawn)].reset_index(drop=True)
+
+
 ProgressHook = Callable[[str], None]
 
 
@@ -489,6 +498,9 @@ def run_batch(
     )
     info = load.result()[1]  # raises what loading raised, when nothing was decided
     for outcome in outcomes:
+        outcome.problems = _without_cells(
+            outcome.problems, decision.withdrawn_cells.get(outcome.name)
+        )
         _fill_order_ids(outcome, decision)
         extra = decision.problems_by_file.get(outcome.name)
         if extra is not None and len(extra):

@@ -186,6 +186,20 @@ def test_feed_order_rule_problem_points_at_its_key_line(tmp_path: Path, check) -
     assert codes_at(result) == {(4, "B", "address-po-box")}
 
 
+def test_a_disposal_feed_is_written_without_its_bad_address(tmp_path: Path, check) -> None:
+    """A feed's address key lines are one cell each: a Disposal's bad state there is
+    withdrawn with the address (one address-ignored warning at the first address line)."""
+    path = tmp_path / "feed.txt"
+    path.write_text(
+        "MerchantRemovalOrderID\tF2\nRemovalDisposition\tDisposal\nAddressName\tAcme\n"
+        "AddressStateOrRegion\tXX\n\nMerchantSKU\tSellableQuantity\tUnsellableQuantity\n"
+        "00123\t1\t0\nABC-1\t1\t0\n"
+    )
+    result = check(path)
+    assert codes_at(result) == {(3, "B", "address-ignored")}
+    assert list(result.decision.orders["order_id"]) == ["F2"]
+
+
 def test_absurdly_large_quantity_is_not_a_whole_number_of_units(tmp_path: Path, check) -> None:
     # Found by the fuzzer: 400 digits overflowed the integer the units are counted in.
     row = {**BASE, "SellableQuantity": "9" * 400}

@@ -68,6 +68,9 @@ class Decision:
     lines: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LINE_COLUMNS))
     # The order each input row belongs to: file name -> Series(source row -> order id).
     row_orders: dict[str, pd.Series] = field(default_factory=dict)
+    # Cells whose validation problems no longer stand (row and field per file name): the
+    # address cells of orders that leave their address out.
+    withdrawn_cells: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _combine(files: list[ValidatedFile]) -> pd.DataFrame:
@@ -76,9 +79,40 @@ def _combine(files: list[ValidatedFile]) -> pd.DataFrame:
     lines = pd.concat([f.table.rows for f in files], ignore_index=True)
     lines["file_pos"] = np.repeat(np.arange(len(files)), [len(f.table.rows) for f in files])
     flags = [f.validation.row_flags() for f in files]
-    for k, name in enumerate(("order_field_error", "line_field_error", "sku_cell_error")):
+    names = ("order_field_error", "address_errors", "line_field_error", "sku_cell_error")
+    for k, name in enumerate(names):
         lines[name] = np.concatenate([f[k] for f in flags])
     return lines
+
+
+# Dispositions whose order file leaves the address out (address-ignored). The address rules
+# judge Returns only; so do the address cells' value checks: a bad value in an address that
+# is dropped holds nothing and is not reported.
+ADDRESS_DROPPED = ("Disposal", "Liquidations")
+
+
+def _order_cell_errors(
+    lines: pd.DataFrame, orders: pd.DataFrame
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Per line, whether a bad order-level cell spoils its order; and, placed as findings,
+    the bad address cells of orders whose address is dropped (their problems are withdrawn)."""
+    spoils = lines["order_field_error"].to_numpy()
+    bits = lines["address_errors"].to_numpy()
+    bad_address = bits != 0
+    if not bad_address.any():
+        return spoils, concat_findings([])
+    dropped_by_number = np.zeros(int(orders["order_no"].max()) + 1, dtype=bool)
+    dropped_by_number[orders["order_no"].to_numpy()] = (
+        orders["disposition"].isin(ADDRESS_DROPPED).to_numpy()
+    )
+    dropped = dropped_by_number[lines["order_no"].to_numpy()]
+    quiet = bad_address & dropped
+    quiet_lines, quiet_bits = lines.index.to_numpy()[quiet], bits[quiet]
+    withdrawn = [
+        findings(quiet_lines[(quiet_bits >> i) & 1 == 1], name, "address-ignored", "")
+        for i, name in enumerate(ADDRESS_FIELDS)
+    ]
+    return spoils | (bad_address & ~dropped), concat_findings(withdrawn)
 
 
 def decide_orders(
@@ -109,6 +143,7 @@ def decide_orders(
         grouping = group_orders(lines, settings.order_id_prefix, now.date(), used_ids)
         lines, orders = grouping.lines, grouping.orders
         orders = apply_default_address(orders, settings)
+        order_cell_error, withdrawn = _order_cell_errors(lines, orders)
         lines["sellable"] = parse_quantity(lines["SellableQuantity"])
         lines["unsellable"] = parse_quantity(lines["UnsellableQuantity"])
         order_found = concat_findings(
@@ -148,7 +183,7 @@ def decide_orders(
     line_bad[errors.loc[errors["code"].isin(LINE_CODES), "line"].to_numpy()] = True
     order_no = core["order_no"].to_numpy()
     order_bad_lines = errors.loc[~errors["code"].isin(LINE_CODES), "line"].to_numpy()
-    spoiled = [order_no[order_bad_lines], order_no[lines["order_field_error"].to_numpy()]]
+    spoiled = [order_no[order_bad_lines], order_no[order_cell_error]]
     if not settings.allow_partial:
         spoiled.append(order_no[line_bad])
     order_bad = set(np.unique(np.concatenate(spoiled)).tolist())
@@ -194,6 +229,7 @@ def decide_orders(
     return Decision(
         row_orders=row_orders,
         problems_by_file=problems,
+        withdrawn_cells=place_findings(withdrawn, core, places),
         accepted_rows={p.name: int(accepted.get(i, 0)) for i, p in enumerate(places)},
         orders=out_orders,
         lines=out_lines,

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.checks import load_reference_data
-from removal_batch.core.fields import ALL_FIELDS, ORDER_FIELDS
+from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, ORDER_FIELDS
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
 from removal_batch.core.schema import request_schema, schema_errors
 from removal_batch.core.shape import RequestTable
@@ -41,16 +41,22 @@ class ValidationResult:
     problems: pd.DataFrame
     bad_cells: pd.DataFrame  # bool per row and field: that cell failed a check
 
-    def row_flags(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per row, as arrays: an order field is bad, an item field is bad, the SKU cell
+    def row_flags(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per row, as arrays: an order field other than the address is bad; which address
+        fields are bad (bit i: ADDRESS_FIELDS[i]); an item field is bad; the SKU cell
         (MerchantSKU or FNSKU) is bad. A clean file (the usual case) skips the column
         selections."""
         if not self.bad_cells.to_numpy().any():
             none = np.zeros(len(self.bad_cells), dtype=bool)
-            return none, none, none
+            return none, np.zeros(len(self.bad_cells), dtype=np.int32), none, none
         bad = self.bad_cells
+        others = [f for f in ORDER_FIELDS if f not in ADDRESS_FIELDS]
+        bits = bad[list(ADDRESS_FIELDS)].to_numpy(dtype=np.int32) << np.arange(
+            len(ADDRESS_FIELDS), dtype=np.int32
+        )
         return (
-            self.order_field_error.to_numpy(dtype=bool),
+            bad[others].any(axis=1).to_numpy(dtype=bool),
+            bits.sum(axis=1, dtype=np.int32),
             self.line_field_error.to_numpy(dtype=bool),
             (bad["MerchantSKU"] | bad["FNSKU"]).to_numpy(dtype=bool),
         )
