@@ -137,3 +137,22 @@ def test_killed_in_the_order_writer_child(tmp_path: Path, reference, point: str)
     assert [p.name for p in (root / "out").iterdir() if not p.name.startswith(".")] == []
     assert cli("run", str(root)).returncode == 1
     _check(root, inputs, orders)
+
+
+def test_a_file_rewritten_before_recovery_is_processed_not_archived(
+    tmp_path: Path, reference
+) -> None:
+    """A run published but killed before archiving; meanwhile a.txt is replaced by new
+    requests under the same name. Recovery archives only what the crashed run read: the
+    new a.txt stays in the inbox and the next run issues its order."""
+    template, _, _ = reference
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    assert cli("run", str(root), env={"REMOVAL_BATCH_KILL_AT": "published"}).returncode == -9
+    new = drop(root, "a.txt", [("D7", [("00C", 1, 0)])])
+    content = new.read_bytes()
+    again = cli("run", str(root))
+    assert again.returncode in (0, 1), again.stderr
+    assert "D7" in ledger_orders(root) and "D7" in published_orders(root)
+    archived = {p.read_bytes() for p in (root / "archive").glob("*/a.txt")}
+    assert content in archived  # archived by the run that processed it

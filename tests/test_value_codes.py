@@ -350,6 +350,8 @@ def test_every_us_territory_is_refused_as_state_and_as_country(
     result = check(write_delimited(tmp_path / "t.txt", request_rows(rows)))
     found = {(row, column) for row, column, c in codes_at(result) if c == "address-territory"}
     assert found == {(2, "I"), (3, "H")}
+    # A territory as the country is reported as one, not also as a foreign country.
+    assert "address-foreign" not in {c for row, _, c in codes_at(result) if row == 3}
 
 
 def test_a_repeated_sku_names_the_row_it_first_appears_on(tmp_path: Path, check) -> None:
