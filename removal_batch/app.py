@@ -197,7 +197,9 @@ def run_check(
     settings_path: Path | None,
     out_dir: Path | None,
     as_json: bool,
+    hashed: bool = True,
 ) -> int:
+    """``hashed``: compute the files' sha256 (False when no summary will show it)."""
     try:
         settings = load_settings(settings_path).with_overrides(
             on_excess=on_excess, allow_partial=allow_partial or None
@@ -214,8 +216,6 @@ def run_check(
             else (None, None)
         )
         try:
-            # The files' sha256 is shown only in the summary (--out, --json).
-            hashed = out_dir is not None or as_json
             result = run_batch(
                 files, inventory, settings, inventory_time, progress=progress, hashed=hashed
             )

@@ -141,9 +141,10 @@ def check(
     as_json: bool,
 ) -> None:
     """Check FILES against the inventory snapshot, without a workspace or ledger."""
-    # Before pandas is imported: the files are read (and hashed, when the summary will show
-    # their sha256: see run_check) on the idle core meanwhile.
-    prefetch.start([inventory, *files], hashed=out_dir is not None or as_json)
+    # The files' sha256 is shown only in the summary (--out, --json): hashed only then.
+    hashed = out_dir is not None or as_json
+    # Before pandas is imported: the files are read (and hashed) on the idle core meanwhile.
+    prefetch.start([inventory, *files], hashed=hashed)
     try:
         from removal_batch.app import run_check
 
@@ -156,6 +157,7 @@ def check(
             settings_path=settings_path,
             out_dir=out_dir,
             as_json=as_json,
+            hashed=hashed,
         )
     except SystemExit:
         raise

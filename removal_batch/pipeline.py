@@ -27,7 +27,13 @@ from removal_batch.core.inventory import (
     parse_snapshot,
     snapshot_columns,
 )
-from removal_batch.core.problems import Problem, concat_problems, problems_frame, sort_problems
+from removal_batch.core.problems import (
+    Problem,
+    concat_problems,
+    problems_frame,
+    sort_problems,
+    without_cells,
+)
 from removal_batch.core.raw_table import longest_cell
 from removal_batch.core.schema import inventory_schema
 from removal_batch.core.settings import Settings
@@ -409,15 +415,6 @@ def _fill_order_ids(outcome: FileOutcome, decision: Decision) -> None:
         problems.loc[blank, "order_id"] = found.fillna("").to_numpy()
 
 
-def _without_cells(problems: pd.DataFrame, cells: pd.DataFrame | None) -> pd.DataFrame:
-    """``problems`` less those at the (row, field) of ``cells``."""
-    if cells is None or cells.empty or problems.empty:
-        return problems
-    withdrawn = pd.MultiIndex.from_arrays([cells["row"], cells["field"]])
-    at = pd.MultiIndex.from_arrays([problems["row"], problems["field"]])
-    return problems[~at.isin(withdrawn)].reset_index(drop=True)
-
-
 ProgressHook = Callable[[str], None]
 
 
@@ -498,7 +495,7 @@ def run_batch(
     )
     info = load.result()[1]  # raises what loading raised, when nothing was decided
     for outcome in outcomes:
-        outcome.problems = _without_cells(
+        outcome.problems = without_cells(
             outcome.problems, decision.withdrawn_cells.get(outcome.name)
         )
         _fill_order_ids(outcome, decision)

@@ -108,6 +108,8 @@ def _order_cell_errors(
     dropped = dropped_by_number[lines["order_no"].to_numpy()]
     quiet = bad_address & dropped
     quiet_lines, quiet_bits = lines.index.to_numpy()[quiet], bits[quiet]
+    # Findings only to be placed (place_findings knows a feed's one cell per order field);
+    # their code and message are never shown.
     withdrawn = [
         findings(quiet_lines[(quiet_bits >> i) & 1 == 1], name, "address-ignored", "")
         for i, name in enumerate(ADDRESS_FIELDS)

@@ -84,6 +84,15 @@ def normalise_problems(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[PROBLEM_COLUMNS].reset_index(drop=True)
 
 
+def without_cells(problems: pd.DataFrame, cells: pd.DataFrame | None) -> pd.DataFrame:
+    """``problems`` less those at the (row, field) pairs of ``cells``."""
+    if cells is None or cells.empty or problems.empty:
+        return problems
+    withdrawn = pd.MultiIndex.from_arrays([cells["row"], cells["field"]])
+    at = pd.MultiIndex.from_arrays([problems["row"], problems["field"]])
+    return problems[~at.isin(withdrawn)].reset_index(drop=True)
+
+
 def concat_problems(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     parts = [f for f in frames if len(f)]
     if not parts:
