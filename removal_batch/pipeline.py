@@ -38,7 +38,12 @@ from removal_batch.core.raw_table import longest_cell
 from removal_batch.core.schema import inventory_schema
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
-from removal_batch.core.validate import ValidationResult, prepare_validation, validate_tables
+from removal_batch.core.validate import (
+    ValidationResult,
+    default_address_problems,
+    prepare_validation,
+    validate_tables,
+)
 from removal_batch.faults import checkpoint
 from removal_batch.names import display_name
 from removal_batch.readers import (
@@ -325,13 +330,22 @@ class SnapshotLoad:
         return self._future.result()
 
 
-def _prepare_schemas(allowed: tuple[str, ...], snapshot_pending: bool) -> None:
+def _prepare_schemas(settings: Settings, snapshot_pending: bool) -> None:
     """pandera and both schemas loaded ahead of their use. The inventory schema first: the
     snapshot's thread needs it as soon as its file is parsed, and would otherwise build it
-    there (0.05 s on the path that decides when the batch can be decided)."""
+    there (0.05 s on the path that decides when the batch can be decided). A default
+    address the checks refuse stops the batch (UsageError): every Return it fills would
+    carry it to Amazon."""
     if snapshot_pending:
         inventory_schema()
-    prepare_validation(allowed)
+    prepare_validation(settings)
+    wrong = default_address_problems(settings)
+    if wrong:
+        raise UsageError(
+            "Setting [default_address] cannot be used: "
+            + " ".join(wrong)
+            + " Correct it in the settings file, then run again."
+        )
 
 
 def read_request(
@@ -395,9 +409,7 @@ def read_request(
 def validate_outcomes(outcomes: Sequence[FileOutcome], settings: Settings) -> None:
     """Validate every readable file of the batch in one pass; attach each file's results."""
     readable = [o for o in outcomes if o.table is not None]
-    results = validate_tables(
-        [o.table for o in readable if o.table is not None], settings.allowed_dispositions
-    )
+    results = validate_tables([o.table for o in readable if o.table is not None], settings)
     for outcome, checked in zip(readable, results, strict=True):
         outcome.problems = concat_problems([outcome.problems, checked.problems])
         outcome.validation = checked
@@ -462,11 +474,11 @@ def run_batch(
             load = SnapshotLoad.ready(loaded)
         # Imports and tables validation needs, loaded on a third thread: Python work, done
         # while the two reads spend most of their time in Arrow, which releases the GIL.
-        preparing = start_side_work(
-            "prepare", _prepare_schemas, settings.allowed_dispositions, not load.done()
-        )
+        preparing = start_side_work("prepare", _prepare_schemas, settings, not load.done())
         for index, path in enumerate(ordered):
             load.raise_if_failed()
+            if preparing.done():
+                preparing.result()  # a refused default address stops the batch now
             if progress:
                 progress(path.name)
             begun = first if index == 0 else None

@@ -246,12 +246,13 @@ def test_phone_verdicts_of_distinct_pairs_reach_every_row(rows: list[tuple[str, 
         index=range(7, 7 + len(rows)),
         dtype="str",
     )
-    countries = _country(frame) if rows else pd.Series(dtype="str")
-    expected = [
-        phone == "" or _phone_possible(phone, country)
-        for phone, country in zip(frame["ContactPhoneNumber"], countries, strict=True)
-    ]
-    assert phone_for_country(frame).tolist() == expected
+    for blank_country in ("US", "GB"):
+        countries = _country(frame, blank_country) if rows else pd.Series(dtype="str")
+        expected = [
+            phone == "" or _phone_possible(phone, country)
+            for phone, country in zip(frame["ContactPhoneNumber"], countries, strict=True)
+        ]
+        assert phone_for_country(frame, blank_country=blank_country).tolist() == expected
 
 
 def test_sku_duplicate_on_no_lines_finds_nothing() -> None:

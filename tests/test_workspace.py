@@ -237,6 +237,25 @@ def test_bad_settings_exit_2_naming_the_key(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "on_excess" in proc.stderr
 
 
+def test_a_default_address_the_checks_refuse_stops_the_run(tmp_path: Path) -> None:
+    # It is copied into Returns after their cells are checked: unless it is checked too,
+    # 'Nevada' and a four-digit ZIP would reach the upload file.
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    (root / "removal-batch.toml").write_text(
+        "[default_address]\n"
+        'AddressCountryCode = "US"\nAddressStateOrRegion = "Nevada"\n'
+        'AddressPostalCode = "8950"\nContactPhoneNumber = "775-555-0100"\n'
+    )
+    proc = cli("run", str(root))
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    said = " ".join(proc.stderr.split())
+    assert "[default_address]" in said and "'Nevada'" in said and "'8950'" in said
+    assert "775-555-0100" not in said  # a possible US number: nothing to say about it
+    assert [p.name for p in (root / "inbox").iterdir()] == ["a.txt"]
+    assert ledger_orders(root) == [] and published_orders(root) == []
+
+
 def test_filled_template_runs_clean_and_keeps_leading_zeros(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws", {"00123": (10, 5), "0042-SLATE": (3, 0)})
     template = root / "inbox" / "request.xlsx"

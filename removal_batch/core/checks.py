@@ -175,15 +175,20 @@ def country_code(series: pd.Series) -> pd.Series:
     return _filled_cells(series, lambda s: s.str.upper().isin(country_codes()))
 
 
-def _country(frame: pd.DataFrame, default: str = "US") -> pd.Series:
-    """The address's country, upper case; blank means the marketplace default."""
+def _country(frame: pd.DataFrame, blank_country: str) -> pd.Series:
+    """The address's country, upper case; a blank one is ``blank_country`` (the
+    marketplace's: Settings.home_country)."""
     country = frame["AddressCountryCode"].str.upper()
-    return country.mask(country.eq(""), default)
+    return country.mask(country.eq(""), blank_country)
 
 
-@_register("state_for_country", statistics=["countries", "extra_codes"])
+@_register("state_for_country", statistics=["countries", "extra_codes", "blank_country"])
 def state_for_country(
-    frame: pd.DataFrame, *, countries: list[str], extra_codes: dict[str, list[str]] | None = None
+    frame: pd.DataFrame,
+    *,
+    countries: list[str],
+    extra_codes: dict[str, list[str]] | None = None,
+    blank_country: str = "US",
 ) -> pd.Series:
     """State codes of the listed countries, plus postal extras (the USPS military codes)."""
     ok = pd.Series(True, index=frame.index)
@@ -192,7 +197,7 @@ def state_for_country(
         frame["AddressStateOrRegion"].ne(""), ["AddressStateOrRegion", "AddressCountryCode"]
     ]
     state = filled["AddressStateOrRegion"].str.upper()
-    country = _country(filled)
+    country = _country(filled, blank_country)
     for code in countries:
         rows = country.eq(code)
         if rows.any():
@@ -201,15 +206,17 @@ def state_for_country(
     return ok
 
 
-@_register("postal_code_for_country", statistics=["patterns"])
-def postal_code_for_country(frame: pd.DataFrame, *, patterns: dict[str, str]) -> pd.Series:
+@_register("postal_code_for_country", statistics=["patterns", "blank_country"])
+def postal_code_for_country(
+    frame: pd.DataFrame, *, patterns: dict[str, str], blank_country: str = "US"
+) -> pd.Series:
     ok = pd.Series(True, index=frame.index)
     # Most rows continue an order and leave it blank; only two columns are needed.
     filled = frame.loc[
         frame["AddressPostalCode"].ne(""), ["AddressPostalCode", "AddressCountryCode"]
     ]
     postal = filled["AddressPostalCode"]
-    country = _country(filled)
+    country = _country(filled, blank_country)
     for code, pattern in patterns.items():
         rows = country.eq(code)
         if rows.any():
@@ -230,8 +237,8 @@ def _phone_possible(phone: str, country: str) -> bool:
     return bool(phonenumbers.is_possible_number(number))
 
 
-@_register("phone_for_country")
-def phone_for_country(frame: pd.DataFrame) -> pd.Series:
+@_register("phone_for_country", statistics=["blank_country"])
+def phone_for_country(frame: pd.DataFrame, *, blank_country: str = "US") -> pd.Series:
     phone = frame["ContactPhoneNumber"]
     ok = _blank(phone)
     todo = ~ok
@@ -239,7 +246,10 @@ def phone_for_country(frame: pd.DataFrame) -> pd.Series:
         # Few distinct phones per file (often one for every order): judge each distinct
         # (phone, country) pair once and spread the verdicts back.
         pairs = pd.DataFrame(
-            {"p": phone[todo], "c": _country(frame.loc[todo, ["AddressCountryCode"]])}
+            {
+                "p": phone[todo],
+                "c": _country(frame.loc[todo, ["AddressCountryCode"]], blank_country),
+            }
         )
         codes, distinct = pd.factorize(pd.MultiIndex.from_frame(pairs))
         verdict = np.array([_phone_possible(p, c) for p, c in distinct], dtype=bool)

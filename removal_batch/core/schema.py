@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from functools import cache
 from pathlib import Path
@@ -53,17 +54,31 @@ def _load(name: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema.from_yaml(text)
 
 
+@cache
 def request_schema(
     allowed_dispositions: tuple[str, ...] = ("Return", "Disposal"),
+    blank_country: str = "US",
 ) -> pa.DataFrameSchema:
+    """The request schema for these settings: their dispositions, and their country for a
+    blank AddressCountryCode (the YAML says US)."""
     pa = pandera()
     schema = _load("request")
-    if set(allowed_dispositions) == {"Return", "Disposal"}:
-        return schema
-    return schema.update_column(
-        "RemovalDisposition",
-        checks=[pa.Check.disposition_allowed(allowed=list(allowed_dispositions))],
-    )
+    if set(allowed_dispositions) != {"Return", "Disposal"}:
+        schema = schema.update_column(
+            "RemovalDisposition",
+            checks=[pa.Check.disposition_allowed(allowed=list(allowed_dispositions))],
+        )
+    if any(
+        c.statistics.get("blank_country", blank_country) != blank_country for c in schema.checks
+    ):
+        schema = copy.deepcopy(schema)
+        schema.checks = [
+            getattr(pa.Check, c.name)(**{**c.statistics, "blank_country": blank_country})
+            if "blank_country" in c.statistics
+            else c
+            for c in schema.checks
+        ]
+    return schema
 
 
 def inventory_schema() -> pa.DataFrameSchema:

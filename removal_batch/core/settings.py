@@ -29,6 +29,9 @@ MARKETPLACES = (
     "IN",
 )
 
+# Where each marketplace sends removals: its own country (the UK marketplace's is GB).
+MARKETPLACE_COUNTRIES = {"UK": "GB"}
+
 
 class SettingsError(Exception):
     """A settings key or value that cannot be used; the message names it."""
@@ -49,6 +52,12 @@ class Settings:
     max_uncompressed_bytes: int = 500 * 1024 * 1024
     max_rows: int = 1_000_000
     max_cell_chars: int = 32_767  # Excel's own limit for one cell
+
+    @property
+    def home_country(self) -> str:
+        """The country this marketplace sends removal orders to, and the one a blank
+        AddressCountryCode is judged as (the default address may only fill in this one)."""
+        return MARKETPLACE_COUNTRIES.get(self.marketplace, self.marketplace)
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.checks import load_reference_data
+from removal_batch.core.checks import country_codes, country_name, load_reference_data
 from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, ORDER_FIELDS
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
 from removal_batch.core.schema import request_schema, schema_errors
+from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable
 
 # pandera check name -> SPEC code. One place, so a code never drifts from its check.
@@ -76,9 +77,9 @@ class ValidationResult:
         return self.order_field_error | self.line_field_error
 
 
-def _failures(rows: pd.DataFrame, allowed: tuple[str, ...]) -> pd.DataFrame:
+def _failures(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     """Failure cases as (row index, field, check name); empty when all rows pass."""
-    schema = request_schema(allowed)
+    schema = request_schema(settings.allowed_dispositions, settings.home_country)
     try:
         schema.validate(rows, lazy=True)
     except schema_errors() as exc:
@@ -200,29 +201,50 @@ def _length_limits(allowed: tuple[str, ...]) -> dict[str, int]:
     return LENGTH_LIMITS_CACHE[allowed]
 
 
-def prepare_validation(allowed: tuple[str, ...] = ("Return", "Disposal")) -> None:
+def prepare_validation(settings: Settings) -> None:
     """Import pandera and load the request schema and the checks' reference tables: a
     third of a second of Python work that validation would otherwise begin with, which a
     caller can have done on a side thread while the files are read."""
-    request_schema(allowed)
+    request_schema(settings.allowed_dispositions, settings.home_country)
     load_reference_data()
 
 
-def validate_rows(
-    table: RequestTable, allowed: tuple[str, ...] = ("Return", "Disposal")
-) -> ValidationResult:
-    return validate_tables([table], allowed)[0]
+def default_address_problems(settings: Settings) -> list[str]:
+    """The settings' default address judged by the request schema's own checks, as if it
+    were typed on a Return's first row: what is wrong with it, in the words a cell would
+    get. It is copied into orders after the cells are checked, so it is judged here; and
+    a country the marketplace does not send removals to would fail every Return it fills."""
+    address = settings.default_address
+    if not address:
+        return []
+    country = address.get("AddressCountryCode", "").strip().upper() or settings.home_country
+    row = pd.DataFrame({name: [address.get(name, "")] for name in ALL_FIELDS}, dtype=object)
+    failures = _failures(row, settings)
+    failures = failures[failures["field"].isin(list(address))]
+    failures = failures.sort_values("field", key=lambda f: f.map(list(ALL_FIELDS).index))
+    failures = failures.assign(code=failures["check"].map(CHECK_CODES)).dropna(subset=["code"])
+    failures["value"] = [address[f] for f in failures["field"]]
+    failures["country"] = country
+    limits = _length_limits(settings.allowed_dispositions)
+    failures["limit"] = failures["field"].map(limits).fillna(0).astype(int)
+    found = list(_messages(failures, settings.allowed_dispositions)) if len(failures) else []
+    if country != settings.home_country and country in country_codes():
+        home = settings.home_country
+        found.append(
+            f"AddressCountryCode '{address['AddressCountryCode']}' is {country_name(country)}; "
+            f"the {settings.marketplace} marketplace sends removal orders only within "
+            f"{country_name(home)} ({home})."
+        )
+    return found
 
 
-def validate_tables(
-    tables: list[RequestTable], allowed: tuple[str, ...] = ("Return", "Disposal")
-) -> list[ValidationResult]:
+def validate_tables(tables: list[RequestTable], settings: Settings) -> list[ValidationResult]:
     """All files of a batch in one pandera pass: its fixed cost per call would otherwise be
     paid once per file, and dominate a batch of many small files."""
     if not tables:
         return []
     combined = pd.concat([t.rows for t in tables], ignore_index=True)[list(ALL_FIELDS)]
-    failures = _failures(combined, allowed)
+    failures = _failures(combined, settings)
     offsets = np.cumsum([0] + [len(t.rows) for t in tables])
     which = np.searchsorted(offsets, failures["index"].to_numpy(dtype=np.int64), side="right") - 1
     results = []
@@ -230,13 +252,11 @@ def validate_tables(
         part = failures[which == k]
         if len(part):
             part = part.assign(index=part["index"] - int(offsets[k]))
-        results.append(_result(table, part, allowed))
+        results.append(_result(table, part, settings))
     return results
 
 
-def _result(
-    table: RequestTable, failures: pd.DataFrame, allowed: tuple[str, ...]
-) -> ValidationResult:
+def _result(table: RequestTable, failures: pd.DataFrame, settings: Settings) -> ValidationResult:
     rows = table.rows
     if failures.empty:
         clean = pd.DataFrame(False, index=rows.index, columns=list(ALL_FIELDS))
@@ -248,7 +268,8 @@ def _result(
     col_pos = {name: i for i, name in enumerate(rows.columns)}
     failures["value"] = [values[i, col_pos[f]] for i, f in zip(idx, failures["field"], strict=True)]
     country = rows["AddressCountryCode"].str.upper()
-    failures["country"] = country.mask(country.eq(""), "US").to_numpy()[idx]
+    failures["country"] = country.mask(country.eq(""), settings.home_country).to_numpy()[idx]
+    allowed = settings.allowed_dispositions
     failures["limit"] = failures["field"].map(_length_limits(allowed)).fillna(0).astype(int)
     failures["message"] = _messages(failures, allowed)
     rows_at = rows["source_row"].to_numpy()[idx]

@@ -35,8 +35,6 @@ MILITARY_STATES = frozenset({"AA", "AE", "AP"})
 # "PSC 1234 Box 5678", "Unit 2050 Box 4190", "CMR 450 Box 12"; a plain "Unit 3" is a flat.
 MILITARY_BOX = r"\b(?:PSC|CMR|UNIT)\s*#?\s*\d+\s*,?\s*BOX\s*\d+"
 US_TERRITORIES = frozenset({"PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW"})
-# Where each marketplace sends removals: its own country (UK's is GB).
-MARKETPLACE_COUNTRIES = {"UK": "GB"}
 
 SPELLINGS = {
     "STREET": "ST",
@@ -111,7 +109,7 @@ def address_required(
     orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
     returns = _returns(orders)
-    country = orders["AddressCountryCode"].str.upper().replace("", settings.marketplace)
+    country = orders["AddressCountryCode"].str.upper().replace("", settings.home_country)
     parts = []
     for name in (*RETURN_REQUIRED, "AddressStateOrRegion"):
         missing = returns & orders[name].eq("")
@@ -262,7 +260,7 @@ def address_fulfillment_center(
 def address_foreign(
     orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
-    home = MARKETPLACE_COUNTRIES.get(settings.marketplace, settings.marketplace)
+    home = settings.home_country
     country = orders["AddressCountryCode"].str.upper()
     hit = (
         _returns(orders)

@@ -1,0 +1,74 @@
+"""The settings' default address is judged by the request schema's own cell checks, for
+the country it will carry (SPEC section 7: it fills blank address fields of Returns)."""
+
+from __future__ import annotations
+
+import pytest
+
+from removal_batch.core.settings import settings_from_mapping
+from removal_batch.core.validate import default_address_problems
+
+GOOD_US = {
+    "AddressName": "Acme Returns",
+    "AddressFieldOne": "100 Dock St",
+    "AddressCity": "Reno",
+    "AddressStateOrRegion": "NV",
+    "AddressPostalCode": "89502",
+    "AddressCountryCode": "US",
+    "ContactPhoneNumber": "775-555-0100",
+}
+
+
+def problems(address: dict[str, str], **more: object) -> list[str]:
+    return default_address_problems(settings_from_mapping({"default_address": address, **more}))
+
+
+def test_a_good_address_and_none_have_nothing_to_say() -> None:
+    assert problems(GOOD_US) == []
+    assert default_address_problems(settings_from_mapping({})) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("AddressCountryCode", "USA", "AddressCountryCode 'USA' is not a two-letter country"),
+        ("AddressStateOrRegion", "Nevada", "'Nevada' is not a state or province code of US"),
+        ("AddressPostalCode", "8950", "leading zero(s) were probably lost"),
+        ("ContactPhoneNumber", "12", "ContactPhoneNumber '12' cannot be a phone number in US"),
+        ("AddressName", "A" * 51, "AddressName is 51 characters long; at most 50"),
+    ],
+)
+def test_each_bad_field_is_named_in_a_cells_words(field: str, value: str, said: str) -> None:
+    found = problems({**GOOD_US, field: value})
+    assert len(found) == 1 and said in found[0]
+
+
+def test_problems_come_in_the_order_of_the_fields() -> None:
+    found = problems({**GOOD_US, "ContactPhoneNumber": "12", "AddressStateOrRegion": "XX"})
+    assert [m.split()[0] for m in found] == ["AddressStateOrRegion", "ContactPhoneNumber"]
+
+
+def test_without_a_country_it_is_judged_as_the_marketplaces() -> None:
+    # ON and K1A 0B1 are Canadian: right for a CA seller, wrong for a US one.
+    partial = {"AddressStateOrRegion": "ON", "AddressPostalCode": "K1A 0B1"}
+    assert problems(partial, marketplace="CA") == []
+    assert [m.split()[0] for m in problems(partial)] == [
+        "AddressStateOrRegion",
+        "AddressPostalCode",
+    ]
+
+
+def test_a_country_the_marketplace_does_not_send_to_is_refused() -> None:
+    # Judged as Canadian, the address itself is fine; a US seller's Returns cannot go there.
+    canadian = {
+        **GOOD_US,
+        "AddressCountryCode": "CA",
+        "AddressStateOrRegion": "ON",
+        "AddressPostalCode": "K1A 0B1",
+        "ContactPhoneNumber": "613-555-0100",
+    }
+    (said,) = problems(canadian)
+    assert "'CA' is Canada" in said and "only within United States (US)" in said
+    assert problems(canadian, marketplace="CA") == []
+    (said,) = problems({**GOOD_US, "AddressCountryCode": "PR", "AddressStateOrRegion": ""})
+    assert "Puerto Rico" in said
