@@ -38,7 +38,9 @@ def csv_safe(series: pd.Series) -> pd.Series:
     # startswith("") is True for every str and NaN/None for anything else (bytes too).
     is_text = accessor.startswith("").eq(True)
     text = values.where(is_text, "")
-    risky = text.str.startswith(FORMULA_PREFIXES).astype(bool) & ~text.str.fullmatch(
-        _PLAIN_NUMBER
-    ).astype(bool)
+    risky = text.str.startswith(FORMULA_PREFIXES).astype(bool)
+    if not risky.any():
+        return text.astype(object)
+    # The number test only where it matters: a regular expression per value is slow.
+    risky[risky] = ~text[risky].str.fullmatch(_PLAIN_NUMBER).astype(bool)
     return text.mask(risky, "'" + text).astype(object)
