@@ -123,7 +123,7 @@ def _write_error_reports(result: BatchResult, errors_dir: Path) -> None:
     for outcome in result.files:
         if outcome.problems.empty:
             continue
-        # Here, not above: openpyxl takes 0.15-0.2 s to import, and a clean run needs none.
+        # Here, not above: a clean run writes no report.
         from removal_batch.writers.error_report import write_errors_csv, write_errors_xlsx
 
         base = errors_dir / f"{report_stem(outcome.name)}.errors"

@@ -329,13 +329,15 @@ def test_xlsx_write_keeps_the_old_file_on_failure(
     path = tmp_path / "r.errors.xlsx"
     path.write_bytes(b"previous report")
 
-    real_save = openpyxl.Workbook.save
+    from removal_batch.writers import error_report
 
-    def broken_save(self: Any, handle: Any) -> None:
-        real_save(self, handle)  # the whole file is written, then the disk "fills"
+    real_write = error_report.write_workbook
+
+    def broken_write(handle: Any, sheets: Any) -> None:
+        real_write(handle, sheets)  # the whole file is written, then the disk "fills"
         raise OSError("disk full")
 
-    monkeypatch.setattr(openpyxl.Workbook, "save", broken_save)
+    monkeypatch.setattr(error_report, "write_workbook", broken_write)
     with pytest.raises(OSError, match="disk full"):
         write_errors_xlsx(sample_problems(), sample_raw(), path)
     assert path.read_bytes() == b"previous report"

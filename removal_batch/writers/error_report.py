@@ -3,7 +3,7 @@ plus the input rows with each problem cell coloured and commented).
 
 Every text value is written so that no spreadsheet program runs it as a formula: in the
 CSV a risky value gets a leading ``'`` (see safe_text); in the xlsx every text cell is a
-string cell, whatever it starts with, and keeps its text unchanged.
+string cell, whatever it starts with, and keeps its text unchanged (writers/xlsx.py).
 """
 
 from __future__ import annotations
@@ -12,40 +12,38 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell, WriteOnlyCell
-from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from removal_batch.core.fields import column_letter
+from removal_batch.core.fields import arrow_strings, column_letter, is_arrow_text
 from removal_batch.core.problems import PROBLEM_COLUMNS, normalise_problems
 from removal_batch.core.raw_table import RawTable
 from removal_batch.writers.safe_text import csv_safe
+from removal_batch.writers.xlsx import (
+    RED,
+    YELLOW,
+    Column,
+    Comments,
+    Sheet,
+    write_workbook,
+    xml_text,
+)
 
 TEXT_COLUMNS: list[str] = [name for name in PROBLEM_COLUMNS if name != "row"]
 ERRORS_SHEET = "Errors"
 ANNOTATED_SHEET = "Annotated"
 COMMENT_AUTHOR = "removal-batch"
-RED = "FFC7CE"
-YELLOW = "FFEB9C"
+COMMENT_WIDTH = 320
 MIN_COLUMN_WIDTH = 6
 MAX_COLUMN_WIDTH = 80
-
-# Shared style objects: openpyxl stores each once and gives cells an index to it.
-_RED_FILL = PatternFill(fill_type="solid", start_color="FF" + RED, end_color="FF" + RED)
-_YELLOW_FILL = PatternFill(fill_type="solid", start_color="FF" + YELLOW, end_color="FF" + YELLOW)
-_BOLD = Font(bold=True)
-_SEVERE = frozenset({"fatal", "error"})
-# openpyxl turns a str starting with "=" into a formula and "#N/A" etc. into an error value.
-_ERROR_CODES = frozenset(ERROR_CODES)
-# Control characters XML 1.0 cannot hold (openpyxl refuses them) and lone surrogates
-# (they cannot be encoded); shown as U+FFFD so the user still sees something was there.
-_NOT_XML = ILLEGAL_CHARACTERS_RE.pattern + r"|[\ud800-\udfff]"
+EXCEL_ROWS = 1_048_576  # rows in a sheet, the header included
+_SEVERE = ["fatal", "error"]
+_SURROGATES = r"[\ud800-\udfff]"
 
 
 def write_errors_csv(problems: pd.DataFrame, path: Path) -> None:
@@ -62,15 +60,11 @@ def write_errors_csv(problems: pd.DataFrame, path: Path) -> None:
 def write_errors_xlsx(problems: pd.DataFrame, raw: RawTable | None, path: Path) -> None:
     """Write the problems (sheet Errors) and, given the raw table, the annotated input."""
     frame = _report_frame(problems)
-    for name in TEXT_COLUMNS:
-        frame[name] = _xlsx_text(frame[name])
-    # Write-only mode streams rows to disk: far less memory for large reports.
-    book = Workbook(write_only=True)
-    _write_errors_sheet(book.create_sheet(ERRORS_SHEET), frame)
+    sheets = [_errors_sheet(frame)]
     if raw is not None:
-        _write_annotated_sheet(book.create_sheet(ANNOTATED_SHEET), frame, raw)
+        sheets.append(_annotated_sheet(frame, raw))
     with _atomic_open(path) as handle:
-        book.save(handle)
+        write_workbook(handle, sheets)
 
 
 # --- shared helpers ---------------------------------------------------------------------
@@ -110,177 +104,180 @@ def _report_frame(problems: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _xlsx_text(values: pd.Series) -> pd.Series:
-    """Text that fits in an xlsx file (see _NOT_XML)."""
-    text = values.astype(str).astype(object)
-    if len(text) and text.str.contains(_NOT_XML, regex=True).any():
-        text = text.str.replace(_NOT_XML, "\ufffd", regex=True)
-    return text
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """Cells as Arrow text for the writer: "" for blank; characters XML cannot hold, and
+    lone surrogates (which cannot be encoded), shown as U+FFFD so the user still sees
+    something was there."""
+    if not is_arrow_text(values):
+        values = values.fillna("").astype(str)
+        try:
+            values = pd.Series(pa.array(values.to_numpy(dtype=object), type=pa.large_string()))
+        except (UnicodeError, pa.ArrowException):
+            clean = values.str.replace(_SURROGATES, "\ufffd", regex=True)
+            values = pd.Series(pa.array(clean.to_numpy(dtype=object), type=pa.large_string()))
+    array = pc.fill_null(pc.cast(arrow_strings(values), pa.large_string()), "")
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return xml_text(array)
 
 
-def _string_cell(ws: Any, value: str | None) -> Cell:
-    """A cell that holds ``value`` as text, whatever openpyxl would infer from it."""
-    cell = WriteOnlyCell(ws, value)
-    if value is not None:
-        cell.data_type = "s"
-    return cell
+def _joined(values: pd.Series, starts: np.ndarray, separator: str) -> pa.Array:
+    """The values of each run (runs start at ``starts``) joined by ``separator``, by
+    Arrow in one pass instead of a Python join per run."""
+    offsets = pa.array(np.r_[starts, len(values)].astype(np.int32))
+    runs = pa.ListArray.from_arrays(offsets, _arrow_text(values))
+    return pc.binary_join(runs, pa.scalar(separator, pa.large_string()))
 
 
-def _cell_value(ws: Any, value: object) -> object:
-    """What to append for one value: None for blank, a forced string cell where needed."""
-    if isinstance(value, str):
-        if not value:
-            return None
-        if value.startswith("=") or value in _ERROR_CODES:
-            return _string_cell(ws, value)
-    return value
-
-
-def _header(ws: Any, names: list[str]) -> list[Cell]:
-    cells = []
-    for name in names:
-        cell = _string_cell(ws, name)
-        cell.font = _BOLD
-        cells.append(cell)
-    return cells
-
-
-def _text_width(header: str, values: pd.Series) -> float:
+def _width(header: str, text: pa.Array) -> float:
     """Column width from the longest text, within [MIN_COLUMN_WIDTH, MAX_COLUMN_WIDTH]."""
-    longest = values.str.len().max() if len(values) else 0
-    longest = 0 if pd.isna(longest) else int(longest)
-    return float(min(max(len(header), longest, MIN_COLUMN_WIDTH) + 2, MAX_COLUMN_WIDTH))
+    longest = pc.max(pc.utf8_length(text)).as_py() if len(text) else 0
+    return float(min(max(len(header), longest or 0, MIN_COLUMN_WIDTH) + 2, MAX_COLUMN_WIDTH))
 
 
 def _number_width(header: str, largest: int) -> float:
     return float(max(len(header), len(str(largest)), MIN_COLUMN_WIDTH) + 2)
 
 
-def _set_widths(ws: Any, widths: list[float]) -> None:
-    # In write-only mode column settings must precede the first row.
-    for index, width in enumerate(widths):
-        ws.column_dimensions[column_letter(index)].width = width
-
-
 # --- the Errors sheet -------------------------------------------------------------------
 
 
-def _write_errors_sheet(ws: Any, frame: pd.DataFrame) -> None:
-    rows = [None if value is pd.NA else int(value) for value in frame["row"]]
-    largest = int(frame["row"].max()) if frame["row"].notna().any() else 0
-    _set_widths(
-        ws,
-        [
-            _number_width(name, largest) if name == "row" else _text_width(name, frame[name])
-            for name in PROBLEM_COLUMNS
-        ],
+def _errors_sheet(frame: pd.DataFrame) -> Sheet:
+    if len(frame) > EXCEL_ROWS - 1:
+        frame = _within_excel(frame)
+    columns, widths = [], []
+    for name in PROBLEM_COLUMNS:
+        if name == "row":
+            missing = frame["row"].isna().to_numpy()
+            numbers = frame["row"].fillna(0).to_numpy(dtype=np.int64)
+            columns.append(Column(numbers=numbers, missing=missing))
+            widths.append(_number_width(name, int(numbers.max(initial=0))))
+        else:
+            text = _arrow_text(frame[name])
+            columns.append(Column(text=text))
+            widths.append(_width(name, text))
+    return Sheet(ERRORS_SHEET, list(PROBLEM_COLUMNS), columns, len(frame), widths, "A2")
+
+
+def _within_excel(frame: pd.DataFrame) -> pd.DataFrame:
+    """The first problems, as many as Excel shows below the header, the last of its rows
+    saying how many more the CSV report holds."""
+    kept = frame.iloc[: EXCEL_ROWS - 2]
+    more = len(frame) - len(kept)
+    note = pd.DataFrame({name: [""] for name in TEXT_COLUMNS})
+    note["row"] = pd.array([None], dtype="Int64")
+    note["message"] = (
+        f"{more:,} more problems are not listed here: a sheet holds {EXCEL_ROWS:,} rows. "
+        "The .errors.csv report beside this file lists every problem."
     )
-    ws.freeze_panes = "A2"
-    last = column_letter(len(PROBLEM_COLUMNS) - 1)
-    ws.auto_filter.ref = f"A1:{last}{len(frame) + 1}"
-    ws.append(_header(ws, PROBLEM_COLUMNS))
-    columns = [rows if name == "row" else list(frame[name]) for name in PROBLEM_COLUMNS]
-    for record in zip(*columns, strict=True):
-        ws.append([_cell_value(ws, value) for value in record])
+    return pd.concat([kept, note[kept.columns]], ignore_index=True)
 
 
 # --- the Annotated sheet ----------------------------------------------------------------
 
 
-@dataclass
-class _Mark:
-    """The problems found in one input cell."""
-
-    severe: bool = False
-    notes: list[str] = field(default_factory=list)
-
-
 def _located(frame: pd.DataFrame, raw: RawTable) -> pd.DataFrame:
-    """Problems that point at a row of this table (file-level ones have no place here)."""
+    """Problems that point at a row of this table (file-level ones have no place here),
+    with ``pos``, the row's place in the table."""
     located = frame[frame["row"].notna()]
     if raw.sheet:  # another sheet's problem must not colour this sheet's cells
         located = located[located["sheet"].isin(["", raw.sheet])]
-    return located.assign(column=located["column"].str.strip().str.upper())
+    pos = pd.Index(raw.row_numbers).get_indexer(located["row"].astype("int64"))
+    located = located.assign(column=located["column"].str.strip().str.upper(), pos=pos)
+    return located[located["pos"] >= 0]
 
 
-def _row_labels(located: pd.DataFrame) -> dict[int, str]:
-    """Per source row: "C: value-not-integer; F: sku-unknown" (code alone without column)."""
+def _runs(keys: pd.DataFrame) -> np.ndarray:
+    """Where each run of equal rows of ``keys`` (sorted) starts."""
+    values = keys.to_numpy()
+    if len(values) == 0:
+        return np.empty(0, dtype=np.int64)
+    change = (values[1:] != values[:-1]).any(axis=1)
+    return np.r_[0, np.flatnonzero(change) + 1]
+
+
+def _row_labels(located: pd.DataFrame, height: int) -> pa.Array:
+    """Per table row: "C: value-not-integer; F: sku-unknown" (code alone without column),
+    each label once, in the order found."""
+    labels = np.full(height, "", dtype=object)
     if located.empty:
-        return {}
+        return _arrow_text(pd.Series(labels))
     label = (located["column"] + ": " + located["code"]).where(
         located["column"].ne(""), located["code"]
     )
-    joined = label.groupby(located["row"].astype("int64"), sort=False).agg(
-        lambda labels: "; ".join(dict.fromkeys(labels))
+    each = pd.DataFrame({"pos": located["pos"].to_numpy(), "label": label.to_numpy()})
+    each = each.drop_duplicates().sort_values("pos", kind="stable")
+    starts = _runs(each[["pos"]])
+    joined = _joined(each["label"], starts, "; ")
+    text = pa.array(labels, type=pa.large_string())
+    where = np.zeros(height, dtype=bool)
+    where[each["pos"].to_numpy()[starts]] = True
+    return pc.replace_with_mask(text, pa.array(where), joined)
+
+
+def _cell_marks(located: pd.DataFrame, width: int) -> tuple[pd.DataFrame, pa.Array]:
+    """One record per marked input cell, in cell order: pos, col (raw column index),
+    severe and lines (for the box's height); and each cell's comment, the "code: message"
+    of its problems. A problem with no column, or one beyond the table, is listed in
+    Problems only."""
+    col = located["column"].map({column_letter(i): i for i in range(width)})
+    marked = located[col.notna()]
+    note = (marked["code"] + ": " + marked["message"]).where(
+        marked["message"].ne(""), marked["code"]
     )
-    return {int(row): str(text) for row, text in zip(joined.index, joined, strict=True)}
+    each = pd.DataFrame(
+        {
+            "pos": marked["pos"].to_numpy(),
+            "col": col[col.notna()].astype("int64").to_numpy(),
+            "severe": marked["severity"].isin(_SEVERE).to_numpy(),
+            "note": note.to_numpy(),
+        }
+    ).drop_duplicates(subset=["pos", "col", "note"])
+    each = each.sort_values(["pos", "col"], kind="stable")
+    starts = _runs(each[["pos", "col"]])
+    lines = (1 + each["note"].str.len() // 50).to_numpy(dtype=np.int64)
+    marks = pd.DataFrame(
+        {
+            "pos": each["pos"].to_numpy()[starts],
+            "col": each["col"].to_numpy()[starts],
+            "severe": np.logical_or.reduceat(each["severe"].to_numpy(), starts)
+            if len(starts)
+            else np.empty(0, dtype=bool),
+            "lines": np.add.reduceat(lines, starts) if len(starts) else np.empty(0, np.int64),
+        }
+    )
+    return marks, _joined(each["note"], starts, "\n")
 
 
-def _cell_marks(located: pd.DataFrame, width: int) -> dict[int, dict[int, _Mark]]:
-    """Per source row, per raw column index: the problems of that cell."""
-    index_of = {column_letter(i): i for i in range(width)}
-    marks: dict[int, dict[int, _Mark]] = {}
-    for row, letter, severity, code, message in zip(
-        located["row"],
-        located["column"],
-        located["severity"],
-        located["code"],
-        located["message"],
-        strict=True,
-    ):
-        index = index_of.get(letter)
-        if index is None:  # no column, or beyond the table: listed in Problems only
-            continue
-        mark = marks.setdefault(int(row), {}).setdefault(index, _Mark())
-        mark.severe = mark.severe or severity in _SEVERE
-        note = f"{code}: {message}" if message else code
-        if note not in mark.notes:
-            mark.notes.append(note)
-    return marks
-
-
-def _marked_cell(ws: Any, value: str, mark: _Mark) -> Cell:
-    cell = _string_cell(ws, value or None)
-    cell.fill = _RED_FILL if mark.severe else _YELLOW_FILL
-    text = "\n".join(mark.notes)
-    lines = sum(1 + len(note) // 50 for note in mark.notes)
-    cell.comment = Comment(text, COMMENT_AUTHOR, height=min(30 + 16 * lines, 400), width=320)
-    return cell
-
-
-def _write_annotated_sheet(ws: Any, frame: pd.DataFrame, raw: RawTable) -> None:
+def _annotated_sheet(frame: pd.DataFrame, raw: RawTable) -> Sheet:
     located = _located(frame, raw)
-    labels = _row_labels(located)
-    marks = _cell_marks(located, raw.width)
-    cells = raw.cells.fillna("")
-    text = [_xlsx_text(cells[column]) for column in cells.columns]
-    letters = [column_letter(i) for i in range(raw.width)]
-    numbers = [int(n) for n in raw.row_numbers]
-
-    label_values = pd.Series(list(labels.values()), dtype=object)
-    _set_widths(
-        ws,
-        [
-            _text_width("Problems", label_values),
-            _number_width("Row", max(numbers, default=0)),
-            *(_text_width(letter, column) for letter, column in zip(letters, text, strict=True)),
-        ],
-    )
-    ws.freeze_panes = "C2"  # header row, and Problems/Row stay in view when scrolling right
-    ws.auto_filter.ref = f"A1:{column_letter(raw.width + 1)}{raw.height + 1}"
-    ws.append(_header(ws, ["Problems", "Row", *letters]))
-
-    arrays = [column.to_numpy() for column in text]
-    grid = zip(*arrays, strict=True) if arrays else (() for _ in numbers)
-    for number, values in zip(numbers, grid, strict=True):
-        row_marks = marks.get(number)
-        out: list[object] = [_cell_value(ws, labels.get(number)), number]
-        if row_marks is None:
-            out.extend(_cell_value(ws, value) for value in values)
-        else:
-            for index, value in enumerate(values):
-                mark = row_marks.get(index)
-                out.append(
-                    _cell_value(ws, value) if mark is None else _marked_cell(ws, value, mark)
-                )
-        ws.append(out)
+    height, width = raw.height, raw.width
+    labels = _row_labels(located, height)
+    marks, notes = _cell_marks(located, width)
+    numbers = np.asarray(raw.row_numbers, dtype=np.int64)
+    style = np.where(marks["severe"].to_numpy(), RED, YELLOW).astype(np.int8)
+    columns = [Column(text=labels), Column(numbers=numbers)]
+    widths = [_width("Problems", labels), _number_width("Row", int(numbers.max(initial=0)))]
+    cells = raw.cells
+    for index, label in enumerate(cells.columns):
+        text = _arrow_text(cells[label])
+        styles = None
+        here = marks["col"].to_numpy() == index
+        if here.any():
+            styles = np.zeros(height, dtype=np.int8)
+            styles[marks["pos"].to_numpy()[here]] = style[here]
+        columns.append(Column(text=text, styles=styles))
+        widths.append(_width(column_letter(index), text))
+    comments = None
+    if len(marks):
+        heights = np.minimum(30 + 16 * marks["lines"].to_numpy(dtype=np.int64), 400)
+        comments = Comments(
+            rows=marks["pos"].to_numpy(dtype=np.int64) + 1,  # below the header row
+            columns=marks["col"].to_numpy(dtype=np.int64) + 2,  # after Problems and Row
+            text=notes,
+            heights=heights,
+            width=COMMENT_WIDTH,
+            author=COMMENT_AUTHOR,
+        )
+    header = ["Problems", "Row", *(column_letter(i) for i in range(width))]
+    return Sheet(ANNOTATED_SHEET, header, columns, height, widths, "C2", comments)
