@@ -319,7 +319,8 @@ def run_command(
         err.print(f"Finished run {run_id}, which had been interrupted.", highlight=False)
     if outcome.result is None:
         if as_json:
-            sys.stdout.write(json.dumps({"message": outcome.message, "exit_code": 0}) + "\n")
+            nothing = {"message": outcome.message, "not_read": outcome.never_read, "exit_code": 0}
+            sys.stdout.write(json.dumps(nothing) + "\n")
         else:
             console.print(outcome.message)
         _tell_never_read(err, outcome.never_read)

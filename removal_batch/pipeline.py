@@ -110,6 +110,8 @@ class BatchResult:
     exit_code: int
     settings: Settings = field(default_factory=Settings)
     tool_version: str = __version__
+    # What the inbox held that no run reads (folders, pipes): one sentence each.
+    not_read: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> pd.DataFrame:

@@ -250,6 +250,7 @@ def run_workspace(
         taken=lambda info: ledger.taken_since(parse_time(info.snapshot_time).timestamp()),
         skipped=skipped,
     )
+    result.not_read = passed_over
     checkpoint("decided")
     _unchanged([p for p in inputs if p.name in stamps], stamps)
     staging = space.out / f"{TMP_PREFIX}{result.run_id}"

@@ -161,8 +161,8 @@ def test_discovery_skips_lock_files_dot_files_and_files_being_written(tmp_path: 
 def test_a_folder_or_a_pipe_in_the_inbox_is_named_not_passed_over(tmp_path: Path) -> None:
     """A folder of requests dragged into the inbox is not read (its files are not looked
     at), nor is a named pipe (reading it would wait forever); a run says so last, on
-    stderr, whether it had other files or nothing to do. The summary on stdout stays
-    JSON. Dot-names stay skipped without a word."""
+    stderr, whether it had other files or nothing to do, and the summary lists them. The
+    summary on stdout stays JSON. Dot-names stay skipped without a word."""
     root = make_workspace(tmp_path / "ws")
     inbox = root / "inbox"
     (inbox / "Q4").mkdir()
@@ -182,9 +182,15 @@ def test_a_folder_or_a_pipe_in_the_inbox_is_named_not_passed_over(tmp_path: Path
     drop(root, "b.txt", [("D2", [("00B", 1, 0)])])
     with_file = cli("run", str(root), "--json")
     assert with_file.returncode == 0, with_file.stderr
-    assert json.loads(with_file.stdout)["totals"]["orders"] == 1
+    summary = json.loads(with_file.stdout)
+    assert summary["totals"]["orders"] == 1
     told = " ".join(with_file.stderr.split())
     assert folder in told and pipe in told
+    # A script reading the summary learns the same, and so does summary.json.
+    assert [n.split(" is ")[0] for n in summary["not_read"]] == ["Q4/", "pipe.txt"]
+    assert run_summaries(root)[-1]["not_read"] == summary["not_read"]
+    again = cli("run", str(root), "--json")
+    assert json.loads(again.stdout)["not_read"] == summary["not_read"]
     assert ledger_orders(root) == ["D2"]
     assert sorted(os.listdir(inbox)) == [".cache", "Q4", "pipe.txt"]
     assert os.listdir(inbox / "Q4") == ["a.txt"]

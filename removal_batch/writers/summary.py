@@ -95,6 +95,7 @@ def _sections(result: BatchResult) -> tuple[dict[str, Any], dict[str, Any]]:
             "snapshot_time": result.snapshot.snapshot_time,
         },
         "inputs": inputs,
+        "not_read": list(result.not_read),
     }
     after = {
         "totals": {
