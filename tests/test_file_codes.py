@@ -66,6 +66,32 @@ def test_file_kind_unknown_without_a_header(tmp_path: Path, check) -> None:
     assert codes(check(path)) == {"file-kind-unknown"}
 
 
+def test_an_inventory_report_dropped_as_a_request_is_named_as_one(
+    tmp_path: Path, check, inventory: Path
+) -> None:
+    # Its "sku" column passes for MerchantSKU: without this, the user would be told to add
+    # RemovalDisposition and the quantities to an inventory report.
+    result = check(inventory)
+    assert codes(result) == {"file-kind-unknown"}
+    (message,) = result.problems["message"]
+    assert message.startswith("This is an inventory report") and "--inventory" in message
+    # A request that merely carries the report's columns too is still read as a request.
+    # (Its SKU column headed "sku", as the report's is.)
+    header = [
+        *("sku" if h == "MerchantSKU" else h for h in request_rows([])[0]),
+        "afn-fulfillable-quantity",
+        "afn-unsellable-quantity",
+    ]
+    extra = {
+        **GOOD,
+        "sku": "00123",
+        "afn-fulfillable-quantity": "5",
+        "afn-unsellable-quantity": "0",
+    }
+    both = check(write_delimited(tmp_path / "both.txt", request_rows([extra], header=header)))
+    assert codes(both) == {"header-unknown"}
+
+
 def test_file_too_large_by_bytes_and_by_rows(tmp_path: Path, check) -> None:
     path = write_delimited(tmp_path / "big.txt", request_rows([GOOD] * 30))
     assert codes(check(path, settings=Settings(max_file_bytes=100))) == {"file-too-large"}

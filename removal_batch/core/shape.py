@@ -22,6 +22,7 @@ from removal_batch.core.fields import (
     field_for_header,
     trim_text,
 )
+from removal_batch.core.inventory import looks_like_inventory_header
 from removal_batch.core.problems import Problem
 from removal_batch.core.raw_table import TEXT, RawTable, head_rows
 
@@ -111,6 +112,14 @@ def recognise_request(raw: RawTable) -> ShapeResult:
             "file-empty", "The file has no rows at all.", file=raw.file, sheet=raw.sheet
         )
         return ShapeResult(None, [empty])
+    shaped = _recognise(raw)
+    if shaped.table is None and looks_like_inventory_header(raw):
+        # Said instead of the missing request columns: the file is of another kind.
+        return ShapeResult(None, [_inventory_report(raw)])
+    return shaped
+
+
+def _recognise(raw: RawTable) -> ShapeResult:
     head = _scan_head(raw)
     candidates = head.header_rows()
     if not candidates:
@@ -131,6 +140,19 @@ def recognise_request(raw: RawTable) -> ShapeResult:
     ):
         return _feed(raw, head, header_idx)
     return _table(raw, head, header_idx)
+
+
+def _inventory_report(raw: RawTable) -> Problem:
+    """An inventory report dropped where requests go: its "sku" column would otherwise
+    pass for MerchantSKU, and the user be told to add removal columns to it."""
+    return Problem(
+        "file-kind-unknown",
+        "This is an inventory report (Manage FBA Inventory), not a removal request. Put it "
+        "in the workspace's inventory folder, or give it with --inventory; removal requests "
+        "use the Removal Request template.",
+        file=raw.file,
+        sheet=raw.sheet,
+    )
 
 
 def _unknown_kind(raw: RawTable) -> Problem:
