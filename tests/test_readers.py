@@ -608,3 +608,17 @@ def test_a_large_text_file_reports_the_rows_a_text_editor_shows(
     bad_row = count - 3 + (1 if blank_lines else 0)
     bad = result.problems[result.problems["code"].eq("value-not-integer")]
     assert bad[["row", "column", "value"]].values.tolist() == [[bad_row, "D", "many"]]
+
+
+@pytest.mark.parametrize("name", ["saved-as.xls", "saved-as.txt", "saved-as.csv"])
+def test_a_workbook_under_another_name_is_read_by_its_content(tmp_path: Path, name: str) -> None:
+    # Renamed by hand or by an export: Excel opens it (after a warning), so do we.
+    sample = Path(__file__).resolve().parents[1] / "sample_files" / "inbox"
+    original = sample / "removal-request-2026-11.xlsx"
+    renamed = tmp_path / name
+    renamed.write_bytes(original.read_bytes())
+    expected = read_table(original, has_request_header)
+    raw = read_table(renamed, has_request_header)
+    assert raw.sheet == expected.sheet == "Removal Request"
+    assert raw.cells.equals(expected.cells)
+    assert list(raw.row_numbers) == list(expected.row_numbers)

@@ -21,7 +21,14 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.raw_table import TEXT, RawTable
-from removal_batch.readers import ZIP_MAGIC, HeaderProbe, PendingRead, ReadError, ReadLimits
+from removal_batch.readers import (
+    OLE_MAGIC,
+    ZIP_MAGIC,
+    HeaderProbe,
+    PendingRead,
+    ReadError,
+    ReadLimits,
+)
 
 PREFERRED_SHEET = "removal request"
 PEEK_ROWS = 50
@@ -233,7 +240,12 @@ def _open(path: Path) -> Any:
     import python_calamine
 
     try:
-        return python_calamine.CalamineWorkbook.from_path(str(path))
+        if _named_as_what_it_is(path):
+            return python_calamine.CalamineWorkbook.from_path(str(path))
+        # An .xlsx saved under an .xls name (or .txt): calamine picks its reader by the
+        # name when given a path, and by the content when given the bytes.
+        with path.open("rb") as handle:
+            return python_calamine.CalamineWorkbook.from_filelike(handle)
     except python_calamine.PasswordError as exc:
         raise ReadError(
             "file-unreadable",
@@ -243,6 +255,16 @@ def _open(path: Path) -> Any:
         raise
     except BaseException as exc:  # calamine raises several types, and Rust panics
         raise ReadError("file-unreadable", _damaged(exc)) from exc
+
+
+def _named_as_what_it_is(path: Path) -> bool:
+    """Whether the file's extension names the kind of workbook its first bytes show."""
+    with path.open("rb") as handle:
+        magic = handle.read(8)
+    suffix = path.suffix.lower()
+    if magic.startswith(OLE_MAGIC):
+        return suffix == ".xls"
+    return magic.startswith(ZIP_MAGIC) and suffix in {".xlsx", ".xlsm", ".xlsb", ".ods"}
 
 
 def _damaged(exc: BaseException) -> str:
