@@ -299,6 +299,12 @@ def test_whole_number_test_agrees_with_its_pattern(values: list[str]) -> None:
     [
         # The snapshot has 00123: the zeros were lost on the way.
         ("123", "Did you mean '00123'? Its leading zeros were probably lost", "scientific"),
+        # Other capitals, and an invisible character pasted in with the SKU.
+        ("abc-1", "Did you mean 'ABC-1'? The snapshot writes it with other capitals", "zeros"),
+        ("SKU-4\u200b", "invisible character (U+200B)", "Check the spelling"),
+        ("\ufeffABC-1", "invisible character (U+FEFF)", "capitals"),
+        # Two slips at once: no one explanation fits, so the general advice.
+        ("\u200dabc-1", "Check the spelling", "Did you mean"),
         # Excel's display of 123456789012, saved into a CSV: no SKU can be guessed back.
         ("1.23457E+11", "Excel turned into scientific notation", "Check the spelling"),
         ("1,23457E+11", "Excel turned into scientific notation", "Did you mean"),

@@ -57,7 +57,8 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     by_fnsku = lines["MerchantSKU"].eq("") & lines["FNSKU"].ne("")
     # One column is filtered, not the whole frame of lines (a tenth of the time).
     plain = lines.loc[unknown & ~by_fnsku, "MerchantSKU"]
-    advice = _lost_zeros_hint(plain, snapshot) + " Check the spelling, or use a newer snapshot."
+    advice = _near_miss_hint(plain, snapshot)
+    advice = advice.mask(advice.eq(""), " Check the spelling, or use a newer snapshot.")
     # A SKU Excel turned into a number or a date cannot be guessed back: other advice.
     for pattern, instead in EXCEL_MANGLED:
         advice = advice.mask(plain.str.fullmatch(pattern).fillna(False).astype(bool), instead)
@@ -89,12 +90,62 @@ EXCEL_MANGLED = (
 )
 
 
-def _lost_zeros_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
-    """' Did you mean 00123-BLK?' where the snapshot has the SKU with leading zeros."""
+# Characters that take no room on screen (zero-width spaces and joiners, direction marks,
+# the soft hyphen, a BOM): pasted along with a SKU, they make it another SKU that looks
+# the same in every message.
+INVISIBLE = r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+
+
+def _near_miss_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
+    """What probably turned a listed SKU into these unknown ones, where one explanation
+    fits: an invisible character, other capitals, or lost leading zeros; "" elsewhere."""
     hint = pd.Series("", index=skus.index, dtype=skus.dtype)  # text + text, in any pandas
     if skus.empty:
         return hint
     known = snapshot.frame.index.to_series()
+    for explain in (_invisible_hint, _capitals_hint, _lost_zeros_hint):
+        todo = hint.eq("")
+        if not todo.any():
+            break
+        hint[todo] = explain(skus[todo], known, snapshot)
+    return hint
+
+
+def _invisible_hint(skus: pd.Series, known: pd.Series, snapshot: Snapshot) -> pd.Series:
+    hint = pd.Series("", index=skus.index, dtype=skus.dtype)
+    holding = skus.str.contains(INVISIBLE, regex=True).fillna(False).astype(bool)
+    if not holding.any():
+        return hint
+    cleaned = skus[holding].str.replace(INVISIBLE, "", regex=True)
+    listed = cleaned[snapshot.positions(cleaned) >= 0]
+    if listed.empty:
+        return hint
+    first = skus[listed.index].str.extract(f"({INVISIBLE})", expand=False)
+    code = first.map(lambda c: f"U+{ord(c):04X}")
+    hint[listed.index] = (
+        " It holds an invisible character (" + code + "), probably pasted in with it; "
+        "without it, it is '" + listed + "', which the snapshot lists. Type the SKU again."
+    )
+    return hint
+
+
+def _capitals_hint(skus: pd.Series, known: pd.Series, snapshot: Snapshot) -> pd.Series:
+    hint = pd.Series("", index=skus.index, dtype=skus.dtype)
+    lowered = known.str.lower()
+    unique = ~lowered.duplicated(keep=False)
+    by_lowered = pd.Series(known[unique].to_numpy(), index=lowered[unique].to_numpy())
+    match = skus.str.lower().map(by_lowered)
+    found = match.notna()
+    hint[found] = (
+        " Did you mean '" + match[found].astype(str) + "'? The snapshot writes it with other "
+        "capitals: use the SKU exactly as the snapshot lists it."
+    )
+    return hint
+
+
+def _lost_zeros_hint(skus: pd.Series, known: pd.Series, snapshot: Snapshot) -> pd.Series:
+    """' Did you mean 00123-BLK?' where the snapshot has the SKU with leading zeros."""
+    hint = pd.Series("", index=skus.index, dtype=skus.dtype)
     padded = known[known.str.startswith("0")]
     stripped = padded.str.lstrip("0")
     unique = ~stripped.duplicated(keep=False)
