@@ -295,6 +295,42 @@ def test_whole_number_test_agrees_with_its_pattern(values: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("cells", "said"),
+    [
+        (
+            {"AddressCountryCode": "USA"},
+            "'USA' is not a two-letter country code (ISO 3166-1). Use 'US' for United States.",
+        ),
+        ({"AddressCountryCode": "united states"}, "Use 'US' for United States."),
+        ({"AddressCountryCode": "UK"}, "Use 'GB' for United Kingdom."),
+        (
+            {"AddressCountryCode": "ZZZ"},
+            "'ZZZ' is not a two-letter country code (ISO 3166-1), such as US, CA or GB.",
+        ),
+        (
+            {"AddressStateOrRegion": "Nevada"},
+            "'Nevada' is not a state or province code of US; use the two-letter code: 'NV'.",
+        ),
+        (
+            {
+                "AddressStateOrRegion": "ontario",
+                "AddressCountryCode": "CA",
+                "AddressPostalCode": "K1A 0B1",
+            },
+            "'ontario' is not a state or province code of CA; use the two-letter code: 'ON'.",
+        ),
+        ({"AddressStateOrRegion": "Nevda"}, "use the two-letter code, such as NV or ON."),
+    ],
+)
+def test_a_country_or_state_written_out_gets_its_code(
+    tmp_path: Path, check, cells: dict[str, str], said: str
+) -> None:
+    result = check(write_delimited(tmp_path / "c.txt", request_rows([{**BASE, **cells}])))
+    messages = result.problems.loc[result.problems["code"].str.endswith("-invalid"), "message"]
+    assert len(messages) == 1 and said in messages.iloc[0]
+
+
+@pytest.mark.parametrize(
     ("sku", "said", "not_said"),
     [
         # The snapshot has 00123: the zeros were lost on the way.

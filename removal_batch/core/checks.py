@@ -170,6 +170,34 @@ def subdivision_codes(country: str) -> frozenset[str]:
     return frozenset(s.code.split("-", 1)[1] for s in found)
 
 
+@cache
+def country_meant(value: str) -> str:
+    """The two-letter code of a country written another way ('USA', 'United States',
+    'UK'), or "" when the value names no country."""
+    import pycountry
+
+    text = value.strip()
+    if text.upper() == "UK":  # the United Kingdom's usual short name; its code is GB
+        return "GB"
+    try:
+        return str(pycountry.countries.lookup(text).alpha_2)
+    except LookupError:
+        return ""
+
+
+@cache
+def _subdivisions_by_name(country: str) -> dict[str, str]:
+    import pycountry
+
+    found = pycountry.subdivisions.get(country_code=country) or []
+    return {s.name.lower(): s.code.split("-", 1)[1] for s in found}
+
+
+def state_meant(value: str, country: str) -> str:
+    """The code of a state or province written out in full ('Nevada' -> 'NV'), or ""."""
+    return _subdivisions_by_name(country).get(value.strip().lower(), "")
+
+
 @_register("country_code")
 def country_code(series: pd.Series) -> pd.Series:
     return _filled_cells(series, lambda s: s.str.upper().isin(country_codes()))

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.checks import country_codes, country_name, load_reference_data
+from removal_batch.core.checks import (
+    country_codes,
+    country_meant,
+    country_name,
+    load_reference_data,
+    state_meant,
+)
 from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, ORDER_FIELDS
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
 from removal_batch.core.schema import request_schema, schema_errors
@@ -148,19 +154,52 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         + " or ".join(allowed)
         + ".",
     )
+    bad_country = code.eq("country-invalid")
     put(
-        code.eq("country-invalid"),
+        bad_country,
         "AddressCountryCode " + _quote(value) + " is not a two-letter country code "
         "(ISO 3166-1), such as US, CA or GB.",
     )
+    # A country or state written out ('USA', 'Nevada'): the message gives its code.
+    if bad_country.any():
+        meant = value[bad_country].map(country_meant)
+        named = meant.ne("")
+        put(
+            bad_country & named.reindex(code.index, fill_value=False),
+            "AddressCountryCode "
+            + _quote(value)
+            + " is not a two-letter country code (ISO 3166-1). Use '"
+            + meant
+            + "' for "
+            + meant.map(lambda c: country_name(c) if c else "")
+            + ".",
+        )
+    bad_state = code.eq("state-invalid")
     put(
-        code.eq("state-invalid"),
+        bad_state,
         "AddressStateOrRegion "
         + _quote(value)
         + " is not a state or province code of "
         + country
         + "; use the two-letter code, such as NV or ON.",
     )
+    if bad_state.any():
+        meant = pd.Series(
+            [state_meant(v, c) for v, c in zip(value[bad_state], country[bad_state], strict=True)],
+            index=value[bad_state].index,
+            dtype=object,
+        )
+        named = meant.ne("")
+        put(
+            bad_state & named.reindex(code.index, fill_value=False),
+            "AddressStateOrRegion "
+            + _quote(value)
+            + " is not a state or province code of "
+            + country
+            + "; use the two-letter code: '"
+            + meant
+            + "'.",
+        )
     postal = code.eq("postal-code-invalid")
     put(
         postal,
