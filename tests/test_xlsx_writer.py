@@ -199,3 +199,28 @@ def test_more_problems_than_a_sheet_holds_end_in_a_note(tmp_path: Path, monkeypa
     rows = list(openpyxl.load_workbook(path)["Errors"].iter_rows(values_only=True))
     assert len(rows) == 6 and [r[2] for r in rows[1:5]] == [2, 3, 4, 5]
     assert rows[5][2] is None and rows[5][8].startswith("6 more problems are not listed")
+
+
+def _local_extra_lengths(path: Path) -> list[int]:
+    """The extra-field length of each part's local header (zip64 sizes live there)."""
+    import struct
+
+    data = path.read_bytes()
+    with zipfile.ZipFile(path) as package:
+        offsets = [info.header_offset for info in package.infolist()]
+    return [struct.unpack_from("<H", data, at + 28)[0] for at in offsets]
+
+
+def test_zip64_headers_only_for_a_part_that_may_pass_2_gb(tmp_path: Path, monkeypatch: Any) -> None:
+    from removal_batch.writers import xlsx
+
+    frame = normalise_problems(pd.DataFrame({"row": [2], "column": "A", "code": "sku-unknown"}))
+    raw = raw_table_from_rows("r.csv", [["SKU"], ["x"]])
+    plain = tmp_path / "plain.xlsx"
+    write_errors_xlsx(frame, raw, plain)
+    assert set(_local_extra_lengths(plain)) == {0}
+    monkeypatch.setattr(xlsx, "_may_be_large", lambda sheet: True)
+    large = tmp_path / "large.xlsx"
+    write_errors_xlsx(frame, raw, large)
+    assert max(_local_extra_lengths(large)) > 0
+    assert cell_facts(large) == cell_facts(plain)

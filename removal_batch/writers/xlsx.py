@@ -376,6 +376,21 @@ def _content_types(sheets: Sequence[Sheet]) -> str:
     )
 
 
+def _may_be_large(sheet: Sheet) -> bool:
+    """Whether any part of the sheet (its cells, its comments or their boxes) could pass
+    1 GB: its text, with room for the markup of every cell and comment and for escapes."""
+    text = sum(
+        int(pc.sum(pc.binary_length(c.text)).as_py() or 0)
+        for c in sheet.columns
+        if c.text is not None
+    )
+    cells = sheet.height * len(sheet.columns)
+    notes = 0 if sheet.comments is None else len(sheet.comments.rows)
+    if sheet.comments is not None:
+        text += int(pc.sum(pc.binary_length(sheet.comments.text)).as_py() or 0)
+    return 2 * text + 80 * cells + 800 * notes > 1 << 30
+
+
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
@@ -386,8 +401,10 @@ def write_workbook(handle: IO[bytes], sheets: Sequence[Sheet]) -> None:
     office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package:
 
-        def put(name: str, parts: Iterator[bytes] | str) -> None:
-            with package.open(name, "w", force_zip64=True) as part:
+        def put(name: str, parts: Iterator[bytes] | str, large: bool = False) -> None:
+            # Zip64 headers only where a part may pass 2 GB (zipfile refuses to go on
+            # without them): Excel is known to call some zip64 packages damaged.
+            with package.open(name, "w", force_zip64=large) as part:
                 if not name.endswith(".vml"):  # VML is not read as XML with a declaration
                     part.write(_DECLARATION)
                 if isinstance(parts, str):
@@ -410,7 +427,7 @@ def write_workbook(handle: IO[bytes], sheets: Sequence[Sheet]) -> None:
         put("xl/_rels/workbook.xml.rels", _relationships(book_rels))
         put("xl/styles.xml", STYLES)
         for i, sheet in enumerate(sheets, 1):
-            put(f"xl/worksheets/sheet{i}.xml", _sheet_parts(sheet))
+            put(f"xl/worksheets/sheet{i}.xml", _sheet_parts(sheet), _may_be_large(sheet))
             if sheet.comments is None:
                 continue
             put(
@@ -422,5 +439,6 @@ def write_workbook(handle: IO[bytes], sheets: Sequence[Sheet]) -> None:
                     ]
                 ),
             )
-            put(f"xl/comments{i}.xml", _comment_parts(sheet.comments))
-            put(f"xl/drawings/vmlDrawing{i}.vml", _vml_parts(sheet.comments))
+            large = _may_be_large(sheet)
+            put(f"xl/comments{i}.xml", _comment_parts(sheet.comments), large)
+            put(f"xl/drawings/vmlDrawing{i}.vml", _vml_parts(sheet.comments), large)
