@@ -182,7 +182,10 @@ def _located(frame: pd.DataFrame, raw: RawTable) -> pd.DataFrame:
     located = frame[frame["row"].notna()]
     if raw.sheet:  # another sheet's problem must not colour this sheet's cells
         located = located[located["sheet"].isin(["", raw.sheet])]
-    pos = pd.Index(raw.row_numbers).get_indexer(located["row"].astype("int64"))
+    numbers = pd.Index(np.asarray(raw.row_numbers, dtype=np.int64))
+    place = pd.Series(np.arange(len(numbers)), index=numbers)
+    place = place[~numbers.duplicated()]  # one place per row number, whatever a reader gave
+    pos = located["row"].astype("int64").map(place).fillna(-1).astype("int64")
     located = located.assign(column=located["column"].str.strip().str.upper(), pos=pos)
     return located[located["pos"] >= 0]
 
