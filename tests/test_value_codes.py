@@ -424,3 +424,20 @@ def test_no_sku_is_guessed_when_two_lost_the_same_zeros(tmp_path: Path) -> None:
 
     assert "Did you mean" not in advice(both) and "Check the spelling" in advice(both)
     assert "Did you mean '0123'?" in advice(one)
+
+
+def test_no_guess_from_a_snapshot_without_a_sku_to_guess(tmp_path: Path) -> None:
+    """No SKU of the snapshot starts with a zero (or differs only in capitals): the guesses
+    have nothing to look through, and the general advice is given."""
+    from conftest import INVENTORY_HEADER
+
+    from removal_batch.core.settings import Settings
+    from removal_batch.pipeline import run_batch
+
+    snapshot = write_delimited(
+        tmp_path / "inv.txt", [INVENTORY_HEADER, ["SKU-4", "X4", "B4", "Thing", "5", "0", "0"]]
+    )
+    request = write_delimited(tmp_path / "r.txt", request_rows([{**BASE, "MerchantSKU": "123"}]))
+    result = run_batch([request], snapshot, Settings())
+    (message,) = result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"]
+    assert message.endswith("Check the spelling, or use a newer snapshot.")
