@@ -441,3 +441,36 @@ def test_no_guess_from_a_snapshot_without_a_sku_to_guess(tmp_path: Path) -> None
     result = run_batch([request], snapshot, Settings())
     (message,) = result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"]
     assert message.endswith("Check the spelling, or use a newer snapshot.")
+
+
+def test_an_fnsku_of_two_skus_says_so(tmp_path: Path) -> None:
+    """Not 'not in the snapshot': it is there twice, and the user must pick the SKU."""
+    from removal_batch.core.settings import Settings
+    from removal_batch.pipeline import run_batch
+
+    snapshot = write_delimited(
+        tmp_path / "inv.txt",
+        [
+            ["sku", "fnsku", "afn-fulfillable-quantity", "afn-unsellable-quantity"],
+            ["A", "X00000000A", "10", "0"],
+            ["B", "X00000000A", "10", "0"],
+        ],
+    )
+    header = [
+        "MerchantRemovalOrderID",
+        "RemovalDisposition",
+        "FNSKU",
+        "SellableQuantity",
+        "UnsellableQuantity",
+    ]
+    row = {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"}
+    request = write_delimited(
+        tmp_path / "r.txt",
+        request_rows([{**row, "FNSKU": "X00000000A", "SellableQuantity": "1"}], header=header),
+    )
+    result = run_batch([request], snapshot, Settings())
+    (message,) = result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"]
+    assert message == (
+        "FNSKU X00000000A belongs to more than one SKU in the inventory snapshot; give the "
+        "MerchantSKU instead."
+    )

@@ -32,14 +32,12 @@ def resolve_skus(lines: pd.DataFrame, snapshot: Snapshot) -> tuple[pd.Series, pd
     by_fnsku = sku.eq("") & lines["FNSKU"].ne("")
     found = []
     if by_fnsku.any():
-        fnskus = snapshot.frame["fnsku"]
-        fnskus = fnskus[fnskus.ne("")]
-        owners = pd.Series(fnskus.index.to_numpy(), index=fnskus.to_numpy())
-        shared = owners.index[owners.index.duplicated(keep=False)].unique()
-        unique_owner = owners[~owners.index.isin(shared)]
         wanted = lines.loc[by_fnsku, "FNSKU"]
-        sku.loc[by_fnsku] = wanted.map(unique_owner).fillna("").to_numpy()
-        ambiguous = wanted[wanted.isin(shared)]
+        owner, listed = _owners(
+            arrow_strings(snapshot.frame["fnsku"]), snapshot.sku_array, arrow_strings(wanted)
+        )
+        sku.loc[by_fnsku] = owner.fillna("").to_numpy()
+        ambiguous = wanted[listed > 1]
         if len(ambiguous):
             message = (
                 "FNSKU " + ambiguous + " belongs to more than one SKU in the inventory snapshot; "
@@ -110,12 +108,17 @@ def _near_miss_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
     return hint
 
 
-def _only_match(known_keys: pa.Array, known: pa.Array, wanted_keys: pa.Array) -> pd.Series:
-    """For each wanted key, the one known value with that key (None when there is none,
-    or more than one). The hash table is built on the wanted keys, a few, and probed by
-    the known ones: the other way round, a million-SKU snapshot costs 0.5 s a rule."""
-    if len(known) == 0:
-        return pd.Series([None] * len(wanted_keys), dtype=object)
+def _owners(
+    known_keys: pa.Array, known: pa.Array, wanted_keys: pa.Array
+) -> tuple[pd.Series, np.ndarray]:
+    """For each wanted key: the known value with that key (None unless there is exactly
+    one), and how many known values have it. The hash table is built on the wanted keys,
+    a few, and probed by the known ones: the other way round, a million-SKU snapshot costs
+    half a second each time."""
+    if len(known) == 0 or len(wanted_keys) == 0:
+        return pd.Series([None] * len(wanted_keys), dtype=object), np.zeros(
+            len(wanted_keys), dtype=np.int64
+        )
     distinct = pc.unique(wanted_keys)
     slot = pc.index_in(known_keys, value_set=distinct)  # per known value: its wanted key
     hit = pc.is_valid(slot).to_numpy(zero_copy_only=False)
@@ -124,9 +127,16 @@ def _only_match(known_keys: pa.Array, known: pa.Array, wanted_keys: pa.Array) ->
     owner = np.full(len(distinct), -1, dtype=np.int64)
     owner[slots] = np.flatnonzero(hit)
     owner[counts != 1] = -1
-    which = owner[np.asarray(pc.index_in(wanted_keys, value_set=distinct), dtype=np.int64)]
+    wanted = np.asarray(pc.index_in(wanted_keys, value_set=distinct), dtype=np.int64)
+    which = owner[wanted]
     values = known.take(pa.array(np.where(which >= 0, which, 0))).to_numpy(zero_copy_only=False)
-    return pd.Series(np.where(which >= 0, values, None), dtype=object)
+    return pd.Series(np.where(which >= 0, values, None), dtype=object), counts[wanted]
+
+
+def _only_match(known_keys: pa.Array, known: pa.Array, wanted_keys: pa.Array) -> pd.Series:
+    """For each wanted key, the one known value with that key (None when there is none,
+    or more than one)."""
+    return _owners(known_keys, known, wanted_keys)[0]
 
 
 def _invisible_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
