@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from removal_batch.core.codes import severity_of
+from removal_batch.core.raw_table import TEXT
 
 PROBLEM_COLUMNS: list[str] = [
     "file",
@@ -45,7 +46,7 @@ class Problem:
 
 
 def _empty() -> pd.DataFrame:
-    frame = pd.DataFrame({name: pd.Series(dtype=object) for name in PROBLEM_COLUMNS})
+    frame = pd.DataFrame({name: pd.Series(dtype=TEXT) for name in PROBLEM_COLUMNS})
     frame["row"] = frame["row"].astype("Int64")
     return frame
 
@@ -79,8 +80,9 @@ def normalise_problems(frame: pd.DataFrame) -> pd.DataFrame:
                 lambda c: str(severity_of(c))
             )
     frame["row"] = pd.array(frame["row"], dtype="Int64")
-    text = [c for c in PROBLEM_COLUMNS if c != "row"]
-    frame[text] = frame[text].fillna("").astype(object)
+    for name in PROBLEM_COLUMNS:
+        if name != "row" and frame[name].dtype != TEXT:
+            frame[name] = frame[name].fillna("").astype(str).astype(TEXT)
     return frame[PROBLEM_COLUMNS].reset_index(drop=True)
 
 
