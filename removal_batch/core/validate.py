@@ -160,12 +160,17 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         "AddressCountryCode " + _quote(value) + " is not a two-letter country code "
         "(ISO 3166-1), such as US, CA or GB.",
     )
+
+    def put_meant(mask: pd.Series, meant: pd.Series, text: pd.Series) -> None:
+        """``text`` where the value written out names a code (``meant``: "" where not)."""
+        put(mask & meant.ne("").reindex(code.index, fill_value=False), text)
+
     # A country or state written out ('USA', 'Nevada'): the message gives its code.
     if bad_country.any():
         meant = value[bad_country].map(country_meant)
-        named = meant.ne("")
-        put(
-            bad_country & named.reindex(code.index, fill_value=False),
+        put_meant(
+            bad_country,
+            meant,
             "AddressCountryCode "
             + _quote(value)
             + " is not a two-letter country code (ISO 3166-1). Use '"
@@ -189,9 +194,9 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
             index=value[bad_state].index,
             dtype=object,
         )
-        named = meant.ne("")
-        put(
-            bad_state & named.reindex(code.index, fill_value=False),
+        put_meant(
+            bad_state,
+            meant,
             "AddressStateOrRegion "
             + _quote(value)
             + " is not a state or province code of "

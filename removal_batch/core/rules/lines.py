@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -158,32 +160,35 @@ def _invisible_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
 
 
 def _capitals_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
-    hint = pd.Series("", index=skus.index, dtype=skus.dtype)
-    known = snapshot.sku_array
-    wanted = arrow_strings(skus)
-    match = _only_match(pc.utf8_lower(known), known, pc.utf8_lower(wanted))
-    match.index = skus.index
-    found = match.notna()
-    hint[found] = (
-        " Did you mean '" + match[found].astype(str) + "'? The snapshot writes it with other "
-        "capitals: use the SKU exactly as the snapshot lists it."
+    return _same_key_hint(
+        skus,
+        snapshot.sku_array,
+        pc.utf8_lower,
+        "'? The snapshot writes it with other capitals: use the SKU exactly as the snapshot "
+        "lists it.",
     )
-    return hint
 
 
 def _lost_zeros_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
     """' Did you mean 00123-BLK?' where the snapshot has the SKU with leading zeros."""
-    hint = pd.Series("", index=skus.index, dtype=skus.dtype)
     known = snapshot.sku_array
-    padded = known.filter(pc.starts_with(known, "0"))
-    wanted = arrow_strings(skus)
-    match = _only_match(pc.utf8_ltrim(padded, "0"), padded, pc.utf8_ltrim(wanted, "0"))
+    return _same_key_hint(
+        skus,
+        known.filter(pc.starts_with(known, "0")),
+        lambda text: pc.utf8_ltrim(text, "0"),
+        "'? Its leading zeros were probably lost: format the SKU column as Text.",
+    )
+
+
+def _same_key_hint(
+    skus: pd.Series, known: pa.Array, key: Callable[[pa.Array], pa.Array], why: str
+) -> pd.Series:
+    """ " Did you mean 'X'" + why, where exactly one known SKU has an unknown one's key."""
+    hint = pd.Series("", index=skus.index, dtype=skus.dtype)
+    match = _only_match(key(known), known, key(arrow_strings(skus)))
     match.index = skus.index
     found = match.notna()
-    hint[found] = (
-        " Did you mean '" + match[found].astype(str) + "'? Its leading zeros were probably "
-        "lost: format the SKU column as Text."
-    )
+    hint[found] = " Did you mean '" + match[found].astype(str) + why
     return hint
 
 
