@@ -94,3 +94,30 @@ def test_control_characters_in_cells_and_names_are_shown_not_sent(
     )
     assert missing.exit_code == 2 and "\x1b" not in missing.output
     assert "gone\\x1b[2J.txt" in "".join(missing.output.split())
+
+
+def test_a_batch_of_mostly_unknown_skus_points_at_the_snapshot(
+    tmp_path: Path, inventory: Path
+) -> None:
+    """Twenty-odd identical sku-unknown lines hide the likelier mistake: the snapshot."""
+    from removal_batch.writers.terminal import WRONG_SNAPSHOT_LINES
+
+    def check(known: int, unknown: int) -> str:
+        rows = [
+            {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"},
+            *({} for _ in range(known + unknown - 1)),
+        ]
+        for i, row in enumerate(rows):
+            row.update({"MerchantSKU": "SKU-4" if i < known else f"GONE-{i}"})
+            row["SellableQuantity"] = "1"
+        path = write_delimited(tmp_path / f"r{known}-{unknown}.txt", request_rows(rows))
+        result = CliRunner().invoke(
+            main, ["check", str(path), "--inventory", str(inventory)], terminal_width=200
+        )
+        return " ".join(result.output.split())
+
+    said = "name SKUs that the inventory snapshot inventory.txt does not list"
+    most = check(known=1, unknown=WRONG_SNAPSHOT_LINES)
+    assert f"Most lines ({WRONG_SNAPSHOT_LINES} of {WRONG_SNAPSHOT_LINES + 1}) {said}" in most
+    assert said not in check(known=1, unknown=WRONG_SNAPSHOT_LINES - 1)  # too few to say
+    assert said not in check(known=WRONG_SNAPSHOT_LINES, unknown=WRONG_SNAPSHOT_LINES)

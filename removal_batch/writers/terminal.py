@@ -35,6 +35,29 @@ def visible(text: str, newlines: bool = False) -> str:
     return text.translate(_CONTROLS_BUT_NEWLINE if newlines else _CONTROLS)
 
 
+# From this many lines, a batch whose SKUs are mostly unknown points at the snapshot.
+WRONG_SNAPSHOT_LINES = 20
+
+
+def _say_if_the_snapshot_looks_wrong(result: BatchResult, console: Console) -> None:
+    """One sentence instead of a screen of sku-unknown: when most of the batch's lines
+    name SKUs the snapshot lacks, the snapshot is the likelier mistake (another seller
+    account's, or an old one)."""
+    rows = sum(f.rows for f in result.files)
+    unknown = sum(f.counts_by_code().get("sku-unknown", 0) for f in result.files)
+    if unknown >= WRONG_SNAPSHOT_LINES and 2 * unknown > rows:
+        console.print(
+            Text(
+                visible(
+                    f"  Most lines ({unknown:,} of {rows:,}) name SKUs that the inventory "
+                    f"snapshot {result.snapshot.file} does not list: check that it is this "
+                    "seller account's latest Manage FBA Inventory report."
+                ),
+                style="bold",
+            )
+        )
+
+
 def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -> None:
     """Every text that comes from the user's files (names, cells, messages quoting them)
     goes out as rich Text, never through rich's markup: a file named '[bold]x.txt' would
@@ -120,6 +143,7 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
             )
         if len(severe) > SHOWN_ERRORS:
             console.print(f"  ... and {len(severe) - SHOWN_ERRORS} more in the error reports.")
+        _say_if_the_snapshot_looks_wrong(result, console)
         warnings = problems[problems["severity"].eq("warning")]
         if len(warnings):
             listed = ", ".join(f"{c} x{n}" for c, n in warnings["code"].value_counts().items())
