@@ -96,6 +96,29 @@ def test_csv_safe_blanks_non_text_and_keeps_index() -> None:
     assert csv_safe(pd.Series(["-1", "-x"], dtype="string")).tolist() == ["-1", "'-x"]
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.text(st.characters(exclude_categories=("Cs",)), max_size=8),
+            st.tuples(st.sampled_from(PREFIXES), st.text("0123456789.-+=a", max_size=5)).map(
+                "".join
+            ),
+        ),
+        max_size=12,
+    )
+)
+def test_csv_safe_gives_the_same_text_for_arrow_and_python_strings(values: list[str]) -> None:
+    """Problem frames hold Arrow text, which csv_safe guards by Arrow kernels."""
+    from removal_batch.core.raw_table import TEXT
+
+    index = list(range(5, 5 + len(values)))
+    as_arrow = csv_safe(pd.Series(values, dtype=TEXT, index=index))
+    as_python = csv_safe(pd.Series(values, dtype=object, index=index))
+    assert as_arrow.tolist() == as_python.tolist()
+    assert as_arrow.index.tolist() == index
+
+
 # --- errors.csv ---------------------------------------------------------------------------
 
 
