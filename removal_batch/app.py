@@ -133,26 +133,59 @@ def _write_error_reports(result: BatchResult, errors_dir: Path) -> None:
         checkpoint("error-report-written")
 
 
+# What a check writes into its --out folder; an earlier check's are replaced.
+OUTPUT_NAMES = ("orders", "upload", "errors", "summary.json")
+
+
+def previous_outputs(out_dir: Path) -> list[Path]:
+    """The outputs an earlier check left in ``out_dir``, which this one replaces: left
+    there, an earlier order file or upload file would be sent to Amazon a second time.
+    Raises UsageError when ``out_dir`` holds such names without a summary.json written by
+    removal-batch: what is not ours is never moved or deleted."""
+    present = [out_dir / n for n in OUTPUT_NAMES if os.path.lexists(out_dir / n)]
+    if not present:
+        return []
+    if not _our_summary(out_dir / "summary.json"):
+        names = ", ".join(p.name for p in present)
+        raise UsageError(
+            f"{printable(str(out_dir))} already holds {names}, not written by removal-batch "
+            "(there is no summary.json of its own). Nothing was changed there; give --out "
+            "an empty or new folder."
+        )
+    return present
+
+
+def _our_summary(path: Path) -> bool:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"run_id", "tool_version", "inputs"} <= data.keys()
+
+
 def publish_into(result: BatchResult, out_dir: Path) -> str:
     """Write everything into a staging folder inside ``out_dir``, then move it in place,
-    so a crash never leaves half a file where a reader would take it for whole. Returns
+    so a crash never leaves half a file where a reader would take it for whole. An
+    earlier check's outputs there are moved aside first, then deleted: the folder then
+    holds this check's outputs only (and whatever else the user keeps in it). Returns
     the text of summary.json."""
     from removal_batch.writers.order_files import fsync_tree
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    previous = previous_outputs(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{result.run_id}-", dir=out_dir))
+    replaced = Path(tempfile.mkdtemp(prefix=f".replaced-{result.run_id}-", dir=out_dir))
     try:
         summary = write_outputs(result, staging)
         fsync_tree(staging)
+        # The old summary first: a crash part-way leaves no summary describing a mix.
+        for old in sorted(previous, key=lambda p: p.name != "summary.json"):
+            os.replace(old, replaced / old.name)
         for entry in sorted(staging.iterdir(), key=lambda p: p.name == "summary.json"):
-            target = out_dir / entry.name
-            if entry.is_dir() and target.is_dir():
-                for item in entry.iterdir():
-                    os.replace(item, target / item.name)
-            else:
-                os.replace(entry, target)
+            os.replace(entry, out_dir / entry.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(replaced, ignore_errors=True)
     return summary
 
 
@@ -207,6 +240,8 @@ def run_check(
         unusable = _not_files(files)
         if unusable:
             raise UsageError(unusable)
+        if out_dir is not None and out_dir.is_dir():
+            previous_outputs(out_dir)  # refused before anything is read
         # --json prints no progress and no table: the console is not even made.
         console = None if as_json else _console()
         # A bar on an interactive terminal; piped output stays free of progress lines.
@@ -229,6 +264,9 @@ def run_check(
     if out_dir is not None:
         try:
             summary = publish_into(result, out_dir)
+        except UsageError as exc:  # the folder changed while the batch was checked
+            _print_error(str(exc))
+            return EXIT_USAGE
         except OSError as exc:
             _print_error(
                 f"the outputs could not be written to {out_dir} "

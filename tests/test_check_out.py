@@ -1,0 +1,85 @@
+"""check --out DIR: a second check into the same folder replaces the first one's outputs
+(an order file or upload file left from it would reach Amazon twice), never touches what
+is not removal-batch's, and a failed write leaves the earlier outputs as they were."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from workspace_helpers import drop, make_workspace
+
+import removal_batch.writers.order_files as order_files
+from removal_batch.cli import main
+
+
+def _check(inputs: list[Path], inventory: Path, out: Path) -> tuple[int, str]:
+    args = ["check", *map(str, inputs), "--inventory", str(inventory), "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    return result.exit_code, " ".join(result.output.split())
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "first.txt", [("D1", [("00A", 1, 0)]), ("D2", [("00B", 1, 0)])])
+    drop(root, "second.txt", [("D3", [("00C", 1, 0)])])
+    drop(root, "bad.txt", [("D4", [("GONE", 1, 0)])])
+    return root
+
+
+def test_a_second_check_replaces_the_first_ones_outputs(workspace: Path, tmp_path: Path) -> None:
+    inbox, inventory = workspace / "inbox", workspace / "inventory" / "inventory.txt"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's own")
+    assert _check([inbox / "first.txt", inbox / "bad.txt"], inventory, out)[0] == 1
+    assert {"orders/D1.txt", "orders/D2.txt", "errors/bad.txt.errors.csv"} <= set(_tree(out))
+    assert _check([inbox / "second.txt"], inventory, out)[0] == 0
+    assert _tree(out) == [
+        "errors",
+        "notes.txt",
+        "orders",
+        "orders/D3.txt",
+        "summary.json",
+        "upload",
+        "upload/removal-orders-001.txt",
+    ]
+    assert (out / "notes.txt").read_text() == "the user's own"
+    summary = json.loads((out / "summary.json").read_text())
+    assert [i["file"] for i in summary["inputs"]] == ["second.txt"]
+
+
+def test_a_folder_holding_outputs_not_ours_is_refused(workspace: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "orders").mkdir(parents=True)
+    (out / "orders" / "mine.txt").write_text("kept")
+    inventory = workspace / "inventory" / "inventory.txt"
+    code, said = _check([workspace / "inbox" / "first.txt"], inventory, out)
+    assert code == 2 and "already holds orders, not written by removal-batch" in said
+    assert _tree(out) == ["orders", "orders/mine.txt"]
+
+
+def test_a_failed_write_leaves_the_earlier_outputs(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, inventory = workspace / "inbox", workspace / "inventory" / "inventory.txt"
+    out = tmp_path / "out"
+    assert _check([inbox / "first.txt"], inventory, out)[0] == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def full(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(order_files, "_write", full)
+    assert _check([inbox / "second.txt"], inventory, out)[0] == 3
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
