@@ -474,3 +474,35 @@ def test_an_fnsku_of_two_skus_says_so(tmp_path: Path) -> None:
         "FNSKU X00000000A belongs to more than one SKU in the inventory snapshot; give the "
         "MerchantSKU instead."
     )
+
+
+def test_messages_made_once_per_distinct_failure_are_the_same() -> None:
+    """Past a thousand failures, each distinct (code, field, value, country, limit) gets its
+    message once and the rest are copies: the same text as building every one."""
+    import numpy as np
+    import pandas as pd
+
+    from removal_batch.core.validate import _distinct_messages, _messages
+
+    rng = np.random.default_rng(3)
+    kinds = [
+        ("value-not-integer", "SellableQuantity", "x", "US", 0),
+        ("value-not-integer", "UnsellableQuantity", "1.5", "US", 0),
+        ("value-negative", "SellableQuantity", "-2", "US", 0),
+        ("value-too-long", "AddressName", "A" * 60, "US", 50),
+        ("state-invalid", "AddressStateOrRegion", "Nevada", "US", 0),
+        ("state-invalid", "AddressStateOrRegion", "ontario", "CA", 0),
+        ("postal-code-invalid", "AddressPostalCode", "2134", "US", 0),
+        ("country-invalid", "AddressCountryCode", "USA", "USA", 0),
+        ("phone-invalid", "ContactPhoneNumber", "12", "GB", 0),
+        ("value-missing", "MerchantSKU", "", "US", 0),
+    ]
+    picks = rng.integers(0, len(kinds), 2500)
+    failures = pd.DataFrame(
+        [kinds[i] for i in picks], columns=["code", "field", "value", "country", "limit"]
+    )
+    failures.index = pd.RangeIndex(7, 7 + len(failures))
+    allowed = ("Return", "Disposal")
+    expected = _messages(failures, allowed)
+    assert _distinct_messages(failures, allowed).tolist() == expected.tolist()
+    assert _distinct_messages(failures, allowed).index.equals(failures.index)

@@ -300,6 +300,17 @@ def validate_tables(tables: list[RequestTable], settings: Settings) -> list[Vali
     return results
 
 
+def _distinct_messages(failures: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
+    """_messages for each distinct (code, field, value, country, limit), spread back: a bad
+    value repeats down its column (a million cells holding 'x' make one message)."""
+    keys = failures[["code", "field", "value", "country", "limit"]]
+    if len(keys) < 1000:
+        return _messages(failures, allowed)
+    codes, distinct = pd.factorize(pd.MultiIndex.from_frame(keys.astype(str)))
+    said = _messages(pd.DataFrame(list(distinct), columns=keys.columns), allowed)
+    return pd.Series(said.to_numpy()[codes], index=failures.index)
+
+
 def _cell_values(rows: pd.DataFrame, fields: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """The cell at (row idx[k], column fields[k]) for each k, taken column by column: a
     million failing cells (a column of text where quantities belong) would otherwise be a
@@ -324,7 +335,7 @@ def _result(table: RequestTable, failures: pd.DataFrame, settings: Settings) -> 
     failures["country"] = country.mask(country.eq(""), settings.home_country).to_numpy()[idx]
     allowed = settings.allowed_dispositions
     failures["limit"] = failures["field"].map(_length_limits(allowed)).fillna(0).astype(int)
-    failures["message"] = _messages(failures, allowed)
+    failures["message"] = _distinct_messages(failures, allowed)
     rows_at = rows["source_row"].to_numpy()[idx]
     found = pd.DataFrame(
         {
