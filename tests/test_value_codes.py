@@ -506,3 +506,18 @@ def test_messages_made_once_per_distinct_failure_are_the_same() -> None:
     expected = _messages(failures, allowed)
     assert _distinct_messages(failures, allowed).tolist() == expected.tolist()
     assert _distinct_messages(failures, allowed).index.equals(failures.index)
+
+
+def test_a_thousand_bad_cells_each_get_their_message(tmp_path: Path, check) -> None:
+    """Past a thousand failures the messages are shared between equal ones; every row
+    still gets its own problem, in its own place."""
+    rows = [
+        {**BASE, "MerchantRemovalOrderID": f"R{i}", "SellableQuantity": "x"} for i in range(1100)
+    ]
+    result = check(write_delimited(tmp_path / "x.txt", request_rows(rows)))
+    bad = result.problems[result.problems["code"].eq("value-not-integer")]
+    assert sorted(bad["row"].astype(int)) == list(range(2, 1102))
+    assert set(bad["message"]) == {
+        "SellableQuantity must be a whole number of units (at most 999,999,999), like 3; "
+        "'x' is not. Leave the cell blank for 0."
+    }
