@@ -477,35 +477,37 @@ def test_an_fnsku_of_two_skus_says_so(tmp_path: Path) -> None:
 
 
 def test_messages_made_once_per_distinct_failure_are_the_same() -> None:
-    """Past a thousand failures, each distinct (code, field, value, country, limit) gets its
-    message once and the rest are copies: the same text as building every one."""
+    """Each distinct (code, field, value, country) gets its message once and the rest are
+    copies: the same text as building every one."""
     import numpy as np
     import pandas as pd
 
-    from removal_batch.core.validate import _distinct_messages, _messages
+    from removal_batch.core.validate import _explained, _length_limits, _messages
 
     rng = np.random.default_rng(3)
     kinds = [
-        ("value-not-integer", "SellableQuantity", "x", "US", 0),
-        ("value-not-integer", "UnsellableQuantity", "1.5", "US", 0),
-        ("value-negative", "SellableQuantity", "-2", "US", 0),
-        ("value-too-long", "AddressName", "A" * 60, "US", 50),
-        ("state-invalid", "AddressStateOrRegion", "Nevada", "US", 0),
-        ("state-invalid", "AddressStateOrRegion", "ontario", "CA", 0),
-        ("postal-code-invalid", "AddressPostalCode", "2134", "US", 0),
-        ("country-invalid", "AddressCountryCode", "USA", "USA", 0),
-        ("phone-invalid", "ContactPhoneNumber", "12", "GB", 0),
-        ("value-missing", "MerchantSKU", "", "US", 0),
+        ("value-not-integer", "SellableQuantity", "x", "US"),
+        ("value-not-integer", "UnsellableQuantity", "1.5", "US"),
+        ("value-negative", "SellableQuantity", "-2", "US"),
+        ("value-too-long", "AddressName", "A" * 60, "US"),
+        ("state-invalid", "AddressStateOrRegion", "Nevada", "US"),
+        ("state-invalid", "AddressStateOrRegion", "ontario", "CA"),
+        ("postal-code-invalid", "AddressPostalCode", "2134", "US"),
+        ("country-invalid", "AddressCountryCode", "USA", "USA"),
+        ("phone-invalid", "ContactPhoneNumber", "12", "GB"),
+        ("value-missing", "MerchantSKU", "", "US"),
     ]
     picks = rng.integers(0, len(kinds), 2500)
     failures = pd.DataFrame(
-        [kinds[i] for i in picks], columns=["code", "field", "value", "country", "limit"]
+        [kinds[i] for i in picks], columns=["code", "field", "value", "country"]
     )
     failures.index = pd.RangeIndex(7, 7 + len(failures))
     allowed = ("Return", "Disposal")
-    expected = _messages(failures, allowed)
-    assert _distinct_messages(failures, allowed).tolist() == expected.tolist()
-    assert _distinct_messages(failures, allowed).index.equals(failures.index)
+    limits = failures["field"].map(_length_limits(allowed)).fillna(0).astype(int)
+    expected = _messages(failures.assign(limit=limits), allowed)
+    said = _explained(failures, allowed)
+    assert said.tolist() == expected.tolist() and said.index.equals(failures.index)
+    assert "at most 50" in said[failures["field"].eq("AddressName")].iloc[0]
 
 
 def test_a_thousand_bad_cells_each_get_their_message(tmp_path: Path, check) -> None:

@@ -164,10 +164,7 @@ def country_name(code: str) -> str:
 @cache
 def subdivision_codes(country: str) -> frozenset[str]:
     """State/province codes of a country, without the 'US-' prefix."""
-    import pycountry
-
-    found = pycountry.subdivisions.get(country_code=country) or []
-    return frozenset(s.code.split("-", 1)[1] for s in found)
+    return frozenset(_subdivisions_by_name(country).values())
 
 
 @cache
@@ -187,6 +184,7 @@ def country_meant(value: str) -> str:
 
 @cache
 def _subdivisions_by_name(country: str) -> dict[str, str]:
+    """Lower-case name -> code (without the 'US-' prefix) of a country's subdivisions."""
     import pycountry
 
     found = pycountry.subdivisions.get(country_code=country) or []

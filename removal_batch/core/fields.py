@@ -81,6 +81,27 @@ def is_arrow_text(values: pd.Series | pd.Index) -> bool:
     return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
 
 
+def single_array(array: Any) -> Any:
+    """One contiguous Arrow array (a column built by concat comes in pieces)."""
+    import pyarrow as pa
+
+    if isinstance(array, pa.ChunkedArray):
+        return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
+    return array
+
+
+def text_buffer(values: Any) -> tuple[memoryview, np.ndarray]:
+    """Arrow text end to end in one buffer, and the n + 1 offsets where each value starts:
+    a file's lines (or a sheet's rows) are then one slice, with no Python string each."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = single_array(pc.cast(values, pa.large_string()))
+    _, offsets, data = array.buffers()
+    starts = np.frombuffer(offsets, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    return memoryview(data if data is not None else b""), starts
+
+
 def arrow_strings(values: pd.Series | pd.Index) -> Any:
     """The text of ``values`` as an Arrow string array: no copy when it is Arrow-backed
     already (every cell a reader returns is)."""

@@ -265,13 +265,10 @@ def default_address_problems(settings: Settings) -> list[str]:
     row = pd.DataFrame({name: [address.get(name, "")] for name in ALL_FIELDS}, dtype=object)
     failures = _failures(row, settings)
     failures = failures[failures["field"].isin(list(address))]
-    failures = failures.sort_values("field", key=lambda f: f.map(list(ALL_FIELDS).index))
-    failures = failures.assign(code=failures["check"].map(CHECK_CODES)).dropna(subset=["code"])
+    failures = _coded(failures.sort_values("field", key=lambda f: f.map(ALL_FIELDS.index)))
     failures["value"] = [address[f] for f in failures["field"]]
     failures["country"] = country
-    limits = _length_limits(settings.allowed_dispositions)
-    failures["limit"] = failures["field"].map(limits).fillna(0).astype(int)
-    found = list(_messages(failures, settings.allowed_dispositions)) if len(failures) else []
+    found = list(_explained(failures, settings.allowed_dispositions))
     if country != settings.home_country and country in country_codes():
         home = settings.home_country
         found.append(
@@ -300,12 +297,20 @@ def validate_tables(tables: list[RequestTable], settings: Settings) -> list[Vali
     return results
 
 
-def _distinct_messages(failures: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
-    """_messages for each distinct (code, field, value, country, limit), spread back: a bad
-    value repeats down its column (a million cells holding 'x' make one message)."""
-    keys = failures[["code", "field", "value", "country", "limit"]]
-    if len(keys) < 1000:
-        return _messages(failures, allowed)
+def _coded(failures: pd.DataFrame) -> pd.DataFrame:
+    """The failures of checks that have a code, with it."""
+    return failures.assign(code=failures["check"].map(CHECK_CODES)).dropna(subset=["code"])
+
+
+def _explained(failures: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
+    """Each failure's message (``failures`` has code, field, value and country), made
+    once per distinct failure and spread back: a bad value repeats down its column, and a
+    million cells holding 'x' make one message."""
+    if failures.empty:
+        return pd.Series([], index=failures.index, dtype=object)
+    keys = failures[["code", "field", "value", "country"]].assign(
+        limit=failures["field"].map(_length_limits(allowed)).fillna(0).astype(int)
+    )
     codes, distinct = pd.factorize(pd.MultiIndex.from_frame(keys.astype(str)))
     said = _messages(pd.DataFrame(list(distinct), columns=keys.columns), allowed)
     return pd.Series(said.to_numpy()[codes], index=failures.index)
@@ -327,15 +332,13 @@ def _result(table: RequestTable, failures: pd.DataFrame, settings: Settings) -> 
     if failures.empty:
         clean = pd.DataFrame(False, index=rows.index, columns=list(ALL_FIELDS))
         return ValidationResult(empty_problems(), clean)
-    failures = failures.assign(code=failures["check"].map(CHECK_CODES)).dropna(subset=["code"])
+    failures = _coded(failures)
     # value-negative only where the value is a whole number: no double report for "abc".
     idx = failures["index"].to_numpy()
     failures["value"] = _cell_values(rows, failures["field"].to_numpy(dtype=object), idx)
     country = rows["AddressCountryCode"].str.upper()
     failures["country"] = country.mask(country.eq(""), settings.home_country).to_numpy()[idx]
-    allowed = settings.allowed_dispositions
-    failures["limit"] = failures["field"].map(_length_limits(allowed)).fillna(0).astype(int)
-    failures["message"] = _distinct_messages(failures, allowed)
+    failures["message"] = _explained(failures, settings.allowed_dispositions)
     rows_at = rows["source_row"].to_numpy()[idx]
     found = pd.DataFrame(
         {

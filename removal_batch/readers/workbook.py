@@ -23,6 +23,7 @@ import pandas as pd
 from removal_batch.core.raw_table import TEXT, RawTable
 from removal_batch.readers import (
     OLE_MAGIC,
+    WORKBOOK_SUFFIXES,
     ZIP_MAGIC,
     HeaderProbe,
     PendingRead,
@@ -264,7 +265,7 @@ def _named_as_what_it_is(path: Path) -> bool:
     suffix = path.suffix.lower()
     if magic.startswith(OLE_MAGIC):
         return suffix == ".xls"
-    return magic.startswith(ZIP_MAGIC) and suffix in {".xlsx", ".xlsm", ".xlsb", ".ods"}
+    return magic.startswith(ZIP_MAGIC) and suffix in WORKBOOK_SUFFIXES - {".xls"}
 
 
 def _damaged(exc: BaseException) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from removal_batch.core.fields import arrow_strings, column_letter, is_arrow_text
+from removal_batch.core.fields import arrow_strings, column_letter, is_arrow_text, single_array
 from removal_batch.core.problems import PROBLEM_COLUMNS, normalise_problems
 from removal_batch.core.raw_table import RawTable
 from removal_batch.writers.safe_text import csv_safe
@@ -97,28 +97,24 @@ def _atomic_open(
 
 
 def _report_frame(problems: pd.DataFrame) -> pd.DataFrame:
-    """The problems in report column order: text columns as str, ``row`` as Int64."""
-    frame = normalise_problems(problems)
-    for name in TEXT_COLUMNS:
-        frame[name] = frame[name].astype(str).astype(object)
-    return frame
+    """The problems in report column order: text columns as Arrow text, ``row`` as Int64."""
+    return normalise_problems(problems)
 
 
 def _arrow_text(values: pd.Series) -> pa.Array:
     """Cells as Arrow text for the writer: "" for blank; characters XML cannot hold, and
     lone surrogates (which cannot be encoded), shown as U+FFFD so the user still sees
     something was there."""
-    if not is_arrow_text(values):
-        values = values.fillna("").astype(str)
+    if is_arrow_text(values):
+        array = arrow_strings(values)
+    else:
+        text = values.fillna("").astype(str)
         try:
-            values = pd.Series(pa.array(values.to_numpy(dtype=object), type=pa.large_string()))
+            array = pa.array(text.to_numpy(dtype=object), type=pa.large_string())
         except (UnicodeError, pa.ArrowException):
-            clean = values.str.replace(_SURROGATES, "\ufffd", regex=True)
-            values = pd.Series(pa.array(clean.to_numpy(dtype=object), type=pa.large_string()))
-    array = pc.fill_null(pc.cast(arrow_strings(values), pa.large_string()), "")
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    return xml_text(array)
+            clean = text.str.replace(_SURROGATES, "\ufffd", regex=True)
+            array = pa.array(clean.to_numpy(dtype=object), type=pa.large_string())
+    return xml_text(single_array(pc.fill_null(pc.cast(array, pa.large_string()), "")))
 
 
 def _joined(values: pd.Series, starts: np.ndarray, separator: str) -> pa.Array:
@@ -156,7 +152,7 @@ def _errors_sheet(frame: pd.DataFrame) -> Sheet:
             text = _arrow_text(frame[name])
             columns.append(Column(text=text))
             widths.append(_width(name, text))
-    return Sheet(ERRORS_SHEET, list(PROBLEM_COLUMNS), columns, len(frame), widths, "A2")
+    return Sheet(ERRORS_SHEET, list(PROBLEM_COLUMNS), columns, len(frame), widths, 0)
 
 
 def _within_excel(frame: pd.DataFrame) -> pd.DataFrame:
@@ -283,4 +279,5 @@ def _annotated_sheet(frame: pd.DataFrame, raw: RawTable) -> Sheet:
             author=COMMENT_AUTHOR,
         )
     header = ["Problems", "Row", *(column_letter(i) for i in range(width))]
-    return Sheet(ANNOTATED_SHEET, header, columns, height, widths, "C2", comments)
+    # Problems and Row stay in view when scrolling right.
+    return Sheet(ANNOTATED_SHEET, header, columns, height, widths, 2, comments)

@@ -20,7 +20,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from removal_batch.core.fields import ADDRESS_FIELDS, ITEM_FIELDS, ORDER_FIELDS, arrow_strings
+from removal_batch.core.fields import (
+    ADDRESS_FIELDS,
+    ITEM_FIELDS,
+    ORDER_FIELDS,
+    arrow_strings,
+    single_array,
+    text_buffer,
+)
 from removal_batch.core.raw_table import TEXT
 from removal_batch.faults import checkpoint
 
@@ -29,13 +36,6 @@ UPLOAD_HEADER = list(ORDER_FIELDS + ITEM_FIELDS)
 # Fields a Disposal (or Liquidations) order leaves out: Amazon keeps what it removes.
 RETURN_ONLY = frozenset(ADDRESS_FIELDS)
 BREAKS = r"[\t\r\n\x00]+"
-
-
-def _single(array: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """One contiguous Arrow array (a column built by concat comes in pieces)."""
-    if isinstance(array, pa.ChunkedArray):
-        return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
-    return array
 
 
 def _may_hold_breaks(array: pa.Array) -> bool:
@@ -54,9 +54,9 @@ def _may_hold_breaks(array: pa.Array) -> bool:
 def _flat(values: pd.Series) -> pa.Array:
     """Text with no tab or line break in it (those would break the flat file)."""
     # pandas may hold text as large_string; the joins below need one string type.
-    array = _single(pc.fill_null(pc.cast(arrow_strings(values), pa.string()), ""))
+    array = single_array(pc.fill_null(pc.cast(arrow_strings(values), pa.string()), ""))
     if _may_hold_breaks(array):
-        array = _single(pc.replace_substring_regex(array, BREAKS, " "))
+        array = single_array(pc.replace_substring_regex(array, BREAKS, " "))
     # A value starting with a double quote would open a quoted field for any reader that
     # honours quotes (Excel, ours), swallowing the lines after it. Such a value is written
     # the way Excel's "Text (Tab delimited)" export writes it: quoted, quotes doubled.
@@ -98,15 +98,6 @@ def _write(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:
         os.close(fd)
 
 
-def _text_buffer(values: pa.Array | pa.ChunkedArray) -> tuple[memoryview, np.ndarray]:
-    """The values end to end in one buffer, and the n + 1 offsets where each starts:
-    a file's lines are then one slice, with no Python string per line."""
-    array = _single(pc.cast(values, pa.large_string()))
-    _, offsets, data = array.buffers()
-    starts = np.frombuffer(offsets, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
-    return memoryview(data if data is not None else b""), starts
-
-
 def _run_starts(keys: pa.Array) -> np.ndarray:
     """Where each run of equal keys starts."""
     if len(keys) == 0:
@@ -119,9 +110,9 @@ def _line_orders(orders: pd.DataFrame, lines: pd.DataFrame) -> np.ndarray:
     """Each line's order as a position in ``orders`` (-1 for none). Decide writes the lines
     grouped by order, in the order of ``orders``; that is checked at the run starts, and
     anything else is looked up by id."""
-    ids = _single(arrow_strings(lines["order_id"]))
+    ids = single_array(arrow_strings(lines["order_id"]))
     starts = _run_starts(ids)
-    order_ids = _single(arrow_strings(orders["order_id"]))
+    order_ids = single_array(arrow_strings(orders["order_id"]))
     if len(starts) == len(orders) and pc.all(pc.equal(ids.take(starts), order_ids)).as_py():
         return np.repeat(np.arange(len(orders)), np.diff(np.r_[starts, len(ids)]))
     return np.asarray(pd.Index(orders["order_id"]).get_indexer(lines["order_id"]))
@@ -165,7 +156,7 @@ def order_file_layout(
     """The feed file of every order: its order fields (Disposal orders without address
     lines), the item header, then its item lines."""
     position, text = _grouped_items(orders, lines, items)
-    body, body_at = _text_buffer(text)
+    body, body_at = text_buffer(text)
     # Each order's lines: from its first line to the first line of the next order.
     bounds = body_at[np.searchsorted(position, np.arange(len(orders) + 1))]
     is_return = orders["disposition"].eq("Return").to_numpy()
@@ -181,7 +172,7 @@ def order_file_layout(
         head.append(
             pc.if_else(wanted, pc.binary_join_element_wise(f"{name}\t", values, "\n", ""), "")
         )
-    heads, head_at = _text_buffer(pc.binary_join_element_wise(*head, f"\n{ITEM_HEADER}\n", ""))
+    heads, head_at = text_buffer(pc.binary_join_element_wise(*head, f"\n{ITEM_HEADER}\n", ""))
     # Python ints slice a memoryview several times faster than numpy's integers do.
     return OrderFileLayout(
         orders["order_id"].astype(str).tolist(), heads, head_at.tolist(), body, bounds.tolist()
@@ -321,7 +312,7 @@ def write_upload_files(
         _flat(orders["disposition"]),
         *[_flat(orders[name]) for name in ORDER_FIELDS[2:]],
     )
-    buffer, offsets = _text_buffer(_join(order_text.take(pa.array(position)), line_text))
+    buffer, offsets = text_buffer(_join(order_text.take(pa.array(position)), line_text))
     line_file = file_of_order[position]
     starts = _run_starts(pa.array(line_file))
     ends = np.r_[starts[1:], len(line_file)]

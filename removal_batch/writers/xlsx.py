@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from removal_batch.core.fields import column_letter
+from removal_batch.core.fields import column_letter, text_buffer
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -67,7 +67,7 @@ class Sheet:
     columns: list[Column]
     height: int  # rows below the header
     widths: list[float]
-    frozen: str  # the top-left cell that is not frozen: "A2", "C2"
+    frozen_columns: int  # columns kept in view when scrolling right (the header row always is)
     comments: Comments | None = None
 
 
@@ -132,7 +132,7 @@ def _number_cells(column: Column, letter: str, rows: pa.Array, block: slice) -> 
     return pc.if_else(pa.array(column.missing[block]), "", cells)
 
 
-def _row_blocks(sheet: Sheet) -> Iterator[bytes]:
+def _row_blocks(sheet: Sheet) -> Iterator[bytes | memoryview]:
     """The rows below the header as XML, a block at a time."""
     letters = [column_letter(i) for i in range(len(sheet.columns))]
     for start in range(0, sheet.height, BLOCK_ROWS):
@@ -149,18 +149,10 @@ def _row_blocks(sheet: Sheet) -> Iterator[bytes]:
         yield _concatenated(xml)
 
 
-def _concatenated(values: pa.Array) -> bytes:
-    """The values end to end, read off Arrow's data buffer (no Python string each)."""
-    array = pc.cast(values, pa.large_string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if len(array) == 0:
-        return b""
-    _, offsets, data = array.buffers()
-    ends = np.frombuffer(offsets, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
-    if data is None:
-        return b""
-    return bytes(memoryview(data)[int(ends[0]) : int(ends[-1])])
+def _concatenated(values: pa.Array) -> memoryview:
+    """The values end to end (no Python string each)."""
+    data, starts = text_buffer(values)
+    return data[int(starts[0]) : int(starts[-1])] if len(starts) > 1 else memoryview(b"")
 
 
 def _header_row(names: list[str]) -> bytes:
@@ -172,36 +164,36 @@ def _header_row(names: list[str]) -> bytes:
     return f'<row r="1">{cells}</row>'.encode()
 
 
-def _pane(frozen: str) -> str:
-    """Frozen rows above and columns left of ``frozen`` (only "A2" and "C2" kinds)."""
-    column = frozen.rstrip("0123456789")
-    x_split = sum((ord(ch) - 64) * 26**i for i, ch in enumerate(reversed(column))) - 1
-    y_split = int(frozen[len(column) :]) - 1
-    if x_split == 0:
+def _pane(columns: int) -> str:
+    """The header row frozen, and ``columns`` columns left of the rest."""
+    corner = f"{column_letter(columns)}2"
+    if columns == 0:
         return (
-            f'<pane ySplit="{y_split}" topLeftCell="{frozen}" activePane="bottomLeft" '
-            'state="frozen"/><selection pane="bottomLeft" activeCell="A1" sqref="A1"/>'
+            f'<pane ySplit="1" topLeftCell="{corner}" activePane="bottomLeft" state="frozen"/>'
+            '<selection pane="bottomLeft" activeCell="A1" sqref="A1"/>'
         )
     return (
-        f'<pane xSplit="{x_split}" ySplit="{y_split}" topLeftCell="{frozen}" '
+        f'<pane xSplit="{columns}" ySplit="1" topLeftCell="{corner}" '
         'activePane="bottomRight" state="frozen"/><selection pane="topRight"/>'
         '<selection pane="bottomLeft"/>'
         '<selection pane="bottomRight" activeCell="A1" sqref="A1"/>'
     )
 
 
-def filter_range(sheet: Sheet) -> str:
-    return f"A1:{column_letter(max(len(sheet.header), 1) - 1)}{sheet.height + 1}"
+def filter_range(sheet: Sheet, dollar: str = "") -> str:
+    """The header and every row below it: A1:K27 (or $A$1:$K$27 with ``dollar``)."""
+    last = column_letter(max(len(sheet.header), 1) - 1)
+    return f"{dollar}A{dollar}1:{dollar}{last}{dollar}{sheet.height + 1}"
 
 
-def _sheet_parts(sheet: Sheet) -> Iterator[bytes]:
+def _sheet_parts(sheet: Sheet) -> Iterator[bytes | memoryview]:
     cols = "".join(
         f'<col min="{i}" max="{i}" width="{width:g}" customWidth="1"/>'
         for i, width in enumerate(sheet.widths, 1)
     )
     yield (
         f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}"><sheetViews>'
-        f'<sheetView workbookViewId="0">{_pane(sheet.frozen)}</sheetView></sheetViews>'
+        f'<sheetView workbookViewId="0">{_pane(sheet.frozen_columns)}</sheetView></sheetViews>'
         f'<sheetFormatPr baseColWidth="8" defaultRowHeight="15"/>'
         f"{f'<cols>{cols}</cols>' if cols else ''}<sheetData>"
     ).encode()
@@ -224,7 +216,7 @@ def _cell_refs(comments: Comments) -> pa.Array:
     )
 
 
-def _comment_parts(comments: Comments) -> Iterator[bytes]:
+def _comment_parts(comments: Comments) -> Iterator[bytes | memoryview]:
     yield (
         f'<comments xmlns="{MAIN_NS}"><authors><author>'
         f"{_escape_str(comments.author)}</author></authors><commentList>"
@@ -248,7 +240,7 @@ def _comment_parts(comments: Comments) -> Iterator[bytes]:
     yield b"</commentList></comments>"
 
 
-def _vml_parts(comments: Comments) -> Iterator[bytes]:
+def _vml_parts(comments: Comments) -> Iterator[bytes | memoryview]:
     """The comments' boxes (hidden until the cell is pointed at), as Excel draws them.
     Shape ids run from 1026; ``idmap`` names every block of 1,024 ids they use."""
     count = len(comments.rows)
@@ -335,7 +327,7 @@ def _workbook(sheets: Sequence[Sheet]) -> str:
     )
     filters = "".join(
         f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
-        f"'{_escape_str(s.name)}'!{_absolute(filter_range(s))}</definedName>"
+        f"'{_escape_str(s.name)}'!{filter_range(s, '$')}</definedName>"
         for i, s in enumerate(sheets)
     )
     return (
@@ -343,15 +335,6 @@ def _workbook(sheets: Sequence[Sheet]) -> str:
         '<workbookView activeTab="0"/></bookViews>'
         f"<sheets>{listed}</sheets><definedNames>{filters}</definedNames></workbook>"
     )
-
-
-def _absolute(ref: str) -> str:
-    """A1:K27 -> $A$1:$K$27."""
-    parts = []
-    for cell in ref.split(":"):
-        column = cell.rstrip("0123456789")
-        parts.append(f"${column}${cell[len(column) :]}")
-    return ":".join(parts)
 
 
 def _content_types(sheets: Sequence[Sheet]) -> str:
@@ -401,7 +384,7 @@ def write_workbook(handle: IO[bytes], sheets: Sequence[Sheet]) -> None:
     office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
     with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as package:
 
-        def put(name: str, parts: Iterator[bytes] | str, large: bool = False) -> None:
+        def put(name: str, parts: Iterator[bytes | memoryview] | str, large: bool = False) -> None:
             # Zip64 headers only where a part may pass 2 GB (zipfile refuses to go on
             # without them): Excel is known to call some zip64 packages damaged.
             with package.open(name, "w", force_zip64=large) as part:
