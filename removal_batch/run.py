@@ -249,6 +249,7 @@ def run_workspace(
         used_ids=ledger.order_ids(),
         taken=lambda info: ledger.taken_since(parse_time(info.snapshot_time).timestamp()),
         skipped=skipped,
+        digests=digests,
     )
     result.not_read = passed_over
     checkpoint("decided")

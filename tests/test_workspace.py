@@ -442,3 +442,36 @@ def test_watch_collects_cycles_though_one_shot_commands_do_not(
     finally:
         gc.enable()
     assert seen == [True]
+
+
+def test_run_hashes_each_input_once_and_records_the_summary_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    import removal_batch.pipeline as pipeline
+    import removal_batch.run as run
+    from removal_batch.cli import main
+
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    drop(root, "b.txt", [("D2", [("00B", 1, 0)])])
+    hashed: list[str] = []
+    real = pipeline.sha256_of
+
+    def counting(path: Path) -> str:
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(pipeline, "sha256_of", counting)
+    monkeypatch.setattr(run, "sha256_of", counting)
+    assert CliRunner().invoke(main, ["run", str(root)]).exit_code == 0
+    # Each input: once to consult the ledger, once more to archive it only if unchanged.
+    assert sorted(hashed) == ["a.txt", "a.txt", "b.txt", "b.txt", "inventory.txt"]
+    (summary,) = run_summaries(root)
+    shown = {i["file"]: i["sha256"] for i in summary["inputs"]}  # type: ignore[index]
+    with sqlite3.connect(root / ".removal-batch" / "ledger.sqlite3") as conn:
+        recorded = dict(conn.execute("SELECT name, sha256 FROM inputs").fetchall())
+    assert shown == recorded and all(len(d) == 64 for d in shown.values())
