@@ -189,10 +189,10 @@ def publish_into(result: BatchResult, out_dir: Path) -> str:
     return summary
 
 
-def _link_list(links: list[Path]) -> str:
-    """Each link and what it names: the link is there, what it names is not. Both are
-    said, or the user looks at the link."""
-    return ", ".join(f"{printable(str(p))} -> {link_target(p)}" for p in links)
+def _link_shown(link: Path) -> str:
+    """A link and what it names: the link is there, what it names is not. Both are said,
+    or the user looks at the link."""
+    return f"{printable(str(link))} -> {link_target(link)}"
 
 
 def _not_files(paths: list[Path]) -> str:
@@ -201,23 +201,55 @@ def _not_files(paths: list[Path]) -> str:
     missing = [printable(str(p)) for p in paths if not p.exists() and p not in broken]
     folders = [printable(str(p)) for p in paths if p.is_dir()]
     others = [printable(str(p)) for p in paths if p.exists() and not p.is_file() and not p.is_dir()]
-    found = []
-    if missing:
-        found.append(f"File(s) not found: {', '.join(missing)}")
     loops = [p for p in broken if link_loops(p)]
     dangling = [p for p in broken if p not in loops]
+
+    def said(one: str, many: str, names: list[str], advice: str) -> str:
+        return f"{one if len(names) == 1 else many}: {', '.join(names)}. {advice}"
+
+    found = []
+    if missing:
+        found.append(
+            said("File not found", "Files not found", missing, "Check the name and the folder.")
+        )
     if dangling:
-        found.append(f"Link(s) to a file that does not exist: {_link_list(dangling)}")
+        found.append(
+            said(
+                "Link to a file that does not exist",
+                "Links to files that do not exist",
+                [_link_shown(p) for p in dangling],
+                "Name the file itself, wherever it is now.",
+            )
+        )
     if loops:
-        found.append(f"Link(s) that lead round in a loop, to no file: {_link_list(loops)}")
+        found.append(
+            said(
+                "Link that leads round in a loop, to no file",
+                "Links that lead round in a loop, to no file",
+                [_link_shown(p) for p in loops],
+                "Name the file itself.",
+            )
+        )
     if folders:
         example = os.path.join(folders[0], "*")
         found.append(
-            f"Folder(s), not files: {', '.join(folders)}. Name the files in them "
-            f"(for example {example})."
+            said(
+                "Folder, not a file",
+                "Folders, not files",
+                folders,
+                f"Name the files in {'it' if len(folders) == 1 else 'them'} "
+                f"(for example {example}).",
+            )
         )
     if others:
-        found.append(f"Not regular files (a pipe or a device?): {', '.join(others)}")
+        found.append(
+            said(
+                "Not a regular file (a pipe or a device?)",
+                "Not regular files (pipes or devices?)",
+                others,
+                "Save the requests to a file and name that.",
+            )
+        )
     return "\n".join(found)
 
 

@@ -126,12 +126,40 @@ def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
         return "".join(text.split())
 
     said = bare(result.output)
-    assert bare(f"File(s) not found: {root / 'gone.txt'}, {root / 'lost'}\ufffd.txt") in said
-    link = f"Link(s) to a file that does not exist: {root / 'link.txt'}"
-    assert bare(f"{link} -> {root / 'moved' / 'link.txt'}") in said
-    loop = f"Link(s) that lead round in a loop, to no file: {root / 'loop-a.txt'}"
-    assert bare(f"{loop} -> {root / 'loop-b.txt'}") in said
-    assert bare(f"exist: {root / 'link.txt'} -> {root / 'moved' / 'link.txt'}Link") in said
-    assert bare(f"Folder(s), not files: {root / 'requests'}") in said
-    assert bare(f"(for example {root / 'requests' / '*'})") in said
-    assert bare(f"Not regular files (a pipe or a device?): {root / 'pipe.txt'}") in said
+    gone = f"Files not found: {root / 'gone.txt'}, {root / 'lost'}\ufffd.txt."
+    assert bare(f"{gone} Check the name and the folder.") in said
+    link = f"Link to a file that does not exist: {root / 'link.txt'}"
+    assert bare(f"{link} -> {root / 'moved' / 'link.txt'}. Name the file itself") in said
+    loop = f"Link that leads round in a loop, to no file: {root / 'loop-a.txt'}"
+    assert bare(f"{loop} -> {root / 'loop-b.txt'}. Name the file itself.") in said
+    assert bare(f"Folder, not a file: {root / 'requests'}. Name the files in it") in said
+    assert bare(f"(for example {root / 'requests' / '*'}).") in said
+    pipe = f"Not a regular file (a pipe or a device?): {root / 'pipe.txt'}."
+    assert bare(f"{pipe} Save the requests to a file and name that.") in said
+
+
+def test_check_says_one_or_many_not_files_in_plain_words(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from removal_batch.cli import main
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    inventory = tmp_path / "inventory.txt"
+    inventory.write_text("sku\n")
+    result = CliRunner().invoke(
+        main,
+        [
+            "check",
+            str(tmp_path / "a"),
+            str(tmp_path / "b"),
+            str(tmp_path / "c.txt"),
+            "--inventory",
+            str(inventory),
+        ],
+    )
+    assert result.exit_code == 2
+    said = "".join(result.output.split())
+    assert "".join(f"File not found: {tmp_path / 'c.txt'}. Check".split()) in said
+    folders = f"Folders, not files: {tmp_path / 'a'}, {tmp_path / 'b'}. Name the files in them"
+    assert "".join(folders.split()) in said

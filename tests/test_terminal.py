@@ -71,7 +71,7 @@ def test_brackets_in_names_cells_and_paths_are_shown_as_typed(
     )
     assert missing.exit_code == 2, missing.output
     said = "".join(missing.output.split())
-    assert "".join(f"File(s) not found: {tmp_path / 'a[' / 'b]' / 'c.txt'}".split()) in said
+    assert "".join(f"File not found: {tmp_path / 'a[' / 'b]' / 'c.txt'}".split()) in said
 
 
 def test_control_characters_in_cells_and_names_are_shown_not_sent(
