@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.findings import concat_findings, findings
+from removal_batch.core.wording import counted, is_are
 
 KINDS = ("sellable", "unsellable")
 QUANTITIES = (
@@ -131,8 +132,9 @@ def allocate_units(
                                 field,
                                 "quantity-capped",
                                 f"{field} for SKU '{skus[i]}' reduced from {asked[kind][i]} "
-                                f"to {give[kind]}: only {free[kind][i]} {word} unit(s) "
-                                "are still available.",
+                                f"to {give[kind]}: only "
+                                f"{counted(free[kind][i], word + ' unit')} "
+                                f"{is_are(free[kind][i])} still available.",
                                 str(asked[kind][i]),
                             )
                         )
@@ -187,8 +189,8 @@ def _exceeds(sku: str, asked: int, free: int, word: str, in_snapshot: int) -> st
     earlier = in_snapshot - free
     taken = f", {earlier} already requested by earlier orders" if earlier > 0 else ""
     return (
-        f"{asked} {word} unit(s) of SKU '{sku}' requested, but only {free} are available "
-        f"({in_snapshot} in the snapshot{taken})."
+        f"{counted(asked, word + ' unit')} of SKU '{sku}' requested, but only {free} "
+        f"{is_are(free)} available ({in_snapshot} in the snapshot{taken})."
     )
 
 

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from removal_batch.core.fields import TrimmedText, arrow_strings, trim_text
 from removal_batch.core.raw_table import RawTable, head_rows
 from removal_batch.core.schema import inventory_schema, schema_errors
+from removal_batch.core.wording import is_are
 
 REQUIRED = ("sku", "afn-fulfillable-quantity", "afn-unsellable-quantity")
 OPTIONAL = ("fnsku", "asin", "product-name", "afn-reserved-quantity", "snapshot-date")
@@ -109,9 +110,10 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
             c for c in REQUIRED if raw.height == 0 or c not in {_key(x) for x in raw.cells.iloc[0]}
         ]
         raise SnapshotError(
-            f"Inventory snapshot {raw.file}: the required column(s) {', '.join(missing)} are "
-            f"missing (the first row holds: {found}). Download the Manage FBA Inventory report "
-            "again from Seller Central."
+            f"Inventory snapshot {raw.file}: the required "
+            f"{'column' if len(missing) == 1 else 'columns'} {', '.join(missing)} "
+            f"{is_are(len(missing))} missing (the first row holds: {found}). Download the "
+            "Manage FBA Inventory report again from Seller Central."
         )
     header_idx, names = found_header
     body = raw.cells.iloc[header_idx + 1 :]

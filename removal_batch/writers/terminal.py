@@ -11,6 +11,7 @@ from rich.text import Text
 
 from removal_batch.core.codes import CODES
 from removal_batch.core.problems import SEVERITY_RANK
+from removal_batch.core.wording import counted
 
 if TYPE_CHECKING:
     from removal_batch.pipeline import BatchResult
@@ -106,20 +107,22 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
         in_table = {id(f) for f in shown}
         rest = [f for f in files if id(f) not in in_table]
         by_status = {s: sum(1 for f in rest if f.status == s) for s in STATUS_STYLE}
-        counted = ", ".join(f"{n} {s}" for s, n in by_status.items() if n)
-        console.print(f"  ... and {len(rest)} more file(s): {counted} (see summary.json).")
+        by = ", ".join(f"{n} {s}" for s, n in by_status.items() if n)
+        console.print(f"  ... and {counted(len(rest), 'more file')}: {by} (see summary.json).")
     orders = result.decision.orders
     if len(orders):
         console.print(
-            f"{len(orders)} order(s) ready: {int(orders['lines'].sum())} line(s), "
-            f"{int(orders['sellable_units'].sum())} sellable and "
-            f"{int(orders['unsellable_units'].sum())} unsellable unit(s)."
+            f"{counted(len(orders), 'order')} ready: "
+            f"{counted(int(orders['lines'].sum()), 'line')}, "
+            f"{int(orders['sellable_units'].sum()):,} sellable and "
+            f"{counted(int(orders['unsellable_units'].sum()), 'unsellable unit')}."
         )
         for rec in orders.head(SHOWN_ORDERS).to_dict("records"):
             console.print(
                 Text(
                     visible(
-                        f"  {rec['order_id']}  {rec['disposition']}  {rec['lines']} line(s), "
+                        f"  {rec['order_id']}  {rec['disposition']}  "
+                        f"{counted(rec['lines'], 'line')}, "
                         f"{rec['sellable_units']} sellable + {rec['unsellable_units']} "
                         f"unsellable, from {rec['source_file']}"
                     )
@@ -150,7 +153,7 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
             console.print(
                 Text.assemble(
                     "  ",
-                    (f"{len(warnings)} warning(s)", "yellow"),
+                    (counted(len(warnings), "warning"), "yellow"),
                     f", accepted but worth a look: {listed}",
                 )
             )
