@@ -345,6 +345,14 @@ def test_a_country_or_state_written_out_gets_its_code(
         ("1.23457E+11", "Excel turned into scientific notation", "Check the spelling"),
         ("1,23457E+11", "Excel turned into scientific notation", "Did you mean"),
         ("NO-SUCH-SKU", "Check the spelling, or use a newer snapshot", "scientific"),
+        # Two neighbours swapped, one of them a letter.
+        (
+            "BAC-1",
+            "Did you mean 'ABC-1'? The snapshot lists it, and this SKU has 'BA' where",
+            "zeros",
+        ),
+        # A sibling's number is never guessed (SKU-4 is listed; SKU-5 may be a product).
+        ("SKU-5", "Check the spelling", "Did you mean"),
     ],
 )
 def test_an_unknown_sku_says_what_probably_happened(
@@ -523,3 +531,87 @@ def test_a_thousand_bad_cells_each_get_their_message(tmp_path: Path, check) -> N
         "SellableQuantity must be a whole number of units (at most 999,999,999), like 3; "
         "'x' is not. Leave the cell blank for 0."
     }
+
+
+TYPO_SNAPSHOT = [
+    "CANDLE-SOY-LAV",
+    "CANDLE-SOY-VAN",
+    "SHIRT-L",
+    "SHIRT-XL",
+    "TEE-BLK",
+    "PAPER-TOWEL",
+    "PAPER-TOWER",
+    "MUG-12OZ",
+    "SOCK-XXL",
+]
+
+
+@pytest.mark.parametrize(
+    ("sku", "guess"),
+    [
+        (
+            "CANDEL-SOY-LAV",
+            "Did you mean 'CANDLE-SOY-LAV'? The snapshot lists it, and this SKU "
+            "has 'EL' where it has 'LE'. If that is the product, correct the SKU in the file.",
+        ),
+        (
+            "CANDDLE-SOY-VAN",
+            "'CANDLE-SOY-VAN'? The snapshot lists it, and this SKU has one 'D' too many.",
+        ),
+        (
+            "CANLE-SOY-LAV",
+            "'CANDLE-SOY-LAV'? The snapshot lists it, and this SKU has one 'D' too few.",
+        ),
+        (
+            "CANDKE-SOY-LAV",
+            "'CANDLE-SOY-LAV'? The snapshot lists it, and this SKU has 'K' where it has 'L'.",
+        ),
+        ("TEE-BKL", "'TEE-BLK'? The snapshot lists it, and this SKU has 'KL' where it has 'LK'."),
+        # Sizes, colours and packs differ by a character: siblings, not slips.
+        ("SHIRT-M", ""),
+        ("SHIRT-XXL", ""),
+        ("CANDLE-SOY-LAX", ""),
+        ("TEE-BLU", ""),
+        ("MUG-21OZ", ""),
+        ("SOCK-XL", ""),
+        ("SOCK-XXXL", ""),
+        # One slip from two listed SKUs: no guess.
+        ("PAPER-TOWEX", ""),
+    ],
+)
+def test_a_sku_one_typing_slip_from_a_listed_one_is_named(
+    tmp_path: Path, sku: str, guess: str
+) -> None:
+    rows = [INVENTORY_HEADER] + [[s, "", "", "", "5", "0", "0"] for s in TYPO_SNAPSHOT]
+    snapshot = write_delimited(tmp_path / "inv.txt", rows)
+    request = write_delimited(tmp_path / "r.txt", request_rows([{**BASE, "MerchantSKU": sku}]))
+    problems = run_batch([request], snapshot, Settings()).problems
+    (message,) = problems.loc[problems["code"].eq("sku-unknown"), "message"]
+    if guess:
+        assert guess in message and "Check the spelling" not in message
+    else:
+        assert "Did you mean" not in message and "Check the spelling" in message
+
+
+def test_no_slip_is_guessed_among_many_unknown_skus(tmp_path: Path) -> None:
+    """Past TYPO_MAX_UNKNOWN distinct unknown SKUs the batch met the wrong snapshot: the
+    slip guess is not made for any of them (it would cost time and mean little)."""
+    from removal_batch.core.rules.lines import TYPO_MAX_UNKNOWN
+
+    rows = [INVENTORY_HEADER, ["CANDLE-SOY-LAV", "", "", "", "5", "0", "0"]]
+    snapshot = write_delimited(tmp_path / "inv.txt", rows)
+
+    def messages(count: int) -> list[str]:
+        skus = ["CANDEL-SOY-LAV"] + [f"NOT-LISTED-{i:03d}" for i in range(count - 1)]
+        lines = [
+            {**BASE, "MerchantRemovalOrderID": f"R{i}", "MerchantSKU": sku}
+            for i, sku in enumerate(skus)
+        ]
+        request = write_delimited(tmp_path / "r.txt", request_rows(lines))
+        problems = run_batch([request], snapshot, Settings()).problems
+        return list(problems.loc[problems["code"].eq("sku-unknown"), "message"])
+
+    assert "Did you mean 'CANDLE-SOY-LAV'" in messages(TYPO_MAX_UNKNOWN)[0]
+    many = messages(TYPO_MAX_UNKNOWN + 1)
+    assert len(many) == TYPO_MAX_UNKNOWN + 1
+    assert not any("Did you mean" in m for m in many)
