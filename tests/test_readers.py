@@ -622,3 +622,120 @@ def test_a_workbook_under_another_name_is_read_by_its_content(tmp_path: Path, na
     assert raw.sheet == expected.sheet == "Removal Request"
     assert raw.cells.equals(expected.cells)
     assert list(raw.row_numbers) == list(expected.row_numbers)
+
+
+def test_numbers_in_excels_zip_code_format_read_with_their_zeros(tmp_path: Path, check) -> None:
+    """Excel's advice for ZIP codes is the Zip Code format (00000): the cell holds 2134 and
+    shows 02134. The cell is read as shown, on the request sheet even when it is the
+    second, and a SKU in a 00000 column finds the snapshot's 00123. A ZIP typed as text,
+    and a number in an ordinary cell, are read as they are."""
+    header = request_rows([])[0]
+    zip_col, sku_col = header.index("AddressPostalCode"), header.index("MerchantSKU")
+    first = {**ROW, "AddressStateOrRegion": "MA", "AddressPostalCode": 2134, "MerchantSKU": 123}
+    second = {**first, "MerchantRemovalOrderID": "R2", "AddressPostalCode": 21341234}
+    typed = {**first, "MerchantRemovalOrderID": "R3", "AddressPostalCode": "2134"}
+    plain = {**first, "MerchantRemovalOrderID": "R4", "AddressPostalCode": 2134}
+    rows: list[list[object]] = [header] + [
+        [r.get(h, "") for h in header] for r in (first, second, typed, plain)
+    ]
+    # A padded number on the first sheet, at the same place: it must not lend its format.
+    path = _workbook(tmp_path / "z.xlsx", rows, first=[["note"], [7]])
+    book = openpyxl.load_workbook(path)
+    book["Instructions"]["A2"].number_format = "00000"
+    sheet = book["Removal Request"]
+    zip_letter = openpyxl.utils.get_column_letter(zip_col + 1)
+    sku_letter = openpyxl.utils.get_column_letter(sku_col + 1)
+    for row in (2, 4):
+        sheet[f"{zip_letter}{row}"].number_format = "00000"
+    sheet[f"{zip_letter}3"].number_format = "00000\\-0000"
+    for row in (2, 3, 4, 5):
+        sheet[f"{sku_letter}{row}"].number_format = "00000"
+    book.save(path)
+    result = check(path)
+    table = result.files[0].table.rows
+    assert list(table["AddressPostalCode"]) == ["02134", "02134-1234", "2134", "2134"]
+    assert list(table["MerchantSKU"]) == ["00123"] * 4
+    assert codes_at(result) == {
+        (4, zip_letter, "postal-code-invalid"),
+        (5, zip_letter, "postal-code-invalid"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "groups", "separators"),
+    [
+        ("00000", (5,), []),
+        ("00000\\-0000", (5, 4), ["-"]),
+        ('000"-"00"-"0000', (3, 2, 4), ["-", "-"]),
+        ("000 000", (3, 3), [" "]),
+        ("0", None, None),
+        ("0.00", None, None),
+        ("#,##0", None, None),
+        ("@", None, None),
+        ("00000;[Red]-00000", None, None),
+        ("[<=9999999]###-####;(###) ###-####", None, None),
+    ],
+)
+def test_only_formats_of_zeros_and_separators_pad(
+    code: str, groups: tuple[int, ...] | None, separators: list[str] | None
+) -> None:
+    from removal_batch.readers.number_formats import _padding
+
+    found = _padding(code)
+    assert (found is None) if groups is None else (found == (groups, separators))
+
+
+def test_padding_shows_digits_as_excel_does() -> None:
+    import pandas as pd
+
+    from removal_batch.readers.number_formats import pad_like_excel
+
+    values = pd.Series(["2134", "21341234", "1234567890", "2134.5", "-5", "", "77777"])
+    assert list(pad_like_excel(values, (5,), [])) == [
+        "02134",
+        "21341234",
+        "1234567890",
+        "2134.5",
+        "-5",
+        "",
+        "77777",
+    ]
+    assert list(pad_like_excel(values, (5, 4), ["-"])) == [
+        "00000-2134",
+        "02134-1234",
+        "123456-7890",
+        "2134.5",
+        "-5",
+        "",
+        "00007-7777",
+    ]
+    assert list(pad_like_excel(pd.Series(["123456789"]), (3, 2, 4), ["-", "-"])) == ["123-45-6789"]
+
+
+def test_padded_cells_are_found_by_style_and_place_in_the_sheet_xml() -> None:
+    from removal_batch.readers.number_formats import _cells_with_styles
+
+    sheet = (
+        b'<row r="1"><c r="A1" s="1"/><c r="B1" s="1"><v>5</v></c>'
+        b'<c r="C1" s="1" t="s"><v>0</v></c><c r="D1" s="2"><v>6</v></c></row>'
+        b'<row r="9"><x:c r="AA9" t="n" s="3"><x:v>7</x:v></x:c><c r="E9" s="11"><v>8</v></c></row>'
+    )
+    found = _cells_with_styles(sheet, {1: ((5,), []), 3: ((5, 4), ["-"])})
+    assert found is not None
+    # Not the empty A1, the text C1, D1 (another style) or E9 (style 11, not 1).
+    places = zip(found.rows, found.columns, found.format_ids, strict=True)
+    assert list(places) == [(0, 1, 0), (8, 26, 1)]
+    assert found.formats == [(5,), (5, 4)]
+
+
+def test_a_damaged_sheet_cannot_make_the_padding_scan_quadratic() -> None:
+    """Tags never closed: each scan stops at the next "<", so 2 MB of them take
+    milliseconds (unbounded, every "<c " would be read to the end: hours)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from removal_batch.readers.number_formats import _cells_with_styles as f;"
+        'assert f(b\'<c r="A1" s="1" \' * 200_000, {1: ((5,), [])}) is None'
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

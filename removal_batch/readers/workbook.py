@@ -30,6 +30,7 @@ from removal_batch.readers import (
     ReadError,
     ReadLimits,
 )
+from removal_batch.readers.number_formats import pad_like_excel, padded_cells
 
 PREFERRED_SHEET = "removal request"
 PEEK_ROWS = 50
@@ -471,5 +472,29 @@ def _read_workbook_here(
         # Closing a half-read workbook must not hide the real problem.
         with contextlib.suppress(Exception):
             book.close()
+    cells = _shown_padded(path, chosen, cells, first_row)
     numbers = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
     return RawTable(file=name, cells=cells, row_numbers=numbers, sheet=chosen, encoding="")
+
+
+def _shown_padded(path: Path, sheet: str, cells: pd.DataFrame, first_row: int) -> pd.DataFrame:
+    """Numbers in a zero-padding format (Excel's Zip Code) as the sheet shows them."""
+    padded = padded_cells(path, sheet)
+    if padded is None:
+        return cells
+    at = padded.rows - first_row
+    inside = (at >= 0) & (at < len(cells)) & np.isin(padded.columns, cells.columns)
+    keys = pd.DataFrame(
+        {"column": padded.columns[inside], "format": padded.format_ids[inside], "at": at[inside]}
+    )
+    for (column, format_id), group in keys.groupby(["column", "format"]):
+        values = cells[column]
+        shown = pad_like_excel(
+            values.iloc[group["at"].to_numpy()],
+            padded.formats[format_id],
+            padded.separators[format_id],
+        )
+        updated = values.copy()
+        updated.iloc[group["at"].to_numpy()] = shown.to_numpy()
+        cells[column] = updated
+    return cells

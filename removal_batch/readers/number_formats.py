@@ -1,0 +1,211 @@
+"""Numbers a workbook shows with leading zeros: Excel's Zip Code format and its kin.
+
+Excel's own advice for ZIP codes is Format Cells > Special > Zip Code, the number format
+``00000``: the cell holds the number 2134 and shows 02134. The value alone (all calamine
+gives) would read as 2134, a ZIP code that lost its zero, and a SKU typed 00123 in a
+``00000`` column as 123. The person at the sheet sees the zeros, so the cell's text must
+have them. Only formats made of zeros and separators (``00000``, ``00000-0000``,
+``000-00-0000``) are applied: they show a whole number's digits, padded, and nothing else.
+
+calamine does not expose number formats, so .xlsx/.xlsm parts are read here: the styles
+(small), and the chosen sheet's XML only when a style uses such a format. Everything
+else (.xls, .ods, a workbook laid out in a way not understood here) keeps calamine's
+values. Any failure here is silent for the same reason: the values are still right, only
+unpadded, and the rules say when zeros look lost.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
+
+import numpy as np
+import pandas as pd
+
+# A styles or workbook part larger than this is not a real one: skipped, not parsed.
+MAX_SMALL_PART = 16 << 20
+# Zeros, each group after the first led by one separator: 00000, 00000-0000, 000 00 0000.
+_PADDED = re.compile(r"0+(?:[- ]0+)*")
+_ESCAPED = re.compile(r'\\(.)|"([^"]*)"')
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
+_CELL_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
+
+
+@dataclass(frozen=True)
+class PaddedCells:
+    """Numeric cells shown padded: 0-based sheet rows and columns, and each one's format
+    (an index into ``formats``, the groups of zeros of each, e.g. (5, 4) for 00000-0000)."""
+
+    rows: np.ndarray
+    columns: np.ndarray
+    format_ids: np.ndarray
+    formats: list[tuple[int, ...]]
+    separators: list[list[str]]
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _attribute(element: ElementTree.Element, name: str) -> str | None:
+    """An attribute by its local name, whatever namespace prefix it carries."""
+    for key, value in element.attrib.items():
+        if _local(key) == name:
+            return value
+    return None
+
+
+def _padding(code: str) -> tuple[tuple[int, ...], list[str]] | None:
+    """The groups of zeros and their separators of a zero-padding format code, else None.
+    Backslash escapes and quoted literals are Excel's ways of writing a separator."""
+    plain = _ESCAPED.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), code)
+    if not _PADDED.fullmatch(plain) or plain == "0":
+        return None
+    groups = re.split(r"[- ]", plain)
+    return tuple(len(g) for g in groups), re.findall(r"[- ]", plain)
+
+
+def _read_part(archive: zipfile.ZipFile, name: str, limit: int = MAX_SMALL_PART) -> bytes | None:
+    """A part's bytes; None when it is missing or over ``limit``. (A sheet's own size was
+    bounded by check_zip before calamine read it.)"""
+    try:
+        info = archive.getinfo(name)
+    except KeyError:
+        return None
+    if info.file_size > limit:
+        return None
+    return archive.read(info)
+
+
+def _padded_styles(
+    archive: zipfile.ZipFile,
+) -> dict[int, tuple[tuple[int, ...], list[str]]]:
+    """Style index -> padding, for the cell styles whose number format pads with zeros."""
+    data = _read_part(archive, "xl/styles.xml")
+    if data is None or b"numFmt " not in data:  # no custom number format at all
+        return {}
+    root = ElementTree.fromstring(data)
+    paddings = {}
+    for element in root.iter():
+        if _local(element.tag) == "numFmt":
+            number, code = _attribute(element, "numFmtId"), _attribute(element, "formatCode")
+            padding = _padding(code or "")
+            if number is not None and padding is not None:
+                paddings[number] = padding
+    if not paddings:
+        return {}
+    styles = {}
+    for element in root.iter():
+        if _local(element.tag) == "cellXfs":
+            for index, xf in enumerate(e for e in element if _local(e.tag) == "xf"):
+                number = _attribute(xf, "numFmtId")
+                if number in paddings:
+                    styles[index] = paddings[number]
+    return styles
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """The zip part holding the named sheet, from the workbook and its relationships."""
+    book, links = (
+        _read_part(archive, "xl/workbook.xml"),
+        _read_part(archive, "xl/_rels/workbook.xml.rels"),
+    )
+    if book is None or links is None:
+        return None
+    link_id = None
+    for element in ElementTree.fromstring(book).iter():
+        if _local(element.tag) == "sheet" and _attribute(element, "name") == sheet:
+            link_id = _attribute(element, "id")
+    for element in ElementTree.fromstring(links).iter():
+        if _local(element.tag) == "Relationship" and element.get("Id") == link_id:
+            target = element.get("Target") or ""
+            path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            return str(PurePosixPath(path))
+    return None
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1
+
+
+def padded_cells(path: Path, sheet: str) -> PaddedCells | None:
+    """The numeric cells of ``sheet`` that Excel shows zero-padded, or None (no such
+    format, not an .xlsx, or anything not understood)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            styles = _padded_styles(archive)
+            if not styles:
+                return None
+            part = _sheet_part(archive, sheet)
+            data = _read_part(archive, part, limit=1 << 40) if part else None
+        if data is None:
+            return None
+        return _cells_with_styles(data, styles)
+    except Exception:  # noqa: BLE001 - see the module's docstring: values stay calamine's
+        return None
+
+
+def _cells_with_styles(
+    data: bytes, styles: dict[int, tuple[tuple[int, ...], list[str]]]
+) -> PaddedCells | None:
+    """Scan the sheet's XML for the start tags of cells with one of ``styles``. The
+    regular expression does the scanning; Python sees only the cells it finds."""
+    alternatives = b"|".join(str(s).encode() for s in sorted(styles))
+    # A self-closed tag (<c r="A5" s="1"/>) is a formatted cell with no value: skipped.
+    # A cell's attributes are a few short ones: bounding them keeps a damaged sheet's
+    # scan linear (a "<c " with no ">" for megabytes would otherwise be read to its end
+    # from every "<c " in it).
+    tag = re.compile(
+        rb'<(?:[A-Za-z_][\w.-]{0,64}:)?c\s[^<>]{0,1024}?\bs="('
+        + alternatives
+        + rb')"[^<>]{0,1024}(?<!/)>'
+    )
+    rows, columns, ids = [], [], []
+    for match in tag.finditer(data):
+        start = match.group(0)
+        kind = _CELL_TYPE.search(start)
+        if kind is not None and kind.group(1) != b"n":  # text, a boolean, an error...
+            continue
+        ref = _CELL_REF.search(start)
+        if ref is None:  # a cell placed by order alone: not worth guessing its place
+            return None
+        rows.append(int(ref.group(2)) - 1)
+        columns.append(_column_index(ref.group(1)))
+        ids.append(int(match.group(1)))
+    if not rows:
+        return None
+    order = sorted(styles)
+    slot = {style: i for i, style in enumerate(order)}
+    return PaddedCells(
+        rows=np.asarray(rows, dtype=np.int64),
+        columns=np.asarray(columns, dtype=np.int64),
+        format_ids=np.asarray([slot[i] for i in ids], dtype=np.int64),
+        formats=[styles[s][0] for s in order],
+        separators=[styles[s][1] for s in order],
+    )
+
+
+def pad_like_excel(values: pd.Series, groups: tuple[int, ...], separators: list[str]) -> pd.Series:
+    """Whole non-negative numbers' text as the format shows it: 2134 -> 02134 with (5,),
+    21341234 -> 02134-1234 with (5, 4). Excel puts extra digits in the first group; any
+    other text (a fraction, a negative number) is left as it is."""
+    digits = values.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
+    if not digits.any():
+        return values
+    text = values[digits].str.zfill(sum(groups))
+    tail = sum(groups[1:])
+    shown = text.str.slice(stop=-tail) if tail else text
+    at = -tail
+    for size, separator in zip(groups[1:], separators, strict=True):
+        end = at + size
+        shown = shown + separator + text.str.slice(at, end if end < 0 else None)
+        at = end
+    result = values.copy()
+    result[digits] = shown
+    return result
