@@ -33,7 +33,7 @@ def test_a_good_address_and_none_have_nothing_to_say() -> None:
     [
         ("AddressCountryCode", "USA", "AddressCountryCode 'USA' is not a two-letter country"),
         ("AddressStateOrRegion", "Nevada", "'Nevada' is not a state or province code of US"),
-        ("AddressPostalCode", "8950", "leading zero(s) were probably lost"),
+        ("AddressPostalCode", "8950", "its leading zero was probably lost"),
         ("ContactPhoneNumber", "12", "ContactPhoneNumber '12' cannot be a phone number in US"),
         ("AddressName", "A" * 51, "AddressName is 51 characters long; at most 50"),
     ],

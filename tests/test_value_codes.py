@@ -615,3 +615,30 @@ def test_no_slip_is_guessed_among_many_unknown_skus(tmp_path: Path) -> None:
     many = messages(TYPO_MAX_UNKNOWN + 1)
     assert len(many) == TYPO_MAX_UNKNOWN + 1
     assert not any("Did you mean" in m for m in many)
+
+
+@pytest.mark.parametrize(
+    ("cells", "said"),
+    [
+        (
+            {"SellableQuantity": "1,000"},
+            "SellableQuantity must be a whole number of units written without separators; "
+            "'1,000' has a thousands comma: write it as 1000.",
+        ),
+        ({"SellableQuantity": "1,00"}, "like 3; '1,00' is not. Leave the cell blank for 0."),
+        (
+            {"AddressPostalCode": "2134"},
+            "has only 4 digits: its leading zero was probably lost (e.g. 02134 became 2134).",
+        ),
+        (
+            {"AddressPostalCode": "213"},
+            "has only 3 digits: its leading zeros were probably lost (e.g. 02134 became 2134).",
+        ),
+    ],
+)
+def test_a_number_written_the_office_way_says_how_to_write_it(
+    tmp_path: Path, check, cells: dict[str, str], said: str
+) -> None:
+    result = check(write_delimited(tmp_path / "n.txt", request_rows([{**BASE, **cells}])))
+    problems = result.problems[result.problems["code"].ne("order-held")]
+    assert len(problems) == 1 and said in problems["message"].iloc[0]

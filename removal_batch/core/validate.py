@@ -128,6 +128,18 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         + _quote(value)
         + " is not. Leave the cell blank for 0.",
     )
+    grouped = code.eq("value-not-integer") & value.str.fullmatch(r"\d{1,3}(?:,\d{3})+").fillna(
+        False
+    )
+    put(
+        grouped,
+        field
+        + " must be a whole number of units written without separators; "
+        + _quote(value)
+        + " has a thousands comma: write it as "
+        + value.str.replace(",", "", regex=False)
+        + ".",
+    )
     put(
         code.eq("value-negative"),
         field + " is " + value + "; a quantity cannot be below zero. Use 0 or leave it blank.",
@@ -217,8 +229,10 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         + _quote(value)
         + " has only "
         + value.str.len().astype(str)
-        + " digits: the leading zero(s) were probably lost (e.g. 02134 became 2134). Format "
-        "the column as Text and type the full ZIP code.",
+        + " digits: "
+        + value.str.len().map({4: "its leading zero was", 3: "its leading zeros were"})
+        + " probably lost (e.g. 02134 became 2134). Format the column as Text and type the "
+        "full ZIP code.",
     )
     put(
         code.eq("phone-invalid"),
