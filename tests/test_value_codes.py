@@ -642,3 +642,32 @@ def test_a_number_written_the_office_way_says_how_to_write_it(
     result = check(write_delimited(tmp_path / "n.txt", request_rows([{**BASE, **cells}])))
     problems = result.problems[result.problems["code"].ne("order-held")]
     assert len(problems) == 1 and said in problems["message"].iloc[0]
+
+
+def test_every_postal_example_in_the_messages_passes_its_countrys_check() -> None:
+    """The message's example for a country must be a code the check accepts, and every
+    country the schema knows has one."""
+    import re
+
+    import yaml
+
+    from removal_batch.core.validate import POSTAL_EXAMPLES
+
+    schema = yaml.safe_load((Path(__file__).parents[1] / "schemas" / "request.yaml").read_text())
+    (patterns,) = [c["patterns"] for c in schema["checks"] if "patterns" in c]
+    assert set(POSTAL_EXAMPLES) == set(patterns)
+    for country, text in POSTAL_EXAMPLES.items():
+        examples = re.findall(r"(?:like|written|or) ([A-Z0-9][A-Z0-9 -]*[A-Z0-9])", text)
+        assert examples, country
+        for example in examples:
+            assert re.fullmatch(patterns[country], example), (country, example)
+
+
+def test_a_wrong_postal_code_says_how_its_country_writes_them(tmp_path: Path, check) -> None:
+    rows = [{**BASE, "AddressPostalCode": "ABCDE"}]
+    result = check(write_delimited(tmp_path / "p.txt", request_rows(rows)))
+    said = result.problems.loc[result.problems["code"].eq("postal-code-invalid"), "message"]
+    assert list(said) == [
+        "AddressPostalCode 'ABCDE' is not a valid postal code for US; a ZIP code is written "
+        "12345 or 12345-6789."
+    ]

@@ -106,6 +106,28 @@ def _quote(values: pd.Series) -> pd.Series:
     return "'" + values.astype(str) + "'"
 
 
+# How each country's postal codes are written, for the message (each one passes the
+# schema's pattern for its country: tests/test_value_codes.py holds them to it).
+POSTAL_EXAMPLES = {
+    "US": "; a ZIP code is written 12345 or 12345-6789",
+    "CA": "; a postal code is written like K1A 0B1",
+    "GB": "; a postcode is written like SW1A 1AA",
+    "DE": "; a postal code is five digits, like 10115",
+    "FR": "; a postal code is five digits, like 75001",
+    "IT": "; a postal code is five digits, like 00184",
+    "ES": "; a postal code is five digits, like 28001",
+    "MX": "; a postal code is five digits, like 06600",
+    "JP": "; a postal code is written like 100-0001",
+    "AU": "; a postcode is four digits, like 2000",
+    "NL": "; a postal code is written like 1012 AB",
+    "PL": "; a postal code is written like 00-950",
+    "SE": "; a postal code is written like 111 22",
+    "BE": "; a postal code is four digits, like 1000",
+    "IN": "; a PIN code is six digits, like 110001",
+    "BR": "; a CEP is written like 01310-100",
+}
+
+
 def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     """Plain-words messages, built column-wise per code."""
     field, value, code = found["field"], found["value"], found["code"]
@@ -220,7 +242,12 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     postal = code.eq("postal-code-invalid")
     put(
         postal,
-        "AddressPostalCode " + _quote(value) + " is not a valid postal code for " + country + ".",
+        "AddressPostalCode "
+        + _quote(value)
+        + " is not a valid postal code for "
+        + country
+        + country.map(POSTAL_EXAMPLES).fillna("; check it against the address")
+        + ".",
     )
     lost_zero = postal & country.eq("US") & value.str.fullmatch(r"\d{3,4}").fillna(False)
     put(
