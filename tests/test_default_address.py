@@ -68,7 +68,7 @@ def test_a_country_the_marketplace_does_not_send_to_is_refused() -> None:
         "ContactPhoneNumber": "613-555-0100",
     }
     (said,) = problems(canadian)
-    assert "'CA' is Canada" in said and "only within United States (US)" in said
+    assert "'CA' is Canada" in said and "only within the United States (US)" in said
     assert problems(canadian, marketplace="CA") == []
     (said,) = problems({**GOOD_US, "AddressCountryCode": "PR", "AddressStateOrRegion": ""})
     assert "Puerto Rico" in said

@@ -299,10 +299,10 @@ def test_whole_number_test_agrees_with_its_pattern(values: list[str]) -> None:
     [
         (
             {"AddressCountryCode": "USA"},
-            "'USA' is not a two-letter country code (ISO 3166-1). Use 'US' for United States.",
+            "'USA' is not a two-letter country code (ISO 3166-1). Use 'US' for the United States.",
         ),
-        ({"AddressCountryCode": "united states"}, "Use 'US' for United States."),
-        ({"AddressCountryCode": "UK"}, "Use 'GB' for United Kingdom."),
+        ({"AddressCountryCode": "united states"}, "Use 'US' for the United States."),
+        ({"AddressCountryCode": "UK"}, "Use 'GB' for the United Kingdom."),
         (
             {"AddressCountryCode": "ZZZ"},
             "'ZZZ' is not a two-letter country code (ISO 3166-1), such as US, CA or GB.",

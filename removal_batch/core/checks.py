@@ -150,15 +150,23 @@ def load_reference_data() -> None:
     len(pycountry.subdivisions)  # the table is read on first use
 
 
+# Countries whose name takes "the" in a sentence ("returns to the United Kingdom").
+NAMED_WITH_THE = frozenset(
+    "US GB NL AE PH BS GM DO CF MV MH SB KY KM SC TC VG VI FO FK MP UM CC".split()  # noqa: SIM905 - codes read best on one line
+)
+
+
 @cache
 def country_name(code: str) -> str:
-    """'CA' -> 'Canada'; the common name where ISO's official one is long."""
+    """'CA' -> 'Canada', 'US' -> 'the United States': the common name where ISO's
+    official one is long, as it is said in a sentence."""
     import pycountry
 
     found = pycountry.countries.get(alpha_2=code)
     if found is None:
         return code
-    return str(getattr(found, "common_name", None) or found.name)
+    name = str(getattr(found, "common_name", None) or found.name)
+    return f"the {name}" if code in NAMED_WITH_THE else name
 
 
 @cache
