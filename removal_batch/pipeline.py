@@ -97,6 +97,9 @@ class SnapshotInfo:
     sha256: str
     skus: int
     snapshot_time: str
+    # Where snapshot_time came from: "--inventory-time", "snapshot-date" (the report's
+    # column) or "modified" (the file's modification time).
+    snapshot_time_from: str = "modified"
 
 
 @dataclass
@@ -234,11 +237,11 @@ def load_snapshot(
     except SnapshotError as exc:
         raise UsageError(str(exc)) from exc
     if inventory_time:
-        when = parse_time(inventory_time)
+        when, time_from = parse_time(inventory_time), "--inventory-time"
     elif snapshot.snapshot_date:
-        when = parse_time(snapshot.snapshot_date)
+        when, time_from = parse_time(snapshot.snapshot_date), "snapshot-date"
     else:
-        when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+        when, time_from = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC), "modified"
     sha256 = sha256_of(path) if hashed else ""
     if _stamp(path) != before:
         raise UsageError(
@@ -251,6 +254,7 @@ def load_snapshot(
         sha256=sha256,
         skus=snapshot.sku_count,
         snapshot_time=when.isoformat(),
+        snapshot_time_from=time_from,
     )
     return snapshot, info
 

@@ -121,3 +121,50 @@ def test_a_batch_of_mostly_unknown_skus_points_at_the_snapshot(
     assert f"Most lines ({WRONG_SNAPSHOT_LINES} of {WRONG_SNAPSHOT_LINES + 1}) {said}" in most
     assert said not in check(known=1, unknown=WRONG_SNAPSHOT_LINES - 1)  # too few to say
     assert said not in check(known=WRONG_SNAPSHOT_LINES, unknown=WRONG_SNAPSHOT_LINES)
+
+
+def test_the_snapshot_checked_against_is_named_with_its_age(
+    tmp_path: Path, inventory: Path
+) -> None:
+    import datetime as dt
+    import json
+    import os
+    import re
+
+    from conftest import INVENTORY_ROWS
+
+    request = _one_disposal(tmp_path / "r.txt", "D1", "SKU-4")
+
+    def said(*args: str) -> str:
+        out = tmp_path / f"out{len(list(tmp_path.glob('out*')))}"
+        result = CliRunner().invoke(
+            main, ["check", str(request), *args, "--out", str(out)], terminal_width=300
+        )
+        assert result.exit_code == 0, result.output
+        summary = json.loads((out / "summary.json").read_text())
+        # rich folds a long line: read the output as one line of words.
+        words = " ".join(result.output.split())
+        line = re.search(r"Checked against .*? (?:before this run|after this run started)\.", words)
+        assert line is not None, words
+        return f"{line.group(0)} [{summary['snapshot']['snapshot_time_from']}]"
+
+    given = said("--inventory", str(inventory), "--inventory-time", "2020-01-02T03:04:00Z")
+    days = (dt.datetime.now(dt.UTC) - dt.datetime(2020, 1, 2, 3, 4, tzinfo=dt.UTC)).days
+    assert given == (
+        f"Checked against inventory snapshot inventory.txt (4 SKUs), as of 2020-01-02 03:04 "
+        f"UTC (as given by --inventory-time), {days:,} days before this run. [--inventory-time]"
+    )
+    dated = write_delimited(
+        tmp_path / "dated.txt",
+        [[*INVENTORY_ROWS[0], "snapshot-date"]]
+        + [[*row, "2999-01-01T00:00:00+00:00"] for row in INVENTORY_ROWS[1:]],
+    )
+    assert said("--inventory", str(dated)).endswith(
+        "as of 2999-01-01 00:00 UTC (the report's snapshot-date), after this run started. "
+        "[snapshot-date]"
+    )
+    three_hours_ago = dt.datetime.now().timestamp() - 3 * 3600 - 60
+    os.utime(inventory, (three_hours_ago, three_hours_ago))
+    assert said("--inventory", str(inventory)).endswith(
+        "(the file's modification time), 3 hours before this run. [modified]"
+    )

@@ -93,6 +93,7 @@ def _sections(result: BatchResult) -> tuple[dict[str, Any], dict[str, Any]]:
             "sha256": result.snapshot.sha256,
             "skus": result.snapshot.skus,
             "snapshot_time": result.snapshot.snapshot_time,
+            "snapshot_time_from": result.snapshot.snapshot_time_from,
         },
         "inputs": inputs,
         "not_read": list(result.not_read),

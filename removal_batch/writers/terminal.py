@@ -59,6 +59,36 @@ def _say_if_the_snapshot_looks_wrong(result: BatchResult, console: Console) -> N
         )
 
 
+TIME_SOURCES = {
+    "--inventory-time": "as given by --inventory-time",
+    "snapshot-date": "the report's snapshot-date",
+    "modified": "the file's modification time",
+}
+
+
+def snapshot_line(result: BatchResult) -> str:
+    """Which snapshot the batch was checked against, and how old it is: with several in
+    inventory/, or a report downloaded last week, this is the line to read first."""
+    import datetime as dt
+
+    info = result.snapshot
+    when = dt.datetime.fromisoformat(info.snapshot_time).astimezone(dt.UTC)
+    age = dt.datetime.fromisoformat(result.started) - when
+    if age < dt.timedelta(0):
+        old = "after this run started"
+    elif age < dt.timedelta(hours=1):
+        old = f"{counted(int(age.total_seconds() // 60), 'minute')} before this run"
+    elif age < dt.timedelta(days=2):
+        old = f"{counted(int(age.total_seconds() // 3600), 'hour')} before this run"
+    else:
+        old = f"{counted(age.days, 'day')} before this run"
+    return (
+        f"Checked against inventory snapshot {info.file} ({counted(info.skus, 'SKU')}), "
+        f"as of {when:%Y-%m-%d %H:%M} UTC ({TIME_SOURCES.get(info.snapshot_time_from, '?')}), "
+        f"{old}."
+    )
+
+
 def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -> None:
     """Every text that comes from the user's files (names, cells, messages quoting them)
     goes out as rich Text, never through rich's markup: a file named '[bold]x.txt' would
@@ -103,6 +133,7 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
             Text(top),
         )
     console.print(table)
+    console.print(Text(visible(snapshot_line(result))))
     if len(shown) < len(files):
         in_table = {id(f) for f in shown}
         rest = [f for f in files if id(f) not in in_table]
