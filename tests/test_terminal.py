@@ -144,7 +144,9 @@ def test_the_snapshot_checked_against_is_named_with_its_age(
         summary = json.loads((out / "summary.json").read_text())
         # rich folds a long line: read the output as one line of words.
         words = " ".join(result.output.split())
-        line = re.search(r"Checked against .*? (?:before this run|after this run started)\.", words)
+        line = re.search(
+            r"Checked against .*?(?:this run\.(?: Units sold .*? report\.)?|started\.)", words
+        )
         assert line is not None, words
         return f"{line.group(0)} [{summary['snapshot']['snapshot_time_from']}]"
 
@@ -152,7 +154,9 @@ def test_the_snapshot_checked_against_is_named_with_its_age(
     days = (dt.datetime.now(dt.UTC) - dt.datetime(2020, 1, 2, 3, 4, tzinfo=dt.UTC)).days
     assert given == (
         f"Checked against inventory snapshot inventory.txt (4 SKUs), as of 2020-01-02 03:04 "
-        f"UTC (as given by --inventory-time), {days:,} days before this run. [--inventory-time]"
+        f"UTC (as given by --inventory-time), {days:,} days before this run. Units sold since "
+        "then still count as available: if stock has moved, download a fresh Manage FBA "
+        "Inventory report. [--inventory-time]"
     )
     dated = write_delimited(
         tmp_path / "dated.txt",

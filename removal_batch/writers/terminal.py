@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +60,8 @@ def _say_if_the_snapshot_looks_wrong(result: BatchResult, console: Console) -> N
         )
 
 
+# From this age on, the snapshot line says what an old snapshot does not know.
+STALE_SNAPSHOT = dt.timedelta(days=2)
 TIME_SOURCES = {
     "--inventory-time": "as given by --inventory-time",
     "snapshot-date": "the report's snapshot-date",
@@ -66,11 +69,10 @@ TIME_SOURCES = {
 }
 
 
-def snapshot_line(result: BatchResult) -> str:
+def snapshot_line(result: BatchResult) -> tuple[str, bool]:
     """Which snapshot the batch was checked against, and how old it is: with several in
-    inventory/, or a report downloaded last week, this is the line to read first."""
-    import datetime as dt
-
+    inventory/, or a report downloaded last week, this is the line to read first. And
+    whether it is old enough to say so."""
     info = result.snapshot
     when = dt.datetime.fromisoformat(info.snapshot_time).astimezone(dt.UTC)
     age = dt.datetime.fromisoformat(result.started) - when
@@ -82,11 +84,20 @@ def snapshot_line(result: BatchResult) -> str:
         old = f"{counted(int(age.total_seconds() // 3600), 'hour')} before this run"
     else:
         old = f"{counted(age.days, 'day')} before this run"
-    return (
+    line = (
         f"Checked against inventory snapshot {info.file} ({counted(info.skus, 'SKU')}), "
         f"as of {when:%Y-%m-%d %H:%M} UTC ({TIME_SOURCES.get(info.snapshot_time_from, '?')}), "
         f"{old}."
     )
+    stale = age >= STALE_SNAPSHOT
+    if stale:
+        # Units sold since are still counted as available: an order may ask for more than
+        # the warehouse holds now, and Amazon then removes fewer or refuses it.
+        line += (
+            " Units sold since then still count as available: if stock has moved, download "
+            "a fresh Manage FBA Inventory report."
+        )
+    return line, stale
 
 
 def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -> None:
@@ -133,7 +144,8 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
             Text(top),
         )
     console.print(table)
-    console.print(Text(visible(snapshot_line(result))))
+    said, stale = snapshot_line(result)
+    console.print(Text(visible(said), style="yellow" if stale else ""))
     if len(shown) < len(files):
         in_table = {id(f) for f in shown}
         rest = [f for f in files if id(f) not in in_table]
