@@ -13,6 +13,7 @@ hides another column's problems.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -165,7 +166,9 @@ def country_name(code: str) -> str:
     found = pycountry.countries.get(alpha_2=code)
     if found is None:
         return code
-    name = str(getattr(found, "common_name", None) or found.name)
+    with warnings.catch_warnings():  # pycountry 23 warns when a country has no common name
+        warnings.simplefilter("ignore")
+        name = str(getattr(found, "common_name", None) or found.name)
     return f"the {name}" if code in NAMED_WITH_THE else name
 
 
