@@ -410,7 +410,7 @@ def case_frictionless(data: Path, scale: float, out: Path) -> dict[str, object] 
         "seconds": theirs.seconds,
         "peak_mb": theirs.peak_mb,
         "figure": f"frictionless {theirs.seconds:.1f} s vs ours {ours.seconds:.2f} s (median "
-        f"of {LARGE_RUNS} runs: {spread} s) = {speedup:.1f}x (frictionless exit "
+        f"of {LARGE_RUNS} runs: {spread} s) = {speedup:.2f}x (frictionless exit "
         f"{theirs.returncode}); reading and schema "
         f"validation alone: {schema_only.seconds:.1f} s = "
         f"{theirs.seconds / schema_only.seconds:.1f}x",
