@@ -682,16 +682,20 @@ def test_only_formats_of_zeros_and_separators_pad(
     from removal_batch.readers.number_formats import _padding
 
     found = _padding(code)
-    assert (found is None) if groups is None else (found == (groups, separators))
+    if groups is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert (found.groups, list(found.separators)) == (groups, separators)
 
 
 def test_padding_shows_digits_as_excel_does() -> None:
     import pandas as pd
 
-    from removal_batch.readers.number_formats import pad_like_excel
+    from removal_batch.readers.number_formats import Padding, pad_like_excel
 
     values = pd.Series(["2134", "21341234", "1234567890", "2134.5", "-5", "", "77777"])
-    assert list(pad_like_excel(values, (5,), [])) == [
+    assert list(pad_like_excel(values, Padding((5,), ()))) == [
         "02134",
         "21341234",
         "1234567890",
@@ -700,7 +704,7 @@ def test_padding_shows_digits_as_excel_does() -> None:
         "",
         "77777",
     ]
-    assert list(pad_like_excel(values, (5, 4), ["-"])) == [
+    assert list(pad_like_excel(values, Padding((5, 4), ("-",)))) == [
         "00000-2134",
         "02134-1234",
         "123456-7890",
@@ -709,23 +713,25 @@ def test_padding_shows_digits_as_excel_does() -> None:
         "",
         "00007-7777",
     ]
-    assert list(pad_like_excel(pd.Series(["123456789"]), (3, 2, 4), ["-", "-"])) == ["123-45-6789"]
+    assert list(pad_like_excel(pd.Series(["123456789"]), Padding((3, 2, 4), ("-", "-")))) == [
+        "123-45-6789"
+    ]
 
 
 def test_padded_cells_are_found_by_style_and_place_in_the_sheet_xml() -> None:
-    from removal_batch.readers.number_formats import _cells_with_styles
+    from removal_batch.readers.number_formats import Padding, _cells_with_styles
 
     sheet = (
         b'<row r="1"><c r="A1" s="1"/><c r="B1" s="1"><v>5</v></c>'
         b'<c r="C1" s="1" t="s"><v>0</v></c><c r="D1" s="2"><v>6</v></c></row>'
         b'<row r="9"><x:c r="AA9" t="n" s="3"><x:v>7</x:v></x:c><c r="E9" s="11"><v>8</v></c></row>'
     )
-    found = _cells_with_styles(sheet, {1: ((5,), []), 3: ((5, 4), ["-"])})
+    found = _cells_with_styles(sheet, {1: Padding((5,), ()), 3: Padding((5, 4), ("-",))})
     assert found is not None
     # Not the empty A1, the text C1, D1 (another style) or E9 (style 11, not 1).
     places = zip(found.rows, found.columns, found.format_ids, strict=True)
     assert list(places) == [(0, 1, 0), (8, 26, 1)]
-    assert found.formats == [(5,), (5, 4)]
+    assert [f.groups for f in found.formats] == [(5,), (5, 4)]
 
 
 def test_a_damaged_sheet_cannot_make_the_padding_scan_quadratic() -> None:
@@ -735,7 +741,7 @@ def test_a_damaged_sheet_cannot_make_the_padding_scan_quadratic() -> None:
     import sys
 
     code = (
-        "from removal_batch.readers.number_formats import _cells_with_styles as f;"
+        "from removal_batch.readers.number_formats import Padding as P, _cells_with_styles as f;"
         'assert f(b\'<c r="A1" s="1" \' * 200_000, {1: ((5,), [])}) is None'
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -35,15 +35,23 @@ _CELL_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
 
 
 @dataclass(frozen=True)
+class Padding:
+    """A zero-padding format: its groups of zeros and the separators between them, e.g.
+    (5, 4) and ["-"] for 00000-0000."""
+
+    groups: tuple[int, ...]
+    separators: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class PaddedCells:
     """Numeric cells shown padded: 0-based sheet rows and columns, and each one's format
-    (an index into ``formats``, the groups of zeros of each, e.g. (5, 4) for 00000-0000)."""
+    (an index into ``formats``)."""
 
     rows: np.ndarray
     columns: np.ndarray
     format_ids: np.ndarray
-    formats: list[tuple[int, ...]]
-    separators: list[list[str]]
+    formats: list[Padding]
 
 
 def _local(tag: str) -> str:
@@ -58,14 +66,14 @@ def _attribute(element: ElementTree.Element, name: str) -> str | None:
     return None
 
 
-def _padding(code: str) -> tuple[tuple[int, ...], list[str]] | None:
+def _padding(code: str) -> Padding | None:
     """The groups of zeros and their separators of a zero-padding format code, else None.
     Backslash escapes and quoted literals are Excel's ways of writing a separator."""
     plain = _ESCAPED.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), code)
     if not _PADDED.fullmatch(plain) or plain == "0":
         return None
     groups = re.split(r"[- ]", plain)
-    return tuple(len(g) for g in groups), re.findall(r"[- ]", plain)
+    return Padding(tuple(len(g) for g in groups), tuple(re.findall(r"[- ]", plain)))
 
 
 def _read_part(archive: zipfile.ZipFile, name: str, limit: int = MAX_SMALL_PART) -> bytes | None:
@@ -82,7 +90,7 @@ def _read_part(archive: zipfile.ZipFile, name: str, limit: int = MAX_SMALL_PART)
 
 def _padded_styles(
     archive: zipfile.ZipFile,
-) -> dict[int, tuple[tuple[int, ...], list[str]]]:
+) -> dict[int, Padding]:
     """Style index -> padding, for the cell styles whose number format pads with zeros."""
     data = _read_part(archive, "xl/styles.xml")
     if data is None or b"numFmt " not in data:  # no custom number format at all
@@ -151,9 +159,7 @@ def padded_cells(path: Path, sheet: str) -> PaddedCells | None:
         return None
 
 
-def _cells_with_styles(
-    data: bytes, styles: dict[int, tuple[tuple[int, ...], list[str]]]
-) -> PaddedCells | None:
+def _cells_with_styles(data: bytes, styles: dict[int, Padding]) -> PaddedCells | None:
     """Scan the sheet's XML for the start tags of cells with one of ``styles``. The
     regular expression does the scanning; Python sees only the cells it finds."""
     alternatives = b"|".join(str(s).encode() for s in sorted(styles))
@@ -186,15 +192,15 @@ def _cells_with_styles(
         rows=np.asarray(rows, dtype=np.int64),
         columns=np.asarray(columns, dtype=np.int64),
         format_ids=np.asarray([slot[i] for i in ids], dtype=np.int64),
-        formats=[styles[s][0] for s in order],
-        separators=[styles[s][1] for s in order],
+        formats=[styles[s] for s in order],
     )
 
 
-def pad_like_excel(values: pd.Series, groups: tuple[int, ...], separators: list[str]) -> pd.Series:
+def pad_like_excel(values: pd.Series, padding: Padding) -> pd.Series:
     """Whole non-negative numbers' text as the format shows it: 2134 -> 02134 with (5,),
     21341234 -> 02134-1234 with (5, 4). Excel puts extra digits in the first group; any
     other text (a fraction, a negative number) is left as it is."""
+    groups = padding.groups
     digits = values.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
     if not digits.any():
         return values
@@ -202,7 +208,7 @@ def pad_like_excel(values: pd.Series, groups: tuple[int, ...], separators: list[
     tail = sum(groups[1:])
     shown = text.str.slice(stop=-tail) if tail else text
     at = -tail
-    for size, separator in zip(groups[1:], separators, strict=True):
+    for size, separator in zip(groups[1:], padding.separators, strict=True):
         end = at + size
         shown = shown + separator + text.str.slice(at, end if end < 0 else None)
         at = end

@@ -492,7 +492,6 @@ def _shown_padded(path: Path, sheet: str, cells: pd.DataFrame, first_row: int) -
         shown = pad_like_excel(
             values.iloc[group["at"].to_numpy()],
             padded.formats[format_id],
-            padded.separators[format_id],
         )
         updated = values.copy()
         updated.iloc[group["at"].to_numpy()] = shown.to_numpy()
