@@ -30,6 +30,7 @@ from removal_batch.core.inventory import (
 from removal_batch.core.problems import (
     Problem,
     concat_problems,
+    point_held_orders_at_errors,
     problems_frame,
     sort_problems,
     without_cells,
@@ -526,7 +527,7 @@ def run_batch(
         extra = decision.problems_by_file.get(outcome.name)
         if extra is not None and len(extra):
             outcome.problems = concat_problems([outcome.problems, extra])
-        outcome.problems = sort_problems(outcome.problems)
+        outcome.problems = point_held_orders_at_errors(sort_problems(outcome.problems))
         outcome.accepted = decision.accepted_rows.get(outcome.name, 0)
         outcome.rejected = outcome.rows - outcome.accepted
         fatal = outcome.problems["severity"].eq("fatal").any() if len(outcome.problems) else False

@@ -671,3 +671,29 @@ def test_a_wrong_postal_code_says_how_its_country_writes_them(tmp_path: Path, ch
         "AddressPostalCode 'ABCDE' is not a valid postal code for US; a ZIP code is written "
         "12345 or 12345-6789."
     ]
+
+
+def test_a_held_order_names_its_first_error_and_how_many_it_has(tmp_path: Path) -> None:
+    """The order-held record stands on the order's first row; the errors that hold it may
+    be far below: it names the first one's row and code, and counts them."""
+    stock = [INVENTORY_HEADER] + [[f"S{i:02d}", "", "", "", "9", "0", "0"] for i in range(41)]
+    snapshot = write_delimited(tmp_path / "inv.txt", stock)
+    lines = [{**BASE, "MerchantRemovalOrderID": "R1", "MerchantSKU": "S40"}] + [
+        {"MerchantSKU": f"S{i:02d}", "SellableQuantity": "1"} for i in range(40)
+    ]
+    lines[31] = {"MerchantSKU": "NO-SUCH-SKU", "SellableQuantity": "1"}  # row 33
+    lines[36] = {"MerchantSKU": "S35", "SellableQuantity": "x"}  # row 38, its own SKU
+    lines.append(
+        {**BASE, "MerchantRemovalOrderID": "R2", "MerchantSKU": "S40", "SellableQuantity": "0"}
+    )  # row 43
+    request = write_delimited(tmp_path / "h.txt", request_rows(lines))
+    problems = run_batch([request], snapshot, Settings()).problems
+    held = problems[problems["code"].eq("order-held")]
+    assert dict(zip(held["row"].astype(int), held["message"], strict=True)) == {
+        2: "Order R1 is held back and not written. Its rows have 2 errors, the first on row 33 "
+        "(sku-unknown): fix them and run again (or use --allow-partial to send the valid "
+        "lines).",
+        43: "Order R2 is held back and not written. Its rows have 1 error, on row 43 "
+        "(quantity-zero): fix it and run again (or use --allow-partial to send the valid "
+        "lines).",
+    }

@@ -116,3 +116,45 @@ def sort_problems(frame: pd.DataFrame) -> pd.DataFrame:
     )
     keyed = keyed.sort_values(["file", "sheet", "_row", "_rank"], kind="stable")
     return keyed.drop(columns=["_row", "_rank"]).reset_index(drop=True)
+
+
+def point_held_orders_at_errors(problems: pd.DataFrame) -> pd.DataFrame:
+    """Each order-held record names the first error of its order, and how many it has:
+    on a 50-line order the cause may be 40 rows below the record, and "the errors
+    reported on its rows" leaves the reader to find it. ``problems`` are one file's,
+    sorted, with order ids filled; an order without an error found here keeps its
+    message."""
+    held = problems["code"].eq("order-held")
+    if not held.any():
+        return problems
+    errors = problems[
+        problems["severity"].isin(["error", "fatal"])
+        & problems["order_id"].ne("")
+        & problems["row"].notna()
+    ]
+    if errors.empty:
+        return problems
+    by_order = errors.groupby("order_id", sort=False)
+    first = by_order.first()[["code", "row"]]
+    count = by_order.size()
+    one = count.eq(1)
+    said = (
+        "Order "
+        + first.index.to_series()
+        + " is held back and not written. Its rows have "
+        + count.map(lambda n: f"{n:,} errors, the first" if n > 1 else "1 error,")
+        + " on row "
+        + first["row"].astype(str)
+        + " ("
+        + first["code"]
+        + "): fix "
+        + one.map({True: "it", False: "them"})
+        + " and run again (or use --allow-partial to send the valid lines)."
+    )
+    message = problems.loc[held, "order_id"].map(said)
+    found = message.notna()
+    if not found.any():
+        return problems
+    problems = problems.copy()
+    problems.loc[message.index[found], "message"] = message[found].astype(str).to_numpy()
+    return problems
