@@ -527,7 +527,9 @@ def run_batch(
         extra = decision.problems_by_file.get(outcome.name)
         if extra is not None and len(extra):
             outcome.problems = concat_problems([outcome.problems, extra])
-        outcome.problems = point_held_orders_at_errors(sort_problems(outcome.problems))
+        outcome.problems = point_held_orders_at_errors(
+            sort_problems(outcome.problems), settings.allow_partial
+        )
         outcome.accepted = decision.accepted_rows.get(outcome.name, 0)
         outcome.rejected = outcome.rows - outcome.accepted
         fatal = outcome.problems["severity"].eq("fatal").any() if len(outcome.problems) else False

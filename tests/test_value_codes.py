@@ -697,3 +697,13 @@ def test_a_held_order_names_its_first_error_and_how_many_it_has(tmp_path: Path) 
         "(quantity-zero): fix it and run again (or use --allow-partial to send the valid "
         "lines).",
     }
+
+
+def test_a_held_order_under_allow_partial_does_not_suggest_it(tmp_path: Path, check) -> None:
+    rows = [{**BASE, "AddressPostalCode": "ABCDE"}]
+    result = check(
+        write_delimited(tmp_path / "p.txt", request_rows(rows)),
+        settings=Settings(allow_partial=True),
+    )
+    (said,) = result.problems.loc[result.problems["code"].eq("order-held"), "message"]
+    assert said.endswith("(postal-code-invalid): fix it and run again.")

@@ -214,7 +214,7 @@ def decide_orders(
     has_lines[written["order_no"].to_numpy()] = True
     emptied = set(order_nos[~has_lines[order_nos]].tolist()) - held
     held |= emptied
-    held_found = _held(orders, held)
+    held_found = _held(orders, held, settings.allow_partial)
     out_orders, out_lines, split_found = _final_orders(orders, written, settings, places)
     all_found = concat_findings([found, allocation.findings, held_found, split_found])
     problems = place_findings(all_found, core, places)
@@ -353,14 +353,19 @@ def _part_id_clashes(
     return findings(at, "MerchantRemovalOrderID", "order-id-duplicate", messages, values)
 
 
-def _held(orders: pd.DataFrame, held: set[int]) -> pd.DataFrame:
+def _held(orders: pd.DataFrame, held: set[int], allow_partial: bool) -> pd.DataFrame:
     if not held:
         return concat_findings([])
     held_orders = orders[orders["order_no"].isin(held)]
     message = (
-        "Order " + held_orders["order_id"] + " is held back and not written, because of the "
-        "errors reported on its rows. Fix them and run again (or use --allow-partial to send "
-        "the valid lines)."
+        "Order "
+        + held_orders["order_id"]
+        + " is held back and not written, because of the errors reported on its rows. Fix "
+        + (
+            "them and run again."
+            if allow_partial
+            else "them and run again (or use --allow-partial to send the valid lines)."
+        )
     )
     return findings(
         held_orders["first_line"],

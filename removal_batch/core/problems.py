@@ -118,7 +118,7 @@ def sort_problems(frame: pd.DataFrame) -> pd.DataFrame:
     return keyed.drop(columns=["_row", "_rank"]).reset_index(drop=True)
 
 
-def point_held_orders_at_errors(problems: pd.DataFrame) -> pd.DataFrame:
+def point_held_orders_at_errors(problems: pd.DataFrame, allow_partial: bool) -> pd.DataFrame:
     """Each order-held record names the first error of its order, and how many it has:
     on a 50-line order the cause may be 40 rows below the record, and "the errors
     reported on its rows" leaves the reader to find it. ``problems`` are one file's,
@@ -149,7 +149,11 @@ def point_held_orders_at_errors(problems: pd.DataFrame) -> pd.DataFrame:
         + first["code"]
         + "): fix "
         + one.map({True: "it", False: "them"})
-        + " and run again (or use --allow-partial to send the valid lines)."
+        + (
+            " and run again."
+            if allow_partial
+            else " and run again (or use --allow-partial to send the valid lines)."
+        )
     )
     message = problems.loc[held, "order_id"].map(said)
     found = message.notna()
