@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from removal_batch import __version__, prefetch
@@ -85,6 +86,8 @@ class FileOutcome:
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
     table: RequestTable | None = None
     validation: ValidationResult | None = None
+    # Request rows the workbook hides (by hand or by a filter): read like the others.
+    hidden_rows: list[int] = field(default_factory=list)
 
     def counts_by_code(self) -> dict[str, int]:
         if self.problems.empty:
@@ -411,6 +414,9 @@ def read_request(
         outcome.problems = problems_frame([Problem("file-too-large", message, file=name)])
         return outcome
     outcome.table, outcome.shape, outcome.rows = table, table.shape, len(table.rows)
+    if len(raw.hidden_rows):
+        sources = table.rows["source_row"].to_numpy()
+        outcome.hidden_rows = sources[np.isin(sources, raw.hidden_rows)].astype(int).tolist()
     outcome.problems = found
     return outcome
 

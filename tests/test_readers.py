@@ -679,7 +679,7 @@ def test_numbers_in_excels_zip_code_format_read_with_their_zeros(tmp_path: Path,
 def test_only_formats_of_zeros_and_separators_pad(
     code: str, groups: tuple[int, ...] | None, separators: list[str] | None
 ) -> None:
-    from removal_batch.readers.number_formats import _padding
+    from removal_batch.readers.sheet_xml import _padding
 
     found = _padding(code)
     if groups is None:
@@ -692,7 +692,7 @@ def test_only_formats_of_zeros_and_separators_pad(
 def test_padding_shows_digits_as_excel_does() -> None:
     import pandas as pd
 
-    from removal_batch.readers.number_formats import Padding, pad_like_excel
+    from removal_batch.readers.sheet_xml import Padding, pad_like_excel
 
     values = pd.Series(["2134", "21341234", "1234567890", "2134.5", "-5", "", "77777"])
     assert list(pad_like_excel(values, Padding((5,), ()))) == [
@@ -719,7 +719,7 @@ def test_padding_shows_digits_as_excel_does() -> None:
 
 
 def test_padded_cells_are_found_by_style_and_place_in_the_sheet_xml() -> None:
-    from removal_batch.readers.number_formats import Padding, _cells_with_styles
+    from removal_batch.readers.sheet_xml import Padding, _cells_with_styles
 
     sheet = (
         b'<row r="1"><c r="A1" s="1"/><c r="B1" s="1"><v>5</v></c>'
@@ -741,7 +741,50 @@ def test_a_damaged_sheet_cannot_make_the_padding_scan_quadratic() -> None:
     import sys
 
     code = (
-        "from removal_batch.readers.number_formats import Padding as P, _cells_with_styles as f;"
+        "from removal_batch.readers.sheet_xml import Padding as P, _cells_with_styles as f;"
         'assert f(b\'<c r="A1" s="1" \' * 200_000, {1: ((5,), [])}) is None'
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_rows_hidden_in_excel_are_read_and_named(tmp_path: Path, inventory: Path) -> None:
+    """Hidden rows (by hand or by a filter) are in the file: they are checked and sent like
+    the others, and the terminal and summary.json name them, since a user may have hidden
+    rows already sent. A hidden title row above the header is no request row."""
+    import json
+
+    from click.testing import CliRunner
+
+    from removal_batch.cli import main
+
+    lines = [{**ROW, "MerchantRemovalOrderID": f"R{i}", "MerchantSKU": "SKU-4"} for i in range(8)]
+    path = _workbook(tmp_path / "h.xlsx", [["Removals, November"], *request_rows(lines)])
+    book = openpyxl.load_workbook(path)
+    sheet = book["Removal Request"]
+    for row in (1, 4, 5, 8):
+        sheet.row_dimensions[row].hidden = True
+    book.save(path)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["check", str(path), "--inventory", str(inventory), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    (entry,) = summary["inputs"]
+    assert entry["accepted"] == 8 and entry["hidden_rows"] == [[4, 5], [8, 8]]
+    assert len(summary["orders"]) == 8
+    said = " ".join(result.output.split())
+    assert (
+        "h.xlsx: rows 4-5 and 8 are hidden in Excel (by hand or by a filter), and were checked "
+        "like every other row. Delete from the file any row that must not be sent." in said
+    )
+
+
+def test_row_runs_are_said_as_people_write_them() -> None:
+    from removal_batch.core.wording import row_runs, rows_said
+
+    assert row_runs([8, 4, 5, 5]) == [(4, 5), (8, 8)]
+    assert rows_said([7]) == "row 7"
+    assert rows_said([4, 5, 8]) == "rows 4-5 and 8"
+    many = list(range(2, 40, 2))
+    assert rows_said(many) == "rows 2, 4, 6, 8, 10 and 14 more runs of rows"

@@ -33,6 +33,7 @@ class RawTable:
         sheet: str = "",
         encoding: str = "",
         lists: list[list[str]] | None = None,
+        hidden_rows: np.ndarray | None = None,
     ) -> None:
         if cells is None and lists is None:
             raise ValueError("a RawTable needs its cells, or their rows as lists")
@@ -44,6 +45,8 @@ class RawTable:
         # The same cells as Python lists (padded to the width), when the reader had them.
         self.lists = lists
         self._width = len(lists[0]) if lists else 0
+        # Rows the workbook hides (row numbers as the user sees them); read all the same.
+        self.hidden_rows = hidden_rows if hidden_rows is not None else np.zeros(0, np.int64)
 
     @property
     def cells(self) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from removal_batch.readers import (
     ReadError,
     ReadLimits,
 )
-from removal_batch.readers.number_formats import pad_like_excel, padded_cells
+from removal_batch.readers.sheet_xml import PaddedCells, pad_like_excel, sheet_extras
 
 PREFERRED_SHEET = "removal request"
 PEEK_ROWS = 50
@@ -472,14 +472,21 @@ def _read_workbook_here(
         # Closing a half-read workbook must not hide the real problem.
         with contextlib.suppress(Exception):
             book.close()
-    cells = _shown_padded(path, chosen, cells, first_row)
+    extras = sheet_extras(path, chosen)
+    cells = _shown_padded(extras.padded, cells, first_row)
     numbers = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
-    return RawTable(file=name, cells=cells, row_numbers=numbers, sheet=chosen, encoding="")
+    return RawTable(
+        file=name,
+        cells=cells,
+        row_numbers=numbers,
+        sheet=chosen,
+        encoding="",
+        hidden_rows=extras.hidden_rows,
+    )
 
 
-def _shown_padded(path: Path, sheet: str, cells: pd.DataFrame, first_row: int) -> pd.DataFrame:
+def _shown_padded(padded: PaddedCells | None, cells: pd.DataFrame, first_row: int) -> pd.DataFrame:
     """Numbers in a zero-padding format (Excel's Zip Code) as the sheet shows them."""
-    padded = padded_cells(path, sheet)
     if padded is None:
         return cells
     at = padded.rows - first_row

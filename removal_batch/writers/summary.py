@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from removal_batch.core.wording import row_runs
+
 if TYPE_CHECKING:
     from removal_batch.pipeline import BatchResult
 
@@ -74,6 +76,7 @@ def _sections(result: BatchResult) -> tuple[dict[str, Any], dict[str, Any]]:
             "rejected": f.rejected,
             "status": f.status,
             "counts_by_code": f.counts_by_code(),
+            "hidden_rows": [list(run) for run in row_runs(f.hidden_rows)],
         }
         for f in result.files
     ]

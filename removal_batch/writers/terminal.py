@@ -12,7 +12,7 @@ from rich.text import Text
 
 from removal_batch.core.codes import CODES
 from removal_batch.core.problems import SEVERITY_RANK
-from removal_batch.core.wording import counted
+from removal_batch.core.wording import counted, rows_said
 
 if TYPE_CHECKING:
     from removal_batch.pipeline import BatchResult
@@ -100,6 +100,16 @@ def snapshot_line(result: BatchResult) -> tuple[str, bool]:
     return line, stale
 
 
+def hidden_rows_line(name: str, rows: list[int]) -> str:
+    """Rows a workbook hides are sent like the others: a user may have hidden the ones
+    already sent, or filtered the sheet to look at some, and not expect it."""
+    return (
+        f"{name}: {rows_said(rows)} {'is' if len(rows) == 1 else 'are'} hidden in Excel "
+        "(by hand or by a filter), and were checked like every other row. Delete from the "
+        "file any row that must not be sent."
+    )
+
+
 def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -> None:
     """Every text that comes from the user's files (names, cells, messages quoting them)
     goes out as rich Text, never through rich's markup: a file named '[bold]x.txt' would
@@ -146,6 +156,9 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
     console.print(table)
     said, stale = snapshot_line(result)
     console.print(Text(visible(said), style="yellow" if stale else ""))
+    for f in files:
+        if f.hidden_rows:
+            console.print(Text(visible(hidden_rows_line(f.name, f.hidden_rows)), style="yellow"))
     if len(shown) < len(files):
         in_table = {id(f) for f in shown}
         rest = [f for f in files if id(f) not in in_table]
