@@ -22,6 +22,7 @@ from removal_batch.core.fields import ADDRESS_FIELDS, in_set
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
 from removal_batch.core.inventory import Snapshot
 from removal_batch.core.orders import group_orders, run_starts
+from removal_batch.core.problems import held_messages
 from removal_batch.core.raw_table import TEXT
 from removal_batch.core.rules.address import address_findings, apply_default_address
 from removal_batch.core.rules.lines import (
@@ -357,16 +358,9 @@ def _held(orders: pd.DataFrame, held: set[int], allow_partial: bool) -> pd.DataF
     if not held:
         return concat_findings([])
     held_orders = orders[orders["order_no"].isin(held)]
-    message = (
-        "Order "
-        + held_orders["order_id"]
-        + " is held back and not written, because of the errors reported on its rows. Fix "
-        + (
-            "them and run again."
-            if allow_partial
-            else "them and run again (or use --allow-partial to send the valid lines)."
-        )
-    )
+    # The general wording: the batch replaces it with the order's first error once the
+    # value problems found before grouping are joined to these (point_held_orders_at_errors).
+    message = held_messages(held_orders["order_id"], allow_partial)
     return findings(
         held_orders["first_line"],
         "MerchantRemovalOrderID",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 
 from removal_batch.core.codes import severity_of
@@ -118,6 +119,49 @@ def sort_problems(frame: pd.DataFrame) -> pd.DataFrame:
     return keyed.drop(columns=["_row", "_rank"]).reset_index(drop=True)
 
 
+def held_messages(
+    order_ids: pd.Series,
+    allow_partial: bool,
+    first_row: pd.Series | None = None,
+    first_code: pd.Series | None = None,
+    errors: pd.Series | None = None,
+) -> pd.Series:
+    """The order-held record's message, the one wording for it: with the order's first
+    error (row, code) and its count of errors where they are known (not NaN), else the
+    general sentence."""
+    fix = (
+        " and run again."
+        if allow_partial
+        else " and run again (or use --allow-partial to send the valid lines)."
+    )
+    general = (
+        "Order " + order_ids + " is held back and not written, because of the errors "
+        "reported on its rows. Fix them" + fix
+    )
+    if first_row is None or first_code is None or errors is None:
+        return general
+    many = errors.gt(1).to_numpy()
+    pointed = (
+        "Order "
+        + order_ids
+        + " is held back and not written. Its rows have "
+        + pd.Series(
+            np.where(
+                many, errors.fillna(0).astype(int).astype(str) + " errors, the first", "1 error,"
+            ),
+            index=order_ids.index,
+        )
+        + " on row "
+        + first_row.astype("string")
+        + " ("
+        + first_code
+        + "): fix "
+        + pd.Series(np.where(many, "them", "it"), index=order_ids.index)
+        + fix
+    )
+    return pointed.where(errors.notna(), general)
+
+
 def point_held_orders_at_errors(problems: pd.DataFrame, allow_partial: bool) -> pd.DataFrame:
     """Each order-held record names the first error of its order, and how many it has:
     on a 50-line order the cause may be 40 rows below the record, and "the errors
@@ -135,30 +179,14 @@ def point_held_orders_at_errors(problems: pd.DataFrame, allow_partial: bool) -> 
     if errors.empty:
         return problems
     by_order = errors.groupby("order_id", sort=False)
-    first = by_order.first()[["code", "row"]]
-    count = by_order.size()
-    one = count.eq(1)
-    said = (
-        "Order "
-        + first.index.to_series()
-        + " is held back and not written. Its rows have "
-        + count.map(lambda n: f"{n:,} errors, the first" if n > 1 else "1 error,")
-        + " on row "
-        + first["row"].astype(str)
-        + " ("
-        + first["code"]
-        + "): fix "
-        + one.map({True: "it", False: "them"})
-        + (
-            " and run again."
-            if allow_partial
-            else " and run again (or use --allow-partial to send the valid lines)."
-        )
-    )
-    message = problems.loc[held, "order_id"].map(said)
-    found = message.notna()
-    if not found.any():
-        return problems
+    first = by_order.first()
+    orders = problems.loc[held, "order_id"]
     problems = problems.copy()
-    problems.loc[message.index[found], "message"] = message[found].astype(str).to_numpy()
+    problems.loc[held, "message"] = held_messages(
+        orders,
+        allow_partial,
+        orders.map(first["row"]),
+        orders.map(first["code"]),
+        orders.map(by_order.size()),
+    ).to_numpy()
     return problems

@@ -13,14 +13,15 @@ def is_are(n: int) -> str:
 
 
 def row_runs(rows: list[int]) -> list[tuple[int, int]]:
-    """Sorted row numbers as runs of consecutive rows: [5, 6, 7, 20] -> [(5, 7), (20, 20)]."""
-    runs: list[tuple[int, int]] = []
-    for row in sorted(set(rows)):
-        if runs and row == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], row)
-        else:
-            runs.append((row, row))
-    return runs
+    """Row numbers as runs of consecutive rows: [8, 4, 5] -> [(4, 5), (8, 8)]."""
+    import numpy as np
+
+    distinct = np.unique(np.asarray(rows, dtype=np.int64))
+    if not len(distinct):
+        return []
+    breaks = np.flatnonzero(np.diff(distinct) != 1) + 1  # where a run starts anew
+    starts, ends = np.r_[0, breaks], np.r_[breaks - 1, len(distinct) - 1]
+    return [(int(distinct[a]), int(distinct[b])) for a, b in zip(starts, ends, strict=True)]
 
 
 def rows_said(rows: list[int], shown: int = 5) -> str:

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from removal_batch.core.codes import CODES
 from removal_batch.core.problems import SEVERITY_RANK
-from removal_batch.core.wording import counted, rows_said
+from removal_batch.core.wording import counted, is_are, rows_said
 
 if TYPE_CHECKING:
     from removal_batch.pipeline import BatchResult
@@ -104,7 +104,7 @@ def hidden_rows_line(name: str, rows: list[int]) -> str:
     """Rows a workbook hides are sent like the others: a user may have hidden the ones
     already sent, or filtered the sheet to look at some, and not expect it."""
     return (
-        f"{name}: {rows_said(rows)} {'is' if len(rows) == 1 else 'are'} hidden in Excel "
+        f"{name}: {rows_said(rows)} {is_are(len(rows))} hidden in Excel "
         "(by hand or by a filter), and were checked like every other row. Delete from the "
         "file any row that must not be sent."
     )
