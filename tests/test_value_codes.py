@@ -707,3 +707,32 @@ def test_a_held_order_under_allow_partial_does_not_suggest_it(tmp_path: Path, ch
     )
     (said,) = result.problems.loc[result.problems["code"].eq("order-held"), "message"]
     assert said.endswith("(postal-code-invalid): fix it and run again.")
+
+
+def test_held_messages_fall_back_to_the_general_sentence() -> None:
+    """decide_orders gives held orders the general sentence (it has not seen the value
+    problems); an order whose errors are not found keeps it when the others are pointed."""
+    import pandas as pd
+
+    from removal_batch.core.problems import held_messages
+
+    ids = pd.Series(["A", "B"], dtype=object)
+    general = "Order A is held back and not written, because of the errors reported on its rows."
+    assert (
+        held_messages(ids, False)[0] == f"{general} Fix them and run again (or use "
+        "--allow-partial to send the valid lines)."
+    )
+    assert held_messages(ids, True)[0] == f"{general} Fix them and run again."
+    pointed = held_messages(
+        ids,
+        True,
+        pd.Series([7, None], dtype="Int64"),
+        pd.Series(["sku-unknown", None], dtype=object),
+        pd.Series([3, None], dtype="float64"),
+    )
+    assert list(pointed) == [
+        "Order A is held back and not written. Its rows have 3 errors, the first on row 7 "
+        "(sku-unknown): fix them and run again.",
+        "Order B is held back and not written, because of the errors reported on its rows. "
+        "Fix them and run again.",
+    ]
