@@ -286,12 +286,29 @@ def test_whole_number_test_agrees_with_its_pattern(values: list[str]) -> None:
 
     import pandas as pd
 
-    from removal_batch.core.checks import WHOLE_NUMBER, is_whole_number
+    from removal_batch.core.checks import DOT_GROUPED, WHOLE_NUMBER, is_whole_number
     from removal_batch.core.raw_table import TEXT
 
     series = pd.Series(values, dtype=TEXT)
-    expected = [re.fullmatch(WHOLE_NUMBER, v) is not None for v in values]
+    expected = [
+        re.fullmatch(WHOLE_NUMBER, v) is not None and re.fullmatch(DOT_GROUPED, v) is None
+        for v in values
+    ]
     assert is_whole_number(series).tolist() == expected
+
+
+def test_a_point_before_three_zeros_is_not_taken_for_a_whole_number() -> None:
+    """1.000 is a thousand to a German user and one to an American: neither is guessed. A
+    point that cannot group thousands (four digits before it, two zeros after it, a zero
+    or a minus in front) leaves the number as plain as before."""
+    import pandas as pd
+
+    from removal_batch.core.checks import is_whole_number
+    from removal_batch.core.raw_table import TEXT
+
+    values = ["1.000", "10.000", "100.000", "+7.000", "1000.000", "1.00", "0.000", "-1.000"]
+    whole = is_whole_number(pd.Series(values, dtype=TEXT)).tolist()
+    assert whole == [False, False, False, False, True, True, True, True]
 
 
 @pytest.mark.parametrize(
@@ -626,6 +643,15 @@ def test_no_slip_is_guessed_among_many_unknown_skus(tmp_path: Path) -> None:
             "'1,000' has a thousands comma: write it as 1000.",
         ),
         ({"SellableQuantity": "1,00"}, "like 3; '1,00' is not. Leave the cell blank for 0."),
+        (
+            {"SellableQuantity": "2.000"},
+            "SellableQuantity '2.000' could mean 2 or 2000 units (in much of Europe 1.000 is a "
+            "thousand): write 2 or 2000, without the point.",
+        ),
+        (
+            {"UnsellableQuantity": "+12.000"},
+            "'+12.000' could mean 12 or 12000 units",
+        ),
         (
             {"AddressPostalCode": "2134"},
             "has only 4 digits: its leading zero was probably lost (e.g. 02134 became 2134).",

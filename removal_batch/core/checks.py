@@ -27,6 +27,9 @@ CheckFn = Callable[..., pd.Series]
 # At most nine digits (leading zeros aside): no real removal asks for a billion units, and
 # a longer "number" would overflow the integer it is counted in.
 WHOLE_NUMBER = r"[+-]?0*\d{1,9}(\.0*)?"
+# "1.000" is one unit where '.' marks decimals and a thousand where it groups thousands
+# (German, Dutch, Italian...): refused rather than guessed, as either guess may be wrong.
+DOT_GROUPED = r"\+?0*[1-9]\d{0,2}\.000"
 ORDER_ID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}"
 
 
@@ -56,8 +59,9 @@ def is_whole_number(series: pd.Series) -> pd.Series:
     plain = pd.Series(np.asarray(pc.fill_null(digits, False)), index=series.index)
     if plain.all():
         return plain
-    rest = ~plain
-    plain[rest] = series[rest].str.fullmatch(WHOLE_NUMBER).fillna(False).astype(bool)
+    rest = series[~plain]
+    whole = rest.str.fullmatch(WHOLE_NUMBER) & ~rest.str.fullmatch(DOT_GROUPED)
+    plain[~plain] = whole.fillna(False).astype(bool)
     return plain
 
 

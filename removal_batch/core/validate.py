@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.checks import (
+    DOT_GROUPED,
     country_codes,
     country_meant,
     country_name,
@@ -162,6 +163,22 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         + value.str.replace(",", "", regex=False)
         + ".",
     )
+    dot_grouped = code.eq("value-not-integer") & value.str.fullmatch(DOT_GROUPED).fillna(False)
+    if dot_grouped.any():
+        one = value.str.replace(r"\.000$", "", regex=True).str.lstrip("+0")
+        thousand = value.str.replace(".", "", regex=False).str.lstrip("+0")
+        either = one + " or " + thousand
+        put(
+            dot_grouped,
+            field
+            + " "
+            + _quote(value)
+            + " could mean "
+            + either
+            + " units (in much of Europe 1.000 is a thousand): write "
+            + either
+            + ", without the point.",
+        )
     put(
         code.eq("value-negative"),
         field + " is " + value + "; a quantity cannot be below zero. Use 0 or leave it blank.",
