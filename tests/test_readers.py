@@ -788,3 +788,64 @@ def test_row_runs_are_said_as_people_write_them() -> None:
     assert rows_said([4, 5, 8]) == "rows 4-5 and 8"
     many = list(range(2, 40, 2))
     assert rows_said(many) == "rows 2, 4, 6, 8, 10 and 14 more runs of rows"
+
+
+def test_spreadsheet_errors_and_uncalculated_formulas_are_not_blank(tmp_path: Path, check) -> None:
+    """calamine reads an error cell (#N/A) and a formula with no saved result as blank: a
+    blank quantity is 0 and a blank order id joins the order above, so the line would go
+    out wrong. They read as Excel shows them (the error, '=' and the formula), at their
+    cells, and a row of nothing but such formulas (outside calamine's range) is not lost."""
+    header = request_rows([])[0]
+    letter = {h: openpyxl.utils.get_column_letter(i + 1) for i, h in enumerate(header)}
+    lines = [{**ROW, "MerchantRemovalOrderID": f"R{i}", "MerchantSKU": "SKU-4"} for i in range(3)]
+    path = _workbook(tmp_path / "e.xlsx", request_rows(lines))
+    book = openpyxl.load_workbook(path)
+    sheet = book["Removal Request"]
+    sheet[f"{letter['MerchantRemovalOrderID']}3"] = "#N/A"  # openpyxl stores an error cell
+    sheet[f"{letter['UnsellableQuantity']}4"] = "=1/0"
+    sheet[f"{letter['AddressName']}4"] = "=VLOOKUP(A4,Addresses!A:B,2,FALSE)"
+    for column in header:
+        sheet[f"{letter[column]}5"] = f"={letter[column]}2"
+    book.save(path)
+    result = check(path)
+    rows = result.files[0].table.rows
+    assert list(rows["source_row"]) == [2, 3, 4, 5]
+    assert list(rows["MerchantRemovalOrderID"]) == ["R0", "#N/A", "R2", "=A2"]
+    assert rows["UnsellableQuantity"].iloc[2] == "=1/0"
+    assert codes_at(result) >= {
+        (3, letter["MerchantRemovalOrderID"], "order-id-invalid"),
+        (4, letter["UnsellableQuantity"], "value-not-integer"),
+        (4, letter["AddressName"], "value-missing"),
+        (5, letter["MerchantRemovalOrderID"], "order-id-invalid"),
+        (5, letter["SellableQuantity"], "value-not-integer"),
+    }
+    assert list(result.decision.orders["order_id"]) == ["R0"]
+    said = " ".join(result.problems["message"])
+    assert "MerchantRemovalOrderID holds the spreadsheet error #N/A, not a value" in said
+    assert "AddressName holds the formula '=VLOOKUP(A4,Addresses!A:B,2,FALSE)' instead" in said
+
+
+def test_unvalued_cells_are_found_in_the_sheet_xml() -> None:
+    """Errors with and without their formula, formulas with no <v> or an empty one, and
+    not: a formula with its result, an empty text result, a cell with no formula."""
+    from removal_batch.readers.sheet_xml import _unvalued_cells
+
+    sheet = (
+        b'<x:row r="2"><x:c r="A2" t="e"><x:f>VLOOKUP(Z1,Y:Y,1)</x:f><x:v>#N/A</x:v></x:c>'
+        b'<c r="B2" t="e"><v>#REF!</v></c><c r="C2"><f>1+1</f></c><c r="D2"><f>A2&amp;B2</f>'
+        b'<v/></c><c r="E2" s="3"><f t="shared" si="0"/><v></v></c>'
+        b'<c r="F2"><f>1+1</f><v>2</v></c><c r="G2" t="str"><f>""</f><v></v></c>'
+        b'<c r="H2"><v>5</v></c><c r="I2" t="str"><f>A1</f></c></x:row>'
+    )
+    found = _unvalued_cells(sheet)
+    assert found is not None
+    placed = list(zip(found.rows.tolist(), found.columns.tolist(), found.texts, strict=True))
+    assert placed == [
+        (1, 0, "#N/A"),
+        (1, 1, "#REF!"),
+        (1, 2, "=1+1"),
+        (1, 3, "=A2&B2"),
+        (1, 4, "=..."),
+        (1, 8, "=A1"),
+    ]
+    assert _unvalued_cells(b'<c r="A1"><f>1+1</f><v>2</v></c>') is None

@@ -762,3 +762,63 @@ def test_held_messages_fall_back_to_the_general_sentence() -> None:
         "Order B is held back and not written, because of the errors reported on its rows. "
         "Fix them and run again.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("cells", "code", "field", "said"),
+    [
+        (
+            {"AddressName": "#N/A"},
+            "value-missing",
+            "AddressName",
+            "AddressName holds the spreadsheet error #N/A, not a value: a lookup in the formula "
+            "found nothing. Correct the formula, or type the value in its place.",
+        ),
+        (
+            {"AddressCity": "Err:502"},
+            "value-missing",
+            "AddressCity",
+            "AddressCity holds the spreadsheet error Err:502, not a value: the formula in the "
+            "cell failed.",
+        ),
+        (
+            {"ShippingNotes": "=B2&C2"},
+            "value-missing",
+            "ShippingNotes",
+            "ShippingNotes holds the formula '=B2&C2' instead of its result",
+        ),
+        # The postal code's own rule refuses it too: one problem, the rule's, explained.
+        (
+            {"AddressPostalCode": "#REF!"},
+            "postal-code-invalid",
+            "AddressPostalCode",
+            "the formula points at cells that were deleted",
+        ),
+        (
+            {"MerchantSKU": "#N/A"},
+            "sku-unknown",
+            "MerchantSKU",
+            "It is a spreadsheet error, not a SKU",
+        ),
+    ],
+)
+def test_a_formula_left_in_a_text_cell_is_no_value(
+    tmp_path: Path, check, cells: dict[str, str], code: str, field: str, said: str
+) -> None:
+    """A text file exported from a sheet whose lookup failed holds '#N/A' in the cell: a
+    name, a city, a note of '#N/A' is no address. One problem per cell."""
+    result = check(write_delimited(tmp_path / "f.txt", request_rows([{**BASE, **cells}])))
+    problems = result.problems[result.problems["code"].ne("order-held")]
+    assert list(zip(problems["code"], problems["field"], strict=True)) == [(code, field)]
+    assert said in problems["message"].iloc[0]
+
+
+def test_text_that_only_looks_like_a_formula_is_text(tmp_path: Path, check) -> None:
+    """'==' as a note, a '#' house number, 'N/A' without '#': plain text, accepted."""
+    cells = {
+        "ShippingNotes": "== fragile ==",
+        "AddressFieldOne": "#12 Elm St",
+        "AddressName": "N/A",
+    }
+    result = check(write_delimited(tmp_path / "t.txt", request_rows([{**BASE, **cells}])))
+    assert result.problems.empty

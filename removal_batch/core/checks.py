@@ -65,6 +65,33 @@ def is_whole_number(series: pd.Series) -> pd.Series:
     return plain
 
 
+# What a spreadsheet shows in a cell whose formula failed: Excel's error values, and
+# LibreOffice's Err:502 and kin. Typed into Excel, these become the error itself.
+SPREADSHEET_ERROR = (
+    r"#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|FIELD!|BLOCKED!|CONNECT!"
+    r"|BUSY!|UNKNOWN!|PYTHON!|EXTERNAL!|GETTING_DATA)|Err:\d{3}"
+)
+# A formula whose result was never saved reads as "=" and the formula (readers.sheet_xml);
+# a text file's cell starting with "=" is a formula as well. "=", "==" alone are text.
+UNSAVED_FORMULA = r"=[^=\s].*"
+
+
+def is_formula_leftover(series: pd.Series) -> pd.Series:
+    """The cells that show a failed or uncalculated formula instead of a value."""
+    import pyarrow.compute as pc
+
+    text = arrow_strings(series)
+    # Two prefix tests settle nearly every column (a millisecond per million cells); the
+    # patterns run only on cells starting with '#', '=' or 'E'.
+    marked = pc.or_(pc.starts_with(text, "#"), pc.starts_with(text, "="))
+    marked = pc.or_(marked, pc.starts_with(text, "Err:"))
+    found = pd.Series(np.asarray(pc.fill_null(marked, False)), index=series.index)
+    if found.any():
+        pattern = f"(?:{SPREADSHEET_ERROR})|(?s:{UNSAVED_FORMULA})"
+        found[found] = series[found].str.fullmatch(pattern).fillna(False).astype(bool)
+    return found
+
+
 # (name, pandera options, function) of every check, registered by register_checks.
 _CHECKS: list[tuple[str, dict[str, Any], CheckFn]] = []
 
@@ -105,6 +132,11 @@ def text_length(series: pd.Series, *, max_value: int) -> pd.Series:
         if longest is None or longest <= max_value:
             return pd.Series(True, index=series.index)
     return pd.Series(series.str.len().fillna(0).to_numpy() <= max_value, index=series.index)
+
+
+@_register("shows_a_value")
+def shows_a_value(series: pd.Series) -> pd.Series:
+    return ~is_formula_leftover(series)
 
 
 @_register("whole_number")

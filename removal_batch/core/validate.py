@@ -9,6 +9,8 @@ import pandas as pd
 
 from removal_batch.core.checks import (
     DOT_GROUPED,
+    SPREADSHEET_ERROR,
+    UNSAVED_FORMULA,
     country_codes,
     country_meant,
     country_name,
@@ -24,6 +26,7 @@ from removal_batch.core.shape import RequestTable
 # pandera check name -> SPEC code. One place, so a code never drifts from its check.
 CHECK_CODES: dict[str, str] = {
     "not_blank": "value-missing",
+    "shows_a_value": "value-missing",
     "sku_present": "value-missing",
     "whole_number": "value-not-integer",
     "not_negative": "value-negative",
@@ -100,7 +103,14 @@ def _failures(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     # A whole-row check reports every column of a failing row: keep the judged one.
     cases = cases[~whole_row | cases["column"].eq(row_field)]
     cases = cases.assign(field=cases["column"], index=cases["index"].astype("int64"))
-    return cases[["index", "field", "check"]].drop_duplicates()
+    cases = cases[["index", "field", "check"]].drop_duplicates()
+    # '#N/A' as a postal code fails its format too: one problem per cell, the format's.
+    leftover = cases["check"].eq("shows_a_value")
+    if leftover.any():
+        judged = cases[~leftover].set_index(["index", "field"]).index
+        twice = cases.set_index(["index", "field"]).index.isin(judged)
+        cases = cases[~(leftover.to_numpy() & twice)]
+    return cases
 
 
 def _quote(values: pd.Series) -> pd.Series:
@@ -126,6 +136,16 @@ POSTAL_EXAMPLES = {
     "BE": "; a postal code is four digits, like 1000",
     "IN": "; a PIN code is six digits, like 110001",
     "BR": "; a CEP is written like 01310-100",
+}
+
+
+# What the commonest spreadsheet errors mean, in a warehouse person's words.
+ERROR_MEANINGS = {
+    "#N/A": "a lookup in the formula found nothing",
+    "#REF!": "the formula points at cells that were deleted",
+    "#DIV/0!": "the formula divides by zero",
+    "#VALUE!": "the formula got text where it needs a number",
+    "#NAME?": "the formula uses a name the spreadsheet does not know",
 }
 
 
@@ -286,6 +306,30 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         + country
         + "; check for missing or extra digits.",
     )
+    # Whatever the field's rule, a failed or uncalculated formula is explained as one.
+    failed = value.str.fullmatch(SPREADSHEET_ERROR).fillna(False).astype(bool)
+    if failed.any():
+        meaning = value.map(ERROR_MEANINGS).fillna("the formula in the cell failed")
+        put(
+            failed,
+            field
+            + " holds the spreadsheet error "
+            + value
+            + ", not a value: "
+            + meaning
+            + ". Correct the formula, or type the value in its place.",
+        )
+    unsaved = value.str.fullmatch(f"(?s:{UNSAVED_FORMULA})").fillna(False).astype(bool)
+    if unsaved.any():
+        put(
+            unsaved,
+            field
+            + " holds the formula "
+            + _quote(value.str.slice(stop=60))
+            + " instead of its result (a workbook saved by a program that does not "
+            "calculate, or a formula exported as text): open the file in Excel or LibreOffice "
+            "and save it again, or type the value.",
+        )
     return msg
 
 

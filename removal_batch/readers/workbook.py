@@ -30,7 +30,12 @@ from removal_batch.readers import (
     ReadError,
     ReadLimits,
 )
-from removal_batch.readers.sheet_xml import PaddedCells, pad_like_excel, sheet_extras
+from removal_batch.readers.sheet_xml import (
+    CellTexts,
+    PaddedCells,
+    pad_like_excel,
+    sheet_extras,
+)
 
 PREFERRED_SHEET = "removal request"
 PEEK_ROWS = 50
@@ -473,6 +478,7 @@ def _read_workbook_here(
         with contextlib.suppress(Exception):
             book.close()
     extras = sheet_extras(path, chosen)
+    cells, first_row = _shown_unvalued(extras.unvalued, cells, first_row)
     cells = _shown_padded(extras.padded, cells, first_row)
     numbers = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
     return RawTable(
@@ -483,6 +489,30 @@ def _read_workbook_here(
         encoding="",
         hidden_rows=extras.hidden_rows,
     )
+
+
+def _shown_unvalued(
+    unvalued: CellTexts | None, cells: pd.DataFrame, first_row: int
+) -> tuple[pd.DataFrame, int]:
+    """Error cells and formulas never calculated, as Excel shows them (calamine's blank
+    would be a quantity of 0). calamine leaves a row or column of nothing else out of its
+    range, so the frame grows to take them (a whole line of formulas would else be lost)."""
+    if unvalued is None:
+        return cells, first_row
+    top = min(first_row, int(unvalued.rows.min())) if len(cells) else int(unvalued.rows.min())
+    bottom = max(first_row + len(cells), int(unvalued.rows.max()) + 1)
+    width = max(max(cells.columns, default=-1), int(unvalued.columns.max())) + 1
+    grown = cells.reindex(
+        index=pd.RangeIndex(top - first_row, bottom - first_row), columns=range(width)
+    )
+    grown = grown.fillna("").astype(TEXT).reset_index(drop=True)
+    texts = np.asarray(unvalued.texts, dtype=object)
+    for column in np.unique(unvalued.columns):
+        here = unvalued.columns == column
+        values = grown[column].to_numpy(dtype=object)
+        values[unvalued.rows[here] - top] = texts[here]
+        grown[column] = pd.array(values, dtype=TEXT)
+    return grown, top
 
 
 def _shown_padded(padded: PaddedCells | None, cells: pd.DataFrame, first_row: int) -> pd.DataFrame:

@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from removal_batch.core.checks import is_whole_number
+from removal_batch.core.checks import SPREADSHEET_ERROR, UNSAVED_FORMULA, is_whole_number
 from removal_batch.core.fields import arrow_strings, strip_text
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.inventory import Snapshot
@@ -78,6 +78,16 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
 # (and saved into a CSV) as 1.23457E+11, and a date cell, which the workbook reader gives
 # as 2026-03-12 (a SKU typed 3-12 becomes one).
 EXCEL_MANGLED = (
+    (
+        SPREADSHEET_ERROR,
+        " It is a spreadsheet error, not a SKU: the formula in the cell failed (#N/A: a "
+        "lookup found nothing). Correct the formula, or type the SKU in its place.",
+    ),
+    (
+        f"(?s:{UNSAVED_FORMULA})",
+        " It is a formula whose result is not in the file: open the file in Excel or "
+        "LibreOffice and save it again, or type the SKU.",
+    ),
     (
         r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+",
         " It looks like a long number that Excel turned into scientific notation, which "
