@@ -118,6 +118,41 @@ def test_units_issued_after_the_snapshot_count_to_the_second(tmp_path: Path) -> 
     assert taken.to_dict("index") == {"00A": {"sellable": 6, "unsellable": 2}}
 
 
+def test_a_snapshot_saved_in_the_runs_first_second_still_has_its_orders_deducted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's start is kept to the second. A snapshot saved at 12:00:00.5, and a run begun
+    at 12:00:00.7, made the run seem to start at 12:00:00, before the snapshot, and its
+    orders were taken as already counted in it: a second run could ask for the same units.
+    The orders' issue time is when they are published, to the microsecond."""
+    import datetime as dt
+
+    from removal_batch import pipeline
+    from removal_batch.core.settings import Settings
+    from removal_batch.ledger import Ledger
+    from removal_batch.run import RunOptions, run_workspace
+    from removal_batch.workspace import Workspace
+
+    root = make_workspace(tmp_path / "ws", {"00A": (5, 0)})
+    saved = time.time() - 30
+    started = dt.datetime.fromtimestamp(int(saved), dt.UTC)  # the same second, cut
+    monkeypatch.setattr(pipeline, "utc_now", lambda: started)
+    options = RunOptions(inventory_time=dt.datetime.fromtimestamp(saved, dt.UTC).isoformat())
+    space = Workspace(root)
+    decided = []
+    for name, order in (("a.txt", "D1"), ("b.txt", "D2")):
+        drop(root, name, [(order, [("00A", 5, 0)])])
+        ledger = Ledger(space.ledger_path)
+        try:
+            outcome = run_workspace(space, Settings(), options, ledger)
+        finally:
+            ledger.close()
+        assert outcome.result is not None
+        decided.append(set(outcome.result.problems["code"]))
+    assert decided == [set(), {"quantity-exceeds-sellable", "order-held"}]
+    assert ledger_orders(root) == ["D1"]
+
+
 def test_generated_ids_never_repeat_across_runs(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws")
     drop(root, "a.txt", [("", [("00A", 1, 0)])])
