@@ -6,6 +6,7 @@ The pipeline owns the order of the stages and nothing else: reading is done by
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -199,6 +200,58 @@ def _badly_named(path: Path, name: str) -> FileOutcome:
         "cannot be read. Rename the file, then run again."
     )
     return not_read(path, name, message, digest)
+
+
+def _refuse_same_names(paths: Sequence[Path]) -> None:
+    """Reports, order sources and the ledger name an input by its file name: two inputs
+    of one name (from two folders) would have their problems mixed up."""
+    by_name: dict[str, list[Path]] = {}
+    for path in paths:
+        by_name.setdefault(path.name, []).append(path)
+    for name, same in by_name.items():
+        if len(same) > 1:
+            raise UsageError(
+                f"{len(same)} inputs are named {name} ({', '.join(str(p) for p in same)}); "
+                "the reports are named after the files. Rename one, or check them one at a "
+                "time."
+            )
+
+
+def _without_copies(
+    paths: list[Path], digests: Mapping[str, str]
+) -> tuple[list[Path], list[FileOutcome]]:
+    """The batch without the files whose content an earlier file of it has (the same file
+    dropped twice): read twice, its orders would be made twice (generated ids differ).
+    Only files of one size are hashed; ``digests`` are those the caller knows."""
+    sizes: dict[int, list[Path]] = {}
+    for path in paths:
+        with contextlib.suppress(OSError):  # reported when it is read
+            sizes.setdefault(path.stat().st_size, []).append(path)
+    first_of: dict[str, str] = {}
+    copies: dict[Path, FileOutcome] = {}
+    for same_size in sizes.values():
+        if len(same_size) < 2:
+            continue
+        for path in same_size:
+            try:
+                digest = digests.get(path.name) or sha256_of(path)
+            except OSError:
+                continue
+            earlier = first_of.setdefault(digest, path.name)
+            if earlier != path.name:
+                outcome = FileOutcome(name=path.name, path=path, sha256=digest, status="skipped")
+                outcome.problems = problems_frame(
+                    [
+                        Problem(
+                            "file-already-processed",
+                            f"The same content as {earlier}, read in this batch: skipped, so "
+                            "that its orders are not made twice.",
+                            file=path.name,
+                        )
+                    ]
+                )
+                copies[path] = outcome
+    return [p for p in paths if p not in copies], list(copies.values())
 
 
 def _require_snapshot_file(path: Path) -> None:
@@ -474,6 +527,8 @@ def run_batch(
     ordered = sorted({p.resolve(): p for p in paths}.values(), key=lambda p: (p.name, str(p)))
     badly_named = [_badly_named(p, display_name(p)) for p in ordered if display_name(p) != p.name]
     ordered = [p for p in ordered if display_name(p) == p.name]
+    _refuse_same_names(ordered)
+    ordered, copies = _without_copies(ordered, digests or {})
     # A workbook's read starts first (a fork waits for a snapshot being loaded): its child
     # process then works on the other core while the snapshot loads.
     first = (
@@ -545,7 +600,7 @@ def run_batch(
             outcome.status = "partial"
         else:
             outcome.status = "accepted"
-    outcomes = sorted([*outcomes, *skipped, *badly_named], key=lambda o: o.name)
+    outcomes = sorted([*outcomes, *skipped, *badly_named, *copies], key=lambda o: o.name)
     bad = any(
         len(o.problems) and o.problems["severity"].isin(["fatal", "error"]).any() for o in outcomes
     )

@@ -153,6 +153,47 @@ def test_a_snapshot_saved_in_the_runs_first_second_still_has_its_orders_deducted
     assert ledger_orders(root) == ["D1"]
 
 
+def test_a_file_dropped_twice_in_one_batch_makes_its_orders_once(tmp_path: Path) -> None:
+    """Orders without ids get generated ones, different for each copy: the second copy
+    of the same content is skipped (whatever --force says, which is about earlier runs),
+    and both leave the inbox."""
+    root = make_workspace(tmp_path / "ws")
+    content = drop(root, "a.txt", [("", [("00A", 2, 0)])]).read_bytes()
+    age(root / "inbox" / "a.txt")
+    (root / "inbox" / "a-copy.txt").write_bytes(content)
+    age(root / "inbox" / "a-copy.txt")
+    drop(root, "b.txt", [("", [("00B", 2, 0)])])  # another file of the same size: read
+    proc = cli("run", str(root), "--force", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    status = {i["file"]: (i["status"], i["counts_by_code"]) for i in summary["inputs"]}
+    assert status == {
+        "a-copy.txt": ("accepted", {}),
+        "a.txt": ("skipped", {"file-already-processed": 1}),
+        "b.txt": ("accepted", {}),
+    }
+    assert len(ledger_orders(root)) == 2
+    assert list((root / "inbox").iterdir()) == []
+
+
+def test_two_inputs_of_one_name_are_refused(tmp_path: Path) -> None:
+    """Problems, reports and order sources go by the file name: d1/a.txt and d2/a.txt
+    would have their problems mixed, one file's errors shown twice and the other's lost."""
+    root = make_workspace(tmp_path / "ws")
+    first = drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    (tmp_path / "d2").mkdir()
+    (tmp_path / "d2" / "a.txt").write_text("x")
+    proc = cli(
+        "check",
+        str(first),
+        str(tmp_path / "d2" / "a.txt"),
+        "--inventory",
+        str(root / "inventory" / "inventory.txt"),
+    )
+    assert proc.returncode == 2
+    assert "2 inputs are named a.txt" in " ".join(proc.stderr.split())
+
+
 def test_generated_ids_never_repeat_across_runs(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws")
     drop(root, "a.txt", [("", [("00A", 1, 0)])])
