@@ -149,6 +149,13 @@ def is_candidate(path: Path) -> bool:
     return path.is_file() and not skipped_on_purpose(path)
 
 
+def is_request_name(path: Path) -> bool:
+    """A name with a request file's extension. Anything else in the inbox (an editor's
+    backup orders.txt~ or .bak, a PDF, desktop.ini) is left alone: read by its content, a
+    backup copy's orders would be made a second time."""
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
 def is_broken_link(path: Path) -> bool:
     """A link in the inbox whose file is gone (moved, renamed, on a drive not connected).
     Nothing to read, but the user may believe a request was dropped: it is reported, not
@@ -190,6 +197,12 @@ def never_read(inbox: Path) -> list[str]:
             )
         elif not stat.S_ISREG(mode):
             notes.append(f"{name} is {_special_kind(mode)}, not a file; it is not read.")
+        elif not is_request_name(path):
+            notes.append(
+                f"{name} does not end in a request file's extension "
+                f"({', '.join(sorted(SUPPORTED_SUFFIXES))}). Rename it if it holds requests; "
+                "an editor's backup copy belongs elsewhere."
+            )
     return notes
 
 
@@ -209,7 +222,7 @@ def discover_inputs(inbox: Path, now: float | None = None) -> tuple[list[Path], 
     busy: list[Path] = []
     for path in sorted(inbox.iterdir(), key=lambda p: p.name):
         st = input_stat(path)
-        if st is None:
+        if st is None or not is_request_name(path):
             continue
         age = now - st.st_mtime
         (ready if age >= SETTLE_SECONDS else busy).append(path)

@@ -272,6 +272,29 @@ def test_a_folder_or_a_pipe_in_the_inbox_is_named_not_passed_over(tmp_path: Path
     assert os.listdir(inbox / "Q4") == ["a.txt"]
 
 
+def test_only_request_file_types_are_read_from_the_inbox(tmp_path: Path) -> None:
+    """An editor's backup (orders.txt~, orders.bak) holds the same requests: read by its
+    content it would make its orders a second time. Files without a request file's
+    extension are named, not read, and stay in the inbox."""
+    root = make_workspace(tmp_path / "ws")
+    content = drop(root, "orders.txt", [("", [("00A", 1, 0)])]).read_bytes()
+    for other in ("orders.txt~", "orders.bak", "desktop.ini"):
+        (root / "inbox" / other).write_bytes(content)
+        age(root / "inbox" / other)
+    (root / "inbox" / "Orders.CSV").write_bytes(content.replace(b"\t", b","))
+    age(root / "inbox" / "Orders.CSV")
+    proc = cli("run", str(root), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    assert [i["file"] for i in summary["inputs"]] == ["Orders.CSV", "orders.txt"]
+    assert [n.split(" does not end")[0] for n in summary["not_read"]] == [
+        "desktop.ini",
+        "orders.bak",
+        "orders.txt~",
+    ]
+    assert sorted(os.listdir(root / "inbox")) == ["desktop.ini", "orders.bak", "orders.txt~"]
+
+
 def _stop_watching_after(monkeypatch: pytest.MonkeyPatch, polls: int) -> None:
     """watch's sleep between polls, replaced: Ctrl-C at the given poll."""
     done = {"n": 0}
