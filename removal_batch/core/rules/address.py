@@ -8,6 +8,7 @@ Each function takes the orders frame and returns findings on the order's lines.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import pandas as pd
 
@@ -26,8 +27,11 @@ RETURN_REQUIRED = (
 )
 STATE_REQUIRED_FOR = frozenset({"US", "CA"})
 ADDRESS_LINES = ("AddressFieldOne", "AddressFieldTwo", "AddressFieldThree")
+# Separators people put in "P.O. Box": none, spaces, dots, a hyphen or a slash (P/O Box).
+# It ends where no letter follows, so "PO Box7" is one and "12 Poblano Way" is not.
+_SEP = r"[\s./-]*"
 PO_BOX = re.compile(
-    r"\b(?:p[\s.]*o[\s.]*b(?:ox)?|post(?:al)?[\s.]+(?:office[\s.]+)?box|pob|p[\s.]*o[\s.]*drawer)\b",
+    rf"\b(?:p{_SEP}o{_SEP}(?:b(?:ox)?|drawer)|post(?:al)?{_SEP}(?:office{_SEP})?box)(?![a-z])",
     re.IGNORECASE,
 )
 MILITARY_CITIES = frozenset({"APO", "FPO", "DPO"})
@@ -62,7 +66,10 @@ def _contains(values: pd.Series, pattern: str | re.Pattern[str], case: bool = Tr
     codes, distinct = pd.factorize(values)
     if not len(distinct):
         return pd.Series(False, index=values.index)
-    hit = pd.Series(distinct).str.contains(pattern, case=case, regex=True, na=False)
+    # Full-width letters and digits (typed with an East Asian keyboard, "ＰＯ Box") and
+    # other compatibility forms read as their plain letters.
+    folded = pd.Series(distinct).map(lambda v: unicodedata.normalize("NFKC", v))
+    hit = folded.str.contains(pattern, case=case, regex=True, na=False)
     hit_of = hit.to_numpy(dtype=bool)
     return pd.Series((codes >= 0) & hit_of[codes], index=values.index)
 
