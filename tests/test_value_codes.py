@@ -644,6 +644,16 @@ def test_no_slip_is_guessed_among_many_unknown_skus(tmp_path: Path) -> None:
         ),
         ({"SellableQuantity": "1,00"}, "like 3; '1,00' is not. Leave the cell blank for 0."),
         (
+            {"AddressPostalCode": "\uff18\uff19\uff15\uff10\uff12"},
+            "is typed in full-width characters, which carriers cannot read: type it with "
+            "plain ones, 89502.",
+        ),
+        (
+            {"ContactPhoneNumber": "+44 20 7946 0000"},
+            "ContactPhoneNumber '+44 20 7946 0000' is a number in GB, not in US where the order "
+            "goes; give a phone number there, for the carrier.",
+        ),
+        (
             {"SellableQuantity": "2.000"},
             "SellableQuantity '2.000' could mean 2 or 2000 units (in much of Europe 1.000 is a "
             "thousand): write 2 or 2000, without the point.",
@@ -822,3 +832,22 @@ def test_text_that_only_looks_like_a_formula_is_text(tmp_path: Path, check) -> N
     }
     result = check(write_delimited(tmp_path / "t.txt", request_rows([{**BASE, **cells}])))
     assert result.problems.empty
+
+
+def test_country_and_state_codes_go_out_in_capitals(tmp_path: Path, check) -> None:
+    """'us' and 'nv' are accepted (codes are compared without regard to case) and written
+    as codes are written; a region's name is left as typed."""
+    rows = [
+        {**BASE, "AddressCountryCode": "us", "AddressStateOrRegion": "nv"},
+        {
+            **BASE,
+            "MerchantRemovalOrderID": "R2",
+            "AddressCountryCode": "US",
+            "AddressStateOrRegion": "Nv",
+        },
+    ]
+    result = check(write_delimited(tmp_path / "c.txt", request_rows(rows)))
+    assert result.problems.empty
+    orders = result.decision.orders
+    assert list(orders["AddressCountryCode"]) == ["US", "US"]
+    assert list(orders["AddressStateOrRegion"]) == ["NV", "NV"]

@@ -294,7 +294,10 @@ def postal_code_for_country(
         rows = country.eq(code)
         if rows.any():
             matched = postal[rows].str.fullmatch(pattern, flags=re.IGNORECASE)
-            ok[rows[rows].index] = matched.fillna(False).astype(bool)
+            # The patterns' \d is any script's digit: a ZIP typed in full-width digits would
+            # pass and go out as typed, which carriers cannot read.
+            plain = postal[rows].str.isascii()
+            ok[rows[rows].index] = (matched.fillna(False) & plain).astype(bool)
     return ok
 
 
@@ -307,7 +310,26 @@ def _phone_possible(phone: str, country: str) -> bool:
         number = phonenumbers.parse(phone, region)
     except phonenumbers.NumberParseException:
         return False
+    # A number with another country's code (+44 on a US address) is no number there.
+    home_code = phonenumbers.country_code_for_region(region)
+    if home_code and number.country_code != home_code:
+        return False
     return bool(phonenumbers.is_possible_number(number))
+
+
+def phone_abroad(phone: str, country: str) -> str:
+    """The country a number dialled with another country's code belongs to ("GB" for
+    +44 ... on a US address), else ""."""
+    import phonenumbers
+
+    region = country if country in country_codes() else "US"
+    try:
+        number = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException:
+        return ""
+    if number.country_code == phonenumbers.country_code_for_region(region):
+        return ""
+    return str(phonenumbers.region_code_for_number(number) or f"+{number.country_code}")
 
 
 @_register("phone_for_country", statistics=["blank_country"])

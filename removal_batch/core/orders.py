@@ -120,6 +120,13 @@ def group_orders(
     orders["disposition"] = (
         orders["RemovalDisposition"].str.lower().map(DISPOSITION_NAMES).fillna("")
     )
+    # Codes are checked without regard to case and written as codes are written: "us",
+    # "nv" go out as US, NV. A region's name ("Greater London") is left as typed.
+    orders["AddressCountryCode"] = orders["AddressCountryCode"].str.upper()
+    state = orders["AddressStateOrRegion"]
+    orders["AddressStateOrRegion"] = state.mask(
+        state.str.fullmatch("[A-Za-z]{2}"), state.str.upper()
+    )
     return Grouping(lines, orders, concat_findings(found), value_lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,7 @@ from removal_batch.core.checks import (
     country_meant,
     country_name,
     load_reference_data,
+    phone_abroad,
     state_meant,
 )
 from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, ORDER_FIELDS
@@ -306,6 +308,35 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         + country
         + "; check for missing or extra digits.",
     )
+    dialled = code.eq("phone-invalid") & value.str.startswith("+").fillna(False)
+    if dialled.any():
+        abroad = pd.Series(
+            [
+                phone_abroad(v, c) if d else ""
+                for v, c, d in zip(value, country, dialled, strict=True)
+            ],
+            index=value.index,
+        )
+        put(
+            abroad.ne(""),
+            "ContactPhoneNumber "
+            + _quote(value)
+            + " is a number in "
+            + abroad
+            + ", not in "
+            + country
+            + " where the order goes; give a phone number there, for the carrier.",
+        )
+    typed_wide = code.eq("postal-code-invalid") & ~value.str.isascii().fillna(True)
+    if typed_wide.any():
+        plain = value.map(lambda v: unicodedata.normalize("NFKC", v))
+        put(
+            typed_wide & plain.str.isascii(),
+            "AddressPostalCode "
+            + _quote(value)
+            + " is typed in full-width characters, which carriers cannot read: type it "
+            "with plain ones, " + plain + ".",
+        )
     # Whatever the field's rule, a failed or uncalculated formula is explained as one.
     failed = value.str.fullmatch(SPREADSHEET_ERROR).fillna(False).astype(bool)
     if failed.any():
