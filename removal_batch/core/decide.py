@@ -311,6 +311,10 @@ def _duplicate_ids(orders: pd.DataFrame, used_ids: frozenset[str]) -> pd.DataFra
     return concat_findings(parts)
 
 
+# Amazon's longest MerchantRemovalOrderID (SPEC 3.1).
+MAX_ORDER_ID = 50
+
+
 def _part_limit(settings: Settings) -> int:
     """Lines per order above which an order is written as parts <id>-P1, -P2..."""
     return min(settings.max_skus_per_order, settings.max_skus_per_file)
@@ -329,6 +333,7 @@ def _part_id_clashes(
         return concat_findings([])
     batch_ids = set(orders["order_id"].tolist())
     at: list[int] = []
+    codes: list[str] = []
     messages: list[str] = []
     values: list[str] = []
     # Split orders are few (each has more lines than the limit): a loop over them is short.
@@ -337,6 +342,19 @@ def _part_id_clashes(
     ):
         count = int(counts[order_no])
         names = [f"{order_id}-P{k}" for k in range(1, -(-count // limit) + 1)]
+        longest = max(len(n) for n in names)
+        if longest > MAX_ORDER_ID:
+            # Amazon takes ids of at most 50 characters: the parts would be refused there.
+            at.append(first_line)
+            values.append(order_id)
+            codes.append("order-id-invalid")
+            messages.append(
+                f"Order {order_id} has {count:,} lines, more than {limit:,}, so it would be "
+                f"written as orders {names[0]}, {names[1]}...; those ids run to {longest} "
+                f"characters, over the {MAX_ORDER_ID} Amazon accepts. Shorten this order's id to "
+                f"{len(order_id) - (longest - MAX_ORDER_ID)} characters or fewer."
+            )
+            continue
         clash = next((n for n in names if n in batch_ids or n in used_ids), None)
         if clash is None:
             continue
@@ -347,11 +365,20 @@ def _part_id_clashes(
         )
         at.append(first_line)
         values.append(order_id)
+        codes.append("order-id-duplicate")
         messages.append(
             f"Order {order_id} has {count:,} lines, more than {limit:,}, so it would be written "
             f"as orders {names[0]}, {names[1]}...; but {clash} {where}"
         )
-    return findings(at, "MerchantRemovalOrderID", "order-id-duplicate", messages, values)
+    found = pd.DataFrame({"at": at, "code": codes, "message": messages, "value": values})
+    return concat_findings(
+        [
+            findings(
+                part["at"], "MerchantRemovalOrderID", str(code), part["message"], part["value"]
+            )
+            for code, part in found.groupby("code", sort=False)
+        ]
+    )
 
 
 def _held(orders: pd.DataFrame, held: set[int], allow_partial: bool) -> pd.DataFrame:
