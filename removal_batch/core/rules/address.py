@@ -100,14 +100,42 @@ def _flag(
     return findings(_at(orders, hit, value_lines, name), name, code, message, values)
 
 
+# The fields that say where a parcel goes: taken from the default address all together
+# or not at all. "500 Elm St, Boston" with a blank state and ZIP would else become
+# "500 Elm St, Boston, NV 89502", a place that does not exist, with no word said.
+LOCATION_FIELDS = (
+    "AddressFieldOne",
+    "AddressFieldTwo",
+    "AddressFieldThree",
+    "AddressCity",
+    "AddressStateOrRegion",
+    "AddressPostalCode",
+    "AddressCountryCode",
+)
+
+
 def apply_default_address(orders: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Blank address fields of Return orders take the settings' default address."""
-    if not settings.default_address:
+    """Blank address fields of Return orders take the settings' default address: the name,
+    the phone and the country each on its own, the rest of the location only where the
+    order gives none of it (a country typed the same as the default's is no other place)."""
+    default = settings.default_address
+    if not default:
         return orders
     orders = orders.copy()
     returns = _returns(orders)
-    for name, value in settings.default_address.items():
+    default_country = default.get("AddressCountryCode", "").strip().upper()
+    located = pd.Series(False, index=orders.index)
+    for name in LOCATION_FIELDS:
+        typed = orders[name].ne("")
+        if name == "AddressCountryCode":
+            typed &= orders[name].str.strip().str.upper().ne(default_country)
+        located |= typed
+    for name, value in default.items():
         blank = returns & orders[name].eq("")
+        # A blank country is judged as the marketplace's, which the default's country is
+        # (it is refused otherwise): filling it changes nothing the checks assumed.
+        if name in LOCATION_FIELDS and name != "AddressCountryCode":
+            blank &= ~located
         orders.loc[blank, name] = value
     return orders
 
