@@ -87,6 +87,22 @@ def entry() -> None:
     os._exit(code)
 
 
+def _inventory_time(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--inventory-time refused before anything is read or written: a time that is not one,
+    or one no snapshot can have (in the future, before 2000; see core.snapshot_time)."""
+    if value is None:
+        return None
+    import datetime as dt
+
+    from removal_batch.core.snapshot_time import SnapshotTimeError, option_time
+
+    try:
+        option_time(value, dt.datetime.now(dt.UTC))
+    except SnapshotTimeError as exc:
+        raise click.UsageError(str(exc), ctx) from None
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="removal-batch")
 def main() -> None:
@@ -102,7 +118,12 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="The Manage FBA Inventory report to check quantities against.",
 )
-@click.option("--inventory-time", default=None, help="When the snapshot was taken (ISO time).")
+@click.option(
+    "--inventory-time",
+    default=None,
+    callback=_inventory_time,
+    help="When the snapshot was taken (ISO time).",
+)
 @click.option(
     "--on-excess",
     type=click.Choice(["reject", "cap"]),
@@ -203,7 +224,12 @@ def init(directory: Path, samples: bool) -> None:
     default=None,
     help="Use this snapshot instead of the newest file in inventory/.",
 )
-@click.option("--inventory-time", default=None, help="When the snapshot was taken (ISO time).")
+@click.option(
+    "--inventory-time",
+    default=None,
+    callback=_inventory_time,
+    help="When the snapshot was taken (ISO time).",
+)
 @click.option(
     "--on-excess",
     type=click.Choice(["reject", "cap"]),
