@@ -103,6 +103,25 @@ def _inventory_time(ctx: click.Context, param: click.Parameter, value: str | Non
     return value
 
 
+# time.sleep refuses more than about 292 years; a look at the inbox once a day is plenty.
+MAX_POLL = 86_400.0
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """--wait and --poll: a number of seconds, 0 or more. click takes "nan" and "inf" as
+    floats: a NaN wait never gave up on a busy workspace, and a NaN, infinite or negative
+    poll failed inside time.sleep (exit 3)."""
+    import math
+
+    limit = MAX_POLL if param.name == "poll" else math.inf
+    if not (math.isfinite(value) and 0 <= value <= limit):  # NaN fails every comparison
+        wanted = "a number of seconds, 0 or more"
+        if limit < math.inf:
+            wanted += f" and at most {limit:,.0f} (a day)"
+        raise click.BadParameter(f"{value:g} is not {wanted}, such as 5 or 0.5.", ctx, param)
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="removal-batch")
 def main() -> None:
@@ -250,6 +269,7 @@ def init(directory: Path, samples: bool) -> None:
     "--wait",
     type=float,
     default=0.0,
+    callback=_seconds,
     show_default=True,
     help="Seconds to wait for another run of this workspace to finish.",
 )
@@ -286,12 +306,18 @@ def run(
 @main.command()
 @click.argument("directory", default=".", type=click.Path(path_type=Path))
 @click.option(
-    "--poll", type=float, default=1.0, show_default=True, help="Seconds between looks at the inbox."
+    "--poll",
+    type=float,
+    default=1.0,
+    callback=_seconds,
+    show_default=True,
+    help="Seconds between looks at the inbox.",
 )
 @click.option(
     "--wait",
     type=float,
     default=60.0,
+    callback=_seconds,
     show_default=True,
     help="Seconds each run waits for another run to finish.",
 )

@@ -1,0 +1,50 @@
+"""Bad command-line input is a usage error (exit 2) with a plain message, never an
+internal error (exit 3) and never a run that does something else than was asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from workspace_helpers import make_workspace
+
+from removal_batch.cli import main
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), terminal_width=400)
+
+
+def said(result: Result) -> str:
+    return " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("option", ["--poll", "--wait"])
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "-inf"])
+def test_watch_refuses_seconds_that_are_not_a_duration(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    # --max-runs 0: without the check, watch would leave at once (exit 0), not hang.
+    root = make_workspace(tmp_path / "ws")
+    result = invoke("watch", str(root), option, value, "--max-runs", "0")
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in said(result)
+    assert "is not a number of seconds, 0 or more" in said(result)
+
+
+def test_watch_refuses_a_poll_time_sleep_cannot_take(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    result = invoke("watch", str(root), "--poll", "1e10", "--max-runs", "0")
+    assert result.exit_code == 2, result.output
+    assert "at most 86,400 (a day)" in said(result)
+    assert invoke("watch", str(root), "--poll", "0", "--max-runs", "0").exit_code == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_run_refuses_a_wait_that_is_not_a_duration(tmp_path: Path, value: str) -> None:
+    """A NaN --wait never gave up on a busy workspace (NaN compares false)."""
+    root = make_workspace(tmp_path / "ws")
+    result = invoke("run", str(root), "--wait", value)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--wait'" in said(result)
