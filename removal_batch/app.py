@@ -189,6 +189,32 @@ def publish_into(result: BatchResult, out_dir: Path) -> str:
     return summary
 
 
+def folder_in_the_way(path: Path) -> Path | None:
+    """What keeps the folder ``path`` from being made or used: ``path`` itself, or the
+    nearest of its parents that exists, when that is not a folder (a file, a broken link).
+    mkdir would fail there with an OSError, after the batch was checked."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return None if candidate.is_dir() else candidate
+    return None
+
+
+def _not_a_folder(what: str, path: Path, in_the_way: Path, advice: str) -> str:
+    """The message for a folder that something else stands in the way of."""
+    if in_the_way.is_symlink() and not in_the_way.exists():
+        kind = "a link to something that does not exist"
+    elif in_the_way.is_file():
+        kind = "a file"
+    else:
+        kind = "a pipe or a device"
+    if in_the_way == path:
+        return f"{what} {printable(str(path))} is {kind}, not a folder. {advice}"
+    return (
+        f"{what} {printable(str(path))} cannot be made: {printable(str(in_the_way))} is "
+        f"{kind}, not a folder. {advice}"
+    )
+
+
 def _link_shown(link: Path) -> str:
     """A link and what it names: the link is there, what it names is not. Both are said,
     or the user looks at the link."""
@@ -422,7 +448,21 @@ def _tell_never_read(err: Console, notes: list[str]) -> None:
 def init_command(root: Path, samples: bool) -> int:
     from removal_batch.workspace import init_workspace
 
-    space = init_workspace(root, samples)
+    in_the_way = folder_in_the_way(root)
+    if in_the_way is not None:
+        advice = "A workspace is a folder: give the name of a new or existing folder."
+        _print_error(_not_a_folder("The workspace", root, in_the_way, advice))
+        return EXIT_USAGE
+    try:
+        space = init_workspace(root, samples)
+    except (FileExistsError, NotADirectoryError, PermissionError) as exc:
+        # A file where one of its folders goes (inbox, ...), or a folder not ours to write.
+        where = printable(str(exc.filename or root))
+        _print_error(
+            f"The workspace {printable(str(root))} could not be made: {where}: "
+            f"{exc.strerror or exc}. Move that out of the way, or choose another folder."
+        )
+        return EXIT_USAGE
     console = _console()
     console.print(f"Workspace ready: {space.root}", highlight=False)
     console.print(f"  drop request files into   {space.inbox}", highlight=False)

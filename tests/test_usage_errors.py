@@ -48,3 +48,25 @@ def test_run_refuses_a_wait_that_is_not_a_duration(tmp_path: Path, value: str) -
     result = invoke("run", str(root), "--wait", value)
     assert result.exit_code == 2, result.output
     assert "Invalid value for '--wait'" in said(result)
+
+
+def test_init_on_a_file_is_refused_and_the_file_kept(tmp_path: Path) -> None:
+    """init of a regular file's name failed with NotADirectoryError (exit 3)."""
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    result = invoke("init", str(taken))
+    assert result.exit_code == 2, result.output
+    assert f"The workspace {taken} is a file, not a folder." in said(result)
+    below = invoke("init", str(taken / "ws"))
+    assert below.exit_code == 2, below.output
+    assert f"cannot be made: {taken} is a file, not a folder." in said(below)
+    assert taken.read_text() == "mine"
+
+
+def test_init_names_a_file_where_a_workspace_folder_goes(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "inbox").write_text("not a folder")
+    result = invoke("init", str(root))
+    assert result.exit_code == 2, result.output
+    assert f"could not be made: {root / 'inbox'}: File exists." in said(result)
