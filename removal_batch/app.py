@@ -298,8 +298,20 @@ def run_check(
         unusable = _not_files(files)
         if unusable:
             raise UsageError(unusable)
-        if out_dir is not None and out_dir.is_dir():
-            previous_outputs(out_dir)  # refused before anything is read
+        if out_dir is not None:
+            # Refused before anything is read: not once the batch is checked (exit 3).
+            in_the_way = folder_in_the_way(out_dir)
+            if in_the_way is not None:
+                raise UsageError(
+                    _not_a_folder(
+                        "--out",
+                        out_dir,
+                        in_the_way,
+                        "Give --out a new or empty folder; nothing was written.",
+                    )
+                )
+            if out_dir.is_dir():
+                previous_outputs(out_dir)
         # --json prints no progress and no table: the console is not even made.
         console = None if as_json else _console()
         # A bar on an interactive terminal; piped output stays free of progress lines.
