@@ -53,7 +53,9 @@ def load_settings(path: Path | None) -> Settings:
     if not path.is_file():
         raise UsageError(f"Settings file not found: {path}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows Notepad starts the file with a byte-order mark, which TOML
+        # does not allow ("line 1 column 1"); it is dropped.
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path.name} is not valid TOML: {exc}") from exc
     try:

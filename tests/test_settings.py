@@ -138,3 +138,14 @@ def test_a_blocked_entry_without_fields_blocks_nothing(check: CheckOne, tmp_path
     blocked = {"AddressFieldOne": RETURN_ADDRESS["AddressFieldOne"], "AddressFieldTwo": ""}
     result = check(request, settings=Settings(blocked_addresses=(blocked,)))
     assert "address-fulfillment-center" in codes(result)
+
+
+def test_a_settings_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows Notepad saves UTF-8 with a BOM; TOML refused it at line 1 column 1."""
+    from removal_batch.app import load_settings
+
+    path = tmp_path / "removal-batch.toml"
+    path.write_text('\ufeffmarketplace = "CA"\nallow_partial = true\n', encoding="utf-8")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    settings = load_settings(path)
+    assert (settings.marketplace, settings.allow_partial) == ("CA", True)
