@@ -486,12 +486,33 @@ def init_command(root: Path, samples: bool) -> int:
     return 0
 
 
-def template_command(path: Path) -> int:
-    from removal_batch.writers.template import write_template
-
+def template_command(path: Path, force: bool = False) -> int:
+    """``force``: replace a file of that name (it may be a workbook already filled in)."""
     if path.suffix.lower() != ".xlsx":
         _print_error("the template is an .xlsx workbook.")
         return EXIT_USAGE
+    shown = printable(str(path))
+    # Refused, not overwritten: the name may be a workbook already filled in.
+    if path.is_dir():
+        _print_error(
+            f"{shown} is a folder; name the workbook to write in it, such as "
+            f"{shown}/removal-request.xlsx."
+        )
+        return EXIT_USAGE
+    if os.path.lexists(path) and not force:
+        _print_error(
+            f"{shown} already exists; choose another name or delete it first (or give "
+            "--force to replace it)."
+        )
+        return EXIT_USAGE
+    in_the_way = folder_in_the_way(path.parent)
+    if in_the_way is not None:
+        _print_error(
+            _not_a_folder("The workbook", path, in_the_way, "Choose another place for it.")
+        )
+        return EXIT_USAGE
+    from removal_batch.writers.template import write_template
+
     write_template(path)
     _console().print(f"Template written: {path}", highlight=False)
     return 0

@@ -331,8 +331,9 @@ def watch(directory: Path, poll: float, wait: float, max_runs: int | None) -> No
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
-def template(file: Path) -> None:
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def template(file: Path, force: bool) -> None:
     """Write an empty request workbook (FILE.xlsx) to fill in."""
     from removal_batch.app import template_command
 
-    _guarded(lambda: template_command(file))
+    _guarded(lambda: template_command(file, force))

@@ -70,3 +70,19 @@ def test_init_names_a_file_where_a_workspace_folder_goes(tmp_path: Path) -> None
     result = invoke("init", str(root))
     assert result.exit_code == 2, result.output
     assert f"could not be made: {root / 'inbox'}: File exists." in said(result)
+
+
+def test_template_never_overwrites_a_file_unless_forced(tmp_path: Path) -> None:
+    """template wrote over an existing file, even a workbook already filled in."""
+    path = tmp_path / "requests.xlsx"
+    path.write_bytes(b"a filled-in workbook")
+    result = invoke("template", str(path))
+    assert result.exit_code == 2, result.output
+    assert f"{path} already exists; choose another name or delete it first" in said(result)
+    assert path.read_bytes() == b"a filled-in workbook"
+    assert invoke("template", str(path), "--force").exit_code == 0
+    assert path.read_bytes().startswith(b"PK")  # a workbook now
+    folder = tmp_path / "folder.xlsx"
+    folder.mkdir()
+    assert invoke("template", str(folder), "--force").exit_code == 2
+    assert invoke("template", str(path / "x.xlsx")).exit_code == 2  # under a file
