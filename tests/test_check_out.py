@@ -95,9 +95,11 @@ def test_out_naming_a_file_is_refused_before_anything_is_written(
     taken.write_text("mine")
     code, said = _check([request], inventory, taken)
     assert code == 2, said
-    assert f"--out {taken} is a file, not a folder." in said
+    bare = "".join(said.split())  # rich folds a long path anywhere
+    assert "".join(f"--out {taken} is a file, not a folder.".split()) in bare
     code, said = _check([request], inventory, taken / "out")
     assert code == 2, said
-    assert f"--out {taken / 'out'} cannot be made: {taken} is a file, not a folder." in said
+    wanted = f"--out {taken / 'out'} cannot be made: {taken} is a file, not a folder."
+    assert "".join(wanted.split()) in "".join(said.split())
     assert taken.read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.txt", "ws"]
