@@ -53,7 +53,9 @@ def load_settings(path: Path | None) -> Settings:
     if not path.is_file():
         raise UsageError(f"Settings file not found: {path}")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows Notepad starts the file with a byte-order mark, which TOML
+        # does not allow ("line 1 column 1"); it is dropped.
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path.name} is not valid TOML: {exc}") from exc
     try:
@@ -189,6 +191,32 @@ def publish_into(result: BatchResult, out_dir: Path) -> str:
     return summary
 
 
+def folder_in_the_way(path: Path) -> Path | None:
+    """What keeps the folder ``path`` from being made or used: ``path`` itself, or the
+    nearest of its parents that exists, when that is not a folder (a file, a broken link).
+    mkdir would fail there with an OSError, after the batch was checked."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return None if candidate.is_dir() else candidate
+    return None
+
+
+def _not_a_folder(what: str, path: Path, in_the_way: Path, advice: str) -> str:
+    """The message for a folder that something else stands in the way of."""
+    if in_the_way.is_symlink() and not in_the_way.exists():
+        kind = "a link to something that does not exist"
+    elif in_the_way.is_file():
+        kind = "a file"
+    else:
+        kind = "a pipe or a device"
+    if in_the_way == path:
+        return f"{what} {printable(str(path))} is {kind}, not a folder. {advice}"
+    return (
+        f"{what} {printable(str(path))} cannot be made: {printable(str(in_the_way))} is "
+        f"{kind}, not a folder. {advice}"
+    )
+
+
 def _link_shown(link: Path) -> str:
     """A link and what it names: the link is there, what it names is not. Both are said,
     or the user looks at the link."""
@@ -272,8 +300,20 @@ def run_check(
         unusable = _not_files(files)
         if unusable:
             raise UsageError(unusable)
-        if out_dir is not None and out_dir.is_dir():
-            previous_outputs(out_dir)  # refused before anything is read
+        if out_dir is not None:
+            # Refused before anything is read: not once the batch is checked (exit 3).
+            in_the_way = folder_in_the_way(out_dir)
+            if in_the_way is not None:
+                raise UsageError(
+                    _not_a_folder(
+                        "--out",
+                        out_dir,
+                        in_the_way,
+                        "Give --out a new or empty folder; nothing was written.",
+                    )
+                )
+            if out_dir.is_dir():
+                previous_outputs(out_dir)
         # --json prints no progress and no table: the console is not even made.
         console = None if as_json else _console()
         # A bar on an interactive terminal; piped output stays free of progress lines.
@@ -422,7 +462,21 @@ def _tell_never_read(err: Console, notes: list[str]) -> None:
 def init_command(root: Path, samples: bool) -> int:
     from removal_batch.workspace import init_workspace
 
-    space = init_workspace(root, samples)
+    in_the_way = folder_in_the_way(root)
+    if in_the_way is not None:
+        advice = "A workspace is a folder: give the name of a new or existing folder."
+        _print_error(_not_a_folder("The workspace", root, in_the_way, advice))
+        return EXIT_USAGE
+    try:
+        space = init_workspace(root, samples)
+    except (FileExistsError, NotADirectoryError, PermissionError) as exc:
+        # A file where one of its folders goes (inbox, ...), or a folder not ours to write.
+        where = printable(str(exc.filename or root))
+        _print_error(
+            f"The workspace {printable(str(root))} could not be made: {where}: "
+            f"{exc.strerror or exc}. Move that out of the way, or choose another folder."
+        )
+        return EXIT_USAGE
     console = _console()
     console.print(f"Workspace ready: {space.root}", highlight=False)
     console.print(f"  drop request files into   {space.inbox}", highlight=False)
@@ -432,12 +486,33 @@ def init_command(root: Path, samples: bool) -> int:
     return 0
 
 
-def template_command(path: Path) -> int:
-    from removal_batch.writers.template import write_template
-
+def template_command(path: Path, force: bool = False) -> int:
+    """``force``: replace a file of that name (it may be a workbook already filled in)."""
     if path.suffix.lower() != ".xlsx":
         _print_error("the template is an .xlsx workbook.")
         return EXIT_USAGE
+    shown = printable(str(path))
+    # Refused, not overwritten: the name may be a workbook already filled in.
+    if path.is_dir():
+        _print_error(
+            f"{shown} is a folder; name the workbook to write in it, such as "
+            f"{shown}/removal-request.xlsx."
+        )
+        return EXIT_USAGE
+    if os.path.lexists(path) and not force:
+        _print_error(
+            f"{shown} already exists; choose another name or delete it first (or give "
+            "--force to replace it)."
+        )
+        return EXIT_USAGE
+    in_the_way = folder_in_the_way(path.parent)
+    if in_the_way is not None:
+        _print_error(
+            _not_a_folder("The workbook", path, in_the_way, "Choose another place for it.")
+        )
+        return EXIT_USAGE
+    from removal_batch.writers.template import write_template
+
     write_template(path)
     _console().print(f"Template written: {path}", highlight=False)
     return 0

@@ -87,6 +87,41 @@ def entry() -> None:
     os._exit(code)
 
 
+def _inventory_time(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--inventory-time refused before anything is read or written: a time that is not one,
+    or one no snapshot can have (in the future, before 2000; see core.snapshot_time)."""
+    if value is None:
+        return None
+    import datetime as dt
+
+    from removal_batch.core.snapshot_time import SnapshotTimeError, option_time
+
+    try:
+        option_time(value, dt.datetime.now(dt.UTC))
+    except SnapshotTimeError as exc:
+        raise click.UsageError(str(exc), ctx) from None
+    return value
+
+
+# time.sleep refuses more than about 292 years; a look at the inbox once a day is plenty.
+MAX_POLL = 86_400.0
+
+
+def _seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """--wait and --poll: a number of seconds, 0 or more. click takes "nan" and "inf" as
+    floats: a NaN wait never gave up on a busy workspace, and a NaN, infinite or negative
+    poll failed inside time.sleep (exit 3)."""
+    import math
+
+    limit = MAX_POLL if param.name == "poll" else math.inf
+    if not (math.isfinite(value) and 0 <= value <= limit):  # NaN fails every comparison
+        wanted = "a number of seconds, 0 or more"
+        if limit < math.inf:
+            wanted += f" and at most {limit:,.0f} (a day)"
+        raise click.BadParameter(f"{value:g} is not {wanted}, such as 5 or 0.5.", ctx, param)
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="removal-batch")
 def main() -> None:
@@ -102,7 +137,12 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="The Manage FBA Inventory report to check quantities against.",
 )
-@click.option("--inventory-time", default=None, help="When the snapshot was taken (ISO time).")
+@click.option(
+    "--inventory-time",
+    default=None,
+    callback=_inventory_time,
+    help="When the snapshot was taken (ISO time).",
+)
 @click.option(
     "--on-excess",
     type=click.Choice(["reject", "cap"]),
@@ -203,7 +243,12 @@ def init(directory: Path, samples: bool) -> None:
     default=None,
     help="Use this snapshot instead of the newest file in inventory/.",
 )
-@click.option("--inventory-time", default=None, help="When the snapshot was taken (ISO time).")
+@click.option(
+    "--inventory-time",
+    default=None,
+    callback=_inventory_time,
+    help="When the snapshot was taken (ISO time).",
+)
 @click.option(
     "--on-excess",
     type=click.Choice(["reject", "cap"]),
@@ -224,6 +269,7 @@ def init(directory: Path, samples: bool) -> None:
     "--wait",
     type=float,
     default=0.0,
+    callback=_seconds,
     show_default=True,
     help="Seconds to wait for another run of this workspace to finish.",
 )
@@ -260,12 +306,18 @@ def run(
 @main.command()
 @click.argument("directory", default=".", type=click.Path(path_type=Path))
 @click.option(
-    "--poll", type=float, default=1.0, show_default=True, help="Seconds between looks at the inbox."
+    "--poll",
+    type=float,
+    default=1.0,
+    callback=_seconds,
+    show_default=True,
+    help="Seconds between looks at the inbox.",
 )
 @click.option(
     "--wait",
     type=float,
     default=60.0,
+    callback=_seconds,
     show_default=True,
     help="Seconds each run waits for another run to finish.",
 )
@@ -279,8 +331,9 @@ def watch(directory: Path, poll: float, wait: float, max_runs: int | None) -> No
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
-def template(file: Path) -> None:
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+def template(file: Path, force: bool) -> None:
     """Write an empty request workbook (FILE.xlsx) to fill in."""
     from removal_batch.app import template_command
 
-    _guarded(lambda: template_command(file))
+    _guarded(lambda: template_command(file, force))

@@ -41,6 +41,12 @@ from removal_batch.core.raw_table import longest_cell
 from removal_batch.core.schema import inventory_schema
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
+from removal_batch.core.snapshot_time import (
+    SnapshotTimeError,
+    column_time,
+    modified_time,
+    option_time,
+)
 from removal_batch.core.validate import (
     ValidationResult,
     default_address_problems,
@@ -293,12 +299,18 @@ def load_snapshot(
         raise UsageError(f"Inventory snapshot {display_name(path)}: {exc.message}") from exc
     except SnapshotError as exc:
         raise UsageError(str(exc)) from exc
-    if inventory_time:
-        when, time_from = parse_time(inventory_time), "--inventory-time"
-    elif snapshot.snapshot_date:
-        when, time_from = parse_time(snapshot.snapshot_date), "snapshot-date"
-    else:
-        when, time_from = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC), "modified"
+    # Checked against now, a moment after the run started: CLOCK_SKEW dwarfs the moment.
+    now, name = utc_now(), display_name(path)
+    try:
+        if inventory_time:
+            when, time_from = option_time(inventory_time, now), "--inventory-time"
+        elif snapshot.snapshot_date:
+            when, time_from = column_time(snapshot.snapshot_date, name, now), "snapshot-date"
+        else:
+            modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+            when, time_from = modified_time(modified, name, now), "modified"
+    except SnapshotTimeError as exc:
+        raise UsageError(str(exc)) from exc
     sha256 = sha256_of(path) if hashed else ""
     if _stamp(path) != before:
         raise UsageError(

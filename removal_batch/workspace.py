@@ -49,8 +49,8 @@ SETTINGS_TEMPLATE = """\
 # AddressCountryCode = "US"
 # ContactPhoneNumber = "775-555-0100"
 
-# Addresses that must never receive a removal (fulfillment centers). Every field given must
-# match for an address to be refused.
+# Addresses that must never receive a removal (fulfillment centers). Every field filled in
+# must match for an address to be refused (a blank one is not compared); give at least one.
 # [[blocked_addresses]]
 # AddressFieldOne = "4255 Anson Blvd"
 # AddressPostalCode = "46052"

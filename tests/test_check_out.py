@@ -83,3 +83,23 @@ def test_a_failed_write_leaves_the_earlier_outputs(
     assert _check([inbox / "second.txt"], inventory, out)[0] == 3
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+def test_out_naming_a_file_is_refused_before_anything_is_written(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """--out naming a file failed after the batch was checked ("File exists", exit 3)."""
+    inventory = workspace / "inventory" / "inventory.txt"
+    request = workspace / "inbox" / "first.txt"
+    taken = tmp_path / "report.txt"
+    taken.write_text("mine")
+    code, said = _check([request], inventory, taken)
+    assert code == 2, said
+    bare = "".join(said.split())  # rich folds a long path anywhere
+    assert "".join(f"--out {taken} is a file, not a folder.".split()) in bare
+    code, said = _check([request], inventory, taken / "out")
+    assert code == 2, said
+    wanted = f"--out {taken / 'out'} cannot be made: {taken} is a file, not a folder."
+    assert "".join(wanted.split()) in "".join(said.split())
+    assert taken.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.txt", "ws"]

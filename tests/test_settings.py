@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from conftest import RETURN_ADDRESS, CheckOne, codes, request_rows, write_delimited
 
+from removal_batch.cli import main
 from removal_batch.core.settings import Settings, SettingsError, settings_from_mapping
 
 # Every whole-number setting, from the dataclass (not from the checking code's own list,
@@ -45,6 +49,10 @@ def test_a_limit_of_one_is_taken(key: str) -> None:
             {"default_address": {"AddressCity": "Reno"}},
             {"default_address": {"AddressCity": "Reno"}},
         ),
+        (  # a blank field of a blocked address is not compared
+            {"blocked_addresses": [{"AddressFieldOne": "4255 Anson Blvd", "AddressFieldTwo": ""}]},
+            {"blocked_addresses": ({"AddressFieldOne": "4255 Anson Blvd"},)},
+        ),
     ],
 )
 def test_accepted_spellings(data: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -73,6 +81,12 @@ def test_accepted_spellings(data: dict[str, Any], expected: dict[str, Any]) -> N
             "must be a list of [[blocked_addresses]] tables",
         ),
         ({"colour": "red"}, "unknown setting 'colour'"),
+        # Matching every field of nothing, it would block every Return order.
+        ({"blocked_addresses": [{}]}, "'blocked_addresses'[0] has no address field filled in"),
+        (
+            {"blocked_addresses": [{"AddressFieldOne": "4255 Anson Blvd"}, {"AddressCity": " "}]},
+            "'blocked_addresses'[1] has no address field filled in",
+        ),
     ],
 )
 def test_bad_values_are_refused_by_name(data: dict[str, Any], said: str) -> None:
@@ -87,3 +101,51 @@ def test_every_limit_is_checked_here() -> None:
 
 def test_no_settings_are_the_defaults() -> None:
     assert settings_from_mapping({}) == Settings()
+
+
+def test_a_bare_blocked_addresses_table_stops_the_check(tmp_path: Path, inventory: Path) -> None:
+    """A settings file holding only [[blocked_addresses]] blocked every Return order."""
+    settings = tmp_path / "removal-batch.toml"
+    settings.write_text("[[blocked_addresses]]\n", encoding="utf-8")
+    request = write_delimited(
+        tmp_path / "r.txt",
+        request_rows(
+            [
+                {
+                    **RETURN_ADDRESS,
+                    "MerchantRemovalOrderID": "R1",
+                    "MerchantSKU": "SKU-4",
+                    "SellableQuantity": "1",
+                }
+            ]
+        ),
+    )
+    args = ["check", str(request), "--inventory", str(inventory), "--settings", str(settings)]
+    result = CliRunner().invoke(main, args, terminal_width=400)
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert "setting 'blocked_addresses'[0] has no address field filled in" in said
+
+
+def test_a_blocked_entry_without_fields_blocks_nothing(check: CheckOne, tmp_path: Path) -> None:
+    """Settings made in code skip the file's check: the rule itself compares no blank field,
+    and an entry with none left matches no order, not every one."""
+    row = {**RETURN_ADDRESS, "MerchantRemovalOrderID": "R1", "MerchantSKU": "SKU-4"}
+    request = write_delimited(tmp_path / "r.txt", request_rows([{**row, "SellableQuantity": "1"}]))
+    for entry in ({}, {"AddressFieldTwo": ""}, {"AddressCity": " "}):
+        result = check(request, settings=Settings(blocked_addresses=(entry,)))
+        assert "address-fulfillment-center" not in codes(result), entry
+    blocked = {"AddressFieldOne": RETURN_ADDRESS["AddressFieldOne"], "AddressFieldTwo": ""}
+    result = check(request, settings=Settings(blocked_addresses=(blocked,)))
+    assert "address-fulfillment-center" in codes(result)
+
+
+def test_a_settings_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """Windows Notepad saves UTF-8 with a BOM; TOML refused it at line 1 column 1."""
+    from removal_batch.app import load_settings
+
+    path = tmp_path / "removal-batch.toml"
+    path.write_text('\ufeffmarketplace = "CA"\nallow_partial = true\n', encoding="utf-8")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    settings = load_settings(path)
+    assert (settings.marketplace, settings.allow_partial) == ("CA", True)

@@ -134,7 +134,7 @@ def settings_from_mapping(data: dict[str, Any], source: str = "settings") -> Set
         elif key == "blocked_addresses":
             if not isinstance(value, list):
                 raise SettingsError(f"{where} must be a list of [[blocked_addresses]] tables")
-            out[key] = tuple(_address(f"{where}[{i}]", v) for i, v in enumerate(value))
+            out[key] = tuple(_blocked(f"{where}[{i}]", v) for i, v in enumerate(value))
     return Settings(**out)
 
 
@@ -150,3 +150,17 @@ def _address(where: str, value: Any) -> dict[str, str]:
         if not isinstance(item, str):
             raise SettingsError(f"{where}: '{key}' must be text in quotes, not {item!r}")
     return {str(k): str(v) for k, v in value.items()}
+
+
+def _blocked(where: str, value: Any) -> dict[str, str]:
+    """One blocked address: the fields it is matched on, blank ones left out. An order is
+    blocked when it matches every field of an entry, so an entry with nothing to compare
+    (a bare [[blocked_addresses]], or only blank fields) would block every Return."""
+    entry = {k: v for k, v in _address(where, value).items() if v.strip()}
+    if not entry:
+        raise SettingsError(
+            f"{where} has no address field filled in, so it would block every Return order. "
+            'Give the fields to match, such as AddressFieldOne = "4255 Anson Blvd" and '
+            'AddressPostalCode = "46052", or delete the entry.'
+        )
+    return entry

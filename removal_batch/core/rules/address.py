@@ -264,8 +264,14 @@ def address_fulfillment_center(
     returns = _returns(orders)
     hit = pd.Series(False, index=orders.index)
     for entry in settings.blocked_addresses:
+        # A blank field is not compared (the settings leave it out): compared, "" would
+        # match only orders with that field blank. An entry with no field left would
+        # match every Return: skipped (the settings refuse one).
+        compared = {name: value for name, value in entry.items() if value.strip()}
+        if not compared:
+            continue
         match = returns.copy()
-        for name, value in entry.items():
+        for name, value in compared.items():
             if name == "AddressPostalCode":
                 ours = orders[name].str.upper().str.replace(r"\s", "", regex=True).str[:5]
                 match &= ours.eq(re.sub(r"\s", "", value.upper())[:5])

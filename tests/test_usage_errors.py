@@ -1,0 +1,93 @@
+"""Bad command-line input is a usage error (exit 2) with a plain message, never an
+internal error (exit 3) and never a run that does something else than was asked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from workspace_helpers import make_workspace
+
+from removal_batch.cli import main
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args), terminal_width=400)
+
+
+def bare(text: str) -> str:
+    """Without white space: rich folds a long path anywhere."""
+    return "".join(text.split())
+
+
+def said(result: Result) -> str:
+    return bare(result.output)
+
+
+@pytest.mark.parametrize("option", ["--poll", "--wait"])
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "-inf"])
+def test_watch_refuses_seconds_that_are_not_a_duration(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    # --max-runs 0: without the check, watch would leave at once (exit 0), not hang.
+    root = make_workspace(tmp_path / "ws")
+    result = invoke("watch", str(root), option, value, "--max-runs", "0")
+    assert result.exit_code == 2, result.output
+    assert bare(f"Invalid value for '{option}'") in said(result)
+    assert bare("is not a number of seconds, 0 or more") in said(result)
+
+
+def test_watch_refuses_a_poll_time_sleep_cannot_take(tmp_path: Path) -> None:
+    root = make_workspace(tmp_path / "ws")
+    result = invoke("watch", str(root), "--poll", "1e10", "--max-runs", "0")
+    assert result.exit_code == 2, result.output
+    assert bare("at most 86,400 (a day)") in said(result)
+    assert invoke("watch", str(root), "--poll", "0", "--max-runs", "0").exit_code == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_run_refuses_a_wait_that_is_not_a_duration(tmp_path: Path, value: str) -> None:
+    """A NaN --wait never gave up on a busy workspace (NaN compares false)."""
+    root = make_workspace(tmp_path / "ws")
+    result = invoke("run", str(root), "--wait", value)
+    assert result.exit_code == 2, result.output
+    assert bare("Invalid value for '--wait'") in said(result)
+
+
+def test_init_on_a_file_is_refused_and_the_file_kept(tmp_path: Path) -> None:
+    """init of a regular file's name failed with NotADirectoryError (exit 3)."""
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    result = invoke("init", str(taken))
+    assert result.exit_code == 2, result.output
+    assert bare(f"The workspace {taken} is a file, not a folder.") in said(result)
+    below = invoke("init", str(taken / "ws"))
+    assert below.exit_code == 2, below.output
+    assert bare(f"cannot be made: {taken} is a file, not a folder.") in said(below)
+    assert taken.read_text() == "mine"
+
+
+def test_init_names_a_file_where_a_workspace_folder_goes(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "inbox").write_text("not a folder")
+    result = invoke("init", str(root))
+    assert result.exit_code == 2, result.output
+    assert bare(f"could not be made: {root / 'inbox'}: File exists.") in said(result)
+
+
+def test_template_never_overwrites_a_file_unless_forced(tmp_path: Path) -> None:
+    """template wrote over an existing file, even a workbook already filled in."""
+    path = tmp_path / "requests.xlsx"
+    path.write_bytes(b"a filled-in workbook")
+    result = invoke("template", str(path))
+    assert result.exit_code == 2, result.output
+    assert bare(f"{path} already exists; choose another name or delete it first") in said(result)
+    assert path.read_bytes() == b"a filled-in workbook"
+    assert invoke("template", str(path), "--force").exit_code == 0
+    assert path.read_bytes().startswith(b"PK")  # a workbook now
+    folder = tmp_path / "folder.xlsx"
+    folder.mkdir()
+    assert invoke("template", str(folder), "--force").exit_code == 2
+    assert invoke("template", str(path / "x.xlsx")).exit_code == 2  # under a file
