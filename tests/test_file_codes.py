@@ -54,6 +54,26 @@ def test_file_encoding_for_nul_bytes(tmp_path: Path, check) -> None:
     assert codes(check(path)) == {"file-encoding"}
 
 
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-be-bom"])
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_file_encoding_for_utf32_says_so(tmp_path: Path, check, encoding: str, size: str) -> None:
+    # A UTF-32 LE mark starts with UTF-16 LE's: read as UTF-16, no header was found and the
+    # file's kind was blamed (file-kind-unknown) instead of its encoding.
+    rows = request_rows([GOOD] * (1 if size == "small" else 3000))
+    text = "\r\n".join("\t".join(r) for r in rows) + "\r\n"
+    data = (
+        text.encode("utf-32")
+        if encoding == "utf-32"
+        else b"\x00\x00\xfe\xff" + text.encode("utf-32-be")
+    )
+    path = tmp_path / "u32.txt"
+    path.write_bytes(data)
+    result = check(path)
+    assert codes(result) == {"file-encoding"}
+    (message,) = result.problems["message"]
+    assert "UTF-32" in message and "UTF-8" in message
+
+
 def test_file_empty_for_zero_bytes_and_header_only(tmp_path: Path, check) -> None:
     (tmp_path / "zero.txt").write_bytes(b"")
     header_only = write_delimited(tmp_path / "header.txt", request_rows([]))

@@ -23,10 +23,19 @@ PEEK_CHARS = 1 << 20  # what delimiter and width detection look at: never the wh
 # Below this, the csv module reads the file: starting Arrow's reader and converting its
 # table costs milliseconds, which a batch of a thousand small files would pay each time.
 SMALL_TEXT_CHARS = 256 * 1024
+UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
 
 
 def decode(data: bytes) -> tuple[str, str]:
     """Bytes -> (text, encoding name). Supported: UTF-8 (BOM or not), UTF-16 with BOM, cp1252."""
+    # Before UTF-16's: a UTF-32 LE mark starts with one, and decoding on as UTF-16 makes
+    # a NUL of every other character (no header is found, and the file's kind is blamed).
+    if data.startswith(UTF32_BOMS):
+        raise ReadError(
+            "file-encoding",
+            "The file is UTF-32 text, which is not supported. Save it again as UTF-8 "
+            "('CSV UTF-8' in Excel; 'UTF-8' in a text editor's Save As).",
+        )
     try:
         if data.startswith(b"\xef\xbb\xbf"):
             return data[3:].decode("utf-8"), "utf-8-sig"
