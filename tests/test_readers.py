@@ -83,6 +83,22 @@ def test_header_aliases_and_spelling_variants(tmp_path: Path, check) -> None:
     assert result.files[0].table.rows["MerchantSKU"][0] == "00123"
 
 
+@pytest.mark.parametrize(
+    "mark",
+    ["\u200b", "\u00ad", "\ufeff", "\u2060", "\u200e"],
+    ids=["zwsp", "shy", "bom", "wj", "lrm"],
+)
+def test_an_invisible_character_does_not_hide_a_header(tmp_path: Path, check, mark: str) -> None:
+    # Pasted along with a name, it made the column both missing and unknown at once.
+    rows = request_rows([ROW])
+    at = rows[0].index("MerchantSKU")
+    rows[0][at] = "MerchantSKU" + mark
+    rows[0][at + 1] = "Sellable" + mark + "Quantity"
+    result = check(write_delimited(tmp_path / "h.txt", rows))
+    assert result.problems.empty
+    assert result.files[0].table.rows["MerchantSKU"][0] == "00123"
+
+
 def test_bom_does_not_hide_the_first_header(tmp_path: Path, check) -> None:
     path = write_delimited(tmp_path / "b.csv", request_rows([ROW]), sep=",", encoding="utf-8-sig")
     assert check(path).problems.empty

@@ -39,6 +39,16 @@ def test_report_is_read_as_its_used_columns_with_their_positions(tmp_path: Path)
     assert raw.cells.loc[1, 10] == "5"
 
 
+def test_an_invisible_character_does_not_hide_a_report_column(tmp_path: Path) -> None:
+    header = list(REPORT_HEADER)
+    header[0] = "\u200bsku"  # a zero-width space pasted along, as with a SKU
+    header[10] = header[10].replace("-", "-\u00ad", 1)  # a soft hyphen
+    path = write_delimited(tmp_path / "inv.txt", [header, report_row("00123", "5", "1")])
+    snapshot, info = load_snapshot(path, Settings())
+    assert info.skus == 1
+    assert snapshot.frame.loc["00123", ["sellable", "unsellable"]].tolist() == [5, 1]
+
+
 def test_quantities_blank_dashes_signs_and_decimals(tmp_path: Path) -> None:
     rows = [
         REPORT_HEADER,
