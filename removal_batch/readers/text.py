@@ -11,7 +11,14 @@ import pandas as pd
 
 from removal_batch import prefetch
 from removal_batch.core.raw_table import TEXT, RawTable, raw_table_from_rows
-from removal_batch.readers import ColumnPicker, HeaderProbe, ReadError, ReadLimits, cannot_open
+from removal_batch.readers import (
+    UTF32_BOMS,
+    ColumnPicker,
+    HeaderProbe,
+    ReadError,
+    ReadLimits,
+    cannot_open,
+)
 
 DELIMITERS = ("\t", ",", ";")
 PEEK_LINES = 50
@@ -23,7 +30,6 @@ PEEK_CHARS = 1 << 20  # what delimiter and width detection look at: never the wh
 # Below this, the csv module reads the file: starting Arrow's reader and converting its
 # table costs milliseconds, which a batch of a thousand small files would pay each time.
 SMALL_TEXT_CHARS = 256 * 1024
-UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
 
 
 def decode(data: bytes) -> tuple[str, str]:
