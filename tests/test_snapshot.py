@@ -74,6 +74,20 @@ def test_negative_quantity_names_its_row_and_column(tmp_path: Path) -> None:
     assert "row 3 afn-unsellable-quantity '-2'" in str(caught.value)
 
 
+def test_a_stray_quote_in_an_unread_column_of_a_csv_report_stops_the_run(
+    tmp_path: Path,
+) -> None:
+    # product-name is not read (the reader keeps the used columns only), but its quote
+    # mark still swallows the SKUs below it, which would be "not in the snapshot".
+    rows = [REPORT_HEADER, *[report_row(f"A-{i}", "5", "1") for i in range(1, 4)]]
+    rows[1:] = [["junk" if c == "junk, not read" else c for c in row] for row in rows[1:]]
+    rows[1][3] = '"Deluxe bowl, 12 in'
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(write_delimited(tmp_path / "inv.csv", rows, sep=","), Settings())
+    assert "starts the cell at row 2, column D" in str(caught.value)
+    assert "so lines 3-4 were not read as rows" in str(caught.value)
+
+
 def test_empty_lines_keep_row_numbers_in_messages(tmp_path: Path) -> None:
     # An empty line sends the file past the fast reader; rows must still be the editor's.
     rows = [REPORT_HEADER, report_row("A-1", "5", "1"), [""], report_row("A-1", "3", "2")]

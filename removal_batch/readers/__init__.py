@@ -24,10 +24,14 @@ HEAD_BYTES = 4096
 class ReadError(Exception):
     """A file-level problem found while reading: carries its SPEC code and a message."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(
+        self, code: str, message: str, *, row: int | None = None, column: str = "", value: str = ""
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # The cell to blame, when one is (a stray quote mark's); file-level otherwise.
+        self.row, self.column, self.value = row, column, value
 
 
 @dataclass(frozen=True)
