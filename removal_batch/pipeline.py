@@ -450,7 +450,10 @@ def read_request(
         else:
             raw = read_table(path, has_request_header, limits_of(settings), display_name=name)
     except ReadError as exc:
-        outcome.problems = problems_frame([Problem(exc.code, exc.message, file=name)])
+        problem = Problem(
+            exc.code, exc.message, file=name, row=exc.row, column=exc.column, value=exc.value
+        )
+        outcome.problems = problems_frame([problem])
         return outcome
     outcome.encoding, outcome.sheet = raw.encoding, raw.sheet
     # A text file of fewer bytes than the cell limit cannot hold a cell over it (a

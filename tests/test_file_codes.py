@@ -33,10 +33,57 @@ def test_file_unreadable_for_a_damaged_workbook(tmp_path: Path, check) -> None:
     assert result.exit_code == 1
 
 
-def test_file_unreadable_for_text_named_as_workbook(tmp_path: Path, check) -> None:
+def test_file_unreadable_for_binary_named_as_workbook(tmp_path: Path, check) -> None:
     path = tmp_path / "notes.xlsx"
-    path.write_text("just some text\n")
+    path.write_bytes(b"\x07\x00binary, neither zip nor OLE2\x00")
     assert codes(check(path)) == {"file-unreadable"}
+
+
+@pytest.mark.parametrize("name", ["export.xls", "export.xlsx", "export.ods"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "cp1252"])
+def test_text_named_as_a_workbook_is_read_as_text(
+    tmp_path: Path, check, name: str, encoding: str
+) -> None:
+    # Web tools export tab-delimited text as "Excel" under an .xls name; Excel opens it.
+    row = {**GOOD, "AddressName": "Zoë Café"}
+    path = write_delimited(tmp_path / name, request_rows([row]), encoding=encoding)
+    result = check(path)
+    assert result.problems.empty
+    assert result.files[0].encoding == encoding
+    assert result.files[0].table.rows["AddressName"].tolist() == ["Zoë Café"]
+    # Text with no header under such a name: said as of any text file, not "damaged".
+    path.write_text("just some text\n")
+    assert codes(check(path)) == {"file-kind-unknown"}
+
+
+@pytest.mark.parametrize(
+    ("start", "what"),
+    [
+        (b"<!DOCTYPE html>\n<html><body><table>", "a web page"),
+        (
+            b"\xef\xbb\xbf\r\n  <html xmlns:x='urn:schemas-microsoft-com:office:excel'>",
+            "a web page",
+        ),
+        (b"<TABLE border=1><TR><TD>MerchantSKU</TD></TR>", "a web page"),
+        ("<html><body>".encode("utf-16"), "a web page"),
+        (
+            b'<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:'
+            b'spreadsheet">',
+            "an XML file",
+        ),
+    ],
+)
+def test_file_unreadable_for_a_web_page_named_as_a_workbook(
+    tmp_path: Path, check, start: bytes, what: str
+) -> None:
+    path = tmp_path / "report.xls"
+    path.write_bytes(start + b"\n")
+    result = check(path)
+    assert codes(result) == {"file-unreadable"}
+    (message,) = result.problems["message"]
+    assert message.startswith(f"This is {what}")
+    assert "saved with an .xls name, not a workbook" in message
+    assert "save it as .xlsx, or export it as CSV" in message
 
 
 def test_file_encoding_for_bytes_in_no_supported_encoding(tmp_path: Path, check) -> None:
@@ -52,6 +99,26 @@ def test_file_encoding_for_nul_bytes(tmp_path: Path, check) -> None:
     path = tmp_path / "nul.csv"
     path.write_bytes(b"MerchantSKU,SellableQuantity\nA\x00B,1\n")
     assert codes(check(path)) == {"file-encoding"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-be-bom"])
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_file_encoding_for_utf32_says_so(tmp_path: Path, check, encoding: str, size: str) -> None:
+    # A UTF-32 LE mark starts with UTF-16 LE's: read as UTF-16, no header was found and the
+    # file's kind was blamed (file-kind-unknown) instead of its encoding.
+    rows = request_rows([GOOD] * (1 if size == "small" else 3000))
+    text = "\r\n".join("\t".join(r) for r in rows) + "\r\n"
+    data = (
+        text.encode("utf-32")
+        if encoding == "utf-32"
+        else b"\x00\x00\xfe\xff" + text.encode("utf-32-be")
+    )
+    path = tmp_path / "u32.txt"
+    path.write_bytes(data)
+    result = check(path)
+    assert codes(result) == {"file-encoding"}
+    (message,) = result.problems["message"]
+    assert "UTF-32" in message and "UTF-8" in message
 
 
 def test_file_empty_for_zero_bytes_and_header_only(tmp_path: Path, check) -> None:

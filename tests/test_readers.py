@@ -62,6 +62,139 @@ def test_quoted_cells_with_delimiters_and_newlines(tmp_path: Path, check) -> Non
     assert rows["ShippingNotes"][0] == 'say "hi"'
 
 
+_STRAY_HEADER = "\t".join(
+    ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
+    + ["UnsellableQuantity", "ShippingNotes"]
+)
+# Rows left empty, as Excel exports them (skipped, but counted): enough of them take a
+# file past SMALL_TEXT_CHARS, to Arrow or the slower readers it falls back on.
+_PAD = ["\t" * 5] * 60_000
+
+
+def _large_enough(path: Path, large: bool) -> Path:
+    from removal_batch.readers.text import SMALL_TEXT_CHARS
+
+    assert (path.stat().st_size > SMALL_TEXT_CHARS) is large
+    return path
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+@pytest.mark.parametrize("closed", [True, False], ids=["closed-below", "open-to-the-end"])
+@pytest.mark.parametrize("sep", ["\t", ",", ";"], ids=["tab", "comma", "semicolon"])
+def test_a_stray_quote_that_swallows_rows_refuses_the_file(
+    tmp_path: Path, check, large: bool, closed: bool, sep: str
+) -> None:
+    # A quote typed at the start of line 2's note opened a quoted cell that ran to the
+    # next quote mark (line 4's) or the end: the requests of the lines between vanished
+    # into the note, and the file was accepted with exit 0.
+    lines = [
+        _STRAY_HEADER,
+        'Q1\tDisposal\t00123\t1\t0\t"Handle with care',
+        "Q2\tDisposal\tABC-1\t3\t0",
+        "Q3\tDisposal\t00123\t2\t0\t" + ('pallet "B"' if closed else "pallet B"),
+        *(_PAD if large else []),
+        "Q4\tDisposal\t00123\t1\t0\t",
+    ]
+    path = tmp_path / ("stray.txt" if sep == "\t" else "stray.csv")
+    path.write_text("\r\n".join(line.replace("\t", sep) for line in lines) + "\r\n")
+    result = check(_large_enough(path, large))
+    assert codes_at(result) == {(2, "F", "file-unreadable")}
+    (message,) = result.problems["message"]
+    assert message.startswith('The quote mark (") that starts the cell at row 2, column F')
+    end = 4 if closed else len(lines)
+    ending = "" if closed else " to the end of the file"
+    assert f"runs over lines 2-{end}{ending}, so lines 3-{end} were not read as rows" in message
+    assert "Remove the stray quote mark, or close it" in message
+    assert result.problems["value"].tolist() == ['"Handle with care']
+    assert result.exit_code == 1
+
+
+def test_a_stray_quote_is_placed_on_the_line_a_text_editor_shows(tmp_path: Path, check) -> None:
+    # A cell holding a break, as Excel writes it, takes two lines: the stray quote below
+    # it is on line 4, in the third record.
+    path = tmp_path / "lines.txt"
+    path.write_text(
+        _STRAY_HEADER + "\n"
+        'Q1\tDisposal\t00123\t1\t0\t"Two\nlines"\n'
+        'Q2\tDisposal\t00123\t1\t0\t"stray\n'
+        "Q3\tDisposal\tABC-1\t1\t0\t\n"
+    )
+    result = check(path)
+    assert codes_at(result) == {(4, "F", "file-unreadable")}
+    (message,) = result.problems["message"]
+    assert "runs over lines 4-5 to the end of the file, so line 5 was not read as a row" in message
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+def test_cells_holding_line_breaks_are_not_stray_quotes(tmp_path: Path, check, large: bool) -> None:
+    """As Excel writes a cell holding breaks: quoted, quotes doubled. Commas in the lines
+    of a comma-delimited cell are prose, not rows; and a quote left open on the last line
+    swallows nothing (read as before: its cell runs to the end of the file)."""
+    notes = ['"Dock 4\nReno, NV"', '"Ring, then wait\r\n""Fragile"", glass"', '"three\n\nlines"']
+    lines = [
+        _STRAY_HEADER.replace("\t", ","),
+        *[f"Q{i},Disposal,00123,1,0,{note}" for i, note in enumerate(notes)],
+        *[pad.replace("\t", ",") for pad in (_PAD if large else [])],
+        'Q9,Disposal,ABC-1,1,0,"left open',
+    ]
+    path = tmp_path / "breaks.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = check(_large_enough(path, large))
+    assert result.problems.empty
+    assert result.files[0].table.rows["ShippingNotes"].tolist() == [
+        "Dock 4\nReno, NV",
+        'Ring, then wait\r\n"Fragile", glass',
+        "three\n\nlines",
+        "left open",  # its break is trimmed off with the cell's spaces
+    ]
+
+
+def _read_outcome(data: bytes, suffix: str) -> tuple[object, ...]:
+    """What read_table makes of some bytes: its error and place, or its cells."""
+    import tempfile
+
+    from removal_batch.readers import ReadError
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"f{suffix}"
+        path.write_bytes(data)
+        try:
+            raw = read_table(path, has_request_header)
+        except ReadError as exc:
+            return ("error", exc.code, exc.message, exc.row, exc.column, exc.value)
+    return ("read", raw.cells.to_numpy(dtype=object).tolist(), raw.row_numbers.tolist())
+
+
+_QUOTE_CELLS = st.one_of(
+    st.sampled_from(["a", "", '"', '"x', 'x"', '""', '"q"', '"a\tb"', '"two\nlines"', "2"]),
+    st.text(alphabet='ab ,;"\t\r\n', max_size=5),
+)
+
+
+@given(
+    st.lists(st.lists(_QUOTE_CELLS, min_size=1, max_size=4), min_size=1, max_size=6),
+    st.sampled_from(["\t", ",", ";"]),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_small_and_large_file_readers_agree_on_quote_marks(
+    rows: list[list[str]], delimiter: str, eol: str
+) -> None:
+    """A stray quote mark is refused (or a file read) alike by the csv module and by Arrow
+    with its fallbacks: every file is sent down the large-file path once."""
+    from removal_batch.readers import text as reader
+
+    data = eol.join(delimiter.join(r) for r in rows).encode()
+    suffix = ".txt" if delimiter == "\t" else ".csv"
+    small = _read_outcome(data, suffix)
+    saved = reader.SMALL_TEXT_CHARS
+    reader.SMALL_TEXT_CHARS = 0
+    try:
+        large = _read_outcome(data, suffix)
+    finally:
+        reader.SMALL_TEXT_CHARS = saved
+    assert small == large
+
+
 def test_title_rows_and_blank_lines_keep_the_row_numbers(tmp_path: Path, check) -> None:
     rows = [
         ["Removals for November"],
@@ -79,6 +212,22 @@ def test_header_aliases_and_spelling_variants(tmp_path: Path, check) -> None:
     header = ["Order ID", "disposition", "SKU", "fulfillable_quantity", "Unfulfillable-Quantity"]
     rows = [header, ["R1", "Disposal", "00123", "1", "0"]]
     result = check(write_delimited(tmp_path / "a.csv", rows, sep=","))
+    assert result.problems.empty
+    assert result.files[0].table.rows["MerchantSKU"][0] == "00123"
+
+
+@pytest.mark.parametrize(
+    "mark",
+    ["\u200b", "\u00ad", "\ufeff", "\u2060", "\u200e"],
+    ids=["zwsp", "shy", "bom", "wj", "lrm"],
+)
+def test_an_invisible_character_does_not_hide_a_header(tmp_path: Path, check, mark: str) -> None:
+    # Pasted along with a name, it made the column both missing and unknown at once.
+    rows = request_rows([ROW])
+    at = rows[0].index("MerchantSKU")
+    rows[0][at] = "MerchantSKU" + mark
+    rows[0][at + 1] = "Sellable" + mark + "Quantity"
+    result = check(write_delimited(tmp_path / "h.txt", rows))
     assert result.problems.empty
     assert result.files[0].table.rows["MerchantSKU"][0] == "00123"
 

@@ -39,6 +39,16 @@ def test_report_is_read_as_its_used_columns_with_their_positions(tmp_path: Path)
     assert raw.cells.loc[1, 10] == "5"
 
 
+def test_an_invisible_character_does_not_hide_a_report_column(tmp_path: Path) -> None:
+    header = list(REPORT_HEADER)
+    header[0] = "\u200bsku"  # a zero-width space pasted along, as with a SKU
+    header[10] = header[10].replace("-", "-\u00ad", 1)  # a soft hyphen
+    path = write_delimited(tmp_path / "inv.txt", [header, report_row("00123", "5", "1")])
+    snapshot, info = load_snapshot(path, Settings())
+    assert info.skus == 1
+    assert snapshot.frame.loc["00123", ["sellable", "unsellable"]].tolist() == [5, 1]
+
+
 def test_quantities_blank_dashes_signs_and_decimals(tmp_path: Path) -> None:
     rows = [
         REPORT_HEADER,
@@ -62,6 +72,20 @@ def test_negative_quantity_names_its_row_and_column(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
     assert "row 3 afn-unsellable-quantity '-2'" in str(caught.value)
+
+
+def test_a_stray_quote_in_an_unread_column_of_a_csv_report_stops_the_run(
+    tmp_path: Path,
+) -> None:
+    # product-name is not read (the reader keeps the used columns only), but its quote
+    # mark still swallows the SKUs below it, which would be "not in the snapshot".
+    rows = [REPORT_HEADER, *[report_row(f"A-{i}", "5", "1") for i in range(1, 4)]]
+    rows[1:] = [["junk" if c == "junk, not read" else c for c in row] for row in rows[1:]]
+    rows[1][3] = '"Deluxe bowl, 12 in'
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(write_delimited(tmp_path / "inv.csv", rows, sep=","), Settings())
+    assert "starts the cell at row 2, column D" in str(caught.value)
+    assert "so lines 3-4 were not read as rows" in str(caught.value)
 
 
 def test_empty_lines_keep_row_numbers_in_messages(tmp_path: Path) -> None:

@@ -49,9 +49,18 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Characters that take no room on screen (zero-width spaces and joiners, direction marks,
+# the soft hyphen, a BOM): pasted along with a SKU, they make it another SKU that looks
+# the same in every message; pasted into a header, another column name.
+INVISIBLE = r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+# What header matching ignores: what SPEC 3.1 names, and what cannot be seen.
+_HEADER_NOISE = re.compile(rf"(?:[\s\-_]|{INVISIBLE})+")
+
+
 def header_key(text: str) -> str:
-    """Matching is case-, space-, hyphen- and underscore-insensitive."""
-    return re.sub(r"[\s\-_]+", "", text.replace("\ufeff", "")).lower()
+    """Matching is case-, space-, hyphen- and underscore-insensitive, and blind to
+    invisible characters: a header that reads MerchantSKU on screen is MerchantSKU."""
+    return _HEADER_NOISE.sub("", text).lower()
 
 
 HEADER_LOOKUP: dict[str, str] = {header_key(name): name for name in ALL_FIELDS}

@@ -6,6 +6,7 @@ can be checked.
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,7 +17,7 @@ import pandas as pd
 import pyarrow
 import pyarrow.compute as pc
 
-from removal_batch.core.fields import TrimmedText, arrow_strings, trim_text
+from removal_batch.core.fields import INVISIBLE, TrimmedText, arrow_strings, trim_text
 from removal_batch.core.raw_table import RawTable, head_rows
 from removal_batch.core.schema import inventory_schema, schema_errors
 from removal_batch.core.wording import is_are
@@ -27,6 +28,7 @@ QUANTITIES = ("afn-fulfillable-quantity", "afn-unsellable-quantity", "afn-reserv
 # What is read of the report: no rule looks at asin or product-name (yet), and reading
 # a million product names costs more than everything else in the snapshot.
 USED = (*REQUIRED, "fnsku", "afn-reserved-quantity", "snapshot-date")
+_INVISIBLE = re.compile(INVISIBLE)
 
 
 class SnapshotError(Exception):
@@ -62,7 +64,8 @@ class Snapshot:
 
 
 def _key(text: str) -> str:
-    return text.replace("\ufeff", "").strip().lower().replace("_", "-")
+    # Invisible characters (a BOM, a zero-width space pasted along) are no part of a name.
+    return _INVISIBLE.sub("", text).strip().lower().replace("_", "-")
 
 
 def _header_row(raw: RawTable) -> tuple[int, list[str]] | None:

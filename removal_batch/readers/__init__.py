@@ -16,15 +16,22 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | WORKBOOK_SUFFIXES
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 GZIP_MAGIC = b"\x1f\x8b"
+UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+# What is looked at of a file named as a workbook without a workbook's signature.
+HEAD_BYTES = 4096
 
 
 class ReadError(Exception):
     """A file-level problem found while reading: carries its SPEC code and a message."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(
+        self, code: str, message: str, *, row: int | None = None, column: str = "", value: str = ""
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        # The cell to blame, when one is (a stray quote mark's); file-level otherwise.
+        self.row, self.column, self.value = row, column, value
 
 
 @dataclass(frozen=True)
@@ -132,10 +139,13 @@ def begin_read(
 def _is_workbook(path: Path, limits: ReadLimits) -> bool:
     """Whether the file is read as a workbook (from its content) or as text; raises
     ReadError for a file that is neither, too large or empty."""
+    suffix = path.suffix.lower()
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
             magic = handle.read(8)
+            if suffix in WORKBOOK_SUFFIXES and not magic.startswith((ZIP_MAGIC, OLE_MAGIC)):
+                magic += handle.read(HEAD_BYTES)  # a workbook's name, not its content
     except OSError as exc:
         raise ReadError("file-unreadable", cannot_open(exc)) from exc
     if size > limits.max_bytes:
@@ -146,18 +156,46 @@ def _is_workbook(path: Path, limits: ReadLimits) -> bool:
         )
     if size == 0:
         raise ReadError("file-empty", "The file is empty (0 bytes).")
-    if magic.startswith(ZIP_MAGIC) or magic.startswith(OLE_MAGIC):
+    if magic.startswith((ZIP_MAGIC, OLE_MAGIC)):
         return True
     if magic.startswith(GZIP_MAGIC):
         raise ReadError(
             "file-unreadable",
             "This is a gzip-compressed file, not a spreadsheet. Decompress it first.",
         )
-    if path.suffix.lower() in WORKBOOK_SUFFIXES and path.suffix.lower() != ".xls":
+    if suffix not in WORKBOOK_SUFFIXES or _text_under_workbook_name(magic, suffix):
+        return False
+    if suffix != ".xls":
         raise ReadError(
             "file-unreadable",
             f"The file is named {path.suffix} but is not a workbook (it may be damaged, "
             "or saved in another format). Open it in Excel and save it again.",
         )
     # Old BIFF .xls files without an OLE container still open in calamine.
-    return path.suffix.lower() == ".xls"
+    return True
+
+
+def _text_under_workbook_name(head: bytes, suffix: str) -> bool:
+    """Whether a file named as a workbook but without a workbook's signature holds text,
+    which is then read as text: web tools export tab-delimited text under an .xls name,
+    and Excel opens it (after a warning). Text is told from binary as the text reader
+    tells it: a Unicode mark, or no NUL byte. A web page saved under that name is
+    refused here: read as text, it would be said to have no header."""
+    if head.startswith(UTF32_BOMS):
+        start = head.decode("utf-32", "ignore")
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        start = head.decode("utf-16", "ignore")
+    elif b"\x00" in head:
+        return False  # binary: a damaged workbook, or an old .xls without a container
+    else:
+        start = head.decode("utf-8", "ignore")
+    start = start.lstrip("\ufeff \t\r\n").lower()
+    if start.startswith("<"):  # markup, which no request file starts with
+        xml = start.startswith("<?xml") and "<html" not in start
+        what = "an XML file (an Excel 2003 XML spreadsheet?)" if xml else "a web page"
+        raise ReadError(
+            "file-unreadable",
+            f"This is {what} saved with an {suffix} name, not a workbook. Open it in Excel "
+            "and save it as .xlsx, or export it as CSV.",
+        )
+    return True

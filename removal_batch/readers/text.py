@@ -11,7 +11,14 @@ import pandas as pd
 
 from removal_batch import prefetch
 from removal_batch.core.raw_table import TEXT, RawTable, raw_table_from_rows
-from removal_batch.readers import ColumnPicker, HeaderProbe, ReadError, ReadLimits, cannot_open
+from removal_batch.readers import (
+    UTF32_BOMS,
+    ColumnPicker,
+    HeaderProbe,
+    ReadError,
+    ReadLimits,
+    cannot_open,
+)
 
 DELIMITERS = ("\t", ",", ";")
 PEEK_LINES = 50
@@ -27,6 +34,14 @@ SMALL_TEXT_CHARS = 256 * 1024
 
 def decode(data: bytes) -> tuple[str, str]:
     """Bytes -> (text, encoding name). Supported: UTF-8 (BOM or not), UTF-16 with BOM, cp1252."""
+    # Before UTF-16's: a UTF-32 LE mark starts with one, and decoding on as UTF-16 makes
+    # a NUL of every other character (no header is found, and the file's kind is blamed).
+    if data.startswith(UTF32_BOMS):
+        raise ReadError(
+            "file-encoding",
+            "The file is UTF-32 text, which is not supported. Save it again as UTF-8 "
+            "('CSV UTF-8' in Excel; 'UTF-8' in a text editor's Save As).",
+        )
     try:
         if data.startswith(b"\xef\xbb\xbf"):
             return data[3:].decode("utf-8"), "utf-8-sig"
@@ -164,6 +179,10 @@ class SourceText:
             return self.utf8.count(char.encode("ascii"))
         return self.text.count(char)
 
+    def ends_with_break(self) -> bool:
+        last = self.utf8[-1:].decode("ascii", "ignore") if self.utf8 is not None else self.text[-1:]
+        return last in ("\n", "\r")
+
     def holds(self, char: str) -> bool:
         if self.utf8 is not None:
             return char.encode("ascii") in self.utf8
@@ -214,20 +233,95 @@ def read_text(
     if source.is_blank():
         raise ReadError("file-empty", "The file holds no text, only blank lines or spaces.")
     # A cheap upper bound first, so a huge file is refused before it is parsed.
-    line_count = source.count("\n") + 1
+    breaks = source.count("\n")
     if source.holds("\r"):
-        line_count += source.count("\r") - source.count("\r\n")
-    if line_count > 2 * limits.max_rows + 100:
-        raise ReadError("file-too-large", _too_many_rows(line_count, limits))
+        breaks += source.count("\r") - source.count("\r\n")
+    if breaks + 1 > 2 * limits.max_rows + 100:
+        raise ReadError("file-too-large", _too_many_rows(breaks + 1, limits))
     delimiter = choose_delimiter(source.head, path.suffix.lower(), name, header_probe, quoting)
     keep = None
     if columns is not None:
         keep = columns(_peek_table(name, _split(_head(source.head), delimiter, quoting)))
     table = _parse(source, delimiter, quoting, keep)
+    # Each line is one record unless a quoted cell holds line breaks: only then is there a
+    # cell to look at (a clean file pays one comparison).
+    if quoting and table.height < breaks + (0 if source.ends_with_break() else 1):
+        stray = stray_quote(
+            table if keep is None else _parse(source, delimiter, quoting), delimiter
+        )
+        if stray is not None:
+            raise stray
     if table.height > limits.max_rows + 100:
         raise ReadError("file-too-large", _too_many_rows(table.height, limits))
     table.file, table.encoding = name, source.encoding
     return table
+
+
+def _row_like_line(delimiter: str, width: int) -> str:
+    """A line break, then on the same line the delimiter as often as a row holds it. A tab
+    cannot be typed into a cell (Excel moves to the next one), so one tab is a row's; a
+    comma or semicolon is prose too ("Reno, NV"), so a line needs as many as a row of the
+    template's four required columns holds (or the file's rows, if they are narrower)."""
+    need = 1 if delimiter == "\t" else max(1, min(3, width - 1))
+    d = r"\t" if delimiter == "\t" else delimiter
+    return rf"[\r\n](?:[^\r\n{d}]*{d}){{{need}}}"
+
+
+def _breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def stray_quote(table: RawTable, delimiter: str) -> ReadError | None:
+    """The error for a quote mark that opens a cell swallowing rows, or None.
+
+    A cell starting with a quote mark runs to the next one, over line breaks: that is how
+    Excel writes a cell holding a break. A quote typed at the start of a cell ("Handle
+    with care) opens one all the same, and the lines down to the next quote mark become
+    that cell's text: their requests vanish and the file reads as clean. A line of a
+    cell, after a break, that holds the delimiter as a row does is taken for such rows.
+
+    The whole file is refused (file-unreadable), not the row: an error on the row would
+    still send the file's other orders without the swallowed ones, and where the stray
+    quote should have closed cannot be guessed, so its rows cannot be trusted."""
+    import pyarrow.compute as pc
+
+    from removal_batch.core.fields import arrow_strings, column_letter
+
+    pattern = _row_like_line(delimiter, table.width)
+    columns = [arrow_strings(table.cells[c]) for c in table.cells.columns]
+    first: tuple[int, int] | None = None  # (record, column position) of the first such cell
+    for pos, values in enumerate(columns):
+        hits = pc.match_substring_regex(values, pattern).fill_null(False)
+        found = np.flatnonzero(hits.to_numpy(zero_copy_only=False))
+        if len(found) and (first is None or int(found[0]) < first[0]):
+            first = (int(found[0]), pos)
+    if first is None:
+        return None
+    record, pos = first
+    # The line a text editor shows: one per record above, plus the breaks inside their
+    # cells, plus those in this record's cells to the left.
+    breaks = [np.asarray(pc.count_substring_regex(v, r"\r\n|\r|\n").fill_null(0)) for v in columns]
+    above = sum(int(b[:record].sum()) for b in breaks)
+    start = 1 + record + above + sum(int(b[record]) for b in breaks[:pos])
+    cell = str(table.cells.iat[record, pos])
+    end = start + _breaks(cell.rstrip("\r\n"))
+    letter = column_letter(int(table.cells.columns[pos]))
+    lost = (
+        f"line {end} was not read as a row"
+        if end == start + 1
+        else f"lines {start + 1}-{end} were not read as rows"
+    )
+    until = " to the end of the file" if record == table.height - 1 else ""
+    return ReadError(
+        "file-unreadable",
+        f'The quote mark (") that starts the cell at row {start}, column {letter} opens a '
+        f"quoted cell that runs over lines {start}-{end}{until}, so {lost}. Remove the "
+        "stray quote mark, or close it where the cell should end.",
+        row=start,
+        column=letter,
+        # As typed: the quote mark and the cell's first line (not the lines it swallowed).
+        value='"' + cell[:200].partition("\n")[0].partition("\r")[0][:60],
+    )
 
 
 def _too_many_rows(rows: int, limits: ReadLimits) -> str:

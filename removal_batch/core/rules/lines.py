@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from removal_batch.core.checks import SPREADSHEET_ERROR, UNSAVED_FORMULA, is_whole_number
-from removal_batch.core.fields import arrow_strings, strip_text
+from removal_batch.core.fields import INVISIBLE, arrow_strings, strip_text
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.inventory import Snapshot
 
@@ -99,12 +99,6 @@ EXCEL_MANGLED = (
         "the SKU column as Text and type the SKU again.",
     ),
 )
-
-
-# Characters that take no room on screen (zero-width spaces and joiners, direction marks,
-# the soft hyphen, a BOM): pasted along with a SKU, they make it another SKU that looks
-# the same in every message.
-INVISIBLE = r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
 
 
 def _near_miss_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
