@@ -397,6 +397,69 @@ def test_a_hidden_sheet_is_not_read(tmp_path: Path, check) -> None:
     assert result.problems.empty
 
 
+def _book(path: Path, sheets: list[tuple[str, list[list[str]]]], hidden: str = "") -> Path:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets:
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+        if title == hidden:
+            sheet.sheet_state = "hidden"
+    book.active = next(i for i, (t, _) in enumerate(sheets) if t != hidden)
+    book.save(path)
+    return path
+
+
+def test_the_sheet_with_a_whole_request_header_wins_over_earlier_tables(
+    tmp_path: Path, check
+) -> None:
+    """An inventory report pasted in as the first sheet, or a summary naming SKU and
+    quantity columns, has a header too: the first sheet with every required column is
+    read, not the whole file refused for the first sheet's sake."""
+    inventory = [["sku", "fnsku", "afn-fulfillable-quantity", "afn-unsellable-quantity"]]
+    summary = [["MerchantSKU", "SellableQuantity"], ["00123", "1"]]
+    for first in (inventory + [["00123", "X1", "5", "0"]], summary):
+        path = _book(tmp_path / "w.xlsx", [("First", first), ("Requests", request_rows([ROW]))])
+        result = check(path)
+        assert result.files[0].sheet == "Requests"
+        assert result.problems.empty
+        assert result.files[0].other_request_sheets == []
+
+
+def test_a_second_sheet_of_requests_is_named_as_not_read(tmp_path: Path, check) -> None:
+    """One sheet of a workbook is read (SPEC 3.1); requests on another would go unsent
+    without a word, so the sheets holding a whole request table are named."""
+    later = request_rows([{**ROW, "MerchantRemovalOrderID": "D9"}])
+    notes = [["Fill in the Returns sheet"]]
+    path = _book(
+        tmp_path / "two.xlsx",
+        [("Returns", request_rows([ROW])), ("Notes", notes), ("Disposals", later)],
+    )
+    result = check(path)
+    (outcome,) = result.files
+    assert outcome.sheet == "Returns" and outcome.other_request_sheets == ["Disposals"]
+    from removal_batch.writers.terminal import other_sheets_line
+
+    assert other_sheets_line("two.xlsx", "Returns", ["Disposals"]) == (
+        "two.xlsx: only sheet 'Returns' was read; sheet 'Disposals' also holds a request "
+        "table, which was not checked or sent. Move those rows into one sheet, or save each "
+        "sheet as a file of its own."
+    )
+
+
+def test_a_hidden_removal_request_sheet_is_still_the_one_read(tmp_path: Path, check) -> None:
+    """SPEC 3.1: the sheet named "Removal Request" is used if it exists, hidden or not."""
+    path = _book(
+        tmp_path / "h.xlsx",
+        [("Cover", [["Removals, November"]]), ("Removal Request", request_rows([ROW]))],
+        hidden="Removal Request",
+    )
+    result = check(path)
+    assert result.files[0].sheet == "Removal Request"
+    assert result.problems.empty
+
+
 def test_workbook_rows_and_columns_match_excel_with_an_offset_table(tmp_path: Path, check) -> None:
     book = openpyxl.Workbook()
     ws = book.active

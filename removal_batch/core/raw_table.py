@@ -12,6 +12,12 @@ from removal_batch.core.fields import arrow_strings, is_arrow_text
 TEXT = pd.StringDtype(storage="pyarrow", na_value=np.nan)
 
 
+# How well a peek shows a request table (core.shape.has_request_header; readers choose a
+# workbook's sheet by it): none; the header of an inventory report; a header naming some
+# request fields; one naming every required field (or a feed's key lines).
+NO_HEADER, INVENTORY_HEADER, SOME_FIELDS, REQUEST_HEADER = 0, 1, 2, 3
+
+
 class RawTable:
     """A grid of text cells from one file (or one sheet of a workbook).
 
@@ -34,6 +40,7 @@ class RawTable:
         encoding: str = "",
         lists: list[list[str]] | None = None,
         hidden_rows: np.ndarray | None = None,
+        other_request_sheets: list[str] | None = None,
     ) -> None:
         if cells is None and lists is None:
             raise ValueError("a RawTable needs its cells, or their rows as lists")
@@ -47,6 +54,8 @@ class RawTable:
         self._width = len(lists[0]) if lists else 0
         # Rows the workbook hides (row numbers as the user sees them); read all the same.
         self.hidden_rows = hidden_rows if hidden_rows is not None else np.zeros(0, np.int64)
+        # A workbook's other sheets that hold a whole request table, and were not read.
+        self.other_request_sheets = other_request_sheets or []
 
     @property
     def cells(self) -> pd.DataFrame:

@@ -24,7 +24,15 @@ from removal_batch.core.fields import (
 )
 from removal_batch.core.inventory import looks_like_inventory_header
 from removal_batch.core.problems import Problem
-from removal_batch.core.raw_table import TEXT, RawTable, head_rows
+from removal_batch.core.raw_table import (
+    INVENTORY_HEADER,
+    NO_HEADER,
+    REQUEST_HEADER,
+    SOME_FIELDS,
+    TEXT,
+    RawTable,
+    head_rows,
+)
 
 # A header is looked for among the first rows only: title rows above it are fine,
 # a header on row 500 is not a request file.
@@ -227,9 +235,7 @@ def _missing_required(
     raw: RawTable, present: set[str], required: tuple[str, ...], header_row: int
 ) -> list[Problem]:
     problems = []
-    for name in required:
-        if name in present or (name == "MerchantSKU" and "FNSKU" in present):
-            continue
+    for name in _missing_fields(present, required):
         hint = " (or an FNSKU column)" if name == "MerchantSKU" else ""
         problems.append(
             Problem(
@@ -429,9 +435,30 @@ def _feed(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     return ShapeResult(table, problems)
 
 
-def has_request_header(raw: RawTable) -> bool:
-    """Whether a peek at a sheet or file shows either shape's header (picks sheet, delimiter)."""
+def has_request_header(raw: RawTable) -> int:
+    """How well a peek at a sheet or file shows a request header, from NO_HEADER to
+    REQUEST_HEADER: any but NO_HEADER picks a text file's delimiter; a workbook's sheet is
+    the first with REQUEST_HEADER, else the best. An inventory report's header names SKU
+    and quantity fields too: pasted in as a workbook's first sheet, it must not win over
+    the request sheet after it."""
     if raw.height == 0 or raw.width == 0:
-        return False
+        return NO_HEADER
     head = _scan_head(raw)
-    return bool(head.header_rows()) or head.only_feed_keys()
+    if head.only_feed_keys():
+        return REQUEST_HEADER
+    rows = head.header_rows()
+    if not rows:
+        return NO_HEADER
+    present = {f for f in head.fields[rows[0]] if f}
+    if not any(_missing_fields(present, REQUIRED_TABLE_FIELDS)):
+        return REQUEST_HEADER
+    return INVENTORY_HEADER if looks_like_inventory_header(raw) else SOME_FIELDS
+
+
+def _missing_fields(present: set[str], required: tuple[str, ...]) -> list[str]:
+    """The required fields a header lacks (an FNSKU column stands in for MerchantSKU)."""
+    return [
+        name
+        for name in required
+        if not (name in present or (name == "MerchantSKU" and "FNSKU" in present))
+    ]

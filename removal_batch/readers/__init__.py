@@ -56,7 +56,9 @@ def cannot_open(error: OSError) -> str:
     )
 
 
-HeaderProbe = Callable[[RawTable], bool]
+# How well a peek at a sheet or file shows a request header: 0 not at all, more is better
+# (core.shape.has_request_header). Any non-zero answer picks a text file's delimiter.
+HeaderProbe = Callable[[RawTable], int]
 # Given a peek at the first rows, the column positions a caller uses (None: all of them).
 # A 21-column inventory report is read as its 3-6 used columns: a third of the work.
 ColumnPicker = Callable[[RawTable], list[int] | None]

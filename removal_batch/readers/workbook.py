@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.raw_table import TEXT, RawTable
+from removal_batch.core.raw_table import REQUEST_HEADER, TEXT, RawTable
 from removal_batch.readers import (
     OLE_MAGIC,
     WORKBOOK_SUFFIXES,
@@ -286,17 +286,20 @@ def _damaged(exc: BaseException) -> str:
 
 
 def _sheet_order(book: Any) -> list[str]:
-    """'Removal Request' first if present, then the visible worksheets in order."""
+    """'Removal Request' first if present (hidden or not: SPEC 3.1 says it is used if it
+    exists), then the visible worksheets in order."""
     import python_calamine
 
-    visible = [
-        meta.name
-        for meta in book.sheets_metadata
-        if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
-        and meta.visible == python_calamine.SheetVisibleEnum.Visible
+    worksheets = [
+        meta for meta in book.sheets_metadata if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
     ]
-    preferred = [n for n in visible if n.strip().lower() == PREFERRED_SHEET]
-    return preferred + [n for n in visible if n not in preferred]
+    preferred = [m.name for m in worksheets if m.name.strip().lower() == PREFERRED_SHEET][:1]
+    visible = [
+        m.name
+        for m in worksheets
+        if m.visible == python_calamine.SheetVisibleEnum.Visible and m.name not in preferred
+    ]
+    return preferred + visible
 
 
 @contextlib.contextmanager
@@ -447,32 +450,23 @@ def _read_workbook_here(
             raise ReadError("file-empty", "The workbook has no visible worksheet.")
         # Each candidate sheet is read once, whole: calamine parses the whole sheet even for
         # a peek at its first rows, so peeking first would parse the chosen sheet twice.
-        found: tuple[str, pd.DataFrame, int] | None = None
+        # The first sheet with a whole request header is taken; failing one, the best (an
+        # inventory report pasted in first must not hide the requests after it); with no
+        # header anywhere, the first sheet is reported (file-kind-unknown).
+        best: tuple[int, str, pd.DataFrame, int] | None = None
+        fits: dict[str, int] = {}
         for sheet in sheets:
-            handle = _sheet(book, sheet)
-            if (
-                handle.total_height > limits.max_rows + 100
-                and handle.height > limits.max_rows + 100
-            ):
-                raise ReadError(
-                    "file-too-large",
-                    f"Sheet '{sheet}' has {handle.height:,} rows; the limit is "
-                    f"{limits.max_rows:,}. Split it into smaller files.",
-                )
-            cells, first_row = _read_sheet(handle, limits.max_rows + 101)
-            peek = RawTable(
-                file=name,
-                cells=cells.iloc[:PEEK_ROWS],
-                row_numbers=np.arange(first_row + 1, first_row + 1 + min(len(cells), PEEK_ROWS)),
-                sheet=sheet,
-            )
-            if sheet.strip().lower() == PREFERRED_SHEET or header_probe(peek):
-                found = (sheet, cells, first_row)
+            cells, first_row = _read_sheet(_sized_sheet(book, sheet, limits), limits.max_rows + 101)
+            fits[sheet] = fit = header_probe(_peek(name, sheet, cells, first_row))
+            if sheet.strip().lower() == PREFERRED_SHEET:
+                fit = REQUEST_HEADER + 1
+            if best is None or fit > best[0]:
+                best = (fit, sheet, cells, first_row)
+            if fit >= REQUEST_HEADER:
                 break
-            # No header anywhere: the first sheet is reported (file-kind-unknown).
-            found = found or (sheet, cells, first_row)
-        assert found is not None  # sheets is not empty
-        chosen, cells, first_row = found
+        assert best is not None  # sheets is not empty
+        _, chosen, cells, first_row = best
+        others = _other_request_sheets(book, sheets, chosen, fits, name, header_probe, limits)
     finally:
         # Closing a half-read workbook must not hide the real problem.
         with contextlib.suppress(Exception):
@@ -488,7 +482,56 @@ def _read_workbook_here(
         sheet=chosen,
         encoding="",
         hidden_rows=extras.hidden_rows,
+        other_request_sheets=others,
     )
+
+
+def _sized_sheet(book: Any, sheet: str, limits: ReadLimits) -> Any:
+    handle = _sheet(book, sheet)
+    if handle.total_height > limits.max_rows + 100 and handle.height > limits.max_rows + 100:
+        raise ReadError(
+            "file-too-large",
+            f"Sheet '{sheet}' has {handle.height:,} rows; the limit is "
+            f"{limits.max_rows:,}. Split it into smaller files.",
+        )
+    return handle
+
+
+def _peek(name: str, sheet: str, cells: pd.DataFrame, first_row: int) -> RawTable:
+    return RawTable(
+        file=name,
+        cells=cells.iloc[:PEEK_ROWS],
+        row_numbers=np.arange(first_row + 1, first_row + 1 + min(len(cells), PEEK_ROWS)),
+        sheet=sheet,
+    )
+
+
+def _other_request_sheets(
+    book: Any,
+    sheets: list[str],
+    chosen: str,
+    fits: dict[str, int],
+    name: str,
+    header_probe: HeaderProbe,
+    limits: ReadLimits,
+) -> list[str]:
+    """The other sheets holding a whole request table: only one sheet of a workbook is
+    read, and a second sheet of requests ("Returns", then "Disposals") would else be left
+    out without a word. The sheets not yet read are read for it (most are a few rows of
+    instructions); one too large to read is not a request sheet anyone meant."""
+    found = []
+    for sheet in sheets:
+        if sheet == chosen:
+            continue
+        if sheet not in fits:
+            try:
+                cells, first_row = _read_sheet(_sized_sheet(book, sheet, limits), PEEK_ROWS)
+            except ReadError:
+                continue
+            fits[sheet] = header_probe(_peek(name, sheet, cells, first_row))
+        if fits[sheet] >= REQUEST_HEADER:
+            found.append(sheet)
+    return found
 
 
 def _shown_unvalued(

@@ -77,6 +77,7 @@ def _sections(result: BatchResult) -> tuple[dict[str, Any], dict[str, Any]]:
             "status": f.status,
             "counts_by_code": f.counts_by_code(),
             "hidden_rows": [list(run) for run in row_runs(f.hidden_rows)],
+            "other_request_sheets": f.other_request_sheets,
         }
         for f in result.files
     ]

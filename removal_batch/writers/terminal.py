@@ -100,6 +100,17 @@ def snapshot_line(result: BatchResult) -> tuple[str, bool]:
     return line, stale
 
 
+def other_sheets_line(name: str, read: str, others: list[str]) -> str:
+    """One sheet of a workbook is read; other sheets of requests would go unsent."""
+    listed = ", ".join(f"'{s}'" for s in others)
+    sheets = "sheet" if len(others) == 1 else "sheets"
+    return (
+        f"{name}: only sheet '{read}' was read; {sheets} {listed} also "
+        f"{'holds' if len(others) == 1 else 'hold'} a request table, which was not checked "
+        "or sent. Move those rows into one sheet, or save each sheet as a file of its own."
+    )
+
+
 def hidden_rows_line(name: str, rows: list[int]) -> str:
     """Rows a workbook hides are sent like the others: a user may have hidden the ones
     already sent, or filtered the sheet to look at some, and not expect it."""
@@ -157,6 +168,9 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
     said, stale = snapshot_line(result)
     console.print(Text(visible(said), style="yellow" if stale else ""))
     for f in files:
+        if f.other_request_sheets:
+            said = other_sheets_line(f.name, f.sheet, f.other_request_sheets)
+            console.print(Text(visible(said), style="yellow"))
         if f.hidden_rows:
             console.print(Text(visible(hidden_rows_line(f.name, f.hidden_rows)), style="yellow"))
     if len(shown) < len(files):
