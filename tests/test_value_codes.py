@@ -851,3 +851,24 @@ def test_country_and_state_codes_go_out_in_capitals(tmp_path: Path, check) -> No
     orders = result.decision.orders
     assert list(orders["AddressCountryCode"]) == ["US", "US"]
     assert list(orders["AddressStateOrRegion"]) == ["NV", "NV"]
+
+
+@given(
+    st.lists(st.text(alphabet=st.sampled_from(list("ab#=:é ")), max_size=6), max_size=20),
+    st.integers(min_value=0, max_value=5),
+)
+def test_holds_byte_reads_the_values_bytes_only(values: list[str], skip: int) -> None:
+    """The byte test behind the spreadsheet-error check agrees with looking at every value,
+    on a slice of a longer array (whose buffers hold bytes outside it) and on chunks."""
+    import pandas as pd
+
+    from removal_batch.core.fields import holds_byte
+    from removal_batch.core.raw_table import TEXT
+
+    whole = pd.Series(["#", *values, "="], dtype=TEXT)
+    sliced = whole.iloc[1 + min(skip, len(values)) : 1 + len(values)]
+    expected = any(ch in v for v in sliced for ch in "#=:")
+    assert holds_byte(sliced, b"#=:") == expected
+    halves = [pd.Series(values[:skip], dtype=TEXT), pd.Series(values[skip:], dtype=TEXT)]
+    chunked = pd.concat(halves, ignore_index=True)
+    assert holds_byte(chunked, b"#=:") == any(ch in v for v in values for ch in "#=:")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.fields import arrow_strings, is_arrow_text, non_empty
+from removal_batch.core.fields import arrow_strings, holds_byte, is_arrow_text, non_empty
 
 CheckFn = Callable[..., pd.Series]
 # At most nine digits (leading zeros aside): no real removal asks for a billion units, and
@@ -80,9 +80,12 @@ def is_formula_leftover(series: pd.Series) -> pd.Series:
     """The cells that show a failed or uncalculated formula instead of a value."""
     import pyarrow.compute as pc
 
+    # Without a '#', '=' or ':' anywhere in the column's bytes, no cell is one (nearly
+    # every column: 0.1 ms where the prefix tests below take 2-3 ms).
+    if not holds_byte(series, b"#=:"):
+        return pd.Series(False, index=series.index)
     text = arrow_strings(series)
-    # Two prefix tests settle nearly every column (a millisecond per million cells); the
-    # patterns run only on cells starting with '#', '=' or 'E'.
+    # Prefix tests, then the patterns only on cells starting with '#', '=' or 'Err:'.
     marked = pc.or_(pc.starts_with(text, "#"), pc.starts_with(text, "="))
     marked = pc.or_(marked, pc.starts_with(text, "Err:"))
     found = pd.Series(np.asarray(pc.fill_null(marked, False)), index=series.index)
