@@ -642,7 +642,10 @@ def test_no_slip_is_guessed_among_many_unknown_skus(tmp_path: Path) -> None:
             "SellableQuantity must be a whole number of units written without separators; "
             "'1,000' has a thousands comma: write it as 1000.",
         ),
-        ({"SellableQuantity": "1,00"}, "like 3; '1,00' is not. Leave the cell blank for 0."),
+        (
+            {"SellableQuantity": "1,00"},
+            "'1,00' has a decimal comma; a quantity is a whole number: write it as 1.",
+        ),
         (
             {"AddressPostalCode": "\uff18\uff19\uff15\uff10\uff12"},
             "is typed in full-width characters, which carriers cannot read: type it with "
@@ -652,6 +655,20 @@ def test_no_slip_is_guessed_among_many_unknown_skus(tmp_path: Path) -> None:
             {"ContactPhoneNumber": "+44 20 7946 0000"},
             "ContactPhoneNumber '+44 20 7946 0000' is a number in GB, not in US where the order "
             "goes; give a phone number there, for the carrier.",
+        ),
+        (
+            {"SellableQuantity": "1 000"},
+            "'1 000' has spaces or apostrophes between its digits: write it as 1000.",
+        ),
+        (
+            {"UnsellableQuantity": "10,0"},
+            "UnsellableQuantity '10,0' has a decimal comma; a quantity is a whole number: "
+            "write it as 10.",
+        ),
+        (
+            {"SellableQuantity": "5\u200b"},
+            "holds an invisible character (pasted along with the number): type the number "
+            "again in the cell.",
         ),
         (
             {"SellableQuantity": "2.000"},

@@ -19,7 +19,7 @@ from removal_batch.core.checks import (
     phone_abroad,
     state_meant,
 )
-from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, ORDER_FIELDS
+from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, INVISIBLE, ORDER_FIELDS
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
 from removal_batch.core.schema import request_schema, schema_errors
 from removal_batch.core.settings import Settings
@@ -185,7 +185,37 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         + value.str.replace(",", "", regex=False)
         + ".",
     )
-    dot_grouped = code.eq("value-not-integer") & value.str.fullmatch(DOT_GROUPED).fillna(False)
+    not_integer = code.eq("value-not-integer")
+    if not_integer.any():
+        digits_only = value.str.replace(r"[ \u00a0\u202f']", "", regex=True)
+        put(
+            not_integer & value.str.fullmatch(r"\d{1,3}(?:[ \u00a0\u202f']\d{3})+").fillna(False),
+            field
+            + " must be a whole number of units written without separators; "
+            + _quote(value)
+            + " has spaces or apostrophes between its digits: write it as "
+            + digits_only
+            + ".",
+        )
+        put(
+            not_integer & value.str.fullmatch(r"\d+,(?:0{1,2}|0{4,})").fillna(False),
+            field
+            + " "
+            + _quote(value)
+            # Three zeros are a thousands group to most users: said above, not here.
+            + " has a decimal comma; a quantity is a whole number: write it as "
+            + value.str.replace(r",0+$", "", regex=True)
+            + ".",
+        )
+        put(
+            not_integer & value.str.contains(INVISIBLE).fillna(False),
+            field
+            + " "
+            + _quote(value)
+            + " holds an invisible character (pasted along with the number): type the "
+            "number again in the cell.",
+        )
+    dot_grouped = not_integer & value.str.fullmatch(DOT_GROUPED).fillna(False)
     if dot_grouped.any():
         one = value.str.replace(r"\.000$", "", regex=True).str.lstrip("+0")
         thousand = value.str.replace(".", "", regex=False).str.lstrip("+0")
