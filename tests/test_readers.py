@@ -279,7 +279,7 @@ def test_feed_without_item_header_says_what_is_missing(tmp_path: Path, check) ->
 
 def test_only_key_lines_and_blank_lines_stand_above_a_feeds_skus(tmp_path: Path, check) -> None:
     """SPEC 3.1: a feed is its key lines, a blank line, then the SKUs. A title line above
-    the keys makes the file a table whose header lacks the order columns."""
+    the keys is refused, and named."""
     keys = [f"{k}\t{v}" for k, v in {"MerchantRemovalOrderID": "F1", **RETURN_ADDRESS}.items()]
     skus = ["", "MerchantSKU\tSellableQuantity\tUnsellableQuantity", "ABC-1\t2\t0"]
     feed = tmp_path / "feed.txt"
@@ -290,6 +290,10 @@ def test_only_key_lines_and_blank_lines_stand_above_a_feeds_skus(tmp_path: Path,
     result = check(titled)
     assert result.files[0].table is None
     assert codes(result) == {"header-missing"}
+    # Named as the stray line it is, not as order columns missing from the SKU header.
+    (problem,) = result.problems.itertuples()
+    assert (problem.row, problem.column) == (1, "A")
+    assert "row 1 ('Removals for November') is neither a key line nor blank" in problem.message
 
 
 def _workbook(

@@ -144,10 +144,37 @@ def _recognise(raw: RawTable) -> ShapeResult:
         header_fields <= ITEM_HEADER_FIELDS
         and key_lines
         and all(k in ORDER_FIELDS for k in key_lines)
-        and above_ok
     ):
-        return _feed(raw, head, header_idx)
+        if above_ok:
+            return _feed(raw, head, header_idx)
+        return ShapeResult(None, [_stray_line_in_feed(raw, head, header_idx)])
     return _table(raw, head, header_idx)
+
+
+def _stray_line_in_feed(raw: RawTable, head: _Head, header_idx: int) -> Problem:
+    """A feed's keys and SKU header with a line among them that is neither (a note, a
+    title): read as a table, the file would be told its SKU header lacks the order columns
+    that its key lines plainly give. The line is named instead."""
+    stray = next(
+        i
+        for i, (fields, cells) in enumerate(zip(head.fields[:header_idx], head.cells, strict=False))
+        if fields[0] is None and any(c != "" for c in cells)
+    )
+    row = int(raw.row_numbers[stray])
+    shown = " ".join(c for c in head.cells[stray] if c)[:80]
+    return Problem(
+        "header-missing",
+        f"This looks like a one-order feed file (key lines, then the SKU header on row "
+        f"{int(raw.row_numbers[header_idx])}), but row {row} ('{shown}') is neither a key "
+        "line nor blank, so the order's keys cannot be trusted. Delete that line, or give it "
+        "the name of a removal field (MerchantRemovalOrderID, RemovalDisposition, "
+        "AddressName, ..., ShippingNotes).",
+        file=raw.file,
+        sheet=raw.sheet,
+        row=row,
+        column="A",
+        value=head.cells[stray][0],
+    )
 
 
 def _inventory_report(raw: RawTable) -> Problem:
