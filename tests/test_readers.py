@@ -1065,3 +1065,125 @@ def test_unvalued_cells_are_found_in_the_sheet_xml() -> None:
         (1, 8, "=A1"),
     ]
     assert _unvalued_cells(b'<c r="A1"><f>1+1</f><v>2</v></c>') is None
+
+
+ODS_NAMESPACES = {
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+    "calcext": "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0",
+}
+
+
+def _ods_content(rows_xml: str, sheet: str = "S") -> bytes:
+    spaces = " ".join(f'xmlns:{k}="{v}"' for k, v in ODS_NAMESPACES.items())
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {spaces} '
+        'office:version="1.3"><office:body><office:spreadsheet>'
+        f'<table:table table:name="{sheet}">{rows_xml}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    ).encode()
+
+
+def _ods(path: Path, rows_xml: str, sheet: str = "Removal Request") -> Path:
+    """A minimal OpenDocument spreadsheet, as LibreOffice lays one out, from row XML."""
+    import zipfile
+
+    content = _ods_content(rows_xml, sheet)
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
+        'manifest:version="1.3"><manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet"
+        )
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+    return path
+
+
+def _ods_row(cells: list[str], attributes: str = "") -> str:
+    return f"<table:table-row{attributes}>{''.join(cells)}</table:table-row>"
+
+
+def _text_cell(text: str) -> str:
+    return (
+        f'<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>'
+    )
+
+
+def test_an_ods_reads_as_it_shows_zeros_errors_and_hidden_rows(tmp_path: Path, check) -> None:
+    """An OpenDocument cell keeps its value and the text it shows: a ZIP 2134 shown
+    02134 (a 00000 format) reads 02134, a SKU 123 shown 00123 finds 00123, a failed
+    formula reads as its error (calamine: blank, a quantity of 0), and rows hidden by
+    hand or by a filter, repeats counted, are named."""
+    header = request_rows([])[0]
+    line = {**ROW, "AddressStateOrRegion": "MA"}
+
+    def cells(values: dict[str, object]) -> list[str]:
+        return [
+            str(values[h])
+            if str(values.get(h, "")).startswith("<")
+            else _text_cell(str(values.get(h, "")))
+            for h in header
+        ]
+
+    padded = {
+        **line,
+        "AddressPostalCode": '<table:table-cell office:value-type="float" office:value="2134">'
+        "<text:p>02134</text:p></table:table-cell>",
+        "MerchantSKU": '<table:table-cell office:value-type="float" office:value="123">'
+        "<text:p>00123</text:p></table:table-cell>",
+    }
+    failed = {
+        **line,
+        "MerchantRemovalOrderID": "R2",
+        "UnsellableQuantity": '<table:table-cell table:formula="of:=1/0" office:value-type="float" '
+        'office:value="0" calcext:value-type="error"><text:p>#DIV/0!</text:p></table:table-cell>',
+    }
+    rows = (
+        _ods_row(cells({h: h for h in header}))
+        + _ods_row(cells(padded))
+        + _ods_row(cells(failed), ' table:visibility="collapse"')
+        + _ods_row(cells({**line, "MerchantRemovalOrderID": "R3"}), ' table:visibility="filter"')
+    )
+    result = check(_ods(tmp_path / "o.ods", rows))
+    (outcome,) = result.files
+    table = outcome.table.rows
+    assert table["AddressPostalCode"].iloc[0] == "02134"
+    assert table["MerchantSKU"].iloc[0] == "00123"
+    assert table["UnsellableQuantity"].iloc[1] == "#DIV/0!"
+    assert outcome.hidden_rows == [3, 4]
+    letter = openpyxl.utils.get_column_letter(header.index("UnsellableQuantity") + 1)
+    assert codes_at(result) == {(3, letter, "value-not-integer")}
+
+
+def test_ods_cells_and_rows_are_placed_with_their_repeats() -> None:
+    """Repeated cells and rows take as many places as they stand for; a covered cell (under
+    a merge) takes one; a number shown in another format (1,234.00) is left alone."""
+    from removal_batch.readers.ods_xml import _walk
+
+    padded = (
+        '<table:table-cell office:value-type="float" office:value="7" '
+        'table:number-columns-repeated="2"><text:p>007</text:p></table:table-cell>'
+    )
+    other = (
+        '<table:table-cell office:value-type="float" office:value="1234">'
+        "<text:p>1,234.00</text:p></table:table-cell>"
+    )
+    rows = (
+        _ods_row(["<table:table-cell/>", "<table:covered-table-cell/>", padded])
+        + _ods_row([other], ' table:number-rows-repeated="2" table:visibility="collapse"')
+        + _ods_row([padded], ' table:number-rows-repeated="2"')
+    )
+    extras = _walk(_ods_content(rows), "S")
+    assert extras.unvalued is not None
+    placed = list(zip(extras.unvalued.rows.tolist(), extras.unvalued.columns.tolist(), strict=True))
+    assert placed == [(0, 2), (0, 3), (3, 0), (3, 1), (4, 0), (4, 1)]
+    assert set(extras.unvalued.texts) == {"007"}
+    assert extras.hidden_rows.tolist() == [2, 3]

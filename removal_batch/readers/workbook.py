@@ -30,9 +30,11 @@ from removal_batch.readers import (
     ReadError,
     ReadLimits,
 )
+from removal_batch.readers.ods_xml import ods_extras
 from removal_batch.readers.sheet_xml import (
     CellTexts,
     PaddedCells,
+    SheetExtras,
     pad_like_excel,
     sheet_extras,
 )
@@ -471,7 +473,7 @@ def _read_workbook_here(
         # Closing a half-read workbook must not hide the real problem.
         with contextlib.suppress(Exception):
             book.close()
-    extras = sheet_extras(path, chosen)
+    extras = _sheet_extras(path, chosen)
     cells, first_row = _shown_unvalued(extras.unvalued, cells, first_row)
     cells = _shown_padded(extras.padded, cells, first_row)
     numbers = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
@@ -484,6 +486,18 @@ def _read_workbook_here(
         hidden_rows=extras.hidden_rows,
         other_request_sheets=others,
     )
+
+
+def _sheet_extras(path: Path, sheet: str) -> SheetExtras:
+    """What the sheet's XML says beyond calamine's values: an .ods's or an .xlsx's."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return SheetExtras()  # an .xls: its cells are as calamine gives them
+    if "content.xml" in names and "xl/workbook.xml" not in names:
+        return ods_extras(path, sheet)
+    return sheet_extras(path, sheet)
 
 
 def _sized_sheet(book: Any, sheet: str, limits: ReadLimits) -> Any:

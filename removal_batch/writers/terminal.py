@@ -116,8 +116,8 @@ def hidden_rows_line(name: str, rows: list[int]) -> str:
     already sent, or filtered the sheet to look at some, and not expect it."""
     return (
         f"{name}: {rows_said(rows)} {is_are(len(rows))} hidden in Excel "
-        "(by hand or by a filter), and were checked like every other row. Delete from the "
-        "file any row that must not be sent."
+        f"(by hand or by a filter), and {'was' if len(rows) == 1 else 'were'} checked like "
+        "every other row. Delete from the file any row that must not be sent."
     )
 
 

@@ -1,0 +1,156 @@
+"""What an .ods sheet's XML says that calamine does not: the text a cell shows where it
+differs from its value, and the rows LibreOffice hides (see sheet_xml for .xlsx).
+
+An OpenDocument cell keeps its value (office:value="2134") and the text it shows
+(<text:p>02134</text:p>), formatted. calamine gives the value, so a ZIP code in a
+00000 format read as 2134, and a SKU as 456 for 00456. A formula that failed keeps its
+error as its text (#N/A), and calamine gives a blank (a quantity of 0). Rows hidden by
+hand or by a filter are read and checked like the others, and named.
+
+The cells are placed by walking the sheet's rows and cells (repeats counted), which
+costs seconds on a sheet of a hundred thousand rows: it is done only when one search of
+the XML finds something to place. Any failure here is silent: calamine's values stand.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+
+from removal_batch.readers.sheet_xml import CellTexts, SheetExtras
+
+_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_CALC_EXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.0"
+_ROW, _CELL = f"{{{_TABLE}}}table-row", f"{{{_TABLE}}}table-cell"
+_COVERED = f"{{{_TABLE}}}covered-table-cell"
+_SHEET = f"{{{_TABLE}}}table"
+# A float cell shown with leading zeros, an error's text, or a hidden row: without one
+# of them the walk is skipped.
+_WORTH_A_WALK = re.compile(
+    rb'office:value-type="float"[^<>]{0,2048}>\s*<text:p>0[0-9]'
+    rb'|calcext:value-type="error"'
+    rb"|<text:p>(?:#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!)|Err:[0-9]{3})</text:p>"
+    rb'|table:visibility="(?:collapse|filter)"'
+)
+_ERROR_TEXT = r"#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!)|Err:[0-9]{3}"
+# Rows or cells repeated beyond this are the sheet's empty rest (LibreOffice writes
+# 1,048,000 repeated empty rows): not walked cell by cell.
+_MOST_REPEATS = 100_000
+
+
+def ods_extras(path: Path, sheet: str) -> SheetExtras:
+    """The named sheet's shown texts and hidden rows; nothing for anything not an .ods or
+    not understood."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if (
+                archive.read("mimetype").strip()
+                != b"application/vnd.oasis.opendocument.spreadsheet"
+            ):
+                return SheetExtras()
+            with archive.open("content.xml") as handle:
+                data = handle.read()
+        if _WORTH_A_WALK.search(data) is None:
+            return SheetExtras()
+        return _walk(data, sheet)
+    except Exception:  # noqa: BLE001 - see the module's docstring: values stay calamine's
+        return SheetExtras()
+
+
+def _shown_text(cell: ElementTree.Element) -> str:
+    """A cell's shown text: its paragraphs, with <text:s/> spaces, joined by line breaks."""
+    lines = []
+    for paragraph in cell.iter(f"{{{_TEXT}}}p"):
+        parts = [paragraph.text or ""]
+        for child in paragraph:
+            if child.tag == f"{{{_TEXT}}}s":
+                parts.append(" " * int(child.get(f"{{{_TEXT}}}c", "1")))
+            else:
+                parts.append("".join(child.itertext()))
+            parts.append(child.tail or "")
+        lines.append("".join(parts))
+    return "\n".join(lines)
+
+
+def _as_shown(cell: ElementTree.Element) -> str | None:
+    """The text to read for a cell where calamine's value would be wrong, else None."""
+    if cell.get(f"{{{_CALC_EXT}}}value-type") == "error":
+        return _shown_text(cell).strip() or None
+    if cell.get(f"{{{_TABLE}}}formula") is not None:
+        # A formula's error shown as its text, its value type absent or a 0 beside it.
+        shown = _shown_text(cell).strip()
+        if re.fullmatch(_ERROR_TEXT, shown):
+            return shown
+    if cell.get(f"{{{_OFFICE}}}value-type") != "float":
+        return None
+    shown = _shown_text(cell).strip()
+    # Only digits padded with zeros that are the value itself: 02134 for 2134. Any other
+    # format (1,234.00, 5%, a date) is left as calamine reads it.
+    if not re.fullmatch(r"0[0-9]+", shown):
+        return None
+    try:
+        value = float(cell.get(f"{{{_OFFICE}}}value", ""))
+    except ValueError:
+        return None
+    return shown if value == int(shown) else None
+
+
+def _walk(data: bytes, sheet: str) -> SheetExtras:
+    rows: list[int] = []
+    columns: list[int] = []
+    texts: list[str] = []
+    hidden: list[np.ndarray] = []
+    in_sheet = False
+    row = 0  # 0-based row of the next <table:row>
+    column = 0
+    for event, element in ElementTree.iterparse(io.BytesIO(data), events=("start", "end")):
+        tag = element.tag
+        if tag == _SHEET:
+            if event == "start":
+                in_sheet = element.get(f"{{{_TABLE}}}name") == sheet
+            elif in_sheet:
+                break
+            continue
+        if not in_sheet:
+            if event == "end" and tag in (_CELL, _COVERED, _ROW):
+                element.clear()
+            continue
+        if tag == _ROW and event == "start":
+            column = 0
+        elif tag in (_CELL, _COVERED) and event == "end":
+            repeat = int(element.get(f"{{{_TABLE}}}number-columns-repeated", "1"))
+            shown = _as_shown(element) if tag == _CELL else None
+            if shown is not None:
+                for k in range(min(repeat, _MOST_REPEATS)):
+                    rows.append(row)
+                    columns.append(column + k)
+                    texts.append(shown)
+            column += repeat
+            element.clear()
+        elif tag == _ROW and event == "end":
+            repeat = int(element.get(f"{{{_TABLE}}}number-rows-repeated", "1"))
+            if element.get(f"{{{_TABLE}}}visibility") in ("collapse", "filter"):
+                hidden.append(np.arange(row + 1, row + 1 + min(repeat, _MOST_REPEATS)))
+            if texts and rows[-1] == row and repeat > 1:  # a repeated row repeats its cells
+                at = [i for i, r in enumerate(rows) if r == row]
+                for k in range(1, min(repeat, _MOST_REPEATS)):
+                    for i in at:
+                        rows.append(row + k)
+                        columns.append(columns[i])
+                        texts.append(texts[i])
+            row += repeat
+            element.clear()
+    shown_cells = (
+        CellTexts(np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64), texts)
+        if rows
+        else None
+    )
+    hidden_rows = np.concatenate(hidden) if hidden else np.zeros(0, dtype=np.int64)
+    return SheetExtras(hidden_rows=hidden_rows.astype(np.int64), unvalued=shown_cells)
