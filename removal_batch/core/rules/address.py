@@ -13,7 +13,7 @@ import unicodedata
 import pandas as pd
 
 from removal_batch.core.checks import country_codes, country_name
-from removal_batch.core.fields import ADDRESS_FIELDS
+from removal_batch.core.fields import ADDRESS_FIELDS, INVISIBLE
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.settings import Settings
 
@@ -147,7 +147,8 @@ def address_required(
     country = orders["AddressCountryCode"].str.upper().replace("", settings.home_country)
     parts = []
     for name in (*RETURN_REQUIRED, "AddressStateOrRegion"):
-        missing = returns & orders[name].eq("")
+        unseen = _only_invisible(orders[name])
+        missing = returns & (orders[name].eq("") | unseen)
         if name == "AddressStateOrRegion":
             missing &= country.isin(STATE_REQUIRED_FOR)
         if missing.any():
@@ -159,10 +160,29 @@ def address_required(
                 + ". A Return needs name, address line one, city, country, postal code and "
                 "phone (and state in the US and Canada); fill it on the order's first row."
             )
+            message = message.mask(
+                unseen[missing],
+                "Return order "
+                + orders.loc[missing, "order_id"]
+                + " has no "
+                + name
+                + ": its cell holds only invisible characters (pasted from another program). "
+                "Type the " + name + " in the cell on the order's first row.",
+            )
             parts.append(
                 findings(orders.loc[missing, "first_line"], name, "address-required", message)
             )
     return concat_findings(parts)
+
+
+def _only_invisible(values: pd.Series) -> pd.Series:
+    """Cells that look blank but are not: zero-width spaces and their kin, which a label
+    cannot print. Only cells with a non-ASCII character are looked at (a few, if any)."""
+    found = pd.Series(False, index=values.index)
+    odd = values.ne("") & ~values.str.isascii().fillna(True).astype(bool)
+    if odd.any():
+        found[odd] = values[odd].str.fullmatch(rf"(?:\s|{INVISIBLE})+").fillna(False).astype(bool)
+    return found
 
 
 def address_ignored(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFrame:
