@@ -356,6 +356,12 @@ def test_a_country_or_state_written_out_gets_its_code(
         ("abc-1", "Did you mean 'ABC-1'? The snapshot writes it with other capitals", "zeros"),
         ("SKU-4\u200b", "invisible character (U+200B)", "Check the spelling"),
         ("\ufeffABC-1", "invisible character (U+FEFF)", "capitals"),
+        # A non-breaking hyphen or full-width letters, from a word processor or an East
+        # Asian keyboard: the same SKU written plainly.
+        ("SKU\u20114", "written plainly it is 'SKU-4', which the snapshot lists", "Did you"),
+        ("\uff33\uff2b\uff35-4", "written plainly it is 'SKU-4'", "Check the spelling"),
+        # A cell wrapped with Alt+Enter, as Excel saves it: quoted, with a line break.
+        ('"SKU-\n4"', "written plainly it is 'SKU-4'", "Check the spelling"),
         # Two slips at once: no one explanation fits, so the general advice.
         ("\u200dabc-1", "Check the spelling", "Did you mean"),
         # Excel's display of 123456789012, saved into a CSV: no SKU can be guessed back.
@@ -380,7 +386,8 @@ def test_an_unknown_sku_says_what_probably_happened(
     )
     assert codes_at(result) == {(2, "M", "sku-unknown")}
     message = result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"].iloc[0]
-    assert f"SKU '{sku}' is not in the inventory snapshot" in message
+    typed = sku.strip('"')  # a quoted cell's text
+    assert f"SKU '{typed}' is not in the inventory snapshot" in message
     assert said in message and not_said not in message
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+import unicodedata
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -108,7 +109,7 @@ def _near_miss_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
     hint = pd.Series("", index=skus.index, dtype=skus.dtype)  # text + text, in any pandas
     if skus.empty:
         return hint
-    for explain in (_invisible_hint, _capitals_hint, _lost_zeros_hint, _typo_hint):
+    for explain in (_invisible_hint, _lookalike_hint, _capitals_hint, _lost_zeros_hint, _typo_hint):
         todo = hint.eq("")
         if not todo.any():
             break
@@ -161,6 +162,43 @@ def _invisible_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
     hint[listed.index] = (
         " It holds an invisible character (" + code + "), probably pasted in with it; "
         "without it, it is '" + listed + "', which the snapshot lists. Type the SKU again."
+    )
+    return hint
+
+
+# Characters word processors and other programs put in place of plain ones: hyphens and
+# dashes (a non-breaking hyphen U+2011, an en dash, a minus sign), other spaces, and line
+# breaks (a cell wrapped by Alt+Enter). Full-width letters and digits fold by NFKC.
+_LOOKALIKES = str.maketrans(
+    {
+        **{c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"},
+        **{c: " " for c in "\u00a0\u2007\u202f"},
+        "\r": None,
+        "\n": None,
+    }
+)
+
+
+def _plainly(sku: str) -> str:
+    return unicodedata.normalize("NFKC", sku).translate(_LOOKALIKES)
+
+
+def _lookalike_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
+    hint = pd.Series("", index=skus.index, dtype=skus.dtype)
+    odd = ~skus.str.isascii().fillna(True).astype(bool) | skus.str.contains("[\r\n]").fillna(
+        False
+    ).astype(bool)
+    if not odd.any():
+        return hint
+    plain = skus[odd].map(_plainly)
+    plain = plain[plain.ne(skus[odd])]
+    listed = plain[snapshot.positions(plain) >= 0] if len(plain) else plain
+    if listed.empty:
+        return hint
+    hint[listed.index] = (
+        " It holds a line break or a character that only looks like a plain one (a "
+        "special hyphen or space, a full-width letter), probably from another program; "
+        "written plainly it is '" + listed + "', which the snapshot lists. Type the SKU again."
     )
     return hint
 
