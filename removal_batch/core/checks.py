@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.fields import arrow_strings, holds_byte, is_arrow_text, non_empty
+from removal_batch.core.raw_table import NOT_CALCULATED
 
 CheckFn = Callable[..., pd.Series]
 # At most nine digits (leading zeros aside): no real removal asks for a billion units, and
@@ -71,23 +72,22 @@ SPREADSHEET_ERROR = (
     r"#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|FIELD!|BLOCKED!|CONNECT!"
     r"|BUSY!|UNKNOWN!|PYTHON!|EXTERNAL!|GETTING_DATA)|Err:\d{3}"
 )
-# A formula whose result was never saved reads as "=" and the formula (readers.sheet_xml);
-# a text file's cell starting with "=" is a formula as well. "=", "==" alone are text.
-UNSAVED_FORMULA = r"=[^=\s].*"
+# A formula whose result was never saved, as the workbook reader gives it. Text that
+# starts with "=" is text: a CSV export writes formulas' results, not formulas.
+UNSAVED_FORMULA = re.escape(NOT_CALCULATED) + r"=.*"
 
 
 def is_formula_leftover(series: pd.Series) -> pd.Series:
     """The cells that show a failed or uncalculated formula instead of a value."""
     import pyarrow.compute as pc
 
-    # Without a '#', '=' or ':' anywhere in the column's bytes, no cell is one (nearly
-    # every column: 0.1 ms where the prefix tests below take 2-3 ms).
-    if not holds_byte(series, b"#=:"):
+    # Without a '#' or ':' anywhere in the column's bytes, no cell is one (nearly every
+    # column: 0.1 ms where the prefix tests below take 2-3 ms).
+    if not holds_byte(series, b"#:"):
         return pd.Series(False, index=series.index)
     text = arrow_strings(series)
-    # Prefix tests, then the patterns only on cells starting with '#', '=' or 'Err:'.
-    marked = pc.or_(pc.starts_with(text, "#"), pc.starts_with(text, "="))
-    marked = pc.or_(marked, pc.starts_with(text, "Err:"))
+    # Prefix tests, then the patterns only on cells starting with '#' or 'Err:'.
+    marked = pc.or_(pc.starts_with(text, "#"), pc.starts_with(text, "Err:"))
     found = pd.Series(np.asarray(pc.fill_null(marked, False)), index=series.index)
     if found.any():
         pattern = f"(?:{SPREADSHEET_ERROR})|(?s:{UNSAVED_FORMULA})"

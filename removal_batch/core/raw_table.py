@@ -12,6 +12,11 @@ from removal_batch.core.fields import arrow_strings, is_arrow_text
 TEXT = pd.StringDtype(storage="pyarrow", na_value=np.nan)
 
 
+# The text a reader gives a formula cell whose result was never saved (a workbook written
+# by a program that does not calculate): "#NOT CALCULATED =1+1". Led by '#' as Excel's own
+# errors are, so that no typed text ("=> fragile" in a note) is taken for one.
+NOT_CALCULATED = "#NOT CALCULATED "
+
 # How well a peek shows a request table (core.shape.has_request_header; readers choose a
 # workbook's sheet by it): none; the header of an inventory report; a header naming some
 # request fields; one naming every required field (or a feed's key lines).

@@ -21,6 +21,7 @@ from removal_batch.core.checks import (
 )
 from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, INVISIBLE, ORDER_FIELDS
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
+from removal_batch.core.raw_table import NOT_CALCULATED
 from removal_batch.core.schema import request_schema, schema_errors
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable
@@ -386,10 +387,9 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
             unsaved,
             field
             + " holds the formula "
-            + _quote(value.str.slice(stop=60))
-            + " instead of its result (a workbook saved by a program that does not "
-            "calculate, or a formula exported as text): open the file in Excel or LibreOffice "
-            "and save it again, or type the value.",
+            + _quote(value.str.slice(len(NOT_CALCULATED), len(NOT_CALCULATED) + 60))
+            + " but not its result: the workbook was saved by a program that does not "
+            "calculate. Open it in Excel or LibreOffice and save it again, or type the value.",
         )
     return msg
 

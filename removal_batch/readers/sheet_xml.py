@@ -14,8 +14,8 @@ they are in the file; the user, who may have hidden rows already sent, is told w
 Cells that hold no value calamine can give read as blank there, and a blank quantity is 0
 and a blank order id joins the order above: an Excel error (#N/A from a lookup that found
 nothing) and a formula whose result was never saved (a workbook written by a program;
-Excel calculates when it opens the file, calamine cannot). They read here as Excel shows
-them: the error's text, and the formula behind an ``=``, which the checks then refuse.
+Excel calculates when it opens the file, calamine cannot). They read here as the error's
+text, and as the formula behind ``#NOT CALCULATED``, which the checks then refuse.
 
 calamine exposes neither, so .xlsx/.xlsm parts are read here: the styles (small) and the
 chosen sheet's XML (inflating 15 MB of it takes 0.02-0.03 s, in the reader's child).
@@ -35,6 +35,8 @@ from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
+
+from removal_batch.core.raw_table import NOT_CALCULATED
 
 # A styles or workbook part larger than this is not a real one: skipped, not parsed.
 MAX_SMALL_PART = 16 << 20
@@ -253,7 +255,7 @@ def _unvalued_cells(data: bytes) -> CellTexts | None:
             if kind is not None and kind.group(1) in (b"str", b"e") and empty_value:
                 continue  # an empty text result; an error is placed above
             shown = html.unescape((formula or b"").decode("utf-8", "replace")).strip()
-            place(attributes, "=" + (shown or "..."))
+            place(attributes, NOT_CALCULATED + "=" + (shown or "..."))
     if not rows:
         return None
     return CellTexts(np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64), texts)
