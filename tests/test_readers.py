@@ -149,6 +149,32 @@ def test_cells_holding_line_breaks_are_not_stray_quotes(tmp_path: Path, check, l
     ]
 
 
+def test_a_note_of_several_lines_and_commas_is_no_stray_quote(tmp_path: Path, check) -> None:
+    """Excel writes a cell holding breaks quoted; an address or a note after its break may
+    hold several commas ("Dock 2, Bay 3, Door 7, North side") or a pasted tab. In the
+    template's fifteen columns a swallowed row holds far more: the file is read."""
+    notes = [
+        '"Deliver to rear entrance.\nContacts: Bob, Alice, Tom or Jane, any weekday"',
+        '"Bldg 4\nDock 2, Bay 3, Door 7, North side"',
+    ]
+    header = request_rows([])[0]
+    at = header.index("ShippingNotes")
+    lines = [",".join(header)]
+    for i, note in enumerate(notes):
+        cells = [str({**ROW, "MerchantRemovalOrderID": f"R{i}"}.get(h, "")) for h in header]
+        cells = [f'"{c}"' if "," in c else c for c in cells]
+        cells[at] = note
+        lines.append(",".join(cells))
+    path = tmp_path / "notes.csv"
+    path.write_bytes("\r\n".join(lines).encode() + b"\r\n")
+    result = check(path)
+    assert result.problems.empty, result.problems["message"].tolist()
+    tabbed = request_rows([{**ROW, "ShippingNotes": "x"}])
+    text = "\r\n".join("\t".join(r) for r in tabbed).replace("\tx", '\t"Fragile\n\tglass"')
+    (tmp_path / "tab.txt").write_text(text + "\r\n")
+    assert check(tmp_path / "tab.txt").problems.empty
+
+
 def _read_outcome(data: bytes, suffix: str) -> tuple[object, ...]:
     """What read_table makes of some bytes: its error and place, or its cells."""
     import tempfile

@@ -259,10 +259,12 @@ def read_text(
 
 def _row_like_line(delimiter: str, width: int) -> str:
     """A line break, then on the same line the delimiter as often as a row holds it. A tab
-    cannot be typed into a cell (Excel moves to the next one), so one tab is a row's; a
-    comma or semicolon is prose too ("Reno, NV"), so a line needs as many as a row of the
-    template's four required columns holds (or the file's rows, if they are narrower)."""
-    need = 1 if delimiter == "\t" else max(1, min(3, width - 1))
+    cannot be typed into a cell (Excel moves to the next one), but can be pasted: three
+    make a row's (a hand-made row may leave its trailing cells out). A comma or semicolon
+    is prose too ("Dock 2, Bay 3, Door 7, North side"): a line needs half the file's
+    columns of them, and at least three (fewer, if the file's rows are narrower)."""
+    most = max(1, width - 1)
+    need = min(3, most) if delimiter == "\t" else min(max(3, width // 2), most)
     d = r"\t" if delimiter == "\t" else delimiter
     return rf"[\r\n](?:[^\r\n{d}]*{d}){{{need}}}"
 
