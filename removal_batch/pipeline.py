@@ -96,6 +96,7 @@ class FileOutcome:
     # Request rows the workbook hides (by hand or by a filter): read like the others.
     hidden_rows: list[int] = field(default_factory=list)
     other_request_sheets: list[str] = field(default_factory=list)
+    sheet_hidden: bool = False
 
     def counts_by_code(self) -> dict[str, int]:
         if self.problems.empty:
@@ -458,6 +459,7 @@ def read_request(
         return outcome
     outcome.encoding, outcome.sheet = raw.encoding, raw.sheet
     outcome.other_request_sheets = raw.other_request_sheets
+    outcome.sheet_hidden = raw.sheet_hidden
     # A text file of fewer bytes than the cell limit cannot hold a cell over it (a
     # character is at least one byte); most request files are that small.
     small_text = not raw.sheet and path.stat().st_size <= settings.max_cell_chars

@@ -478,6 +478,23 @@ def test_a_second_sheet_of_requests_is_named_as_not_read(tmp_path: Path, check) 
     )
 
 
+def test_a_large_other_sheet_is_not_read_to_name_it(
+    tmp_path: Path, check, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """calamine parses an .xlsx sheet whole: a sales report of a million rows beside the
+    requests cost seconds only to learn it holds none. Sheets over the size are skipped."""
+    from removal_batch.readers import workbook
+    from removal_batch.readers.sheet_xml import sheet_sizes
+
+    later = request_rows([{**ROW, "MerchantRemovalOrderID": "D9"}])
+    path = _book(tmp_path / "two.xlsx", [("Returns", request_rows([ROW])), ("Disposals", later)])
+    sizes = sheet_sizes(path)
+    assert set(sizes) == {"Returns", "Disposals"} and all(v > 100 for v in sizes.values())
+    monkeypatch.setattr(workbook, "OTHER_SHEET_MOST_BYTES", sizes["Disposals"] - 1)
+    (outcome,) = check(path).files
+    assert outcome.sheet == "Returns" and outcome.other_request_sheets == []
+
+
 def test_a_hidden_removal_request_sheet_is_still_the_one_read(tmp_path: Path, check) -> None:
     """SPEC 3.1: the sheet named "Removal Request" is used if it exists, hidden or not."""
     path = _book(
@@ -1017,8 +1034,8 @@ def test_rows_hidden_in_excel_are_read_and_named(tmp_path: Path, inventory: Path
     assert len(summary["orders"]) == 8
     said = " ".join(result.output.split())
     assert (
-        "h.xlsx: rows 4-5 and 8 are hidden in Excel (by hand or by a filter), and were checked "
-        "like every other row. Delete from the file any row that must not be sent." in said
+        "h.xlsx: rows 4-5 and 8 are hidden in the workbook (by hand or by a filter), and were "
+        "checked like every other row. Delete from the file any row that must not be sent." in said
     )
 
 

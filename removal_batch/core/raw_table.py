@@ -46,6 +46,7 @@ class RawTable:
         lists: list[list[str]] | None = None,
         hidden_rows: np.ndarray | None = None,
         other_request_sheets: list[str] | None = None,
+        sheet_hidden: bool = False,
     ) -> None:
         if cells is None and lists is None:
             raise ValueError("a RawTable needs its cells, or their rows as lists")
@@ -61,6 +62,9 @@ class RawTable:
         self.hidden_rows = hidden_rows if hidden_rows is not None else np.zeros(0, np.int64)
         # A workbook's other sheets that hold a whole request table, and were not read.
         self.other_request_sheets = other_request_sheets or []
+        # The sheet read is hidden in the workbook (a "Removal Request" sheet is read all
+        # the same): the user may not know it is there.
+        self.sheet_hidden = sheet_hidden
 
     @property
     def cells(self) -> pd.DataFrame:

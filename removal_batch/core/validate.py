@@ -188,9 +188,10 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     )
     not_integer = code.eq("value-not-integer")
     if not_integer.any():
-        digits_only = value.str.replace(r"[ \u00a0\u202f']", "", regex=True)
+        digits_only = value.str.replace(r"[ \u00a0\u202f'\u2019]", "", regex=True)
         put(
-            not_integer & value.str.fullmatch(r"\d{1,3}(?:[ \u00a0\u202f']\d{3})+").fillna(False),
+            not_integer
+            & value.str.fullmatch(r"\d{1,3}(?:[ \u00a0\u202f'\u2019]\d{3})+").fillna(False),
             field
             + " must be a whole number of units written without separators; "
             + _quote(value)

@@ -149,6 +149,25 @@ def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
+def sheet_sizes(path: Path) -> dict[str, int]:
+    """Each .xlsx sheet's XML size in bytes, uncompressed, by sheet name; empty for any
+    other workbook or one not understood."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            book = _read_part(archive, "xl/workbook.xml")
+            if book is None:
+                return {}
+            sizes = {}
+            for element in ElementTree.fromstring(book).iter():
+                name = _attribute(element, "name") if _local(element.tag) == "sheet" else None
+                part = _sheet_part(archive, name) if name is not None else None
+                if name is not None and part is not None:
+                    sizes[name] = archive.getinfo(part).file_size
+            return sizes
+    except Exception:  # noqa: BLE001 - sizes are a hint: none known is no harm
+        return {}
+
+
 def _column_index(letters: bytes) -> int:
     index = 0
     for letter in letters:

@@ -37,6 +37,7 @@ from removal_batch.readers.sheet_xml import (
     SheetExtras,
     pad_like_excel,
     sheet_extras,
+    sheet_sizes,
 )
 
 PREFERRED_SHEET = "removal request"
@@ -287,6 +288,16 @@ def _damaged(exc: BaseException) -> str:
     )
 
 
+def _hidden_sheets(book: Any) -> set[str]:
+    import python_calamine
+
+    return {
+        m.name
+        for m in book.sheets_metadata
+        if m.visible != python_calamine.SheetVisibleEnum.Visible
+    }
+
+
 def _sheet_order(book: Any) -> list[str]:
     """'Removal Request' first if present (hidden or not: SPEC 3.1 says it is used if it
     exists), then the visible worksheets in order."""
@@ -468,7 +479,8 @@ def _read_workbook_here(
                 break
         assert best is not None  # sheets is not empty
         _, chosen, cells, first_row = best
-        others = _other_request_sheets(book, sheets, chosen, fits, name, header_probe, limits)
+        others = _other_request_sheets(path, book, sheets, chosen, fits, name, header_probe, limits)
+        chosen_hidden = chosen in _hidden_sheets(book)
     finally:
         # Closing a half-read workbook must not hide the real problem.
         with contextlib.suppress(Exception):
@@ -485,6 +497,7 @@ def _read_workbook_here(
         encoding="",
         hidden_rows=extras.hidden_rows,
         other_request_sheets=others,
+        sheet_hidden=chosen_hidden,
     )
 
 
@@ -520,7 +533,13 @@ def _peek(name: str, sheet: str, cells: pd.DataFrame, first_row: int) -> RawTabl
     )
 
 
+# An .xlsx sheet this large (about 10,000 rows of 15 columns) is not read only to learn
+# whether it holds requests too.
+OTHER_SHEET_MOST_BYTES = 2 << 20
+
+
 def _other_request_sheets(
+    path: Path,
     book: Any,
     sheets: list[str],
     chosen: str,
@@ -532,10 +551,13 @@ def _other_request_sheets(
     """The other sheets holding a whole request table: only one sheet of a workbook is
     read, and a second sheet of requests ("Returns", then "Disposals") would else be left
     out without a word. The sheets not yet read are read for it (most are a few rows of
-    instructions); one too large to read is not a request sheet anyone meant."""
+    instructions). calamine parses an .xlsx sheet whole to give its first rows, so a
+    large one (a sales report kept beside the requests) is not looked at: a second of
+    work for a note."""
+    sizes = sheet_sizes(path)
     found = []
     for sheet in sheets:
-        if sheet == chosen:
+        if sheet == chosen or sizes.get(sheet, 0) > OTHER_SHEET_MOST_BYTES:
             continue
         if sheet not in fits:
             try:

@@ -78,6 +78,7 @@ def _sections(result: BatchResult) -> tuple[dict[str, Any], dict[str, Any]]:
             "counts_by_code": f.counts_by_code(),
             "hidden_rows": [list(run) for run in row_runs(f.hidden_rows)],
             "other_request_sheets": f.other_request_sheets,
+            "sheet_hidden": f.sheet_hidden,
         }
         for f in result.files
     ]

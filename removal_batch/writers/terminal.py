@@ -100,6 +100,14 @@ def snapshot_line(result: BatchResult) -> tuple[str, bool]:
     return line, stale
 
 
+def hidden_sheet_line(name: str, sheet: str) -> str:
+    """A hidden "Removal Request" sheet is the one read (SPEC 3.1), out of the user's sight."""
+    return (
+        f"{name}: sheet '{sheet}', which is hidden in the workbook, was read: a sheet of that "
+        "name always is. If it holds old requests, delete or rename it."
+    )
+
+
 def other_sheets_line(name: str, read: str, others: list[str]) -> str:
     """One sheet of a workbook is read; other sheets of requests would go unsent."""
     listed = ", ".join(f"'{s}'" for s in others)
@@ -115,7 +123,7 @@ def hidden_rows_line(name: str, rows: list[int]) -> str:
     """Rows a workbook hides are sent like the others: a user may have hidden the ones
     already sent, or filtered the sheet to look at some, and not expect it."""
     return (
-        f"{name}: {rows_said(rows)} {is_are(len(rows))} hidden in Excel "
+        f"{name}: {rows_said(rows)} {is_are(len(rows))} hidden in the workbook "
         f"(by hand or by a filter), and {'was' if len(rows) == 1 else 'were'} checked like "
         "every other row. Delete from the file any row that must not be sent."
     )
@@ -168,6 +176,8 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
     said, stale = snapshot_line(result)
     console.print(Text(visible(said), style="yellow" if stale else ""))
     for f in files:
+        if f.sheet_hidden:
+            console.print(Text(visible(hidden_sheet_line(f.name, f.sheet)), style="yellow"))
         if f.other_request_sheets:
             said = other_sheets_line(f.name, f.sheet, f.other_request_sheets)
             console.print(Text(visible(said), style="yellow"))
