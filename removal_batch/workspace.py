@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from removal_batch import forking
 from removal_batch.names import display_name
 from removal_batch.readers import SUPPORTED_SUFFIXES
 
@@ -262,6 +263,8 @@ def run_lock(space: Workspace, wait: float) -> Iterator[None]:
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        forking.hold(fd)  # a forked helper closes it: the lock dies with the run
         yield
     finally:
+        forking.let_go(fd)
         os.close(fd)

@@ -139,6 +139,39 @@ def test_killed_in_the_order_writer_child(tmp_path: Path, reference, point: str)
     _check(root, inputs, orders)
 
 
+# The forked order writer made slow: it is still writing when its run is killed.
+SLOW_FORKED_WRITER = (
+    "import time, removal_batch.writers.order_files as o; o.FORK_FROM_ORDERS = 1; "
+    "real = o._write; o._write = lambda *a: (time.sleep(1.5), real(*a))[1]; "
+    "from removal_batch.cli import main; main()"
+)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="POSIX only")
+def test_a_run_killed_while_its_writer_works_leaves_the_workspace_free(
+    tmp_path: Path, reference
+) -> None:
+    """The forked writer outlives a run killed beside it. It inherited the lock's
+    descriptor, and an flock lasts while any of its descriptors is open: the next run was
+    told the workspace was busy though no run was going. The child closes it."""
+    template, inputs, orders = reference
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    # No pipes: the orphaned writer would hold them open, and the wait for them would
+    # outlast it.
+    crashed = subprocess.run(
+        [sys.executable, "-c", SLOW_FORKED_WRITER, "run", str(root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+        env={**os.environ, "REMOVAL_BATCH_KILL_AT": "upload-written"},
+    )
+    assert crashed.returncode == -signal.SIGKILL
+    after = cli("run", str(root), "--wait", "0")
+    assert after.returncode in (0, 1), after.stdout + after.stderr
+    _check(root, inputs, orders)
+
+
 def test_a_file_rewritten_before_recovery_is_processed_not_archived(
     tmp_path: Path, reference
 ) -> None:

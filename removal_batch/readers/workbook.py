@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from removal_batch import forking
 from removal_batch.core.raw_table import REQUEST_HEADER, TEXT, RawTable
 from removal_batch.readers import (
     OLE_MAGIC,
@@ -386,6 +387,7 @@ def _start_child(
     pid = os.fork()
     if pid == 0:  # the child: read, send the result, and leave without cleanup
         try:
+            forking.in_child()
             os.close(read_end)
             # A reader that aborts prints its own backtrace; the user gets our message instead.
             devnull = os.open(os.devnull, os.O_WRONLY)

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from removal_batch import forking
 from removal_batch.core.fields import (
     ADDRESS_FIELDS,
     ITEM_FIELDS,
@@ -260,6 +261,7 @@ def begin_order_files(
     if pid == 0:  # the child: write, report an error if any, leave without cleanup
         code = 1  # anything but a clean finish reads as a failure
         try:
+            forking.in_child()
             os.close(report)
             try:
                 _write_layout(layout, folder)
