@@ -54,7 +54,12 @@ def _soon(minutes: float) -> str:
         (FAR_EAST_YEAR_ONE, "is before the year 2000"),
         ("1999-12-31T23:59:59Z", "is before the year 2000"),
         (FAR_WEST_LAST_DAY, "is after this run started"),
-        ("2999-01-01", "is after this run started"),
+        # A time without a zone is read as UTC, and said so: 09:00 typed in Tokyo is
+        # nine hours later than meant.
+        (
+            "2999-01-01",
+            "(read as UTC: it gives no time zone, such as +09:00) is after this run started",
+        ),
         ("11/20/2026", "is not a date or time; use ISO form"),
     ],
 )

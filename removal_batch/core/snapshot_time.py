@@ -70,12 +70,21 @@ def option_time(text: str, now: dt.datetime) -> dt.datetime:
             f"--inventory-time '{text}' is not a date or time; use ISO form such as {ISO_EXAMPLE}."
         )
     advice = f"Give the time the inventory report was downloaded, such as {ISO_EXAMPLE}."
-    return check_time(when, f"--inventory-time '{text}'", advice, now)
+    return check_time(when, f"--inventory-time '{text}'{_zone_note(text)}", advice, now)
+
+
+def _zone_note(text: str) -> str:
+    """Said after a time that gives no zone: 09:00 typed in Tokyo is read as 09:00 UTC,
+    nine hours later than meant, and may be refused as in the future."""
+    parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return "" if parsed.tzinfo else " (read as UTC: it gives no time zone, such as +09:00)"
 
 
 def column_time(text: str, file: str, now: dt.datetime) -> dt.datetime:
     """The report's snapshot-date (its latest), checked."""
     said = f"Inventory snapshot {file}: the time in its snapshot-date column, '{text}',"
+    if parse_iso(text) is not None:
+        said = said[:-1] + _zone_note(text) + ","
     advice = (
         "Correct the column, or give the time the report was taken with --inventory-time "
         f"(such as {ISO_EXAMPLE}), which is used instead."
