@@ -12,6 +12,7 @@ removes every unpublished folder, whose inputs are still in the inbox.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -127,6 +128,17 @@ def _archive_inputs(space: Workspace, run_id: str, inputs: list[dict[str, str]])
     _fsync_dir(space.inbox)
 
 
+def interrupted_runs(space: Workspace) -> list[str]:
+    """Runs published but not yet recorded or archived, which ``recover`` finishes."""
+    found = []
+    for pending in sorted(space.pending.glob("*.json")):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            run_id = str(json.loads(pending.read_text(encoding="utf-8"))["run_id"])
+            if (space.out / run_id).is_dir():
+                found.append(run_id)
+    return found
+
+
 def recover(space: Workspace, ledger: Ledger) -> list[str]:
     """Finish runs that were published but not recorded or archived; drop unpublished ones."""
     finished = []
@@ -196,7 +208,19 @@ def run_workspace(
     from removal_batch.app import write_outputs
     from removal_batch.writers.order_files import fsync_tree
 
-    recovered = recover(space, ledger)
+    if options.dry_run:
+        # A dry run records nothing and moves nothing (SPEC 6): it cannot finish a run
+        # that was interrupted, and would check against a ledger that lacks its orders.
+        unfinished = interrupted_runs(space)
+        if unfinished:
+            raise UsageError(
+                f"Run {unfinished[0]} was interrupted after publishing its orders, and is not "
+                "recorded yet; a dry run records nothing, so it cannot finish it. Run "
+                "removal-batch run without --dry-run first: it finishes that run."
+            )
+        recovered: list[str] = []
+    else:
+        recovered = recover(space, ledger)
     inputs, _busy = discover_inputs(space.inbox)
     passed_over = never_read(space.inbox)
     checkpoint("discovered")

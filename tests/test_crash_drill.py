@@ -172,6 +172,23 @@ def test_a_run_killed_while_its_writer_works_leaves_the_workspace_free(
     _check(root, inputs, orders)
 
 
+def test_a_dry_run_does_not_finish_an_interrupted_run(tmp_path: Path, reference) -> None:
+    """A dry run records nothing and moves nothing (SPEC 6), and so cannot finish a run
+    killed after publishing: it stops and says so; the next real run finishes it."""
+    template, inputs, orders = reference
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    assert cli("run", str(root), env={"REMOVAL_BATCH_KILL_AT": "published"}).returncode == -9
+    inbox_before = sorted(p.name for p in (root / "inbox").iterdir())
+    dry = cli("run", str(root), "--dry-run")
+    assert dry.returncode == 2
+    assert "a dry run records nothing, so it cannot finish it" in " ".join(dry.stderr.split())
+    assert ledger_orders(root) == []
+    assert sorted(p.name for p in (root / "inbox").iterdir()) == inbox_before
+    assert cli("run", str(root)).returncode in (0, 1)
+    _check(root, inputs, orders)
+
+
 def test_a_file_rewritten_before_recovery_is_processed_not_archived(
     tmp_path: Path, reference
 ) -> None:
