@@ -938,9 +938,9 @@ def test_numbers_in_excels_zip_code_format_read_with_their_zeros(tmp_path: Path,
 def test_only_formats_of_zeros_and_separators_pad(
     code: str, groups: tuple[int, ...] | None, separators: list[str] | None
 ) -> None:
-    from removal_batch.readers.sheet_xml import _padding
+    from removal_batch.readers.sheet_xml import padding_of
 
-    found = _padding(code)
+    found = padding_of(code)
     if groups is None:
         assert found is None
     else:
@@ -1230,3 +1230,20 @@ def test_ods_cells_and_rows_are_placed_with_their_repeats() -> None:
     assert placed == [(0, 2), (0, 3), (3, 0), (3, 1), (4, 0), (4, 1)]
     assert set(extras.unvalued.texts) == {"007"}
     assert extras.hidden_rows.tolist() == [2, 3]
+
+
+def test_an_xls_reads_its_error_cells_and_zip_code_format(tmp_path: Path, inventory: Path) -> None:
+    """tests/data/errors-and-zip-format.xls (written by xlwt, as old exporters do): a ZIP
+    2134 in a 00000 format, a #DIV/0! quantity and a #N/A order id. calamine reads the
+    errors as blank (the quantity 0, the #N/A row joined to R1) and the ZIP as 2134."""
+    from removal_batch.core.settings import Settings
+    from removal_batch.pipeline import run_batch
+
+    source = Path(__file__).parent / "data" / "errors-and-zip-format.xls"
+    result = run_batch([source], inventory, Settings())
+    rows = result.files[0].table.rows
+    assert list(rows["MerchantRemovalOrderID"]) == ["R1", "#N/A"]
+    assert rows["AddressPostalCode"].iloc[0] == "02134"
+    assert rows["UnsellableQuantity"].iloc[0] == "#DIV/0!"
+    assert codes_at(result) == {(2, "L", "value-not-integer"), (3, "A", "order-id-invalid")}
+    assert result.decision.orders.empty

@@ -80,7 +80,7 @@ def _attribute(element: ElementTree.Element, name: str) -> str | None:
     return None
 
 
-def _padding(code: str) -> Padding | None:
+def padding_of(code: str) -> Padding | None:
     """The groups of zeros and their separators of a zero-padding format code, else None.
     Backslash escapes and quoted literals are Excel's ways of writing a separator."""
     plain = _ESCAPED.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), code)
@@ -114,7 +114,7 @@ def _padded_styles(
     for element in root.iter():
         if _local(element.tag) == "numFmt":
             number, code = _attribute(element, "numFmtId"), _attribute(element, "formatCode")
-            padding = _padding(code or "")
+            padding = padding_of(code or "")
             if number is not None and padding is not None:
                 paddings[number] = padding
     if not paddings:

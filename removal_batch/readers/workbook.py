@@ -40,6 +40,7 @@ from removal_batch.readers.sheet_xml import (
     sheet_extras,
     sheet_sizes,
 )
+from removal_batch.readers.xls_cells import xls_extras
 
 PREFERRED_SHEET = "removal request"
 PEEK_ROWS = 50
@@ -509,7 +510,7 @@ def _sheet_extras(path: Path, sheet: str) -> SheetExtras:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
     except (OSError, zipfile.BadZipFile):
-        return SheetExtras()  # an .xls: its cells are as calamine gives them
+        return xls_extras(path, sheet)  # an old .xls: its cells are looked at by xlrd
     if "content.xml" in names and "xl/workbook.xml" not in names:
         return ods_extras(path, sheet)
     return sheet_extras(path, sheet)
