@@ -30,8 +30,10 @@ ADDRESS_LINES = ("AddressFieldOne", "AddressFieldTwo", "AddressFieldThree")
 # Separators people put in "P.O. Box": none, spaces, dots, a hyphen or a slash (P/O Box).
 # It ends where no letter follows, so "PO Box7" is one and "12 Poblano Way" is not.
 _SEP = r"[\s./-]*"
+# A line that starts with "Box 12" is a box too (a rural route's, a post office's).
 PO_BOX = re.compile(
-    rf"\b(?:p{_SEP}o{_SEP}(?:b(?:ox)?|drawer)|post(?:al)?{_SEP}(?:office{_SEP})?box)(?![a-z])",
+    rf"\b(?:p{_SEP}o{_SEP}(?:b(?:ox|x)?|drawer)|post(?:al)?{_SEP}(?:office{_SEP})?box)(?![a-z])"
+    r"|^\s*box\s*#?\s*\d",
     re.IGNORECASE,
 )
 MILITARY_CITIES = frozenset({"APO", "FPO", "DPO"})
