@@ -40,6 +40,9 @@ _WORTH_A_WALK = re.compile(
     rb'|table:visibility="(?:collapse|filter)"'
 )
 _ERROR_TEXT = r"#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!)|Err:[0-9]{3}"
+# Cells placed beyond this are a sheet built to exhaust a reader: given up on (calamine's
+# values stand; its own limits refuse such a sheet).
+_MOST_PLACED = 2_000_000
 # Rows or cells repeated beyond this are the sheet's empty rest (LibreOffice writes
 # 1,048,000 repeated empty rows): not walked cell by cell.
 _MOST_REPEATS = 100_000
@@ -134,6 +137,8 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
                     texts.append(shown)
             column += repeat
             element.clear()
+            if len(rows) > _MOST_PLACED:
+                return SheetExtras()
         elif tag == _ROW and event == "end":
             repeat = int(element.get(f"{{{_TABLE}}}number-rows-repeated", "1"))
             if element.get(f"{{{_TABLE}}}visibility") in ("collapse", "filter"):
@@ -147,6 +152,8 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
                         texts.append(texts[i])
             row += repeat
             element.clear()
+            if len(rows) > _MOST_PLACED:
+                return SheetExtras()
     shown_cells = (
         CellTexts(np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64), texts)
         if rows

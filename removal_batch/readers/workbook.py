@@ -489,7 +489,9 @@ def _read_workbook_here(
         with contextlib.suppress(Exception):
             book.close()
     extras = _sheet_extras(path, chosen)
-    cells, first_row = _shown_unvalued(extras.unvalued, cells, first_row)
+    cells, first_row = _shown_unvalued(
+        extras.unvalued, cells, first_row, first_row + limits.max_rows + 101
+    )
     cells = _shown_padded(extras.padded, cells, first_row)
     numbers = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
     return RawTable(
@@ -574,20 +576,34 @@ def _other_request_sheets(
 
 
 def _shown_unvalued(
-    unvalued: CellTexts | None, cells: pd.DataFrame, first_row: int
+    unvalued: CellTexts | None, cells: pd.DataFrame, first_row: int, max_row: int
 ) -> tuple[pd.DataFrame, int]:
     """Error cells and formulas never calculated, as Excel shows them (calamine's blank
     would be a quantity of 0). calamine leaves a row or column of nothing else out of its
     range, so the frame grows to take them (a whole line of formulas would else be lost)."""
     if unvalued is None:
         return cells, first_row
+    # No growth past the rows a sheet may have (a cell at row 1,048,576 would make a
+    # million-row frame); such a sheet is refused as too large anyway.
+    keep = unvalued.rows < max_row
+    if not keep.all():
+        unvalued = CellTexts(
+            unvalued.rows[keep],
+            unvalued.columns[keep],
+            [t for t, k in zip(unvalued.texts, keep, strict=True) if k],
+        )
+        if not len(unvalued.rows):
+            return cells, first_row
     top = min(first_row, int(unvalued.rows.min())) if len(cells) else int(unvalued.rows.min())
     bottom = max(first_row + len(cells), int(unvalued.rows.max()) + 1)
     width = max(max(cells.columns, default=-1), int(unvalued.columns.max())) + 1
-    grown = cells.reindex(
-        index=pd.RangeIndex(top - first_row, bottom - first_row), columns=range(width)
-    )
-    grown = grown.fillna("").astype(TEXT).reset_index(drop=True)
+    if top < first_row or bottom > first_row + len(cells) or width > len(cells.columns):
+        grown = cells.reindex(
+            index=pd.RangeIndex(top - first_row, bottom - first_row), columns=range(width)
+        )
+        grown = grown.fillna("").astype(TEXT).reset_index(drop=True)
+    else:  # inside calamine's range, as nearly always: the frame as it is
+        grown = cells
     texts = np.asarray(unvalued.texts, dtype=object)
     for column in np.unique(unvalued.columns):
         here = unvalued.columns == column
