@@ -1247,3 +1247,29 @@ def test_an_xls_reads_its_error_cells_and_zip_code_format(tmp_path: Path, invent
     assert rows["UnsellableQuantity"].iloc[0] == "#DIV/0!"
     assert codes_at(result) == {(2, "L", "value-not-integer"), (3, "A", "order-id-invalid")}
     assert result.decision.orders.empty
+
+
+def test_cells_placed_from_the_xml_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sheet built to exhaust a reader: an error cell a million rows down grows no
+    million-row frame, and an .ods walk placing more cells than the bound gives up
+    (calamine's values stand)."""
+    import numpy as np
+    import pandas as pd
+
+    from removal_batch.core.raw_table import TEXT
+    from removal_batch.readers import ods_xml
+    from removal_batch.readers.sheet_xml import CellTexts
+    from removal_batch.readers.workbook import _shown_unvalued
+
+    cells = pd.DataFrame({0: pd.array(["MerchantSKU", "A"], dtype=TEXT)})
+    far = CellTexts(np.array([1, 1_048_575]), np.array([0, 0]), ["#N/A", "#N/A"])
+    grown, first = _shown_unvalued(far, cells, 0, max_row=1_000)
+    assert first == 0 and grown[0].tolist() == ["MerchantSKU", "#N/A"]
+    padded = (
+        '<table:table-cell office:value-type="float" office:value="7" '
+        'table:number-columns-repeated="3"><text:p>007</text:p></table:table-cell>'
+    )
+    rows = _ods_row([padded], ' table:number-rows-repeated="4"')
+    assert ods_xml._walk(_ods_content(rows), "S").unvalued is not None
+    monkeypatch.setattr(ods_xml, "_MOST_PLACED", 5)
+    assert ods_xml._walk(_ods_content(rows), "S").unvalued is None
