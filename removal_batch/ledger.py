@@ -8,7 +8,7 @@ again. A run is recorded in one transaction, after its outputs are published.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +49,12 @@ CREATE TABLE IF NOT EXISTS order_lines (
     unsellable INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS order_lines_sku ON order_lines(sku);
+-- The id of an order written as parts <id>-P1, -P2...: taken as well, though no order
+-- carries it (a later order of that id would be another order under the same name).
+CREATE TABLE IF NOT EXISTS split_ids (
+    order_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(run_id)
+);
 """
 
 
@@ -68,6 +74,8 @@ class RunRecord:
     inputs: list[dict[str, str]]  # sha256, name, status
     orders: list[dict[str, object]]  # order_id, disposition, lines, units
     lines: list[tuple[str, str, int, int]]  # order_id, sku, sellable, unsellable
+    # Ids of orders written as parts (a pending record written before them has none).
+    split_ids: list[str] = field(default_factory=list)
 
 
 class Ledger:
@@ -108,7 +116,8 @@ class Ledger:
         return {str(sha): str(run) for sha, run in rows}
 
     def order_ids(self) -> frozenset[str]:
-        return frozenset(str(r[0]) for r in self._query("SELECT order_id FROM orders"))
+        rows = self._query("SELECT order_id FROM orders UNION SELECT order_id FROM split_ids")
+        return frozenset(str(r[0]) for r in rows)
 
     def has_run(self, run_id: str) -> bool:
         return bool(self._query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))
@@ -166,6 +175,10 @@ class Ledger:
                 ],
             )
             self.conn.executemany("INSERT INTO order_lines VALUES (?, ?, ?, ?)", record.lines)
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO split_ids VALUES (?, ?)",
+                [(order_id, record.run_id) for order_id in record.split_ids],
+            )
             checkpoint("ledger-lines-inserted")
             self.conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:

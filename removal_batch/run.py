@@ -342,6 +342,13 @@ def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) 
             }
             for o in orders.to_dict("records")
         ],
+        split_ids=sorted(
+            {
+                str(b)
+                for o, b in zip(orders["order_id"], orders["base_order_id"], strict=True)
+                if o != b
+            }
+        ),
         lines=[
             (str(a), str(b), int(c), int(d))
             for a, b, c, d in zip(

@@ -196,6 +196,22 @@ def test_two_inputs_of_one_name_are_refused(tmp_path: Path) -> None:
     assert "2 inputs are named a.txt" in " ".join(proc.stderr.split())
 
 
+def test_the_id_of_an_order_written_in_parts_stays_taken(tmp_path: Path) -> None:
+    """O4 written as O4-P1 and O4-P2 is still order O4 to the user: a later run's O4 would
+    be another order under the same name. The ledger keeps the id as taken."""
+    root = make_workspace(tmp_path / "ws")
+    (root / "removal-batch.toml").write_text("max_skus_per_file = 2\n")
+    drop(root, "a.txt", [("O4", [("00A", 1, 0), ("00B", 1, 0), ("00C", 1, 0)])])
+    assert cli("run", str(root)).returncode == 0
+    assert ledger_orders(root) == ["O4-P1", "O4-P2"]
+    drop(root, "b.txt", [("O4", [("00A", 1, 0)])])
+    later = cli("run", str(root), "--json")
+    assert later.returncode == 1
+    (entry,) = json.loads(later.stdout)["inputs"]
+    assert entry["counts_by_code"] == {"order-id-duplicate": 1, "order-held": 1}
+    assert ledger_orders(root) == ["O4-P1", "O4-P2"]
+
+
 def test_generated_ids_never_repeat_across_runs(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws")
     drop(root, "a.txt", [("", [("00A", 1, 0)])])
