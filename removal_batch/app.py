@@ -340,9 +340,12 @@ def run_check(
             _print_error(str(exc))
             return EXIT_USAGE
         except OSError as exc:
+            from removal_batch.errorlog import write_error_log
+
             _print_error(
                 f"the outputs could not be written to {out_dir} "
                 f"({exc.strerror or exc}); nothing half-written was left there."
+                + write_error_log(exc)
             )
             return EXIT_INTERNAL
     if as_json:
@@ -423,7 +426,10 @@ def run_command(
         _print_error(str(exc))
         return EXIT_USAGE
     except PublishError as exc:
-        _print_error(str(exc))
+        # Exit 3: one line, and where the log with the system's own error is (SPEC 8).
+        from removal_batch.errorlog import write_error_log
+
+        _print_error(str(exc) + write_error_log(exc))
         return EXIT_INTERNAL
     for run_id in outcome.recovered:
         err.print(f"Finished run {run_id}, which had been interrupted.", highlight=False)

@@ -10,8 +10,6 @@ import contextlib
 import gc
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,12 +22,9 @@ EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
 def _internal_error(exc: BaseException) -> None:
     """Exit 3 with one line and the full trace in a log file, never a traceback on screen."""
-    log = Path(tempfile.gettempdir()) / "removal-batch-error.log"
-    try:
-        log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-        where = f" Details: {log}"
-    except OSError:
-        where = ""
+    from removal_batch.errorlog import write_error_log
+
+    where = write_error_log(exc)
     click.echo(f"removal-batch: internal error ({type(exc).__name__}: {exc}).{where}", err=True)
     sys.exit(EXIT_INTERNAL)
 

@@ -64,6 +64,8 @@ def test_disk_full_while_writing_orders(
     code, output = _run(root)
     assert code == 3
     assert "could not be written" in output and "No space left" in output
+    # SPEC 8: exit 3 says in its one line where the log is.
+    assert "Details: " in output and "removal-batch-error.log" in output
     assert _state(root) == (["a.txt", "b.txt"], [], [])
     assert ledger_orders(root) == []
     monkeypatch.setattr(order_files, "_write", real)
@@ -95,7 +97,8 @@ def test_read_only_output_folder_in_check(
         ],
     )
     assert result.exit_code == 3
-    assert "could not be written" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert "could not be written" in said and "Details: " in said
     assert list(out.iterdir()) == []
 
 
