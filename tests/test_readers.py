@@ -1262,7 +1262,7 @@ def test_cells_placed_from_the_xml_are_bounded(monkeypatch: pytest.MonkeyPatch) 
     from removal_batch.readers.workbook import _shown_unvalued
 
     cells = pd.DataFrame({0: pd.array(["MerchantSKU", "A"], dtype=TEXT)})
-    far = CellTexts(np.array([1, 1_048_575]), np.array([0, 0]), ["#N/A", "#N/A"])
+    far = CellTexts(np.array([1, 1_048_575]), np.array([0, 0]), np.array(["#N/A", "#N/A"]))
     grown, first = _shown_unvalued(far, cells, 0, max_row=1_000)
     assert first == 0 and grown[0].tolist() == ["MerchantSKU", "#N/A"]
     padded = (

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.fields import arrow_strings, holds_byte, is_arrow_text, non_empty
-from removal_batch.core.raw_table import NOT_CALCULATED
+from removal_batch.core.raw_table import NOT_CALCULATED, SPREADSHEET_ERROR
 
 CheckFn = Callable[..., pd.Series]
 # At most nine digits (leading zeros aside): no real removal asks for a billion units, and
@@ -66,12 +66,6 @@ def is_whole_number(series: pd.Series) -> pd.Series:
     return plain
 
 
-# What a spreadsheet shows in a cell whose formula failed: Excel's error values, and
-# LibreOffice's Err:502 and kin. Typed into Excel, these become the error itself.
-SPREADSHEET_ERROR = (
-    r"#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|FIELD!|BLOCKED!|CONNECT!"
-    r"|BUSY!|UNKNOWN!|PYTHON!|EXTERNAL!|GETTING_DATA)|Err:\d{3}"
-)
 # A formula whose result was never saved, as the workbook reader gives it. Text that
 # starts with "=" is text: a CSV export writes formulas' results, not formulas.
 UNSAVED_FORMULA = re.escape(NOT_CALCULATED) + r"=.*"

@@ -17,6 +17,13 @@ TEXT = pd.StringDtype(storage="pyarrow", na_value=np.nan)
 # errors are, so that no typed text ("=> fragile" in a note) is taken for one.
 NOT_CALCULATED = "#NOT CALCULATED "
 
+# What a spreadsheet shows in a cell whose formula failed: Excel's error values, and
+# LibreOffice's Err:502 and kin. Typed into Excel, these become the error itself.
+SPREADSHEET_ERROR = (
+    r"#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|FIELD!|BLOCKED!|CONNECT!"
+    r"|BUSY!|UNKNOWN!|PYTHON!|EXTERNAL!|GETTING_DATA)|Err:[0-9]{3}"
+)
+
 # How well a peek shows a request table (core.shape.has_request_header; readers choose a
 # workbook's sheet by it): none; the header of an inventory report; a header naming some
 # request fields; one naming every required field (or a feed's key lines).

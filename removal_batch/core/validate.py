@@ -10,7 +10,6 @@ import pandas as pd
 
 from removal_batch.core.checks import (
     DOT_GROUPED,
-    SPREADSHEET_ERROR,
     UNSAVED_FORMULA,
     country_codes,
     country_meant,
@@ -21,7 +20,7 @@ from removal_batch.core.checks import (
 )
 from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, INVISIBLE, ORDER_FIELDS
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
-from removal_batch.core.raw_table import NOT_CALCULATED
+from removal_batch.core.raw_table import NOT_CALCULATED, SPREADSHEET_ERROR
 from removal_batch.core.schema import request_schema, schema_errors
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable

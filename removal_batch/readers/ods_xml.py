@@ -22,7 +22,8 @@ from xml.etree import ElementTree
 
 import numpy as np
 
-from removal_batch.readers.sheet_xml import CellTexts, SheetExtras
+from removal_batch.core.raw_table import SPREADSHEET_ERROR
+from removal_batch.readers.sheet_xml import SheetExtras, cell_texts
 
 _OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 _TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -36,10 +37,9 @@ _SHEET = f"{{{_TABLE}}}table"
 _WORTH_A_WALK = re.compile(
     rb'office:value-type="float"[^<>]{0,2048}>\s*<text:p>0[0-9]'
     rb'|calcext:value-type="error"'
-    rb"|<text:p>(?:#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!)|Err:[0-9]{3})</text:p>"
+    rb"|<text:p>(?:" + SPREADSHEET_ERROR.encode() + rb")</text:p>"
     rb'|table:visibility="(?:collapse|filter)"'
 )
-_ERROR_TEXT = r"#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!)|Err:[0-9]{3}"
 # Cells placed beyond this are a sheet built to exhaust a reader: given up on (calamine's
 # values stand; its own limits refuse such a sheet).
 _MOST_PLACED = 2_000_000
@@ -84,16 +84,19 @@ def _shown_text(cell: ElementTree.Element) -> str:
 
 def _as_shown(cell: ElementTree.Element) -> str | None:
     """The text to read for a cell where calamine's value would be wrong, else None."""
-    if cell.get(f"{{{_CALC_EXT}}}value-type") == "error":
-        return _shown_text(cell).strip() or None
-    if cell.get(f"{{{_TABLE}}}formula") is not None:
-        # A formula's error shown as its text, its value type absent or a 0 beside it.
-        shown = _shown_text(cell).strip()
-        if re.fullmatch(_ERROR_TEXT, shown):
-            return shown
-    if cell.get(f"{{{_OFFICE}}}value-type") != "float":
+    error = cell.get(f"{{{_CALC_EXT}}}value-type") == "error"
+    formula = cell.get(f"{{{_TABLE}}}formula") is not None
+    number = cell.get(f"{{{_OFFICE}}}value-type") == "float"
+    if not (error or formula or number):
         return None
     shown = _shown_text(cell).strip()
+    if error:
+        return shown or None
+    # A formula's error shown as its text, its value type absent or a 0 beside it.
+    if formula and re.fullmatch(SPREADSHEET_ERROR, shown):
+        return shown
+    if not number:
+        return None
     # Only digits padded with zeros that are the value itself: 02134 for 2134. Any other
     # format (1,234.00, 5%, a date) is left as calamine reads it.
     if not re.fullmatch(r"0[0-9]+", shown):
@@ -112,7 +115,7 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
     hidden: list[np.ndarray] = []
     in_sheet = False
     row = 0  # 0-based row of the next <table:row>
-    column = 0
+    column = row_starts = 0
     for event, element in ElementTree.iterparse(io.BytesIO(data), events=("start", "end")):
         tag = element.tag
         if tag == _SHEET:
@@ -127,6 +130,7 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
             continue
         if tag == _ROW and event == "start":
             column = 0
+            row_starts = len(rows)  # this row's cells are placed from here
         elif tag in (_CELL, _COVERED) and event == "end":
             repeat = int(element.get(f"{{{_TABLE}}}number-columns-repeated", "1"))
             shown = _as_shown(element) if tag == _CELL else None
@@ -143,21 +147,18 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
             repeat = int(element.get(f"{{{_TABLE}}}number-rows-repeated", "1"))
             if element.get(f"{{{_TABLE}}}visibility") in ("collapse", "filter"):
                 hidden.append(np.arange(row + 1, row + 1 + min(repeat, _MOST_REPEATS)))
-            if texts and rows[-1] == row and repeat > 1:  # a repeated row repeats its cells
-                at = [i for i, r in enumerate(rows) if r == row]
+            if repeat > 1 and len(rows) > row_starts:  # a repeated row repeats its cells
+                placed = slice(row_starts, len(rows))
+                row_columns, row_texts = columns[placed], texts[placed]
                 for k in range(1, min(repeat, _MOST_REPEATS)):
-                    for i in at:
-                        rows.append(row + k)
-                        columns.append(columns[i])
-                        texts.append(texts[i])
+                    rows += [row + k] * len(row_columns)
+                    columns += row_columns
+                    texts += row_texts
             row += repeat
             element.clear()
             if len(rows) > _MOST_PLACED:
                 return SheetExtras()
-    shown_cells = (
-        CellTexts(np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64), texts)
-        if rows
-        else None
-    )
     hidden_rows = np.concatenate(hidden) if hidden else np.zeros(0, dtype=np.int64)
-    return SheetExtras(hidden_rows=hidden_rows.astype(np.int64), unvalued=shown_cells)
+    return SheetExtras(
+        hidden_rows=hidden_rows.astype(np.int64), unvalued=cell_texts(rows, columns, texts)
+    )

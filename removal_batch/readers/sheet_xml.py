@@ -129,24 +129,27 @@ def _padded_styles(
     return styles
 
 
-def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
-    """The zip part holding the named sheet, from the workbook and its relationships."""
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> the zip part holding it, from the workbook and its relationships."""
     book, links = (
         _read_part(archive, "xl/workbook.xml"),
         _read_part(archive, "xl/_rels/workbook.xml.rels"),
     )
     if book is None or links is None:
-        return None
-    link_id = None
-    for element in ElementTree.fromstring(book).iter():
-        if _local(element.tag) == "sheet" and _attribute(element, "name") == sheet:
-            link_id = _attribute(element, "id")
+        return {}
+    targets = {}
     for element in ElementTree.fromstring(links).iter():
-        if _local(element.tag) == "Relationship" and element.get("Id") == link_id:
+        if _local(element.tag) == "Relationship":
             target = element.get("Target") or ""
             path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            return str(PurePosixPath(path))
-    return None
+            targets[element.get("Id")] = str(PurePosixPath(path))
+    parts = {}
+    for element in ElementTree.fromstring(book).iter():
+        if _local(element.tag) == "sheet":
+            name, link_id = _attribute(element, "name"), _attribute(element, "id")
+            if name is not None and link_id in targets:
+                parts[name] = targets[link_id]
+    return parts
 
 
 def sheet_sizes(path: Path) -> dict[str, int]:
@@ -154,16 +157,7 @@ def sheet_sizes(path: Path) -> dict[str, int]:
     other workbook or one not understood."""
     try:
         with zipfile.ZipFile(path) as archive:
-            book = _read_part(archive, "xl/workbook.xml")
-            if book is None:
-                return {}
-            sizes = {}
-            for element in ElementTree.fromstring(book).iter():
-                name = _attribute(element, "name") if _local(element.tag) == "sheet" else None
-                part = _sheet_part(archive, name) if name is not None else None
-                if name is not None and part is not None:
-                    sizes[name] = archive.getinfo(part).file_size
-            return sizes
+            return {n: archive.getinfo(p).file_size for n, p in _sheet_parts(archive).items()}
     except Exception:  # noqa: BLE001 - sizes are a hint: none known is no harm
         return {}
 
@@ -181,14 +175,15 @@ class CellTexts:
 
     rows: np.ndarray
     columns: np.ndarray
-    texts: list[str]
+    texts: np.ndarray  # of str
 
 
 @dataclass(frozen=True)
 class SheetExtras:
-    """What an .xlsx sheet holds that calamine does not say: numbers shown zero-padded,
-    the rows Excel hides (by hand, or a filter's), as the row numbers it shows, and the
-    cells with no value (Excel errors, formulas never calculated)."""
+    """What a sheet holds that calamine does not say (read here for .xlsx, in ods_xml and
+    xls_cells for the others): numbers shown zero-padded, the rows hidden (by hand, or a
+    filter's), as the row numbers shown, and cells whose text calamine's value is not
+    (errors, formulas never calculated, an .ods's padded numbers)."""
 
     padded: PaddedCells | None = None
     hidden_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -200,7 +195,7 @@ def sheet_extras(path: Path, sheet: str) -> SheetExtras:
     not understood (see the module's docstring: the values stay calamine's)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            part = _sheet_part(archive, sheet)
+            part = _sheet_parts(archive).get(sheet)
             if part is None:
                 return SheetExtras()
             styles = _padded_styles(archive)
@@ -275,9 +270,18 @@ def _unvalued_cells(data: bytes) -> CellTexts | None:
                 continue  # an empty text result; an error is placed above
             shown = html.unescape((formula or b"").decode("utf-8", "replace")).strip()
             place(attributes, NOT_CALCULATED + "=" + (shown or "..."))
+    return cell_texts(rows, columns, texts)
+
+
+def cell_texts(rows: list[int], columns: list[int], texts: list[str]) -> CellTexts | None:
+    """The cells found by a reader's walk, or None for none."""
     if not rows:
         return None
-    return CellTexts(np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64), texts)
+    return CellTexts(
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(columns, dtype=np.int64),
+        np.asarray(texts, dtype=object),
+    )
 
 
 def _cells_with_styles(data: bytes, styles: dict[int, Padding]) -> PaddedCells | None:

@@ -586,14 +586,9 @@ def _shown_unvalued(
     # No growth past the rows a sheet may have (a cell at row 1,048,576 would make a
     # million-row frame); such a sheet is refused as too large anyway.
     keep = unvalued.rows < max_row
-    if not keep.all():
-        unvalued = CellTexts(
-            unvalued.rows[keep],
-            unvalued.columns[keep],
-            [t for t, k in zip(unvalued.texts, keep, strict=True) if k],
-        )
-        if not len(unvalued.rows):
-            return cells, first_row
+    if not keep.any():
+        return cells, first_row
+    unvalued = CellTexts(unvalued.rows[keep], unvalued.columns[keep], unvalued.texts[keep])
     top = min(first_row, int(unvalued.rows.min())) if len(cells) else int(unvalued.rows.min())
     bottom = max(first_row + len(cells), int(unvalued.rows.max()) + 1)
     width = max(max(cells.columns, default=-1), int(unvalued.columns.max())) + 1
@@ -604,11 +599,10 @@ def _shown_unvalued(
         grown = grown.fillna("").astype(TEXT).reset_index(drop=True)
     else:  # inside calamine's range, as nearly always: the frame as it is
         grown = cells
-    texts = np.asarray(unvalued.texts, dtype=object)
     for column in np.unique(unvalued.columns):
         here = unvalued.columns == column
         values = grown[column].to_numpy(dtype=object)
-        values[unvalued.rows[here] - top] = texts[here]
+        values[unvalued.rows[here] - top] = unvalued.texts[here]
         grown[column] = pd.array(values, dtype=TEXT)
     return grown, top
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from removal_batch.readers.sheet_xml import CellTexts, SheetExtras, pad_like_excel, padding_of
+from removal_batch.readers.sheet_xml import SheetExtras, cell_texts, pad_like_excel, padding_of
 
 _ERROR, _NUMBER = 5, 2  # xlrd's cell types (XL_CELL_ERROR, XL_CELL_NUMBER)
 
@@ -45,24 +45,27 @@ def _cells(path: Path, sheet: str) -> SheetExtras:
         columns: list[int] = []
         texts: list[str] = []
         for column in range(grid.ncols):
-            types = grid.col_types(column)
-            for row, kind in enumerate(types):
-                if kind == _ERROR:
-                    code = grid.cell_value(row, column)
-                    texts.append(error_text_from_code.get(code, "#N/A"))
-                elif kind == _NUMBER and padded_xf:
-                    padding = padded_xf.get(grid.cell_xf_index(row, column))
-                    value = grid.cell_value(row, column)
-                    if padding is None or value != int(value) or value < 0:
-                        continue
-                    texts.append(str(pad_like_excel(pd.Series([str(int(value))]), padding).iloc[0]))
-                else:
-                    continue
+            types = np.asarray(grid.col_types(column))
+            for row in np.flatnonzero(types == _ERROR).tolist():
                 rows.append(row)
                 columns.append(column)
+                texts.append(error_text_from_code.get(grid.cell_value(row, column), "#N/A"))
+            if not padded_xf:
+                continue
+            # Whole numbers of each padded style, padded in one step per style (xlrd gives
+            # a cell's style one cell at a time).
+            numbers: dict[int, list[int]] = {}
+            for row in np.flatnonzero(types == _NUMBER).tolist():
+                value = grid.cell_value(row, column)
+                style = grid.cell_xf_index(row, column)
+                if style in padded_xf and value >= 0 and value == int(value):
+                    numbers.setdefault(style, []).append(row)
+            for style, at in numbers.items():
+                digits = pd.Series([str(int(grid.cell_value(r, column))) for r in at])
+                rows += at
+                columns += [column] * len(at)
+                texts += pad_like_excel(digits, padded_xf[style]).tolist()
     finally:
         book.release_resources()
-    if not rows:
-        return SheetExtras()
-    placed = CellTexts(np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64), texts)
-    return SheetExtras(unvalued=placed)
+    placed = cell_texts(rows, columns, texts)
+    return SheetExtras(unvalued=placed) if placed is not None else SheetExtras()

@@ -11,10 +11,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from removal_batch.core.checks import SPREADSHEET_ERROR, UNSAVED_FORMULA, is_whole_number
+from removal_batch.core.checks import UNSAVED_FORMULA, is_whole_number
 from removal_batch.core.fields import INVISIBLE, arrow_strings, strip_text
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.inventory import Snapshot
+from removal_batch.core.raw_table import SPREADSHEET_ERROR
 
 
 def parse_quantity(values: pd.Series) -> pd.Series:
