@@ -299,19 +299,26 @@ def postal_code_for_country(
 
 
 @cache
-def _phone_possible(phone: str, country: str) -> bool:
+def _parsed_phone(phone: str, country: str) -> tuple[Any, bool]:
+    """(the number, or None when it cannot be read; whether it is dialled with another
+    country's code than the address's: +44 ... on a US address)."""
     import phonenumbers
 
     region = country if country in country_codes() else "US"
     try:
         number = phonenumbers.parse(phone, region)
     except phonenumbers.NumberParseException:
-        return False
-    # A number with another country's code (+44 on a US address) is no number there.
+        return None, False
     home_code = phonenumbers.country_code_for_region(region)
-    if home_code and number.country_code != home_code:
-        return False
-    return bool(phonenumbers.is_possible_number(number))
+    return number, bool(home_code) and number.country_code != home_code
+
+
+def _phone_possible(phone: str, country: str) -> bool:
+    import phonenumbers
+
+    number, abroad = _parsed_phone(phone, country)
+    # A number of another country is no number of the address's country.
+    return number is not None and not abroad and bool(phonenumbers.is_possible_number(number))
 
 
 def phone_abroad(phone: str, country: str) -> str:
@@ -319,12 +326,8 @@ def phone_abroad(phone: str, country: str) -> str:
     +44 ... on a US address), else ""."""
     import phonenumbers
 
-    region = country if country in country_codes() else "US"
-    try:
-        number = phonenumbers.parse(phone, region)
-    except phonenumbers.NumberParseException:
-        return ""
-    if number.country_code == phonenumbers.country_code_for_region(region):
+    number, abroad = _parsed_phone(phone, country)
+    if not abroad:
         return ""
     return str(phonenumbers.region_code_for_number(number) or f"+{number.country_code}")
 

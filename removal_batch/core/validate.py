@@ -141,6 +141,11 @@ POSTAL_EXAMPLES = {
 }
 
 
+# Digit-group separators other than a comma: spaces (French, Swedish: 1 000, with a
+# no-break or narrow no-break space) and apostrophes (Swiss: 1'000).
+SPACES = " \u00a0\u202f'\u2019"
+SPACES_NAMED = "spaces or apostrophes between its digits"
+
 # What the commonest spreadsheet errors mean, in a warehouse person's words.
 ERROR_MEANINGS = {
     "#N/A": "a lookup in the formula found nothing",
@@ -173,31 +178,20 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         + _quote(value)
         + " is not. Leave the cell blank for 0.",
     )
-    grouped = code.eq("value-not-integer") & value.str.fullmatch(r"\d{1,3}(?:,\d{3})+").fillna(
-        False
-    )
-    put(
-        grouped,
-        field
-        + " must be a whole number of units written without separators; "
-        + _quote(value)
-        + " has a thousands comma: write it as "
-        + value.str.replace(",", "", regex=False)
-        + ".",
-    )
     not_integer = code.eq("value-not-integer")
     if not_integer.any():
-        digits_only = value.str.replace(r"[ \u00a0\u202f'\u2019]", "", regex=True)
-        put(
-            not_integer
-            & value.str.fullmatch(r"\d{1,3}(?:[ \u00a0\u202f'\u2019]\d{3})+").fillna(False),
-            field
-            + " must be a whole number of units written without separators; "
-            + _quote(value)
-            + " has spaces or apostrophes between its digits: write it as "
-            + digits_only
-            + ".",
-        )
+        # 1,000 or 1 000 (or 1'000): the digits run in groups of three.
+        for separators, named in ((",", "a thousands comma"), (SPACES, SPACES_NAMED)):
+            put(
+                not_integer
+                & value.str.fullmatch(rf"\d{{1,3}}(?:[{separators}]\d{{3}})+").fillna(False),
+                field
+                + " must be a whole number of units written without separators; "
+                + _quote(value)
+                + f" has {named}: write it as "
+                + value.str.replace(f"[{separators}]", "", regex=True)
+                + ".",
+            )
         put(
             not_integer & value.str.fullmatch(r"\d+,(?:0{1,2}|0{4,})").fillna(False),
             field
