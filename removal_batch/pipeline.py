@@ -226,11 +226,11 @@ def _refuse_same_names(paths: Sequence[Path]) -> None:
 
 
 def _without_copies(
-    paths: list[Path], digests: Mapping[str, str]
+    paths: list[Path], digests: dict[str, str]
 ) -> tuple[list[Path], list[FileOutcome]]:
     """The batch without the files whose content an earlier file of it has (the same file
     dropped twice): read twice, its orders would be made twice (generated ids differ).
-    Only files of one size are hashed; ``digests`` are those the caller knows."""
+    Only files of one size are hashed; ``digests`` holds those known, and gains these."""
     sizes: dict[int, list[Path]] = {}
     for path in paths:
         with contextlib.suppress(OSError):  # reported when it is read
@@ -245,6 +245,7 @@ def _without_copies(
                 digest = digests.get(path.name) or sha256_of(path)
             except OSError:
                 continue
+            digests[path.name] = digest
             earlier = first_of.setdefault(digest, path.name)
             if earlier != path.name:
                 outcome = FileOutcome(name=path.name, path=path, sha256=digest, status="skipped")
@@ -547,7 +548,8 @@ def run_batch(
     badly_named = [_badly_named(p, display_name(p)) for p in ordered if display_name(p) != p.name]
     ordered = [p for p in ordered if display_name(p) == p.name]
     _refuse_same_names(ordered)
-    ordered, copies = _without_copies(ordered, digests or {})
+    digests = dict(digests or {})  # with those hashed to find copies: not read again
+    ordered, copies = _without_copies(ordered, digests)
     # A workbook's read starts first (a fork waits for a snapshot being loaded): its child
     # process then works on the other core while the snapshot loads.
     first = (
@@ -574,7 +576,7 @@ def run_batch(
             if progress:
                 progress(path.name)
             begun = first if index == 0 else None
-            known = (digests or {}).get(path.name, "")
+            known = digests.get(path.name, "")
             outcomes.append(read_request(path, path.name, settings, begun, hashed, known))
             checkpoint("read-input")
     finally:

@@ -12,11 +12,11 @@ removes every unpublished folder, whose inputs are still in the inbox.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,28 +128,34 @@ def _archive_inputs(space: Workspace, run_id: str, inputs: list[dict[str, str]])
     _fsync_dir(space.inbox)
 
 
+def _pending_records(space: Workspace) -> Iterator[tuple[Path, RunRecord | None]]:
+    """Each pending record of a run not finished, with what it holds (None: torn before
+    its rename completed, so the run was never published)."""
+    for pending in sorted(space.pending.glob("*.json")):
+        try:
+            data = json.loads(pending.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            yield pending, None
+            continue
+        yield pending, RunRecord(**{**data, "lines": [tuple(x) for x in data["lines"]]})
+
+
 def interrupted_runs(space: Workspace) -> list[str]:
     """Runs published but not yet recorded or archived, which ``recover`` finishes."""
-    found = []
-    for pending in sorted(space.pending.glob("*.json")):
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            run_id = str(json.loads(pending.read_text(encoding="utf-8"))["run_id"])
-            if (space.out / run_id).is_dir():
-                found.append(run_id)
-    return found
+    return [
+        record.run_id
+        for _, record in _pending_records(space)
+        if record is not None and (space.out / record.run_id).is_dir()
+    ]
 
 
 def recover(space: Workspace, ledger: Ledger) -> list[str]:
     """Finish runs that were published but not recorded or archived; drop unpublished ones."""
     finished = []
-    for pending in sorted(space.pending.glob("*.json")):
-        try:
-            data = json.loads(pending.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            # Torn before its rename completed: the run was never published.
+    for pending, record in _pending_records(space):
+        if record is None:
             pending.unlink(missing_ok=True)
             continue
-        record = RunRecord(**{**data, "lines": [tuple(x) for x in data["lines"]]})
         if (space.out / record.run_id).is_dir():
             ledger.record_run(record)
             checkpoint("recover-recorded")
@@ -318,6 +324,7 @@ def run_workspace(
 def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) -> RunRecord:
     orders = result.decision.orders
     lines = result.decision.lines
+    parts = orders["order_id"].ne(orders["base_order_id"])  # orders written in parts
     return RunRecord(
         run_id=result.run_id,
         started=result.started,
@@ -342,13 +349,7 @@ def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) 
             }
             for o in orders.to_dict("records")
         ],
-        split_ids=sorted(
-            {
-                str(b)
-                for o, b in zip(orders["order_id"], orders["base_order_id"], strict=True)
-                if o != b
-            }
-        ),
+        split_ids=sorted(str(b) for b in orders.loc[parts, "base_order_id"].unique()),
         lines=[
             (str(a), str(b), int(c), int(d))
             for a, b, c, d in zip(
