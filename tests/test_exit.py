@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,14 +90,23 @@ def test_the_command_keeps_numpy_to_one_blas_thread_and_small_pages() -> None:
     assert done.stdout.split() == ["1", "0"]
 
 
+def _check_not_files(folder: Path, *given: Path | str) -> Any:
+    """check run on ``given`` (none of them a readable file): it exits 2 before reading."""
+    from click.testing import CliRunner
+
+    from removal_batch.cli import main
+
+    inventory = folder / "inventory.txt"
+    inventory.write_text("sku\n")
+    result = CliRunner().invoke(main, ["check", *map(str, given), "--inventory", str(inventory)])
+    assert result.exit_code == 2
+    return result
+
+
 def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
     """A folder, a pipe and a missing file given to check: exit 2, each named for what it
     is, with how to give a folder's files."""
     import os
-
-    from click.testing import CliRunner
-
-    from removal_batch.cli import main
 
     root = tmp_path
     (root / "requests").mkdir()
@@ -104,23 +114,15 @@ def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
     (root / "link.txt").symlink_to(root / "moved" / "link.txt")
     (root / "loop-a.txt").symlink_to(root / "loop-b.txt")
     (root / "loop-b.txt").symlink_to(root / "loop-a.txt")
-    inventory = root / "inventory.txt"
-    inventory.write_text("sku\n")
-    result = CliRunner().invoke(
-        main,
-        [
-            "check",
-            str(root / "requests"),
-            str(root / "pipe.txt"),
-            str(root / "gone.txt"),
-            str(root / "link.txt"),
-            str(root / "loop-a.txt"),
-            os.fsdecode(bytes(root) + b"/lost\xff.txt"),  # a name in another encoding
-            "--inventory",
-            str(inventory),
-        ],
+    result = _check_not_files(
+        root,
+        root / "requests",
+        root / "pipe.txt",
+        root / "gone.txt",
+        root / "link.txt",
+        root / "loop-a.txt",
+        os.fsdecode(bytes(root) + b"/lost\xff.txt"),  # a name in another encoding
     )
-    assert result.exit_code == 2
 
     def bare(text: str) -> str:  # rich wraps long paths anywhere: compare without spaces
         return "".join(text.split())
@@ -139,26 +141,10 @@ def test_check_names_what_is_not_a_file(tmp_path: Path) -> None:
 
 
 def test_check_says_one_or_many_not_files_in_plain_words(tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from removal_batch.cli import main
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    inventory = tmp_path / "inventory.txt"
-    inventory.write_text("sku\n")
-    result = CliRunner().invoke(
-        main,
-        [
-            "check",
-            str(tmp_path / "a"),
-            str(tmp_path / "b"),
-            str(tmp_path / "c.txt"),
-            "--inventory",
-            str(inventory),
-        ],
-    )
-    assert result.exit_code == 2
+    result = _check_not_files(tmp_path, tmp_path / "a", tmp_path / "b", tmp_path / "c.txt")
     said = "".join(result.output.split())
     assert "".join(f"File not found: {tmp_path / 'c.txt'}. Check".split()) in said
     folders = f"Folders, not files: {tmp_path / 'a'}, {tmp_path / 'b'}. Name the files in them"
