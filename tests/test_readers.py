@@ -169,6 +169,16 @@ def test_a_note_of_several_lines_and_commas_is_no_stray_quote(tmp_path: Path, ch
     path.write_bytes("\r\n".join(lines).encode() + b"\r\n")
     result = check(path)
     assert result.problems.empty, result.problems["message"].tolist()
+    # In a narrow file, three commas are half its columns, and prose holds as many.
+    narrow = _STRAY_HEADER.replace("\t", ",") + '\nQ1,Disposal,00123,1,0,"' + notes[1][1:] + "\n"
+    (tmp_path / "narrow.csv").write_text(narrow)
+    result = check(tmp_path / "narrow.csv")
+    assert result.problems.empty, result.problems["message"].tolist()
+    assert result.files[0].table.rows["ShippingNotes"].tolist() == [notes[1][1:-1]]
+    # A whole row typed with spaces after its commas is still a row.
+    spaced = narrow.replace('"Bldg', '"Bldg\nQ2, Disposal, ABC-1, 3, 0, x')
+    (tmp_path / "narrow.csv").write_text(spaced)
+    assert codes_at(check(tmp_path / "narrow.csv")) == {(2, "F", "file-unreadable")}
     tabbed = request_rows([{**ROW, "ShippingNotes": "x"}])
     text = "\r\n".join("\t".join(r) for r in tabbed).replace("\tx", '\t"Fragile\n\tglass"')
     (tmp_path / "tab.txt").write_text(text + "\r\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -262,11 +263,30 @@ def _row_like_line(delimiter: str, width: int) -> str:
     cannot be typed into a cell (Excel moves to the next one), but can be pasted: three
     make a row's (a hand-made row may leave its trailing cells out). A comma or semicolon
     is prose too ("Dock 2, Bay 3, Door 7, North side"): a line needs half the file's
-    columns of them, and at least three (fewer, if the file's rows are narrower)."""
-    most = max(1, width - 1)
-    need = min(3, most) if delimiter == "\t" else min(max(3, width // 2), most)
+    columns of them, and at least three (fewer, if the file's rows are narrower), and
+    then `_holds_a_row` tells prose from a row."""
     d = r"\t" if delimiter == "\t" else delimiter
-    return rf"[\r\n](?:[^\r\n{d}]*{d}){{{need}}}"
+    return rf"[\r\n](?:[^\r\n{d}]*{d}){{{_row_delimiters(delimiter, width)}}}"
+
+
+def _row_delimiters(delimiter: str, width: int) -> int:
+    most = max(1, width - 1)
+    return min(3, most) if delimiter == "\t" else min(max(3, width // 2), most)
+
+
+def _holds_a_row(cell: str, delimiter: str, width: int) -> bool:
+    """Whether a line of the cell, after its first, is a row rather than prose. The
+    pattern above found one with enough delimiters; a comma or semicolon in prose is
+    followed by a space ("Dock 2, Bay 3, Door 7"), one between a program's cells is not,
+    so in prose only a line holding a whole row's count is taken for one."""
+    if delimiter == "\t":
+        return True
+    need = _row_delimiters(delimiter, width)
+    for line in re.split(r"\r\n|\r|\n", cell)[1:]:
+        count = line.count(delimiter)
+        if count >= width - 1 or count - line.count(delimiter + " ") >= need:
+            return True
+    return False
 
 
 def _breaks(text: str) -> int:
@@ -294,9 +314,12 @@ def stray_quote(table: RawTable, delimiter: str) -> ReadError | None:
     first: tuple[int, int] | None = None  # (record, column position) of the first such cell
     for pos, values in enumerate(columns):
         hits = pc.match_substring_regex(values, pattern).fill_null(False)
-        found = np.flatnonzero(hits.to_numpy(zero_copy_only=False))
-        if len(found) and (first is None or int(found[0]) < first[0]):
-            first = (int(found[0]), pos)
+        for found in np.flatnonzero(hits.to_numpy(zero_copy_only=False)).tolist():
+            if first is not None and found >= first[0]:
+                break
+            if _holds_a_row(values[found].as_py(), delimiter, table.width):
+                first = (found, pos)
+                break
     if first is None:
         return None
     record, pos = first
