@@ -1283,3 +1283,95 @@ def test_cells_placed_from_the_xml_are_bounded(monkeypatch: pytest.MonkeyPatch) 
     assert ods_xml._walk(_ods_content(rows), "S").unvalued is not None
     monkeypatch.setattr(ods_xml, "_MOST_PLACED", 5)
     assert ods_xml._walk(_ods_content(rows), "S").unvalued is None
+
+
+_MERGED_ROWS = [
+    ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
+    + ["UnsellableQuantity"],
+    ["M1", "Disposal", "SKU-4", 1, None],
+    ["M2", None, "ABC-1", 1, None],
+    ["M3", "Disposal", "SKU-4", 2, 1],
+    [None, None, "00123", 2, None],
+]
+
+
+def _merged_workbook(tmp_path: Path, suffix: str) -> Path:
+    """The same sheet in each format: "Disposal" merged over B2:B3 (orders M1 and M2), the
+    unsellable 1 merged over E4:E5 (both lines of M3)."""
+    if suffix == ".xls":  # written by xlwt: tests/data/make_merged_xls.py
+        return Path(__file__).parent / "data" / "merged-cells.xls"
+    if suffix == ".xlsx":
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.title = "Removal Request"
+        for row in _MERGED_ROWS:
+            sheet.append(row)
+        sheet.merge_cells("B2:B3")
+        sheet.merge_cells("E4:E5")
+        book.save(tmp_path / "merged.xlsx")
+        return tmp_path / "merged.xlsx"
+
+    def cell(value: object, span: int = 1) -> str:
+        spanned = f' table:number-rows-spanned="{span}"' if span > 1 else ""
+        if value is None:
+            return f"<table:table-cell{spanned}/>"
+        if isinstance(value, int):
+            return (
+                f'<table:table-cell office:value-type="float" office:value="{value}"{spanned}>'
+                f"<text:p>{value}</text:p></table:table-cell>"
+            )
+        return (
+            f'<table:table-cell office:value-type="string"{spanned}><text:p>{value}</text:p>'
+            "</table:table-cell>"
+        )
+
+    covered = "<table:covered-table-cell/>"
+    rows = [[cell(v) for v in row] for row in _MERGED_ROWS]
+    rows[1][1], rows[2][1] = cell("Disposal", 2), covered
+    rows[3][4], rows[4][4] = cell(1, 2), covered
+    return _ods(tmp_path / "merged.ods", "".join(_ods_row(r) for r in rows))
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods", ".xls"])
+def test_merged_cells_read_as_the_sheet_shows_them_or_are_refused(
+    tmp_path: Path, check, suffix: str
+) -> None:
+    """A merged range's value is stored in its first cell only. An order's disposition
+    merged over two orders is both orders' (before, M2 had none); a quantity merged over
+    two lines cannot be told to be each line's or both together, so the cell it covers
+    is an error (before, row 5 asked for no unsellable unit without a word)."""
+    result = check(_merged_workbook(tmp_path, suffix))
+    rows = result.files[0].table.rows
+    assert rows["RemovalDisposition"].tolist() == ["Disposal", "Disposal", "Disposal", ""]
+    assert codes_at(result) == {(5, "E", "value-missing")}
+    (message,) = result.problems.loc[result.problems["code"].eq("value-missing"), "message"]
+    assert message == (
+        "UnsellableQuantity of row 5 is blank: cell E5 is part of the merged cells E4:E5, "
+        "and the '1' shown there is stored in E4 alone. Unmerge the cells and type the "
+        "quantity on each row."
+    )
+    assert sorted(result.decision.orders["order_id"]) == ["M1", "M2"]
+
+
+def test_merges_of_the_header_or_across_order_columns_change_no_value(
+    tmp_path: Path, check
+) -> None:
+    """A title merged over the header's columns, and an address merged across two of its
+    fields, are left as stored: only a merge down one column fills, and only below the
+    header."""
+    header = request_rows([])[0]
+    line = {**ROW, "MerchantRemovalOrderID": "R1", "AddressFieldTwo": ""}
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Removals, November"])
+    sheet.append(header)
+    sheet.append([line.get(h, "") for h in header])
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+    one, two = header.index("AddressFieldOne") + 1, header.index("AddressFieldTwo") + 1
+    sheet.merge_cells(start_row=3, start_column=one, end_row=3, end_column=two)
+    book.save(tmp_path / "titled.xlsx")
+    result = check(tmp_path / "titled.xlsx")
+    rows = result.files[0].table.rows
+    assert rows["AddressFieldOne"].tolist() == [ROW["AddressFieldOne"]]
+    assert rows["AddressFieldTwo"].tolist() == [""]
+    assert codes_at(result) == set()

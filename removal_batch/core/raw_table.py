@@ -54,6 +54,7 @@ class RawTable:
         hidden_rows: np.ndarray | None = None,
         other_request_sheets: list[str] | None = None,
         sheet_hidden: bool = False,
+        merged: np.ndarray | None = None,
     ) -> None:
         if cells is None and lists is None:
             raise ValueError("a RawTable needs its cells, or their rows as lists")
@@ -72,6 +73,9 @@ class RawTable:
         # The sheet read is hidden in the workbook (a "Removal Request" sheet is read all
         # the same): the user may not know it is there.
         self.sheet_hidden = sheet_hidden
+        # A workbook's merged ranges, one per row: first row, first column, last row, last
+        # column (rows as the user sees them, columns from 0 for A).
+        self.merged = merged
 
     @property
     def cells(self) -> pd.DataFrame:

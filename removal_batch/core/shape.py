@@ -23,6 +23,7 @@ from removal_batch.core.fields import (
     trim_text,
 )
 from removal_batch.core.inventory import looks_like_inventory_header
+from removal_batch.core.merged_cells import apply_merged_cells
 from removal_batch.core.problems import Problem
 from removal_batch.core.raw_table import (
     INVENTORY_HEADER,
@@ -53,6 +54,8 @@ class RequestTable:
     # Feed shape: order-level fields live in one cell each (the Key<TAB>Value line).
     fixed_cells: dict[str, tuple[int, str]] = field(default_factory=dict)
     present_fields: frozenset[str] = frozenset()
+    # Item cells a merged range covers (core.merged_cells): errors found in the reading.
+    covered_cells: pd.DataFrame | None = None
 
     @property
     def sheet(self) -> str:
@@ -387,14 +390,16 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
         )
         return ShapeResult(None, problems)
     columns = {f: c for c, f in enumerate(fields) if f}
+    merged = apply_merged_cells(raw, _frame(body, columns, {}), columns, header_row)
     table = RequestTable(
         file=raw.file,
         shape="table",
-        rows=_frame(body, columns, {}),
+        rows=merged.rows,
         raw=raw,
         header_row=header_row,
         field_columns={f: column_letter(c) for f, c in columns.items()},
         present_fields=frozenset(columns),
+        covered_cells=merged.covered,
     )
     return ShapeResult(table, problems)
 

@@ -39,6 +39,8 @@ CHECK_CODES: dict[str, str] = {
     "state_for_country": "state-invalid",
     "postal_code_for_country": "postal-code-invalid",
     "phone_for_country": "phone-invalid",
+    # Not pandera's: an item cell a merged range covers (core.merged_cells).
+    "merged_cell": "value-missing",
 }
 # Whole-row checks: the one field each judges.
 ROW_CHECK_FIELDS: dict[str, str] = {
@@ -486,6 +488,14 @@ def _cell_values(rows: pd.DataFrame, fields: np.ndarray, idx: np.ndarray) -> np.
 
 def _result(table: RequestTable, failures: pd.DataFrame, settings: Settings) -> ValidationResult:
     rows = table.rows
+    covered = table.covered_cells
+    if covered is not None and len(covered):
+        # A merged range's covered cell is said to be so, not blank: one problem a cell.
+        at = pd.MultiIndex.from_frame(failures[["index", "field"]].astype(object))
+        mine = pd.MultiIndex.from_frame(covered[["index", "field"]].astype(object))
+        failures = pd.concat(
+            [failures[~at.isin(mine)], covered.assign(check="merged_cell")], ignore_index=True
+        ).astype({"index": np.int64})
     if failures.empty:
         clean = pd.DataFrame(False, index=rows.index, columns=list(ALL_FIELDS))
         return ValidationResult(empty_problems(), clean)
@@ -495,7 +505,10 @@ def _result(table: RequestTable, failures: pd.DataFrame, settings: Settings) -> 
     failures["value"] = _cell_values(rows, failures["field"].to_numpy(dtype=object), idx)
     country = rows["AddressCountryCode"].str.upper()
     failures["country"] = country.mask(country.eq(""), settings.home_country).to_numpy()[idx]
-    failures["message"] = _explained(failures, settings.allowed_dispositions)
+    said = _explained(failures, settings.allowed_dispositions)
+    if "message" in failures:  # merged cells come with theirs
+        said = failures["message"].where(failures["message"].notna(), said)
+    failures["message"] = said
     rows_at = rows["source_row"].to_numpy()[idx]
     found = pd.DataFrame(
         {

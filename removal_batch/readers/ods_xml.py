@@ -1,5 +1,6 @@
 """What an .ods sheet's XML says that calamine does not: the text a cell shows where it
-differs from its value, and the rows LibreOffice hides (see sheet_xml for .xlsx).
+differs from its value, the rows LibreOffice hides and the cells it merges (see
+sheet_xml for .xlsx).
 
 An OpenDocument cell keeps its value (office:value="2134") and the text it shows
 (<text:p>02134</text:p>), formatted. calamine gives the value, so a ZIP code in a
@@ -32,13 +33,14 @@ _CALC_EXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.
 _ROW, _CELL = f"{{{_TABLE}}}table-row", f"{{{_TABLE}}}table-cell"
 _COVERED = f"{{{_TABLE}}}covered-table-cell"
 _SHEET = f"{{{_TABLE}}}table"
-# A float cell shown with leading zeros, an error's text, or a hidden row: without one
-# of them the walk is skipped.
+# A float cell shown with leading zeros, an error's text, a hidden row or a merged cell:
+# without one of them the walk is skipped.
 _WORTH_A_WALK = re.compile(
     rb'office:value-type="float"[^<>]{0,2048}>\s*<text:p>0[0-9]'
     rb'|calcext:value-type="error"'
     rb"|<text:p>(?:" + SPREADSHEET_ERROR.encode() + rb")</text:p>"
     rb'|table:visibility="(?:collapse|filter)"'
+    rb"|table:number-(?:rows|columns)-spanned=\"(?:[2-9]|[1-9][0-9])"
 )
 # Cells placed beyond this are a sheet built to exhaust a reader: given up on (calamine's
 # values stand; its own limits refuse such a sheet).
@@ -113,6 +115,7 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
     columns: list[int] = []
     texts: list[str] = []
     hidden: list[np.ndarray] = []
+    merged: list[tuple[int, int, int, int]] = []
     in_sheet = False
     row = 0  # 0-based row of the next <table:row>
     column = row_starts = 0
@@ -134,6 +137,11 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
         elif tag in (_CELL, _COVERED) and event == "end":
             repeat = int(element.get(f"{{{_TABLE}}}number-columns-repeated", "1"))
             shown = _as_shown(element) if tag == _CELL else None
+            if tag == _CELL:
+                down = int(element.get(f"{{{_TABLE}}}number-rows-spanned", "1"))
+                across = int(element.get(f"{{{_TABLE}}}number-columns-spanned", "1"))
+                if down > 1 or across > 1:
+                    merged.append((row + 1, column, row + down, column + across - 1))
             if shown is not None:
                 for k in range(min(repeat, _MOST_REPEATS)):
                     rows.append(row)
@@ -160,5 +168,7 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
                 return SheetExtras()
     hidden_rows = np.concatenate(hidden) if hidden else np.zeros(0, dtype=np.int64)
     return SheetExtras(
-        hidden_rows=hidden_rows.astype(np.int64), unvalued=cell_texts(rows, columns, texts)
+        hidden_rows=hidden_rows.astype(np.int64),
+        unvalued=cell_texts(rows, columns, texts),
+        merged=np.array(merged, dtype=np.int64).reshape(-1, 4) if merged else None,
     )

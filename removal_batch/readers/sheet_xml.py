@@ -188,6 +188,7 @@ class SheetExtras:
     padded: PaddedCells | None = None
     hidden_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     unvalued: CellTexts | None = None
+    merged: np.ndarray | None = None  # as RawTable.merged (an .ods's; calamine gives the rest)
 
 
 def sheet_extras(path: Path, sheet: str) -> SheetExtras:

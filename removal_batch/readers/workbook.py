@@ -344,6 +344,18 @@ def _read_sheet(handle: Any, nrows: int | None) -> tuple[pd.DataFrame, int]:
     return _grid(rows, start), int(start[0])
 
 
+def _merged_ranges(handle: Any) -> np.ndarray | None:
+    """calamine's merged ranges of an .xlsx or .xls sheet ((row, col) pairs from 0) as
+    RawTable keeps them; None where it has none to give (an .ods's are read from its XML)."""
+    with contextlib.suppress(Exception):
+        ranges = handle.merged_cell_ranges
+        if ranges:
+            merged = np.array([[a[0], a[1], b[0], b[1]] for a, b in ranges], dtype=np.int64)
+            merged[:, [0, 2]] += 1
+            return merged
+    return None
+
+
 # Memory a workbook may take on top of what the process already has. A workbook can declare
 # billions of cells in a few bytes (one cell at XFD1048576); calamine would try to allocate
 # them all and abort the whole process, so workbooks are read in a child process with a cap.
@@ -469,19 +481,20 @@ def _read_workbook_here(
         # The first sheet with a whole request header is taken; failing one, the best (an
         # inventory report pasted in first must not hide the requests after it); with no
         # header anywhere, the first sheet is reported (file-kind-unknown).
-        best: tuple[int, str, pd.DataFrame, int] | None = None
+        best: tuple[int, str, pd.DataFrame, int, np.ndarray | None] | None = None
         fits: dict[str, int] = {}
         for sheet in sheets:
-            cells, first_row = _read_sheet(_sized_sheet(book, sheet, limits), limits.max_rows + 101)
+            handle = _sized_sheet(book, sheet, limits)
+            cells, first_row = _read_sheet(handle, limits.max_rows + 101)
             fits[sheet] = fit = header_probe(_peek(name, sheet, cells, first_row))
             if sheet.strip().lower() == PREFERRED_SHEET:
                 fit = REQUEST_HEADER + 1
             if best is None or fit > best[0]:
-                best = (fit, sheet, cells, first_row)
+                best = (fit, sheet, cells, first_row, _merged_ranges(handle))
             if fit >= REQUEST_HEADER:
                 break
         assert best is not None  # sheets is not empty
-        _, chosen, cells, first_row = best
+        _, chosen, cells, first_row, merged = best
         others = _other_request_sheets(path, book, sheets, chosen, fits, name, header_probe, limits)
         chosen_hidden = chosen in _hidden_sheets(book)
     finally:
@@ -503,6 +516,7 @@ def _read_workbook_here(
         hidden_rows=extras.hidden_rows,
         other_request_sheets=others,
         sheet_hidden=chosen_hidden,
+        merged=merged if merged is not None else extras.merged,
     )
 
 
