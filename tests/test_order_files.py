@@ -50,6 +50,33 @@ def test_values_with_quotes_tabs_and_breaks_read_back_as_sent(tmp_path: Path) ->
         assert rows["MerchantSKU"].tolist() == ['"Q1']
 
 
+@pytest.mark.parametrize("mark", ["\x0b", "\x0c", "\x1c", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_every_kind_of_line_break_in_a_value_is_written_as_a_space(
+    tmp_path: Path, inventory: Path, mark: str
+) -> None:
+    """A vertical tab, form feed, NEL or line separator pasted into a note splits the row
+    for a reader that takes it for a line break (Python's splitlines, Unicode-aware
+    tools): the upload file's row would be cut in two."""
+    row = {
+        **RETURN_ADDRESS,
+        "MerchantRemovalOrderID": "R1",
+        "AddressFieldTwo": f"Suite 4{mark}Bay 2",
+        "ShippingNotes": f"Call first{mark}{mark}fragile",
+        "MerchantSKU": "SKU-4",
+        "SellableQuantity": "1",
+    }
+    request = write_delimited(tmp_path / "r.txt", request_rows([row]))
+    result = run_batch([request], inventory, Settings())
+    assert result.exit_code == 0, result.problems[["code", "message"]].to_string()
+    write_outputs(result, tmp_path / "out")
+    (upload,) = (tmp_path / "out" / "upload").glob("*.txt")
+    for path in (upload, tmp_path / "out" / "orders" / "R1.txt"):
+        text = path.read_text(encoding="utf-8")
+        assert mark not in text
+        assert "Suite 4 Bay 2" in text and "Call first fragile" in text
+    assert len(upload.read_text(encoding="utf-8").splitlines()) == 2
+
+
 def test_columns_in_several_arrow_chunks_are_written_whole(tmp_path: Path, inventory: Path) -> None:
     """A text column built by concat is several Arrow chunks; the writers must not assume
     one (their line buffer is a single array)."""

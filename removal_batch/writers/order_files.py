@@ -1,8 +1,8 @@
 """Order files for Amazon: one feed file per order, and table-shape bulk upload files.
 
-Both are tab-delimited UTF-8 text with no quoting (Amazon's flat files have none),
-so tabs and line breaks inside a value are turned into spaces; only a value that starts
-with a double quote is quoted, as Excel would write it. Lines are joined
+Both are tab-delimited UTF-8 text with no quoting (Amazon's flat files have none), so
+tabs and line breaks of every kind inside a value are turned into spaces; only a value
+that starts with a double quote is quoted, as Excel would write it. Lines are joined
 with Arrow's compute kernels: a million lines must not mean a million Python steps.
 """
 
@@ -36,20 +36,32 @@ ITEM_HEADER = "\t".join(ITEM_FIELDS)
 UPLOAD_HEADER = list(ORDER_FIELDS + ITEM_FIELDS)
 # Fields a Disposal (or Liquidations) order leaves out: Amazon keeps what it removes.
 RETURN_ONLY = frozenset(ADDRESS_FIELDS)
-BREAKS = r"[\t\r\n\x00]+"
+# A tab, NUL, and every character a reader may take for a line break: besides CR and LF,
+# the ones Python's splitlines and Unicode-aware readers split on (vertical tab, form feed,
+# the file/group/record separators, NEL, and the line and paragraph separators).
+BREAKS = "[\t\r\n\x00\x0b\x0c\x1c\x1d\x1e\u0085\u2028\u2029]+"
+_BREAK_BYTES = (0, 9, 10, 11, 12, 13, 28, 29, 30)
 
 
 def _may_hold_breaks(array: pa.Array) -> bool:
-    """Whether any byte of the text is a tab, line break or NUL, read off Arrow's data
-    buffer in one numpy pass (a regular expression over a million SKUs takes 0.15 s).
-    The buffer may hold bytes of values outside a slice: a false alarm costs the exact
-    test, never a wrong answer."""
+    """Whether the text holds a tab, NUL or line break of any kind, read off Arrow's data
+    buffer in numpy passes (a regular expression over a million SKUs takes 0.15 s). The
+    buffer may hold bytes of values outside a slice: a false alarm costs the exact test,
+    never a wrong answer."""
     data = array.buffers()[2]
     if data is None or data.size == 0:
         return False
     raw = np.frombuffer(data, dtype=np.uint8)
-    low = raw[raw < 14]
-    return bool(np.isin(low, (0, 9, 10, 13)).any())
+    if np.isin(raw[raw < 31], _BREAK_BYTES).any():
+        return True
+    if raw.max() < 0x80:  # ASCII only (most columns): no multi-byte break
+        return False
+    # NEL is C2 85 in UTF-8; the line and paragraph separators E2 80 A8 and E2 80 A9.
+    lead = np.flatnonzero(raw[:-1] == 0xC2)
+    if (raw[lead + 1] == 0x85).any():
+        return True
+    lead = np.flatnonzero(raw[:-2] == 0xE2)
+    return bool(((raw[lead + 1] == 0x80) & ((raw[lead + 2] | 1) == 0xA9)).any())
 
 
 def _flat(values: pd.Series) -> pa.Array:
