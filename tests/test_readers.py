@@ -314,22 +314,42 @@ def test_feed_without_item_header_says_what_is_missing(tmp_path: Path, check) ->
 
 
 def test_only_key_lines_and_blank_lines_stand_above_a_feeds_skus(tmp_path: Path, check) -> None:
-    """SPEC 3.1: a feed is its key lines, a blank line, then the SKUs. A title line above
-    the keys is refused, and named."""
+    """SPEC 3.1: a feed is its key lines, a blank line, then the SKUs. A line among the
+    keys shaped like one but naming no field (a misspelt key, a title) is ignored with a
+    warning, as an unknown column of a table is (it had refused the whole file as
+    header-missing); a line of another shape (a SKU line above the SKU header) is refused,
+    and named."""
     keys = [f"{k}\t{v}" for k, v in {"MerchantRemovalOrderID": "F1", **RETURN_ADDRESS}.items()]
     skus = ["", "MerchantSKU\tSellableQuantity\tUnsellableQuantity", "ABC-1\t2\t0"]
     feed = tmp_path / "feed.txt"
     feed.write_text("\n".join([*keys, *skus]) + "\n")
     assert check(feed).problems.empty
-    titled = tmp_path / "titled.txt"
-    titled.write_text("\n".join(["Removals for November", *keys, *skus]) + "\n")
-    result = check(titled)
+    for extra, message in [
+        (
+            "Removals for November",
+            "Row 1 names 'Removals for November', which is not a "
+            "removal field; the line is ignored.",
+        ),
+        (
+            "ShipNotes\tRing twice",
+            "Row 1 names 'ShipNotes', which is not a removal field; "
+            "the line is ignored. If it was meant as ShippingNotes, write ShippingNotes instead.",
+        ),
+    ]:
+        (tmp_path / "extra.txt").write_text("\n".join([extra, *keys, *skus]) + "\n")
+        result = check(tmp_path / "extra.txt")
+        assert codes_at(result) == {(1, "A", "header-unknown")}
+        assert result.problems["message"].tolist() == [message]
+        assert result.decision.orders["order_id"].tolist() == ["F1"]
+    stray = tmp_path / "stray.txt"
+    stray.write_text("\n".join([*keys[:2], "00123\t1\t0", *keys[2:], *skus]) + "\n")
+    result = check(stray)
     assert result.files[0].table is None
     assert codes(result) == {"header-missing"}
     # Named as the stray line it is, not as order columns missing from the SKU header.
     (problem,) = result.problems.itertuples()
-    assert (problem.row, problem.column) == (1, "A")
-    assert "row 1 ('Removals for November') is neither a key line nor blank" in problem.message
+    assert (problem.row, problem.column) == (3, "A")
+    assert "row 3 ('00123 1 0') is neither a key line nor blank" in problem.message
 
 
 def _workbook(

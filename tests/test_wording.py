@@ -49,3 +49,71 @@ def test_over_request_says_one_unit_is_available(tmp_path: Path, check: CheckOne
 def test_capped_line_says_one_unit_is_still_available(tmp_path: Path, check: CheckOne) -> None:
     (message,) = _over(tmp_path, check, "cap")
     assert message.endswith("reduced from 3 to 1: only 1 sellable unit is still available.")
+
+
+def _messages(result, code: str) -> list[str]:  # type: ignore[no-untyped-def]
+    problems = result.problems
+    return problems.loc[problems["code"].eq(code), "message"].tolist()
+
+
+def test_a_field_missing_from_the_whole_file_says_to_add_the_column(
+    tmp_path: Path, check: CheckOne
+) -> None:
+    """'Fill it on the order's first row' helps no one whose file has no such column: the
+    file's own names for it are suggested where they are common ones."""
+    from conftest import RETURN_ADDRESS
+
+    header = [
+        "MerchantRemovalOrderID", "RemovalDisposition", "AddressName", "Address Line 1",
+        "AddressCity", "AddressCountryCode", "AddressStateOrRegion", "Zip",
+        "ContactPhoneNumber", "MerchantSKU", "SellableQuantity", "UnsellableQuantity",
+    ]  # fmt: skip
+    row = {**RETURN_ADDRESS, "MerchantRemovalOrderID": "Q1", "MerchantSKU": "ABC-1"}
+    row |= {"Address Line 1": "1 Main St", "Zip": "89502", "SellableQuantity": "1"}
+    result = check(write_delimited(tmp_path / "q.txt", request_rows([row], header)))
+    assert _messages(result, "header-unknown") == [
+        "Column D 'Address Line 1' is not a column of the Removal Request template; its "
+        "values are ignored. If it holds the AddressFieldOne values, rename the column "
+        "AddressFieldOne.",
+        "Column H 'Zip' is not a column of the Removal Request template; its values are "
+        "ignored. If it holds the AddressPostalCode values, rename the column "
+        "AddressPostalCode.",
+    ]
+    assert _messages(result, "address-required") == [
+        f"Return order Q1 has no {name}: the file has no {name} column. Add one, with that "
+        "name, and fill it on the order's first row."
+        for name in ("AddressFieldOne", "AddressPostalCode")
+    ]
+
+
+def test_a_feed_missing_a_key_says_to_add_the_key_line(tmp_path: Path, check: CheckOne) -> None:
+    from conftest import RETURN_ADDRESS
+
+    keys = {"MerchantRemovalOrderID": "F1", **RETURN_ADDRESS, "AddressCity": ""}
+    del keys["AddressName"]
+    lines = [f"{k}\t{v}" for k, v in keys.items()]
+    lines += ["", "MerchantSKU\tSellableQuantity\tUnsellableQuantity", "ABC-1\t1\t0"]
+    (tmp_path / "f.txt").write_text("\n".join(lines) + "\n")
+    assert _messages(check(tmp_path / "f.txt"), "address-required") == [
+        "Return order F1 has no AddressCity. A Return needs name, address line one, city, "
+        "country, postal code and phone (and state in the US and Canada); type it after the "
+        "tab on its line at the top of the file.",
+        "Return order F1 has no AddressName: the file has no AddressName line. Add one among "
+        "the key lines at the top (AddressName, a tab, then the value).",
+    ]
+
+
+def test_a_partly_typed_address_says_why_the_default_did_not_fill_it(
+    tmp_path: Path, check: CheckOne
+) -> None:
+    from conftest import RETURN_ADDRESS
+
+    row = {**RETURN_ADDRESS, "MerchantRemovalOrderID": "Q1", "AddressPostalCode": ""}
+    row |= {"MerchantSKU": "ABC-1", "SellableQuantity": "1"}
+    settings = Settings(default_address={"AddressPostalCode": "89502", "AddressCity": "Reno"})
+    result = check(write_delimited(tmp_path / "q.txt", request_rows([row])), settings=settings)
+    (message,) = _messages(result, "address-required")
+    assert message.endswith(
+        "fill it on the order's first row. (The settings' [default_address] fills only "
+        "orders that give no part of an address of their own.)"
+    )

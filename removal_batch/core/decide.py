@@ -24,7 +24,11 @@ from removal_batch.core.inventory import Snapshot
 from removal_batch.core.orders import group_orders, run_starts
 from removal_batch.core.problems import held_messages
 from removal_batch.core.raw_table import TEXT
-from removal_batch.core.rules.address import address_findings, apply_default_address
+from removal_batch.core.rules.address import (
+    FileFields,
+    address_findings,
+    apply_default_address,
+)
 from removal_batch.core.rules.lines import (
     parse_quantity,
     quantity_zero,
@@ -155,7 +159,12 @@ def decide_orders(
                 _disposition_missing(orders),
                 _duplicate_ids(orders, used_ids),
                 _part_id_clashes(orders, grouping.lines, used_ids, _part_limit(settings)),
-                address_findings(orders, grouping.value_lines, settings),
+                address_findings(
+                    orders,
+                    grouping.value_lines,
+                    settings,
+                    [FileFields(f.table.shape, f.table.present_fields) for f in files],
+                ),
             ]
         )
         inventory, sku, fnsku_findings, sku_pos = joined.result()

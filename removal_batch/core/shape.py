@@ -7,6 +7,7 @@ from the raw header cells, before anything could rename them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +16,13 @@ import pandas as pd
 
 from removal_batch.core.fields import (
     ALL_FIELDS,
+    HEADER_LOOKUP,
     ITEM_FIELDS,
     ORDER_FIELDS,
     REQUIRED_TABLE_FIELDS,
     column_letter,
     field_for_header,
+    header_key,
     trim_text,
 )
 from removal_batch.core.inventory import looks_like_inventory_header
@@ -138,9 +141,9 @@ def _recognise(raw: RawTable) -> ShapeResult:
     header_idx = candidates[0]
     header_fields = {f for f in head.fields[header_idx] if f}
     key_lines = [name for _, name in head.first_fields(header_idx)]
-    # Every row above the header is a key line or blank.
+    # Every row above the header is a key line (known or not) or blank.
     above_ok = all(
-        r[0] is not None or all(c == "" for c in cells)
+        r[0] is not None or all(c == "" for c in cells) or _unknown_key(cells)
         for r, cells in zip(head.fields[:header_idx], head.cells, strict=False)
     )
     if (
@@ -154,6 +157,51 @@ def _recognise(raw: RawTable) -> ShapeResult:
     return _table(raw, head, header_idx)
 
 
+# What people call the template's columns in sheets of their own. Only suggested, never
+# read as the field: a guess could send a note out as an address line.
+_COMMON_NAMES = {
+    **dict.fromkeys(("name", "recipient", "shiptoname", "contactname"), "AddressName"),
+    **dict.fromkeys(
+        ("address", "address1", "addressline1", "street", "streetaddress"), "AddressFieldOne"
+    ),
+    **dict.fromkeys(("address2", "addressline2"), "AddressFieldTwo"),
+    **dict.fromkeys(("address3", "addressline3"), "AddressFieldThree"),
+    **dict.fromkeys(("city", "town"), "AddressCity"),
+    **dict.fromkeys(("state", "province", "region", "stateprovince"), "AddressStateOrRegion"),
+    **dict.fromkeys(("zip", "zipcode", "postalcode", "postcode"), "AddressPostalCode"),
+    **dict.fromkeys(("country", "countrycode"), "AddressCountryCode"),
+    **dict.fromkeys(("phone", "phonenumber", "telephone", "tel"), "ContactPhoneNumber"),
+    **dict.fromkeys(("notes", "note", "comments", "comment", "instructions"), "ShippingNotes"),
+}
+
+
+def _meant_field(text: str, kind: str = "column") -> str:
+    """A hint naming the field an unknown header probably means, or ""."""
+    import difflib
+
+    key = header_key(text)
+    meant = _COMMON_NAMES.get(key)
+    if meant is None:
+        close = difflib.get_close_matches(key, list(HEADER_LOOKUP), n=1, cutoff=0.8)
+        meant = HEADER_LOOKUP[close[0]] if close else None
+    if meant is None:
+        return ""
+    if kind == "key":
+        return f" If it was meant as {meant}, write {meant} instead."
+    return f" If it holds the {meant} values, rename the column {meant}."
+
+
+def _unknown_key(cells: list[str]) -> bool:
+    """A feed line naming no removal field but shaped like a key line: a name of words
+    (``ShipNotes``, ``Address 2``), then at most one value. Ignored with a warning, as an
+    unknown column of a table is; any other line among the keys stops the file."""
+    return (
+        len(cells) > 0
+        and re.fullmatch(r"[A-Za-z][A-Za-z0-9 _.-]{0,40}", cells[0]) is not None
+        and all(c == "" for c in cells[2:])
+    )
+
+
 def _stray_line_in_feed(raw: RawTable, head: _Head, header_idx: int) -> Problem:
     """A feed's keys and SKU header with a line among them that is neither (a note, a
     title): read as a table, the file would be told its SKU header lacks the order columns
@@ -161,7 +209,7 @@ def _stray_line_in_feed(raw: RawTable, head: _Head, header_idx: int) -> Problem:
     stray = next(
         i
         for i, (fields, cells) in enumerate(zip(head.fields[:header_idx], head.cells, strict=False))
-        if fields[0] is None and any(c != "" for c in cells)
+        if fields[0] is None and any(c != "" for c in cells) and not _unknown_key(cells)
     )
     row = int(raw.row_numbers[stray])
     shown = " ".join(c for c in head.cells[stray] if c)[:80]
@@ -250,7 +298,7 @@ def _header_problems(
                 Problem(
                     "header-unknown",
                     f"Column {column_letter(col)} '{cell}' is not a column of the "
-                    "Removal Request template; its values are ignored.",
+                    f"Removal Request template; its values are ignored.{_meant_field(cell)}",
                     column=column_letter(col),
                     value=cell,
                     file=raw.file,
@@ -427,6 +475,21 @@ def _feed(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
                 value=head.cells[idx][0],
             )
         )
+    for idx, (fields, cells) in enumerate(zip(head.fields[:header_idx], head.cells, strict=False)):
+        if fields[0] is None and cells and cells[0] != "":
+            row = int(raw.row_numbers[idx])
+            problems.append(
+                Problem(
+                    "header-unknown",
+                    f"Row {row} names '{cells[0]}', which is not a removal field; the line is "
+                    f"ignored.{_meant_field(cells[0], 'key')}",
+                    file=raw.file,
+                    sheet=raw.sheet,
+                    row=row,
+                    column="A",
+                    value=cells[0],
+                )
+            )
     item_cells = head.header_cells(header_idx)
     item_fields = head.fields[header_idx]
     problems += _header_problems(raw, header_row, item_cells, item_fields)

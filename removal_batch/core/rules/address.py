@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from removal_batch.core.checks import country_codes, country_name
@@ -142,8 +145,19 @@ def apply_default_address(orders: pd.DataFrame, settings: Settings) -> pd.DataFr
     return orders
 
 
+@dataclass(frozen=True)
+class FileFields:
+    """What a file of the batch gives: its shape ("table" or "feed") and its fields."""
+
+    shape: str
+    fields: frozenset[str]
+
+
 def address_required(
-    orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
+    orders: pd.DataFrame,
+    value_lines: pd.DataFrame,
+    settings: Settings,
+    files: Sequence[FileFields] = (),
 ) -> pd.DataFrame:
     returns = _returns(orders)
     country = orders["AddressCountryCode"].str.upper().replace("", settings.home_country)
@@ -154,14 +168,39 @@ def address_required(
         if name == "AddressStateOrRegion":
             missing &= country.isin(STATE_REQUIRED_FOR)
         if missing.any():
-            message = (
-                "Return order "
-                + orders.loc[missing, "order_id"]
-                + " has no "
-                + name
-                + ". A Return needs name, address line one, city, country, postal code and "
-                "phone (and state in the US and Canada); fill it on the order's first row."
+            ids = orders.loc[missing, "order_id"]
+            needs = (
+                ". A Return needs name, address line one, city, country, postal code and "
+                "phone (and state in the US and Canada); "
             )
+            message = "Return order " + ids + " has no " + name + needs + "fill it on the "
+            message += "order's first row."
+            if files:
+                where = orders.loc[missing, "file_pos"].to_numpy(dtype=np.int64)
+                feed = np.array([f.shape == "feed" for f in files])[where]
+                # No cell to fill: the file has no such column (or key line) at all.
+                absent = np.array([name not in f.fields for f in files])[where]
+                start = "Return order " + ids + " has no " + name + ": the file has no " + name
+                message = message.mask(
+                    feed & ~absent,
+                    "Return order " + ids + " has no " + name + needs + "type it after the "
+                    "tab on its line at the top of the file.",
+                )
+                message = message.mask(
+                    absent & ~feed,
+                    start + " column. Add one, with that name, and fill it on the order's "
+                    "first row.",
+                )
+                message = message.mask(
+                    absent & feed,
+                    start + " line. Add one among the key lines at the top (" + name + ", a "
+                    "tab, then the value).",
+                )
+            if name in settings.default_address and name in LOCATION_FIELDS:
+                message += (
+                    " (The settings' [default_address] fills only orders that give no part "
+                    "of an address of their own.)"
+                )
             message = message.mask(
                 unseen[missing],
                 "Return order "
@@ -359,11 +398,16 @@ def address_foreign(
 
 
 def address_findings(
-    orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
+    orders: pd.DataFrame,
+    value_lines: pd.DataFrame,
+    settings: Settings,
+    files: Sequence[FileFields] = (),
 ) -> pd.DataFrame:
+    """``files``: what each file of the batch gives, by position (messages say when a
+    field is missing from a file, not only from an order)."""
     return concat_findings(
         [
-            address_required(orders, value_lines, settings),
+            address_required(orders, value_lines, settings, files),
             address_ignored(orders, value_lines),
             address_po_box(orders, value_lines),
             address_military(orders, value_lines),
