@@ -336,7 +336,16 @@ def test_a_point_before_three_zeros_is_not_taken_for_a_whole_number() -> None:
             },
             "'ontario' is not a state or province code of CA; use the two-letter code: 'ON'.",
         ),
-        ({"AddressStateOrRegion": "Nevda"}, "use the two-letter code, such as NV or ON."),
+        # Examples of the address's own country ('ON' would fail in the US too).
+        ({"AddressStateOrRegion": "Nevda"}, "use the two-letter code, such as NV or TX."),
+        (
+            {
+                "AddressStateOrRegion": "Ontaryo",
+                "AddressCountryCode": "CA",
+                "AddressPostalCode": "K1A 0B1",
+            },
+            "code of CA; use the two-letter code, such as ON or BC.",
+        ),
     ],
 )
 def test_a_country_or_state_written_out_gets_its_code(
@@ -753,10 +762,32 @@ def test_a_held_order_names_its_first_error_and_how_many_it_has(tmp_path: Path) 
         2: "Order R1 is held back and not written. Its rows have 2 errors, the first on row 33 "
         "(sku-unknown): fix them and run again (or use --allow-partial to send the valid "
         "lines).",
+        # Its one line is the bad one: --allow-partial would send nothing, so is not named.
         43: "Order R2 is held back and not written. Its rows have 1 error, on row 43 "
-        "(quantity-zero): fix it and run again (or use --allow-partial to send the valid "
-        "lines).",
+        "(quantity-zero): fix it and run again.",
     }
+
+
+def test_only_orders_allow_partial_would_send_in_part_suggest_it(tmp_path: Path, check) -> None:
+    """An order held for an order-level error (its address, its disposition) is held under
+    --allow-partial too; suggesting it sent users round in a circle (a review's finding)."""
+    rows = [
+        {**BASE, "MerchantRemovalOrderID": "R1", "AddressPostalCode": "ABCDE"},
+        {"MerchantSKU": "ABC-1", "SellableQuantity": "1"},
+        {**BASE, "MerchantRemovalOrderID": "R2", "MerchantSKU": "NO-SUCH-SKU"},
+        {"MerchantSKU": "ABC-1", "SellableQuantity": "1"},
+    ]
+    result = check(write_delimited(tmp_path / "p.txt", request_rows(rows)))
+    said = result.problems.loc[result.problems["code"].eq("order-held"), "message"].tolist()
+    assert said[0].endswith("(postal-code-invalid): fix it and run again.")
+    assert said[1].endswith(
+        "(sku-unknown): fix it and run again (or use --allow-partial to send the valid lines)."
+    )
+    partial = check(
+        write_delimited(tmp_path / "p.txt", request_rows(rows)),
+        settings=Settings(allow_partial=True),
+    )
+    assert partial.decision.orders["order_id"].tolist() == ["R2"]
 
 
 def test_a_held_order_under_allow_partial_does_not_suggest_it(tmp_path: Path, check) -> None:
@@ -779,13 +810,15 @@ def test_held_messages_fall_back_to_the_general_sentence() -> None:
     ids = pd.Series(["A", "B"], dtype=object)
     general = "Order A is held back and not written, because of the errors reported on its rows."
     assert (
-        held_messages(ids, False)[0] == f"{general} Fix them and run again (or use "
-        "--allow-partial to send the valid lines)."
+        held_messages(ids, False, frozenset({"A"}))[0] == f"{general} Fix them and run again "
+        "(or use --allow-partial to send the valid lines)."
     )
-    assert held_messages(ids, True)[0] == f"{general} Fix them and run again."
+    assert held_messages(ids, False, frozenset())[0] == f"{general} Fix them and run again."
+    assert held_messages(ids, True, frozenset({"A"}))[0] == f"{general} Fix them and run again."
     pointed = held_messages(
         ids,
         True,
+        frozenset(),
         pd.Series([7, None], dtype="Int64"),
         pd.Series(["sku-unknown", None], dtype=object),
         pd.Series([3, None], dtype="float64"),

@@ -117,3 +117,27 @@ def test_a_partly_typed_address_says_why_the_default_did_not_fill_it(
         "fill it on the order's first row. (The settings' [default_address] fills only "
         "orders that give no part of an address of their own.)"
     )
+
+
+def test_a_refused_liquidation_says_where_it_is_allowed_and_keeps_its_address(
+    tmp_path: Path, check: CheckOne
+) -> None:
+    """Liquidations not allowed by the settings: the message says how to allow them, and
+    no address-ignored warning claims the address is left out (changed to Return, as the
+    message suggests, the order needs it; its problems stay reported)."""
+    from conftest import RETURN_ADDRESS
+
+    row = {**RETURN_ADDRESS, "MerchantRemovalOrderID": "L1", "RemovalDisposition": "Liquidation"}
+    row |= {"AddressPostalCode": "ABCDE", "MerchantSKU": "ABC-1", "SellableQuantity": "1"}
+    result = check(write_delimited(tmp_path / "l.txt", request_rows([row])))
+    assert _messages(result, "disposition-invalid") == [
+        "RemovalDisposition 'Liquidation' is not allowed here; use Return or Disposal. To send "
+        "it, add it to allowed_dispositions in the settings file (Amazon liquidates only in "
+        "some marketplaces)."
+    ]
+    assert _messages(result, "address-ignored") == []
+    assert len(_messages(result, "postal-code-invalid")) == 1
+    allowed = Settings(allowed_dispositions=("Return", "Disposal", "Liquidations"))
+    result = check(write_delimited(tmp_path / "l.txt", request_rows([row])), settings=allowed)
+    assert len(_messages(result, "address-ignored")) == 1
+    assert _messages(result, "postal-code-invalid") == []

@@ -76,6 +76,9 @@ class Decision:
     # Cells whose validation problems no longer stand (row and field per file name): the
     # address cells of orders that leave their address out.
     withdrawn_cells: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # Held orders that --allow-partial would send in part: no order-level error, and a line
+    # with no error of its own. Their order-held record says so; the others' does not.
+    partial_would_send: frozenset[str] = frozenset()
 
 
 def _combine(files: list[ValidatedFile]) -> pd.DataFrame:
@@ -97,10 +100,12 @@ ADDRESS_DROPPED = ("Disposal", "Liquidations")
 
 
 def _order_cell_errors(
-    lines: pd.DataFrame, orders: pd.DataFrame
+    lines: pd.DataFrame, orders: pd.DataFrame, allowed: tuple[str, ...]
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Per line, whether a bad order-level cell spoils its order; and, placed as findings,
-    the bad address cells of orders whose address is dropped (their problems are withdrawn)."""
+    the bad address cells of orders whose address is dropped (their problems are withdrawn).
+    A disposition refused drops nothing: that order is not sent, and as a Return it would
+    need its address."""
     spoils = lines["order_field_error"].to_numpy()
     bits = lines["address_errors"].to_numpy()
     bad_address = bits != 0
@@ -108,7 +113,7 @@ def _order_cell_errors(
         return spoils, concat_findings([])
     dropped_by_number = np.zeros(int(orders["order_no"].max()) + 1, dtype=bool)
     dropped_by_number[orders["order_no"].to_numpy()] = (
-        orders["disposition"].isin(ADDRESS_DROPPED).to_numpy()
+        orders["disposition"].isin([d for d in ADDRESS_DROPPED if d in allowed]).to_numpy()
     )
     dropped = dropped_by_number[lines["order_no"].to_numpy()]
     quiet = bad_address & dropped
@@ -150,7 +155,9 @@ def decide_orders(
         grouping = group_orders(lines, settings.order_id_prefix, now.date(), used_ids)
         lines, orders = grouping.lines, grouping.orders
         orders = apply_default_address(orders, settings)
-        order_cell_error, withdrawn = _order_cell_errors(lines, orders)
+        order_cell_error, withdrawn = _order_cell_errors(
+            lines, orders, settings.allowed_dispositions
+        )
         lines["sellable"] = parse_quantity(lines["SellableQuantity"])
         lines["unsellable"] = parse_quantity(lines["UnsellableQuantity"])
         order_found = concat_findings(
@@ -224,7 +231,15 @@ def decide_orders(
     has_lines[written["order_no"].to_numpy()] = True
     emptied = set(order_nos[~has_lines[order_nos]].tolist()) - held
     held |= emptied
-    held_found = _held(orders, held, settings.allow_partial)
+    would_send = set()
+    if not settings.allow_partial and held:
+        over = allocation.findings["line"].to_numpy(dtype=np.int64)
+        clean = ~line_bad
+        clean[over] = False
+        order_level = np.concatenate([order_no[order_bad_lines], order_no[order_cell_error]])
+        would_send = (set(order_no[clean].tolist()) & held) - set(order_level.tolist()) - emptied
+    helped = orders.loc[orders["order_no"].isin(would_send), "order_id"]
+    held_found = _held(orders, held, settings.allow_partial, frozenset(helped))
     out_orders, out_lines, split_found = _final_orders(orders, written, settings, places)
     all_found = concat_findings([found, allocation.findings, held_found, split_found])
     problems = place_findings(all_found, core, places)
@@ -245,6 +260,7 @@ def decide_orders(
         accepted_rows={p.name: int(accepted.get(i, 0)) for i, p in enumerate(places)},
         orders=out_orders,
         lines=out_lines,
+        partial_would_send=frozenset(helped),
     )
 
 
@@ -390,13 +406,15 @@ def _part_id_clashes(
     )
 
 
-def _held(orders: pd.DataFrame, held: set[int], allow_partial: bool) -> pd.DataFrame:
+def _held(
+    orders: pd.DataFrame, held: set[int], allow_partial: bool, would_send: frozenset[str]
+) -> pd.DataFrame:
     if not held:
         return concat_findings([])
     held_orders = orders[orders["order_no"].isin(held)]
     # The general wording: the batch replaces it with the order's first error once the
     # value problems found before grouping are joined to these (point_held_orders_at_errors).
-    message = held_messages(held_orders["order_id"], allow_partial)
+    message = held_messages(held_orders["order_id"], allow_partial, would_send)
     return findings(
         held_orders["first_line"],
         "MerchantRemovalOrderID",

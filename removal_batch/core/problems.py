@@ -122,17 +122,23 @@ def sort_problems(frame: pd.DataFrame) -> pd.DataFrame:
 def held_messages(
     order_ids: pd.Series,
     allow_partial: bool,
+    would_send: frozenset[str],
     first_row: pd.Series | None = None,
     first_code: pd.Series | None = None,
     errors: pd.Series | None = None,
 ) -> pd.Series:
     """The order-held record's message, the one wording for it: with the order's first
     error (row, code) and its count of errors where they are known (not NaN), else the
-    general sentence."""
-    fix = (
-        " and run again."
-        if allow_partial
-        else " and run again (or use --allow-partial to send the valid lines)."
+    general sentence. ``would_send``: the orders --allow-partial would send in part; only
+    theirs mention it (an order held for its address would be held all the same)."""
+    hinted = order_ids.isin(would_send).to_numpy() & (not allow_partial)
+    fix = pd.Series(
+        np.where(
+            hinted,
+            " and run again (or use --allow-partial to send the valid lines).",
+            " and run again.",
+        ),
+        index=order_ids.index,
     )
     general = (
         "Order " + order_ids + " is held back and not written, because of the errors "
@@ -162,7 +168,9 @@ def held_messages(
     return pointed.where(errors.notna(), general)
 
 
-def point_held_orders_at_errors(problems: pd.DataFrame, allow_partial: bool) -> pd.DataFrame:
+def point_held_orders_at_errors(
+    problems: pd.DataFrame, allow_partial: bool, would_send: frozenset[str] = frozenset()
+) -> pd.DataFrame:
     """Each order-held record names the first error of its order, and how many it has:
     on a 50-line order the cause may be 40 rows below the record, and "the errors
     reported on its rows" leaves the reader to find it. ``problems`` are one file's,
@@ -185,6 +193,7 @@ def point_held_orders_at_errors(problems: pd.DataFrame, allow_partial: bool) -> 
     problems.loc[held, "message"] = held_messages(
         orders,
         allow_partial,
+        would_send,
         orders.map(first["row"]),
         orders.map(first["code"]),
         orders.map(by_order.size()),

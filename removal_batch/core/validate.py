@@ -117,6 +117,10 @@ def _failures(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return cases
 
 
+# Two-letter codes of the countries whose states are checked (STATE_REQUIRED_FOR).
+_STATE_EXAMPLES = {"US": "NV or TX", "CA": "ON or BC"}
+
+
 def _quote(values: pd.Series) -> pd.Series:
     return "'" + values.astype(str) + "'"
 
@@ -246,13 +250,27 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         "MerchantRemovalOrderID " + _quote(value) + " is not a usable order id: use 1 to 50 "
         "letters, digits, '.', '_' or '-', starting with a letter or digit.",
     )
+    bad_disposition = code.eq("disposition-invalid")
     put(
-        code.eq("disposition-invalid"),
+        bad_disposition,
         "RemovalDisposition "
         + _quote(value)
         + " is not allowed here; use "
         + " or ".join(allowed)
         + ".",
+    )
+    # A disposition Amazon knows but the settings leave out: say where it is turned on.
+    known = (
+        value.str.strip().str.lower().str.rstrip("s").isin(["liquidation", "disposal", "return"])
+    )
+    put(
+        bad_disposition & known,
+        "RemovalDisposition "
+        + _quote(value)
+        + " is not allowed here; use "
+        + " or ".join(allowed)
+        + ". To send it, add it to allowed_dispositions in the settings file (Amazon "
+        "liquidates only in some marketplaces).",
     )
     bad_country = code.eq("country-invalid")
     put(
@@ -286,7 +304,9 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         + _quote(value)
         + " is not a state or province code of "
         + country
-        + "; use the two-letter code, such as NV or ON.",
+        + "; use the two-letter code, such as "
+        + country.map(_STATE_EXAMPLES).fillna("NV or ON")
+        + ".",
     )
     if bad_state.any():
         meant = pd.Series(

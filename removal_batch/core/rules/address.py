@@ -226,9 +226,14 @@ def _only_invisible(values: pd.Series) -> pd.Series:
     return found
 
 
-def address_ignored(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFrame:
-    """A Disposal (or Liquidations) order's address is dropped: say so once per order."""
-    not_return = orders["disposition"].isin(["Disposal", "Liquidations"])
+def address_ignored(
+    orders: pd.DataFrame, value_lines: pd.DataFrame, allowed: tuple[str, ...]
+) -> pd.DataFrame:
+    """A Disposal (or Liquidations) order's address is dropped: say so once per order. Not
+    for a disposition refused (disposition-invalid): the order is not sent at all, and
+    changed to Return, as that message may suggest, it needs the address."""
+    kept_out = [d for d in ("Disposal", "Liquidations") if d in allowed]
+    not_return = orders["disposition"].isin(kept_out)
     has_address = orders[list(ADDRESS_FIELDS)].ne("").any(axis=1)
     hit = not_return & has_address
     if not hit.any():
@@ -408,7 +413,7 @@ def address_findings(
     return concat_findings(
         [
             address_required(orders, value_lines, settings, files),
-            address_ignored(orders, value_lines),
+            address_ignored(orders, value_lines, settings.allowed_dispositions),
             address_po_box(orders, value_lines),
             address_military(orders, value_lines),
             address_territory(orders, value_lines),
