@@ -433,6 +433,8 @@ def run_command(
         return EXIT_INTERNAL
     for run_id in outcome.recovered:
         err.print(f"Finished run {run_id}, which had been interrupted.", highlight=False)
+    for problem in outcome.not_archived:
+        err.print(problem, style="yellow", highlight=False, markup=False)
     if outcome.result is None:
         if as_json:
             nothing = {"message": outcome.message, "not_read": outcome.never_read, "exit_code": 0}
@@ -524,6 +526,11 @@ def template_command(path: Path, force: bool = False) -> int:
     return 0
 
 
+# After a run that processed nothing (exit 2: the workspace busy, no snapshot yet, a
+# settings error), the files wait this long, then are tried again.
+WATCH_RETRY_AFTER = 30.0
+
+
 def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) -> int:
     """Run whenever inbox files have settled: a file is taken once its size and modification
     time stayed the same over one poll and it is older than the settling time."""
@@ -547,6 +554,7 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     handled: dict[str, tuple[int, float, float]] = {}
     runs = 0
     told: set[str] = set()  # never-read entries named already (a run names them again)
+    retry_at = 0.0
     try:
         while max_runs is None or runs < max_runs:
             notes = never_read(space.inbox)
@@ -560,13 +568,23 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
             handled = {n: sig for n, sig in handled.items() if current.get(n) == sig}
             settled = [n for n, sig in current.items() if seen.get(n) == sig and n not in handled]
             seen = current
-            if settled and time.time() - max(current[n][1] for n in settled) >= 2.0:
+            now = time.time()
+            if settled and now - max(current[n][1] for n in settled) >= 2.0 and now >= retry_at:
                 code = run_command(root, None, None, None, None, False, False, wait, False)
                 console.print(f"run finished with exit code {code}", highlight=False)
                 runs += 1
-                # Only the settled files: the run surely took those (older than its settling
-                # time); one still being written stays a reason for the next run.
-                handled.update((n, current[n]) for n in settled)
+                if code == EXIT_USAGE:
+                    # Nothing was processed: the files are not set aside as handled, or
+                    # they would wait for a change of their own that may never come.
+                    retry_at = time.time() + WATCH_RETRY_AFTER
+                    console.print(
+                        f"Nothing was processed; trying again in {WATCH_RETRY_AFTER:g} seconds.",
+                        highlight=False,
+                    )
+                else:
+                    # Only the settled files: the run surely took those (older than its
+                    # settling time); one still being written stays a reason for the next run.
+                    handled.update((n, current[n]) for n in settled)
                 seen = {}
             time.sleep(poll)
     except KeyboardInterrupt:

@@ -78,11 +78,21 @@ class RunRecord:
     split_ids: list[str] = field(default_factory=list)
 
 
+def _in_use(exc: sqlite3.DatabaseError) -> bool:
+    """SQLite's refusal while another connection holds the file: nothing is wrong with it."""
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+# How long to wait for another connection to let go of the ledger (another run's is kept
+# out by the workspace lock; this is for other programs).
+LOCK_TIMEOUT = 30.0
+
+
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            self.conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.conn = sqlite3.connect(path, timeout=LOCK_TIMEOUT, isolation_level=None)
             self.conn.execute("PRAGMA journal_mode=DELETE")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.executescript(SCHEMA)
@@ -95,6 +105,13 @@ class Ledger:
                     f"knows version {SCHEMA_VERSION}. Use the matching removal-batch version."
                 )
         except sqlite3.DatabaseError as exc:
+            if _in_use(exc):
+                raise LedgerError(
+                    f"The ledger {path} is in use by another program ({exc}). Close the "
+                    "program that has it open (a database browser, a sync or backup tool), "
+                    "then run again. Do not move the ledger aside: it holds every order id "
+                    "and unit issued so far."
+                ) from exc
             raise LedgerError(
                 f"The ledger {path} cannot be read ({exc}). It may be damaged: restore it from "
                 "a backup, or move it aside to start a new one (ids and units issued before "
@@ -184,10 +201,16 @@ class Ledger:
         except sqlite3.DatabaseError as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
-            raise LedgerError(f"The run could not be recorded in {self.path} ({exc}).") from exc
+            busy = " (another program has the ledger open)" if _in_use(exc) else ""
+            raise LedgerError(
+                f"The run could not be recorded in {self.path} ({exc}){busy}."
+            ) from exc
 
     def mark_archived(self, run_id: str) -> None:
-        self.conn.execute("UPDATE runs SET archived = 1 WHERE run_id = ?", (run_id,))
+        try:
+            self.conn.execute("UPDATE runs SET archived = 1 WHERE run_id = ?", (run_id,))
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"The ledger {self.path} cannot be written ({exc}).") from exc
 
     def issued_orders(self) -> list[str]:
         return sorted(str(r[0]) for r in self._query("SELECT order_id FROM orders"))

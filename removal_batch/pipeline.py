@@ -97,6 +97,9 @@ class FileOutcome:
     hidden_rows: list[int] = field(default_factory=list)
     other_request_sheets: list[str] = field(default_factory=list)
     sheet_hidden: bool = False
+    # Reported without being read (a name that is not text, a broken link...): a run does
+    # not record it as processed, and leaves it in the inbox for the user to mend.
+    unread: bool = False
 
     def counts_by_code(self) -> dict[str, int]:
         if self.problems.empty:
@@ -185,7 +188,7 @@ def parse_time(text: str) -> dt.datetime:
 def not_read(path: Path, name: str, message: str, sha256: str = "") -> FileOutcome:
     """A request file reported as file-unreadable under its name, without being read, and
     left where it is ("" for a sha256 that cannot be known)."""
-    outcome = FileOutcome(name=name, path=path, sha256=sha256)
+    outcome = FileOutcome(name=name, path=path, sha256=sha256, unread=True)
     outcome.problems = problems_frame([Problem("file-unreadable", message, file=name)])
     return outcome
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from removal_batch.core.problems import Problem, problems_frame
 from removal_batch.core.settings import Settings
 from removal_batch.faults import checkpoint
-from removal_batch.ledger import Ledger, RunRecord
+from removal_batch.ledger import Ledger, LedgerError, RunRecord
 from removal_batch.names import link_loops, link_target
 from removal_batch.pipeline import (
     BatchResult,
@@ -64,6 +64,9 @@ class RunOutcome:
     message: str = ""
     summary: str | None = None  # the text of the published summary.json
     never_read: list[str] = field(default_factory=list)  # see workspace.never_read
+    # Runs done but for moving their inputs to the archive (a read-only folder): said, and
+    # tried again by the next run.
+    not_archived: list[str] = field(default_factory=list)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -140,18 +143,44 @@ def _pending_records(space: Workspace) -> Iterator[tuple[Path, RunRecord | None]
         yield pending, RunRecord(**{**data, "lines": [tuple(x) for x in data["lines"]]})
 
 
-def interrupted_runs(space: Workspace) -> list[str]:
-    """Runs published but not yet recorded or archived, which ``recover`` finishes."""
+def interrupted_runs(space: Workspace, ledger: Ledger) -> list[str]:
+    """Runs published but not yet recorded, which ``recover`` finishes (a run recorded but
+    not archived has its orders in the ledger already)."""
     return [
         record.run_id
         for _, record in _pending_records(space)
-        if record is not None and (space.out / record.run_id).is_dir()
+        if record is not None
+        and (space.out / record.run_id).is_dir()
+        and not ledger.has_run(record.run_id)
     ]
 
 
-def recover(space: Workspace, ledger: Ledger) -> list[str]:
-    """Finish runs that were published but not recorded or archived; drop unpublished ones."""
-    finished = []
+def _archive_run(
+    space: Workspace, ledger: Ledger, run_id: str, inputs: list[dict[str, str]]
+) -> str | None:
+    """Move a recorded run's inputs to the archive; what went wrong, or None. The run's
+    orders are published and recorded by then, so a folder that refuses the move stops
+    nothing: its inputs stay in the inbox, where the next run skips them as processed and
+    tries the move again (the pending record stays)."""
+    try:
+        _archive_inputs(space, run_id, inputs)
+        checkpoint("archived")
+        ledger.mark_archived(run_id)
+    except (OSError, LedgerError) as exc:
+        why = exc.strerror or exc if isinstance(exc, OSError) else exc
+        return (
+            f"Run {run_id} is published and recorded, but its inputs could not be moved to "
+            f"{space.archive / run_id} ({why}). They stay in the inbox, where the next run "
+            "skips them as already processed; fix the folder's permissions, and the next run "
+            "moves them."
+        )
+    return None
+
+
+def recover(space: Workspace, ledger: Ledger) -> tuple[list[str], list[str]]:
+    """Finish runs that were published but not recorded or archived; drop unpublished ones.
+    Returns the runs finished, and what could not be archived."""
+    finished, not_archived = [], []
     for pending, record in _pending_records(space):
         if record is None:
             pending.unlink(missing_ok=True)
@@ -159,15 +188,32 @@ def recover(space: Workspace, ledger: Ledger) -> list[str]:
         if (space.out / record.run_id).is_dir():
             ledger.record_run(record)
             checkpoint("recover-recorded")
-            _archive_inputs(space, record.run_id, record.inputs)
-            ledger.mark_archived(record.run_id)
+            problem = _archive_run(space, ledger, record.run_id, record.inputs)
+            if problem is not None:
+                not_archived.append(problem)
+                continue
             finished.append(record.run_id)
         pending.unlink(missing_ok=True)
     for tmp in space.out.glob(TMP_PREFIX + "*"):
         shutil.rmtree(tmp, ignore_errors=True)
     for leftover in space.pending.glob("*.tmp"):
         leftover.unlink(missing_ok=True)
-    return finished
+    return finished, not_archived
+
+
+def _unused_run_id(space: Workspace, ledger: Ledger, run_id: str) -> str:
+    """A run id no earlier run has: two runs in one second draw from 65,536 suffixes, and
+    a clash would make the second publish over the first's folder (or recovery take the
+    first's folder for the second's, archiving inputs whose orders were never written)."""
+    while (
+        (space.out / run_id).exists()
+        or (space.out / f"{TMP_PREFIX}{run_id}").exists()
+        or (space.archive / run_id).exists()
+        or (space.pending / f"{run_id}.json").exists()
+        or ledger.has_run(run_id)
+    ):
+        run_id = run_id.rsplit("-", 1)[0] + "-" + os.urandom(2).hex()
+    return run_id
 
 
 def _skipped(path: Path, digest: str, earlier_run: str) -> FileOutcome:
@@ -217,7 +263,7 @@ def run_workspace(
     if options.dry_run:
         # A dry run records nothing and moves nothing (SPEC 6): it cannot finish a run
         # that was interrupted, and would check against a ledger that lacks its orders.
-        unfinished = interrupted_runs(space)
+        unfinished = interrupted_runs(space, ledger)
         if unfinished:
             raise UsageError(
                 f"Run {unfinished[0]} was interrupted after publishing its orders, and is not "
@@ -225,8 +271,9 @@ def run_workspace(
                 "removal-batch run without --dry-run first: it finishes that run."
             )
         recovered: list[str] = []
+        not_archived: list[str] = []
     else:
-        recovered = recover(space, ledger)
+        recovered, not_archived = recover(space, ledger)
     inputs, _busy = discover_inputs(space.inbox)
     passed_over = never_read(space.inbox)
     checkpoint("discovered")
@@ -237,6 +284,7 @@ def run_workspace(
             recovered,
             "The inbox has no files ready; nothing to do.",
             never_read=passed_over,
+            not_archived=not_archived,
         )
     inventory = options.inventory or newest_inventory(space.inventory)
     if inventory is None:
@@ -284,9 +332,10 @@ def run_workspace(
     result.not_read = passed_over
     checkpoint("decided")
     _unchanged([p for p in inputs if p.name in stamps], stamps)
+    result.run_id = _unused_run_id(space, ledger, result.run_id)
     staging = space.out / f"{TMP_PREFIX}{result.run_id}"
-    staging.mkdir(parents=True)
     try:
+        staging.mkdir(parents=True)
         summary = write_outputs(result, staging, with_orders=not options.dry_run)
         checkpoint("written")
         fsync_tree(staging)
@@ -304,21 +353,44 @@ def run_workspace(
     if options.dry_run:
         os.replace(staging, final)
         _fsync_dir(space.out)
-        return RunOutcome(result, final, recovered, summary=summary, never_read=passed_over)
+        return RunOutcome(
+            result,
+            final,
+            recovered,
+            summary=summary,
+            never_read=passed_over,
+            not_archived=not_archived,
+        )
     record = _record(result, digests, parse_time(result.snapshot.snapshot_time).timestamp())
     _write_json(space.pending / f"{result.run_id}.json", record.__dict__)
     checkpoint("pending-saved")
     os.replace(staging, final)
     _fsync_dir(space.out)
     checkpoint("published")
-    ledger.record_run(record)
+    try:
+        ledger.record_run(record)
+    except LedgerError as exc:
+        raise LedgerError(
+            f"{exc} The orders of run {result.run_id} are written in {final}, but not recorded "
+            "and the inbox is untouched: do not upload them yet. Once the ledger can be "
+            "written (close any other program using it), run removal-batch run again: it "
+            "records this run without writing its orders again, and archives its inputs."
+        ) from exc
     checkpoint("recorded")
-    _archive_inputs(space, result.run_id, record.inputs)
-    checkpoint("archived")
-    ledger.mark_archived(result.run_id)
-    (space.pending / f"{result.run_id}.json").unlink()
+    problem = _archive_run(space, ledger, result.run_id, record.inputs)
+    if problem is None:
+        (space.pending / f"{result.run_id}.json").unlink()
+    else:
+        not_archived.append(problem)
     checkpoint("done")
-    return RunOutcome(result, final, recovered, summary=summary, never_read=passed_over)
+    return RunOutcome(
+        result,
+        final,
+        recovered,
+        summary=summary,
+        never_read=passed_over,
+        not_archived=not_archived,
+    )
 
 
 def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) -> RunRecord:
@@ -337,7 +409,7 @@ def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) 
         inputs=[
             {"sha256": digests[f.name], "name": f.name, "status": f.status}
             for f in result.files
-            if f.name in digests
+            if f.name in digests and not f.unread
         ],
         orders=[
             {

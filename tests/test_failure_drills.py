@@ -378,3 +378,140 @@ def test_check_reports_a_file_that_cannot_be_opened(
     assert refused.value.message.startswith("The file cannot be opened (Permission denied).")
     assert "no other program holds it" in refused.value.message
     assert inputs["b.txt"]["status"] == "accepted"
+
+
+def test_a_run_id_already_taken_is_drawn_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs in one second draw their ids' suffix from 65,536: on a clash the second
+    failed to publish, and the run after took the first's folder for the second's and
+    archived its input, whose orders were never written (a review's finding)."""
+    root = make_workspace(tmp_path / "ws")
+    monkeypatch.setattr(pipeline, "new_run_id", lambda now: "20261128-010203-abcd")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    assert _run(root)[0] == 0
+    drop(root, "b.txt", [("D2", [("00B", 1, 0)])])
+    assert _run(root)[0] == 0
+    runs = sorted(p.name for p in (root / "out").iterdir())
+    assert len(runs) == 2 and runs[0] != runs[1]
+    assert ledger_orders(root) == ["D1", "D2"]
+    assert sorted(p.name for p in (root / "archive").glob("*/*")) == ["a.txt", "b.txt"]
+
+
+def test_an_output_folder_that_refuses_the_run_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """out/ read-only: the run's own folder cannot be made. It said 'internal error' with
+    no word of what to fix (the folder was made before the guard)."""
+    root = _workspace(tmp_path)
+    real_mkdir = os.mkdir
+
+    def refused(path: object, *args: object, **kwargs: object) -> None:
+        if os.path.basename(os.fspath(path)).startswith("."):  # the staging folder
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+        real_mkdir(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "mkdir", refused)
+    code, output = _run(root)
+    assert code == 3
+    assert "could not be written" in output and "fix the folder's permissions" in output
+    assert _state(root) == (["a.txt", "b.txt"], [], [])
+
+
+def test_an_archive_folder_that_refuses_the_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """archive/ read-only: the orders are published and recorded when the inputs are to
+    move. It said 'internal error' (exit 3, which promises nothing was published), and
+    every later run failed the same way. Now the run's outcome stands, the user is told
+    what to fix, and the next run moves the inputs."""
+    import removal_batch.run as run
+
+    root = _workspace(tmp_path)
+
+    def refused(*args: object) -> None:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(run, "_archive_inputs", refused)
+    code, output = _run(root)
+    assert code == 0
+    assert "is published and recorded, but its inputs could not be moved" in output
+    assert ledger_orders(root) == ["D1", "D2", "D3"]
+    inbox, out, pending = _state(root)
+    assert inbox == ["a.txt", "b.txt"] and len(out) == 1 and pending == [f"{out[0]}.json"]
+    code, output = _run(root)  # still refused: said again, nothing sent twice
+    assert code == 0 and "could not be moved" in output and "already processed" in output
+    assert ledger_orders(root) == ["D1", "D2", "D3"]
+    monkeypatch.undo()
+    code, output = _run(root)
+    assert code == 0 and f"Finished run {out[0]}" in output
+    inbox, runs, pending = _state(root)
+    assert inbox == [] and pending == [] and len(runs) == 2  # the second run's summary
+    assert sorted(p.name for p in (root / "archive" / out[0]).iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_a_ledger_that_cannot_be_written_after_publishing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The orders are published when the ledger refuses the run (another program holds
+    it): the message said only that the run could not be recorded. It now says where
+    the orders are, not to upload them yet, and that the next run finishes the run."""
+    from removal_batch.ledger import Ledger, LedgerError
+
+    root = _workspace(tmp_path)
+
+    def refused(self: Ledger, record: object) -> None:
+        raise LedgerError(f"The run could not be recorded in {self.path} (database is locked).")
+
+    monkeypatch.setattr(Ledger, "record_run", refused)
+    code, output = _run(root)
+    assert code == 2
+    inbox, out, pending = _state(root)
+    assert f"The orders of run {out[0]} are written in" in output
+    assert "do not upload them yet" in output and "run removal-batch run again" in output
+    assert inbox == ["a.txt", "b.txt"] and pending == [f"{out[0]}.json"]
+    monkeypatch.undo()
+    assert _run(root)[0] == 0
+    assert ledger_orders(root) == ["D1", "D2", "D3"]
+    assert _state(root) == ([], out, [])
+
+
+def test_a_ledger_another_program_holds_is_said_to_be_in_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locked by a database browser, the ledger was called possibly damaged, and the user
+    told to move it aside: that forgets every id and unit issued."""
+    import sqlite3
+
+    import removal_batch.ledger as ledger_module
+
+    root = _workspace(tmp_path)
+    assert _run(root)[0] == 0
+    monkeypatch.setattr(ledger_module, "LOCK_TIMEOUT", 0.05)
+    other = sqlite3.connect(root / ".removal-batch" / "ledger.sqlite3", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        drop(root, "c.txt", [("D4", [("00A", 1, 0)])])
+        code, output = _run(root)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert code == 2
+    assert "is in use by another program" in output and "Do not move the ledger aside" in output
+    assert "damaged" not in output
+
+
+def test_a_file_whose_name_is_not_text_is_not_recorded_as_processed(tmp_path: Path) -> None:
+    """Reported and left in the inbox to be renamed; but its content was recorded as
+    processed, so after the rename the next run skipped it as already processed and
+    archived it, its orders never made (a review's finding)."""
+    root = make_workspace(tmp_path / "ws")
+    bad = drop(root, "x.txt", [("D1", [("00A", 1, 0)])])
+    named = Path(os.fsdecode(bytes(root / "inbox") + b"/b\xffd.txt"))
+    os.rename(bad, named)
+    code, output = _run(root)
+    assert code == 1 and "Rename the file" in output
+    assert ledger_orders(root) == []
+    os.rename(named, root / "inbox" / "renamed.txt")
+    assert _run(root)[0] == 0
+    assert ledger_orders(root) == ["D1"]

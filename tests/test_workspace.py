@@ -592,3 +592,24 @@ def test_run_hashes_each_input_once_and_records_the_summary_digest(
     with sqlite3.connect(root / ".removal-batch" / "ledger.sqlite3") as conn:
         recorded = dict(conn.execute("SELECT name, sha256 FROM inputs").fetchall())
     assert shown == recorded and all(len(d) == 64 for d in shown.values())
+
+
+def test_watch_tries_again_after_a_run_that_processed_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that exits 2 (the workspace busy past --wait, no snapshot yet) processed
+    nothing: its files were set aside as handled all the same, and stayed in the inbox
+    until one of them changed (a review's finding). They are tried again after a pause."""
+    from removal_batch import app
+
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    codes = iter([2, 0])
+    runs: list[int] = []
+    monkeypatch.setattr(
+        app, "run_command", lambda *args, **kwargs: runs.append(1) or next(codes, 0)
+    )
+    monkeypatch.setattr(app, "WATCH_RETRY_AFTER", 0.0)
+    _stop_watching_after(monkeypatch, 16)
+    assert app.watch_command(root, 0.01, 0.0, None) == 0
+    assert len(runs) == 2
