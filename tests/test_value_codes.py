@@ -925,3 +925,21 @@ def test_holds_byte_reads_the_values_bytes_only(values: list[str], skip: int) ->
     halves = [pd.Series(values[:skip], dtype=TEXT), pd.Series(values[skip:], dtype=TEXT)]
     chunked = pd.concat(halves, ignore_index=True)
     assert holds_byte(chunked, b"#=:") == any(ch in v for v in values for ch in "#=:")
+
+
+def test_an_id_differing_only_in_capitals_names_the_other(tmp_path: Path, inventory: Path) -> None:
+    rows = [
+        {**BASE, "MerchantRemovalOrderID": "AB1"},
+        {**BASE, "MerchantRemovalOrderID": "ab1"},
+        {**BASE, "MerchantRemovalOrderID": "r7"},
+    ]
+    request = write_delimited(tmp_path / "a.txt", request_rows(rows))
+    result = run_batch([request], inventory, Settings(), used_ids=frozenset({"R7", "X"}))
+    said = result.problems.loc[result.problems["code"].eq("order-id-duplicate"), "message"]
+    assert said.tolist() == [
+        "Order id ab1 differs only in capitals from order AB1 of this batch: their order files "
+        "would be one file on Windows and macOS. Give one of them another id.",
+        "Order id r7 differs only in capitals from order R7, issued in an earlier run. Give "
+        "this order a new id.",
+    ]
+    assert result.decision.orders["order_id"].tolist() == ["AB1"]

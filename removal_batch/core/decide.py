@@ -300,37 +300,52 @@ def _disposition_missing(orders: pd.DataFrame) -> pd.DataFrame:
 
 
 def _duplicate_ids(orders: pd.DataFrame, used_ids: frozenset[str]) -> pd.DataFrame:
-    """The same id in two input files of the run (the first file keeps it), or already issued."""
+    """The same id in two input files of the run (the first file keeps it), or already
+    issued. Ids are compared without regard to capitals: AB1 and ab1 would be one order
+    file on Windows and macOS, the second written over the first."""
     given = orders[~orders["generated_id"]]
-    again = given[given["order_id"].duplicated(keep="first")]
-    earlier = given[in_set(given["order_id"], used_ids)]
+    key = given["order_id"].str.upper()
+    again = given[key.duplicated(keep="first")]
+    first_id = given["order_id"].groupby(key.to_numpy()).first()
+    # A year's ledger holds a million ids: capitalised by Arrow, not one by one.
+    used_upper = pd.Series(list(used_ids), dtype=TEXT).str.upper()
+    earlier = given[in_set(key, used_upper)]
     parts = []
     if len(again):
+        ids = again["order_id"]
+        other = key[again.index].map(first_id)
         message = (
-            "Order id " + again["order_id"] + " is also used by an order in another file of this "
+            "Order id " + ids + " is also used by an order in another file of this "
             "batch. Each removal order needs its own id."
+        ).mask(
+            ids.ne(other),
+            "Order id " + ids + " differs only in capitals from order " + other + " of this "
+            "batch: their order files would be one file on Windows and macOS. Give one of "
+            "them another id.",
         )
         parts.append(
             findings(
-                again["first_line"],
-                "MerchantRemovalOrderID",
-                "order-id-duplicate",
-                message,
-                again["order_id"],
+                again["first_line"], "MerchantRemovalOrderID", "order-id-duplicate", message, ids
             )
         )
     if len(earlier):
+        ids = earlier["order_id"]
+        exact = in_set(ids, used_ids)
+        issued = ids.copy()
+        if not exact.all():  # an id issued in other capitals: which one (a few at most)
+            hits = set(key[earlier.index][~exact])
+            spelled = {i.upper(): i for i in used_ids if i.upper() in hits}
+            issued[~exact] = key[earlier.index][~exact].map(spelled)
         message = (
-            "Order id " + earlier["order_id"] + " was already issued in an earlier run. Give this "
-            "order a new id."
+            "Order id " + ids + " was already issued in an earlier run. Give this order a new id."
+        ).mask(
+            ids.ne(issued),
+            "Order id " + ids + " differs only in capitals from order " + issued + ", issued "
+            "in an earlier run. Give this order a new id.",
         )
         parts.append(
             findings(
-                earlier["first_line"],
-                "MerchantRemovalOrderID",
-                "order-id-duplicate",
-                message,
-                earlier["order_id"],
+                earlier["first_line"], "MerchantRemovalOrderID", "order-id-duplicate", message, ids
             )
         )
     return concat_findings(parts)
