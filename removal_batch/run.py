@@ -181,7 +181,10 @@ def recover(space: Workspace, ledger: Ledger) -> tuple[list[str], list[str]]:
     """Finish runs that were published but not recorded or archived; drop unpublished ones.
     Returns the runs finished, and what could not be archived."""
     finished, not_archived = [], []
-    for pending, record in _pending_records(space):
+    # In the order the runs published: runs of one second sort by their random suffix, and
+    # an input the later one skipped belongs in the archive of the run that processed it.
+    records = sorted(_pending_records(space), key=lambda kept: kept[1].issued_at if kept[1] else 0)
+    for pending, record in records:
         if record is None:
             pending.unlink(missing_ok=True)
             continue

@@ -943,3 +943,31 @@ def test_an_id_differing_only_in_capitals_names_the_other(tmp_path: Path, invent
         "this order a new id.",
     ]
     assert result.decision.orders["order_id"].tolist() == ["AB1"]
+
+
+def test_a_sku_and_an_fnsku_of_different_items_are_refused(tmp_path: Path, inventory: Path) -> None:
+    """Both columns filled, naming two items of the snapshot: the FNSKU was ignored and the
+    MerchantSKU's units sent without a word (two reviews' finding). Matching ones pass."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "FNSKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    rows = [
+        {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal", "MerchantSKU": "00123"}
+        | {"FNSKU": "X000000002", "SellableQuantity": "1"},
+        {"MerchantRemovalOrderID": "D2", "RemovalDisposition": "Disposal", "MerchantSKU": "00123"}
+        | {"FNSKU": "X000000001", "SellableQuantity": "1"},
+        {"MerchantRemovalOrderID": "D3", "RemovalDisposition": "Disposal", "MerchantSKU": "ABC-1"}
+        | {"FNSKU": "X999", "SellableQuantity": "1"},
+    ]
+    request = write_delimited(tmp_path / "f.txt", request_rows(rows, header))
+    result = run_batch([request], inventory, Settings())
+    assert codes_at(result) == {(2, "D", "sku-unknown"), (4, "D", "sku-unknown")}
+    said = result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"].tolist()
+    assert said == [
+        "MerchantSKU '00123' and FNSKU 'X000000002' name different items: in the inventory "
+        "snapshot, the FNSKU of '00123' is 'X000000001', and 'X000000002' is the FNSKU of "
+        "'ABC-1'. Correct the one that is wrong, or clear the FNSKU cell.",
+        "MerchantSKU 'ABC-1' and FNSKU 'X999' name different items: in the inventory "
+        "snapshot, the FNSKU of 'ABC-1' is 'X000000002'. Correct the one that is wrong, or "
+        "clear the FNSKU cell.",
+    ]
+    assert result.decision.orders["order_id"].tolist() == ["D2"]

@@ -30,6 +30,7 @@ from removal_batch.core.rules.address import (
     apply_default_address,
 )
 from removal_batch.core.rules.lines import (
+    fnsku_mismatch,
     parse_quantity,
     quantity_zero,
     resolve_skus,
@@ -272,7 +273,9 @@ def _join_skus(
     if callable(snapshot):
         snapshot = snapshot()
     sku, found = resolve_skus(skus, snapshot)
-    return snapshot, sku, found, snapshot.positions(sku)
+    positions = snapshot.positions(sku)
+    found = concat_findings([found, fnsku_mismatch(skus, snapshot, positions)])
+    return snapshot, sku, found, positions
 
 
 def _severity(code: str) -> str:

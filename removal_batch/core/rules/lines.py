@@ -52,6 +52,48 @@ def resolve_skus(lines: pd.DataFrame, snapshot: Snapshot) -> tuple[pd.Series, pd
     return sku, concat_findings(found)
 
 
+def fnsku_mismatch(lines: pd.DataFrame, snapshot: Snapshot, positions: np.ndarray) -> pd.DataFrame:
+    """Lines giving a MerchantSKU and an FNSKU that the snapshot lists for another item:
+    which of the two was meant cannot be told (the FNSKU was ignored, and the MerchantSKU's
+    units sent without a word). ``positions``: each line's MerchantSKU row in the snapshot."""
+    both = lines["MerchantSKU"].ne("") & lines["FNSKU"].ne("")
+    if not both.any():
+        return concat_findings([])
+    at = positions[both.to_numpy()]
+    listed = at >= 0
+    given = lines.loc[both, "FNSKU"][listed]
+    theirs = pd.Series(
+        np.asarray(arrow_strings(snapshot.frame["fnsku"]).take(pa.array(at[listed])), dtype=object),
+        index=given.index,
+    )
+    wrong = theirs.ne("") & theirs.ne(given)
+    if not wrong.any():
+        return concat_findings([])
+    given, theirs = given[wrong], theirs[wrong]
+    owner, _ = _owners(
+        arrow_strings(snapshot.frame["fnsku"]), snapshot.sku_array, arrow_strings(given)
+    )
+    owner.index = given.index
+    sku = lines.loc[given.index, "MerchantSKU"]
+    belongs = pd.Series(
+        np.where(
+            owner.notna(), ", and '" + given + "' is the FNSKU of '" + owner.astype(str) + "'", ""
+        ),
+        index=given.index,
+    )
+    message = (
+        "MerchantSKU '" + sku + "' and FNSKU '" + given + "' name different items: in the "
+        "inventory snapshot, the FNSKU of '"
+        + sku
+        + "' is '"
+        + theirs
+        + "'"
+        + belongs
+        + ". Correct the one that is wrong, or clear the FNSKU cell."
+    )
+    return findings(given.index, "FNSKU", "sku-unknown", message, given)
+
+
 def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     """Lines whose SKU (or FNSKU) is not in the snapshot (``lines`` has ``sku_pos``). Blank
     SKUs are value-missing."""
