@@ -971,3 +971,16 @@ def test_a_sku_and_an_fnsku_of_different_items_are_refused(tmp_path: Path, inven
         "clear the FNSKU cell.",
     ]
     assert result.decision.orders["order_id"].tolist() == ["D2"]
+
+
+def test_a_held_order_with_a_generated_id_echoes_the_blank_cell(
+    tmp_path: Path, inventory: Path
+) -> None:
+    """The report's value is what the cell holds: the CSV showed the generated id at A2
+    while the annotated sheet showed A2 blank (a review's finding)."""
+    rows = [{**BASE, "MerchantRemovalOrderID": "", "MerchantSKU": "NO-SUCH"}]
+    request = write_delimited(tmp_path / "g.txt", request_rows(rows))
+    problems = run_batch([request], inventory, Settings()).problems
+    (held,) = problems[problems["code"].eq("order-held")].itertuples()
+    assert held.value == "" and held.order_id.startswith("RB-")
+    assert f"Order {held.order_id} is held back" in held.message

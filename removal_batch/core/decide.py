@@ -433,12 +433,10 @@ def _held(
     # The general wording: the batch replaces it with the order's first error once the
     # value problems found before grouping are joined to these (point_held_orders_at_errors).
     message = held_messages(held_orders["order_id"], allow_partial, would_send)
+    # The cell as typed: blank for an order whose id was generated (the message names it).
+    typed = held_orders["order_id"].mask(held_orders["generated_id"], "")
     return findings(
-        held_orders["first_line"],
-        "MerchantRemovalOrderID",
-        "order-held",
-        message,
-        held_orders["order_id"],
+        held_orders["first_line"], "MerchantRemovalOrderID", "order-held", message, typed
     )
 
 
