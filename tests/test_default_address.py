@@ -72,3 +72,30 @@ def test_a_country_the_marketplace_does_not_send_to_is_refused() -> None:
     assert problems(canadian, marketplace="CA") == []
     (said,) = problems({**GOOD_US, "AddressCountryCode": "PR", "AddressStateOrRegion": ""})
     assert "Puerto Rico" in said
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"AddressFieldOne": "PO Box 100"}, "AddressFieldOne 'PO Box 100' is a PO box."),
+        ({"AddressCity": "APO", "AddressStateOrRegion": "AE", "AddressPostalCode": "09001"},
+         "AddressCity 'APO' is a military (APO/FPO/DPO) address."),
+        ({"AddressStateOrRegion": "PR", "AddressPostalCode": "00901"},
+         "AddressStateOrRegion 'PR' is a US territory."),
+    ],
+)  # fmt: skip
+def test_the_address_rules_judge_the_default_address(change: dict[str, str], said: str) -> None:
+    """A PO box in [default_address] was reported on every Return it filled, at a cell the
+    user had left blank, and the settings file was never named (a review's finding)."""
+    found = problems({**GOOD_US, **change})
+    assert any(said in message for message in found), found
+
+
+def test_a_default_address_on_the_blocked_list_is_refused() -> None:
+    blocked = [{"AddressFieldOne": "100 Dock St.", "AddressPostalCode": "89502"}]
+    found = problems(GOOD_US, blocked_addresses=blocked)
+    assert found == [
+        "The address of order [default_address] ('100 Dock St') is a fulfillment center on "
+        "the blocked list. Removal orders cannot be sent to another Amazon site; give your "
+        "own address."
+    ]

@@ -21,6 +21,7 @@ from removal_batch.core.checks import (
 from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, INVISIBLE, ORDER_FIELDS
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
 from removal_batch.core.raw_table import NOT_CALCULATED, SPREADSHEET_ERROR
+from removal_batch.core.rules.address import default_address_refusals
 from removal_batch.core.schema import request_schema, schema_errors
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable
@@ -448,6 +449,7 @@ def default_address_problems(settings: Settings) -> list[str]:
     failures["value"] = [address[f] for f in failures["field"]]
     failures["country"] = country
     found = list(_explained(failures, settings.allowed_dispositions))
+    found += default_address_refusals(settings)
     if country != settings.home_country and country in country_codes():
         home = settings.home_country
         found.append(

@@ -421,3 +421,28 @@ def address_findings(
             address_foreign(orders, value_lines, settings),
         ]
     )
+
+
+def default_address_refusals(settings: Settings) -> list[str]:
+    """The address rules applied to the settings' default address, as to a Return that
+    gives it: a PO box there was reported on every order it filled, at a cell the user
+    left blank (the settings file never named). Foreign countries are judged with the
+    schema's checks (core.validate.default_address_problems)."""
+    address = settings.default_address
+    if not address:
+        return []
+    orders = pd.DataFrame(
+        {name: pd.Series([address.get(name, "")], dtype=object) for name in ADDRESS_FIELDS}
+    )
+    orders = orders.assign(disposition="Return", order_id="[default_address]", first_line=0)
+    value_lines = pd.DataFrame({name: [-1] for name in ADDRESS_FIELDS})
+    found = concat_findings(
+        [
+            address_po_box(orders, value_lines),
+            address_military(orders, value_lines),
+            address_territory(orders, value_lines),
+            address_fulfillment_center(orders, value_lines, settings),
+        ]
+    )
+    # The country is judged once, by the marketplace's (a territory as a country too).
+    return [str(m) for m in found.loc[found["field"].ne("AddressCountryCode"), "message"]]
