@@ -120,9 +120,12 @@ LOCATION_FIELDS = (
 
 
 def apply_default_address(orders: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Blank address fields of Return orders take the settings' default address: the name,
-    the phone and the country each on its own, the rest of the location only where the
-    order gives none of it (a country typed the same as the default's is no other place)."""
+    """Blank address fields of Return orders take the settings' default address, where the
+    order gives no location of its own (a country typed the same as the default's is no
+    other place): an order that names only a recipient goes to the default address. An
+    order with a location of its own takes nothing from it but a blank country (judged as
+    the marketplace's anyway): not the default's phone either, which a carrier would call
+    about a parcel for somebody else."""
     default = settings.default_address
     if not default:
         return orders
@@ -139,7 +142,7 @@ def apply_default_address(orders: pd.DataFrame, settings: Settings) -> pd.DataFr
         blank = returns & orders[name].eq("")
         # A blank country is judged as the marketplace's, which the default's country is
         # (it is refused otherwise): filling it changes nothing the checks assumed.
-        if name in LOCATION_FIELDS and name != "AddressCountryCode":
+        if name != "AddressCountryCode":
             blank &= ~located
         orders.loc[blank, name] = value
     return orders
@@ -196,7 +199,7 @@ def address_required(
                     start + " line. Add one among the key lines at the top (" + name + ", a "
                     "tab, then the value).",
                 )
-            if name in settings.default_address and name in LOCATION_FIELDS:
+            if name in settings.default_address and name != "AddressCountryCode":
                 message += (
                     " (The settings' [default_address] fills only orders that give no part "
                     "of an address of their own.)"
