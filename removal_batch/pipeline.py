@@ -488,6 +488,7 @@ def read_request(
             f"{settings.max_rows:,}. Split it into smaller files."
         )
         outcome.problems = problems_frame([Problem("file-too-large", message, file=name)])
+        outcome.rows = len(table.rows)  # all rejected, as the table and summary say
         return outcome
     outcome.table, outcome.shape, outcome.rows = table, table.shape, len(table.rows)
     if len(raw.hidden_rows):

@@ -325,7 +325,11 @@ def test_bytes_on_disk_limit_for_a_workbook(tmp_path: Path, check) -> None:
 def test_row_limit_for_a_workbook(tmp_path: Path, check) -> None:
     # A few rows over: read, then counted.
     path = write_request_workbook(tmp_path / "thirty.xlsx", 30)
-    assert codes(check(path, settings=Settings(max_rows=5))) == {"file-too-large"}
+    result = check(path, settings=Settings(max_rows=5))
+    assert codes(result) == {"file-too-large"}
+    # Counted rows are shown, all rejected (the table said 0 beside "has 30 request rows").
+    (outcome,) = result.files
+    assert (outcome.rows, outcome.accepted, outcome.rejected) == (30, 0, 30)
     # Far over: refused from the sheet's dimensions, before the rows are read.
     path = write_request_workbook(tmp_path / "many.xlsx", 300)
     error = _read(path, ReadLimits(max_rows=5))
