@@ -32,30 +32,43 @@ batch = st.lists(st.lists(order, min_size=1, max_size=3), min_size=1, max_size=3
 snapshot = st.fixed_dictionaries({s: st.tuples(quantity, quantity) for s in SKUS[:4]})
 
 
+Over = set[tuple[int, int, str]]  # (file, row, kind) of lines over what is left
+
+
 def reference(
     files: list[list[list[tuple[str, int, int]]]],
     snap: dict[str, tuple[int, int]],
     policy: Settings,
+    over_lines: Over | None = None,
 ) -> dict[str, dict[str, tuple[int, int]]]:
-    """Decide orders one after another, the way the SPEC describes it."""
+    """Decide orders one after another, the way the SPEC describes it. ``over_lines``
+    collects, with excess rejected, every line asking more than is left when its turn
+    comes: also in an order held for other errors (it takes nothing all the same)."""
     left = {s: list(v) for s, v in snap.items()}
     written: dict[str, dict[str, tuple[int, int]]] = {}
     for f, orders in enumerate(files):
+        row = 2
         for o, lines in enumerate(orders):
             oid = f"F{f}O{o}"
             keep, bad = [], False
             seen: set[str] = set()
-            for sku, s, u in lines:
+            for k, (sku, s, u) in enumerate(lines):
                 if sku not in snap or sku in seen or (s == 0 and u == 0):
                     bad = True
                 else:
-                    keep.append((sku, s, u))
+                    keep.append((row + k, sku, s, u))
                 seen.add(sku)
+            row += len(lines)
+            if policy.on_excess == "reject" and over_lines is not None:
+                for at, sku, s, u in keep:
+                    over_lines |= {(f, at, kind) for kind, n, free in
+                                   (("sellable", s, left[sku][0]), ("unsellable", u, left[sku][1]))
+                                   if n > free}  # fmt: skip
             if bad and not policy.allow_partial:
                 continue
             taken: dict[str, tuple[int, int]] = {}
             over = False
-            for sku, s, u in keep:
+            for _, sku, s, u in keep:
                 free_s, free_u = left[sku]
                 if policy.on_excess == "cap":
                     gs, gu = min(s, free_s), min(u, free_u)
@@ -123,7 +136,15 @@ def test_orders_keep_their_invariants(files, snap, on_excess, partial, per_order
         ):
             base = oid.split("-P")[0]
             got.setdefault(base, {})[sku] = (int(s), int(u))
-        assert got == reference(files, snap, policy)
+        over_lines: Over = set()
+        assert got == reference(files, snap, policy, over_lines)
+        if on_excess == "reject":
+            problems = result.problems
+            said = problems[problems["code"].str.startswith("quantity-exceeds-")]
+            assert {
+                (int(name[3:-4]), int(row), code.rsplit("-", 1)[1])
+                for name, row, code in zip(said["file"], said["row"], said["code"], strict=True)
+            } == over_lines
         sizes = lines.groupby("order_id").size() if len(lines) else pd.Series(dtype=int)
         assert (sizes <= min(per_order, per_file)).all()
         write_outputs(result, root / "out")

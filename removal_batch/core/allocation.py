@@ -185,6 +185,57 @@ def allocate_units(
     return Allocation(granted, found, frozenset(held), frozenset(dropped))
 
 
+def excess_of_held_lines(
+    held: pd.DataFrame,
+    written: pd.DataFrame,
+    availability: Availability,
+    held_positions: np.ndarray,
+    written_positions: np.ndarray,
+) -> pd.DataFrame:
+    """quantity-exceeds-* for lines of orders held before allocation (for an address, a
+    bad SKU on another line...). They take nothing, but a line asking more than it could
+    get is an error all the same: said now, not after the user fixed the first one and
+    ran again. What it could get is what the orders before it left, as if it were decided
+    in its place. ``held`` and ``written``: lines with order_no, sku, sellable, unsellable
+    (``written``'s as granted); the positions are their rows in the snapshot."""
+    listed = held_positions >= 0
+    if not listed.any():
+        return concat_findings([])
+    held, rows = held[listed], held_positions[listed]
+    orders = held["order_no"].to_numpy(dtype=np.int64)
+    span = int(max(orders.max(), written["order_no"].max() if len(written) else 0)) + 1
+    keys = written_positions.astype(np.int64) * span + written["order_no"].to_numpy(np.int64)
+    order = np.argsort(keys, kind="stable")
+    keys, by_row = keys[order], written_positions[order]
+    # The last written line of the same SKU placed before each held line.
+    before = np.searchsorted(keys, rows.astype(np.int64) * span + orders, side="left") - 1
+    same = (before >= 0) & (by_row[np.maximum(before, 0)] == rows) if len(keys) else before >= 0
+    found = []
+    for (kind, field, code, word), free_now in zip(
+        QUANTITIES, availability.remaining(), strict=True
+    ):
+        given = written[kind].to_numpy(dtype=np.int64)[order]
+        total = np.cumsum(given)
+        starts = np.searchsorted(by_row, by_row, side="left")  # each line's SKU's first
+        within = total - np.where(starts > 0, total[np.maximum(starts - 1, 0)], 0)
+        taken = np.where(same, within[np.maximum(before, 0)] if len(keys) else 0, 0)
+        free = free_now[rows] - taken
+        asked = held[kind].to_numpy(dtype=np.int64)
+        over = np.flatnonzero(asked > free)
+        if not len(over):
+            continue
+        in_snapshot = availability.snapshot[kind].to_numpy(dtype=np.int64)[rows]
+        skus = held["sku"].to_numpy(dtype=object)
+        message = [
+            _exceeds(str(skus[i]), int(asked[i]), int(free[i]), word, int(in_snapshot[i]))
+            for i in over
+        ]
+        found.append(
+            findings(held.index[over], field, code, message, [str(asked[i]) for i in over])
+        )
+    return concat_findings(found)
+
+
 def _exceeds(sku: str, asked: int, free: int, word: str, in_snapshot: int) -> str:
     earlier = in_snapshot - free
     taken = f", {earlier} already requested by earlier orders" if earlier > 0 else ""
@@ -194,4 +245,4 @@ def _exceeds(sku: str, asked: int, free: int, word: str, in_snapshot: int) -> st
     )
 
 
-__all__ = ["Allocation", "Availability", "allocate_units", "findings"]
+__all__ = ["Allocation", "Availability", "allocate_units", "excess_of_held_lines", "findings"]

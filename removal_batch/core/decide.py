@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from removal_batch.core.allocation import Availability, allocate_units
+from removal_batch.core.allocation import Availability, allocate_units, excess_of_held_lines
 from removal_batch.core.fields import ADDRESS_FIELDS, in_set
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
 from removal_batch.core.inventory import Snapshot
@@ -232,9 +232,26 @@ def decide_orders(
     has_lines[written["order_no"].to_numpy()] = True
     emptied = set(order_nos[~has_lines[order_nos]].tolist()) - held
     held |= emptied
+    held_excess = concat_findings([])
+    if settings.on_excess == "reject" and order_bad:
+        # Lines of orders held before allocation: checked against what they could get.
+        waiting = ~line_bad & np.isin(order_no, list(order_bad))
+        if waiting.any():
+            held_excess = excess_of_held_lines(
+                core[waiting],
+                written,
+                availability,
+                core["sku_pos"].to_numpy()[waiting],
+                written["sku_pos"].to_numpy(),
+            )
     would_send = set()
     if not settings.allow_partial and held:
-        over = allocation.findings["line"].to_numpy(dtype=np.int64)
+        over = np.concatenate(
+            [
+                allocation.findings["line"].to_numpy(dtype=np.int64),
+                held_excess["line"].to_numpy(dtype=np.int64),
+            ]
+        )
         clean = ~line_bad
         clean[over] = False
         order_level = np.concatenate([order_no[order_bad_lines], order_no[order_cell_error]])
@@ -242,7 +259,7 @@ def decide_orders(
     helped = orders.loc[orders["order_no"].isin(would_send), "order_id"]
     held_found = _held(orders, held, settings.allow_partial, frozenset(helped))
     out_orders, out_lines, split_found = _final_orders(orders, written, settings, places)
-    all_found = concat_findings([found, allocation.findings, held_found, split_found])
+    all_found = concat_findings([found, allocation.findings, held_excess, held_found, split_found])
     problems = place_findings(all_found, core, places)
     accepted = written.groupby("file_pos").size()
     # Lines come file by file: each file's lines are one slice (a view, where a groupby
