@@ -805,11 +805,15 @@ def test_a_large_file_valid_in_no_supported_encoding_is_refused(tmp_path: Path) 
 
     path = tmp_path / "big.txt"
     # 0x81 is undefined in cp1252 and a stray continuation byte in UTF-8.
-    path.write_bytes(_large_text("X").encode() + b"bad\x81\t1\n")
+    head = _large_text("X").encode()
+    path.write_bytes(head + b"bad\x81\t1\n")
     with pytest.raises(ReadError) as caught:
         read_table(path, has_request_header)
     assert caught.value.code == "file-encoding"
-    assert "0x81" in caught.value.message
+    # Where a text editor shows it: a line, not a byte offset counted from 0.
+    line = head.count(b"\n") + 1
+    assert caught.value.row == line
+    assert caught.value.message.startswith(f"Line {line:,} holds a byte (0x81, the file's byte")
 
 
 def test_a_large_file_of_blank_lines_is_empty_unless_text_follows(tmp_path: Path) -> None:

@@ -695,6 +695,18 @@ def test_no_slip_is_guessed_among_many_unknown_skus(tmp_path: Path) -> None:
             {"UnsellableQuantity": "+12.000"},
             "'+12.000' could mean 12 or 12000 units",
         ),
+        # A part of a unit: "leave the cell blank for 0" would ask for none.
+        (
+            {"SellableQuantity": "2.5"},
+            "SellableQuantity '2.5' is a part of a unit; a quantity counts whole units: type "
+            "the whole number meant, like 2 or 3.",
+        ),
+        ({"UnsellableQuantity": ",5"}, "'',5'' is a part of a unit".replace("''", "'")),
+        (
+            {"SellableQuantity": "x"},
+            "SellableQuantity must be a whole number of units (at most 999,999,999), like 3; "
+            "'x' is not. Leave the cell blank for 0.",
+        ),
         (
             {"AddressPostalCode": "2134"},
             "has only 4 digits: its leading zero was probably lost (e.g. 02134 became 2134).",

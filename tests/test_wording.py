@@ -141,3 +141,24 @@ def test_a_refused_liquidation_says_where_it_is_allowed_and_keeps_its_address(
     result = check(write_delimited(tmp_path / "l.txt", request_rows([row])), settings=allowed)
     assert len(_messages(result, "address-ignored")) == 1
     assert _messages(result, "postal-code-invalid") == []
+
+
+def test_a_split_order_names_its_parts_and_the_setting(tmp_path: Path, check: CheckOne) -> None:
+    """'has more than 3 lines; written as 2 orders S1-P1, -P2, ...' named neither the
+    setting that split it nor its last part (a review's finding)."""
+    rows = [
+        {"MerchantRemovalOrderID": "S1", "RemovalDisposition": "Disposal"}
+        | {"MerchantSKU": "00123", "SellableQuantity": "1"},
+        {"MerchantSKU": "ABC-1", "SellableQuantity": "1"},
+        {"MerchantSKU": "SKU-4", "SellableQuantity": "1"},
+        {"MerchantSKU": "123456789012", "UnsellableQuantity": "1"},
+    ]
+    path = write_delimited(tmp_path / "s.txt", request_rows(rows))
+    for limits, said in [
+        ({"max_skus_per_order": 3}, "more than 3 lines (max_skus_per_order); it is written as "
+         "2 orders, S1-P1 and S1-P2."),
+        ({"max_skus_per_file": 1}, "more than 1 line (max_skus_per_file: an order is never "
+         "split across upload files); it is written as 4 orders, S1-P1 to S1-P4."),
+    ]:  # fmt: skip
+        (message,) = _messages(check(path, settings=Settings(**limits)), "order-split")
+        assert message == "Order S1 has " + said

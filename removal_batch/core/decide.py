@@ -40,6 +40,7 @@ from removal_batch.core.rules.lines import (
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable
 from removal_batch.core.validate import ValidationResult
+from removal_batch.core.wording import counted
 
 ORDER_COLUMNS = [
     "order_id",
@@ -533,14 +534,25 @@ def _final_orders(
     split = agg[agg["part"].ne("")].drop_duplicates("order_no")
     split_found = concat_findings([])
     if len(split):
-        parts = agg[agg["part"].ne("")].groupby("order_no")["order_id"].size()
+        parts = split["order_no"].map(agg[agg["part"].ne("")].groupby("order_no").size())
+        # Which setting: an upload file's limit splits an order too (never across files).
+        setting = (
+            "max_skus_per_file: an order is never split across upload files"
+            if settings.max_skus_per_file < settings.max_skus_per_order
+            else "max_skus_per_order"
+        )
+        base = split["base_order_id"]
+        last = base + "-P" + parts.astype(str)
         message = (
-            "Order " + split["base_order_id"] + " has more than " + str(limit) + " lines; it is "
+            "Order " + base + " has more than " + f"{counted(limit, 'line')} ({setting}); it is "
             "written as "
-            + split["order_no"].map(parts).astype(str)
-            + " orders "
-            + split["base_order_id"]
-            + "-P1, -P2, ..."
+            + parts.astype(str)
+            + " orders, "
+            + base
+            + "-P1 "
+            + pd.Series(np.where(parts.eq(2), "and ", "to "), index=split.index)
+            + last
+            + "."
         )
         split_found = findings(
             split["order_no"].map(info["first_line"]),

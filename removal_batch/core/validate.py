@@ -187,6 +187,22 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     )
     not_integer = code.eq("value-not-integer")
     if not_integer.any():
+        # 2.5: a part of a unit, not a missing value ("leave it blank" would ask for none);
+        # the separators' own messages below take over where they apply (2,500; 1.000).
+        put(
+            not_integer & value.str.fullmatch(r"[+]?\d{0,9}[.,]\d*[1-9]\d*").fillna(False),
+            field
+            + " "
+            + _quote(value)
+            + " is a part of a unit; a quantity counts whole units: type the whole number "
+            "meant, like "
+            + value.str.extract(r"^[+]?(\d{0,9})", expand=False).replace("", "0")
+            + " or "
+            + (
+                value.str.extract(r"^[+]?(\d{0,9})", expand=False).replace("", "0").astype(int) + 1
+            ).astype(str)
+            + ".",
+        )
         # 1,000 or 1 000 (or 1'000): the digits run in groups of three.
         for separators, named in ((",", "a thousands comma"), (SPACES, SPACES_NAMED)):
             put(

@@ -68,10 +68,14 @@ def decode(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise ReadError(
             "file-encoding",
-            f"Byte {exc.start} (0x{data[exc.start]:02X}) is not valid in UTF-8, UTF-16 or "
-            "Windows-1252 text. Save the file again as 'CSV UTF-8' or 'Unicode Text'.",
+            f"Line {line:,} holds a byte (0x{data[exc.start]:02X}, the file's byte "
+            f"{exc.start + 1:,}) that is not valid in UTF-8, UTF-16 or Windows-1252 text. "
+            "Save the file again from your spreadsheet program as 'CSV UTF-8' (for a .csv) "
+            "or 'Unicode Text' (for a .txt).",
+            row=line,
         ) from exc
 
 
