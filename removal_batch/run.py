@@ -353,17 +353,13 @@ def run_workspace(
         ) from exc
     checkpoint("synced")
     final = space.out / result.run_id
+    outcome = RunOutcome(
+        result, final, recovered, summary=summary, never_read=passed_over, not_archived=not_archived
+    )
     if options.dry_run:
         os.replace(staging, final)
         _fsync_dir(space.out)
-        return RunOutcome(
-            result,
-            final,
-            recovered,
-            summary=summary,
-            never_read=passed_over,
-            not_archived=not_archived,
-        )
+        return outcome
     record = _record(result, digests, parse_time(result.snapshot.snapshot_time).timestamp())
     _write_json(space.pending / f"{result.run_id}.json", record.__dict__)
     checkpoint("pending-saved")
@@ -386,14 +382,7 @@ def run_workspace(
     else:
         not_archived.append(problem)
     checkpoint("done")
-    return RunOutcome(
-        result,
-        final,
-        recovered,
-        summary=summary,
-        never_read=passed_over,
-        not_archived=not_archived,
-    )
+    return outcome
 
 
 def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) -> RunRecord:
