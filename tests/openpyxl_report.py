@@ -12,7 +12,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell, WriteOnlyCell
 from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 
 from removal_batch.core.fields import column_letter
 from removal_batch.core.problems import PROBLEM_COLUMNS, normalise_problems
@@ -143,6 +143,7 @@ class _Mark:
     """The problems found in one input cell."""
 
     severe: bool = False
+    warned: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -184,6 +185,7 @@ def _cell_marks(located: pd.DataFrame, width: int) -> dict[int, dict[int, _Mark]
             continue
         mark = marks.setdefault(int(row), {}).setdefault(index, _Mark())
         mark.severe = mark.severe or severity in _SEVERE
+        mark.warned = mark.warned or severity == "warning"
         note = f"{code}: {message}" if message else code
         if note not in mark.notes:
             mark.notes.append(note)
@@ -192,7 +194,13 @@ def _cell_marks(located: pd.DataFrame, width: int) -> dict[int, dict[int, _Mark]
 
 def _marked_cell(ws: Any, value: str, mark: _Mark) -> Cell:
     cell = _string_cell(ws, value or None)
-    cell.fill = _RED_FILL if mark.severe else _YELLOW_FILL
+    # Red for errors, yellow for warnings; a cell with info records only is not coloured,
+    # but given a style all the same: openpyxl's write-only mode leaves out an empty cell
+    # with the default style, and its comment then lands on the next cell written.
+    if mark.severe or mark.warned:
+        cell.fill = _RED_FILL if mark.severe else _YELLOW_FILL
+    else:
+        cell.alignment = Alignment(vertical="bottom")
     text = "\n".join(mark.notes)
     lines = sum(1 + len(note) // 50 for note in mark.notes)
     cell.comment = Comment(text, COMMENT_AUTHOR, height=min(30 + 16 * lines, 400), width=320)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -399,3 +400,27 @@ def test_xlsx_round_trip_keeps_text_as_text(tmp_path_factory: Any, values: list[
 
 def test_header_constant_matches_problem_columns() -> None:
     assert HEADER == PROBLEM_COLUMNS
+
+
+def test_xlsx_info_records_are_commented_but_not_coloured(tmp_path: Path) -> None:
+    """order-held is info (SPEC 4): its comment on the order's id cell was coloured yellow,
+    as a warning's is (a review's finding). The cell keeps its comment, uncoloured, and is
+    written even when blank (a generated id), so that the comment has a cell."""
+    frame = problems_frame(
+        [
+            Problem("order-held", "Order R1 is held back", row=2, column="A"),
+            Problem("order-held", "Order RB-1 is held back", row=3, column="A"),
+            Problem("header-unknown", "a warning", row=3, column="B"),
+        ]
+    )
+    raw = raw_table_from_rows("r.csv", [["Id", "Note"], ["R1", "x"], ["", "y"]])
+    path = tmp_path / "r.errors.xlsx"
+    write_errors_xlsx(frame, raw, path)
+    ws = openpyxl.load_workbook(path)["Annotated"]
+    for held in ("C3", "C4"):
+        assert ws[held].fill.fill_type is None
+        assert ws[held].comment is not None and "is held back" in ws[held].comment.text
+    assert ws["D4"].fill.fgColor.rgb.endswith("FFEB9C")
+    with zipfile.ZipFile(path) as archive:
+        sheet = archive.read("xl/worksheets/sheet2.xml").decode()
+    assert '<c r="C4" s="4"/>' in sheet  # the blank id cell, written for its comment

@@ -25,6 +25,7 @@ from removal_batch.core.problems import PROBLEM_COLUMNS, normalise_problems
 from removal_batch.core.raw_table import RawTable
 from removal_batch.writers.safe_text import csv_safe
 from removal_batch.writers.xlsx import (
+    NOTED,
     RED,
     YELLOW,
     Column,
@@ -229,6 +230,7 @@ def _cell_marks(located: pd.DataFrame, width: int) -> tuple[pd.DataFrame, pa.Arr
             "pos": marked["pos"].to_numpy(),
             "col": col[col.notna()].astype("int64").to_numpy(),
             "severe": marked["severity"].isin(_SEVERE).to_numpy(),
+            "warned": marked["severity"].eq("warning").to_numpy(),
             "note": note.to_numpy(),
         }
     ).drop_duplicates(subset=["pos", "col", "note"])
@@ -239,9 +241,12 @@ def _cell_marks(located: pd.DataFrame, width: int) -> tuple[pd.DataFrame, pa.Arr
         {
             "pos": each["pos"].to_numpy()[starts],
             "col": each["col"].to_numpy()[starts],
-            "severe": np.logical_or.reduceat(each["severe"].to_numpy(), starts)
-            if len(starts)
-            else np.empty(0, dtype=bool),
+            **{
+                flag: np.logical_or.reduceat(each[flag].to_numpy(), starts)
+                if len(starts)
+                else np.empty(0, dtype=bool)
+                for flag in ("severe", "warned")
+            },
             "lines": np.add.reduceat(lines, starts) if len(starts) else np.empty(0, np.int64),
         }
     )
@@ -254,7 +259,11 @@ def _annotated_sheet(frame: pd.DataFrame, raw: RawTable) -> Sheet:
     labels = _row_labels(located, height)
     marks, notes = _cell_marks(located, width)
     numbers = np.asarray(raw.row_numbers, dtype=np.int64)
-    style = np.where(marks["severe"].to_numpy(), RED, YELLOW).astype(np.int8)
+    # Red for errors, yellow for warnings (SPEC 5); a cell with notes only (order-held,
+    # on an order's id) keeps its comment without a colour that would call it a warning.
+    style = np.select(
+        [marks["severe"].to_numpy(), marks["warned"].to_numpy()], [RED, YELLOW], NOTED
+    ).astype(np.int8)
     columns = [Column(text=labels), Column(numbers=numbers)]
     widths = [_width("Problems", labels), _number_width("Row", int(numbers.max(initial=0)))]
     cells = raw.cells

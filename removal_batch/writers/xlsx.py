@@ -29,6 +29,9 @@ _TYPES = "application/vnd.openxmlformats-officedocument."
 
 # Cell styles, by their index in styles.xml's cellXfs.
 PLAIN, BOLD, RED, YELLOW = 0, 1, 2, 3
+# Looks plain; written all the same where a cell is empty, so that a comment (an info
+# record's) has its cell.
+NOTED = 4
 # Rows turned into XML at a time: bounds the memory a large report needs.
 BLOCK_ROWS = 50_000
 # Characters XML 1.0 cannot hold (RE2 syntax): shown as U+FFFD by the caller.
@@ -120,7 +123,7 @@ def _text_cells(column: Column, letter: str, rows: pa.Array, block: slice) -> pa
 
 
 # The s="" attribute of each style index (PLAIN needs none).
-_STYLE_ATTRIBUTES = pa.array(["", *(f' s="{i}"' for i in (BOLD, RED, YELLOW))])
+_STYLE_ATTRIBUTES = pa.array(["", *(f' s="{i}"' for i in (BOLD, RED, YELLOW, NOTED))])
 
 
 def _number_cells(column: Column, letter: str, rows: pa.Array, block: slice) -> pa.Array:
@@ -301,11 +304,12 @@ STYLES = (
     '<bgColor rgb="FFFFEB9C"/></patternFill></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
-    '</cellStyleXfs><cellXfs count="4">'
+    '</cellStyleXfs><cellXfs count="5">'
     '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     '<xf numFmtId="0" fontId="0" fillId="2" borderId="0" xfId="0" applyFill="1"/>'
     '<xf numFmtId="0" fontId="0" fillId="3" borderId="0" xfId="0" applyFill="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '</cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
     "</cellStyles></styleSheet>"
 )
