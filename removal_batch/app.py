@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,6 +26,9 @@ from removal_batch.pipeline import (
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from removal_batch.ledger import Ledger
+    from removal_batch.workspace import Workspace
 
 
 def _console(stderr: bool = False) -> Console:
@@ -417,6 +421,9 @@ def run_command(
                 progress, bar = (None, None) if as_json else _progress_console(console, len(ready))
                 try:
                     outcome = run_workspace(space, settings, options, ledger, progress)
+                except KeyboardInterrupt:
+                    _tell_unfinished(space, ledger)
+                    raise
                 finally:
                     if bar is not None:
                         bar.stop()
@@ -458,6 +465,20 @@ def run_command(
             console.print("Dry run: no orders written, nothing recorded, inbox untouched.")
     _tell_never_read(err, outcome.never_read)
     return result.exit_code
+
+
+def _tell_unfinished(space: Workspace, ledger: Ledger) -> None:
+    """After Ctrl-C: a run stopped between publishing its orders and recording them is
+    finished by the next run, which the user must know before uploading anything."""
+    from removal_batch.run import interrupted_runs
+
+    with contextlib.suppress(Exception):  # the interruption is what is said, come what may
+        for run_id in interrupted_runs(space, ledger):
+            _print_error(
+                f"run {run_id} was stopped after publishing its orders in "
+                f"{space.out / run_id}, before recording them. The next removal-batch run "
+                "records them (without writing them again) and archives their inputs."
+            )
 
 
 def _tell_never_read(err: Console, notes: list[str]) -> None:

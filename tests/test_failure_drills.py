@@ -515,3 +515,28 @@ def test_a_file_whose_name_is_not_text_is_not_recorded_as_processed(tmp_path: Pa
     os.rename(named, root / "inbox" / "renamed.txt")
     assert _run(root)[0] == 0
     assert ledger_orders(root) == ["D1"]
+
+
+def test_ctrl_c_after_publishing_says_the_next_run_finishes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped between publishing and recording, a run said only that nothing half-written
+    was published: its orders are in out/ all the same, and the user must know that the
+    next run records them before uploading anything (a review's finding)."""
+    from removal_batch.ledger import Ledger
+
+    root = _workspace(tmp_path)
+
+    def interrupted(self: Ledger, record: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Ledger, "record_run", interrupted)
+    code, output = _run(root)
+    assert code == 130
+    (run_id,) = _state(root)[1]
+    assert f"run {run_id} was stopped after publishing its orders" in output
+    assert "The next removal-batch run records them" in output
+    monkeypatch.undo()
+    code, output = _run(root)
+    assert code == 0 and f"Finished run {run_id}" in output
+    assert ledger_orders(root) == ["D1", "D2", "D3"]
