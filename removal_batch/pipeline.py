@@ -228,6 +228,40 @@ def _refuse_same_names(paths: Sequence[Path]) -> None:
             )
 
 
+def _one_name_per_file(
+    paths: Sequence[Path], digests: Mapping[str, str]
+) -> tuple[list[Path], list[FileOutcome]]:
+    """Each file once, in name order: a path given twice is read once without a word; a
+    second name of one file (a link to it in the inbox) is named as skipped, where it had
+    vanished from the summary. The file itself is read rather than a link to it."""
+    first_of: dict[Path, Path] = {}
+    twins = []
+    for path in sorted(paths, key=lambda p: (p.is_symlink(), p.name, str(p))):
+        try:
+            target = path.resolve()
+        except (OSError, RuntimeError):  # a loop of links: reported when it is read
+            target = path
+        first = first_of.setdefault(target, path)
+        if first is path or os.path.abspath(first) == os.path.abspath(path):
+            continue
+        outcome = FileOutcome(
+            name=path.name, path=path, sha256=digests.get(path.name, ""), status="skipped"
+        )
+        outcome.problems = problems_frame(
+            [
+                Problem(
+                    "file-already-processed",
+                    f"The same file as {first.name} (another name for it, such as a link), "
+                    "read in this batch: skipped, so that its orders are not made twice.",
+                    file=path.name,
+                )
+            ]
+        )
+        twins.append(outcome)
+    ordered = sorted(set(first_of.values()), key=lambda p: (p.name, str(p)))
+    return ordered, twins
+
+
 def _without_copies(
     paths: list[Path], digests: dict[str, str]
 ) -> tuple[list[Path], list[FileOutcome]]:
@@ -548,7 +582,7 @@ def run_batch(
     """
     started = utc_now()
     # Files in name order, whatever order they were given in: allocation depends on it.
-    ordered = sorted({p.resolve(): p for p in paths}.values(), key=lambda p: (p.name, str(p)))
+    ordered, twins = _one_name_per_file(paths, digests or {})
     badly_named = [_badly_named(p, display_name(p)) for p in ordered if display_name(p) != p.name]
     ordered = [p for p in ordered if display_name(p) == p.name]
     _refuse_same_names(ordered)
@@ -625,7 +659,7 @@ def run_batch(
             outcome.status = "partial"
         else:
             outcome.status = "accepted"
-    outcomes = sorted([*outcomes, *skipped, *badly_named, *copies], key=lambda o: o.name)
+    outcomes = sorted([*outcomes, *skipped, *badly_named, *copies, *twins], key=lambda o: o.name)
     bad = any(
         len(o.problems) and o.problems["severity"].isin(["fatal", "error"]).any() for o in outcomes
     )

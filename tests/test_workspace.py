@@ -613,3 +613,22 @@ def test_watch_tries_again_after_a_run_that_processed_nothing(
     _stop_watching_after(monkeypatch, 16)
     assert app.watch_command(root, 0.01, 0.0, None) == 0
     assert len(runs) == 2
+
+
+def test_a_second_name_of_one_file_in_the_inbox_is_named_as_skipped(tmp_path: Path) -> None:
+    """A link in the inbox to a file beside it: one of the two names vanished from the
+    summary, and the link was read rather than the file (a review's finding). The file
+    is read, the link named as skipped, and both are archived."""
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "b.txt", [("D1", [("00A", 1, 0)])])
+    link = root / "inbox" / "a.txt"
+    link.symlink_to("b.txt")
+    os.utime(link, (time.time() - 60,) * 2, follow_symlinks=False)
+    result = cli("run", str(root), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    status = {f["file"]: f["status"] for f in summary["inputs"]}
+    assert status == {"a.txt": "skipped", "b.txt": "accepted"}
+    assert [o["source_file"] for o in summary["orders"]] == ["b.txt"]
+    (run,) = (root / "archive").iterdir()
+    assert sorted(p.name for p in run.iterdir()) == ["a.txt", "b.txt"]
