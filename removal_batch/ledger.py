@@ -88,6 +88,22 @@ def _in_use(exc: sqlite3.DatabaseError) -> bool:
 LOCK_TIMEOUT = 30.0
 
 
+def _unreadable(path: Path, exc: sqlite3.DatabaseError) -> LedgerError:
+    """What to say of a ledger SQLite refuses: in use, or damaged (found on opening it, or
+    only by a query reaching a damaged page)."""
+    if _in_use(exc):
+        return LedgerError(
+            f"The ledger {path} is in use by another program ({exc}). Close the program that "
+            "has it open (a database browser, a sync or backup tool), then run again. Do not "
+            "move the ledger aside: it holds every order id and unit issued so far."
+        )
+    return LedgerError(
+        f"The ledger {path} cannot be read ({exc}). It may be damaged: restore it from a "
+        "backup, or move it aside to start a new one (ids and units issued before are then "
+        "no longer checked)."
+    )
+
+
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -105,18 +121,7 @@ class Ledger:
                     f"knows version {SCHEMA_VERSION}. Use the matching removal-batch version."
                 )
         except sqlite3.DatabaseError as exc:
-            if _in_use(exc):
-                raise LedgerError(
-                    f"The ledger {path} is in use by another program ({exc}). Close the "
-                    "program that has it open (a database browser, a sync or backup tool), "
-                    "then run again. Do not move the ledger aside: it holds every order id "
-                    "and unit issued so far."
-                ) from exc
-            raise LedgerError(
-                f"The ledger {path} cannot be read ({exc}). It may be damaged: restore it from "
-                "a backup, or move it aside to start a new one (ids and units issued before "
-                "are then no longer checked)."
-            ) from exc
+            raise _unreadable(path, exc) from exc
 
     def close(self) -> None:
         self.conn.close()
@@ -125,7 +130,7 @@ class Ledger:
         try:
             return self.conn.execute(sql, args).fetchall()
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"The ledger {self.path} cannot be read ({exc}).") from exc
+            raise _unreadable(self.path, exc) from exc
 
     def processed_inputs(self) -> dict[str, str]:
         """sha256 -> run id, for every input a run processed (skipped ones excluded)."""

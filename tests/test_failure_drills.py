@@ -540,3 +540,19 @@ def test_ctrl_c_after_publishing_says_the_next_run_finishes_it(
     code, output = _run(root)
     assert code == 0 and f"Finished run {run_id}" in output
     assert ledger_orders(root) == ["D1", "D2", "D3"]
+
+
+def test_a_ledger_damaged_past_its_first_page_says_what_to_do(tmp_path: Path) -> None:
+    """A ledger whose header reads but whose tables do not (a torn copy, a disk error) was
+    reported as 'cannot be read (database disk image is malformed).', with no advice."""
+    root = _workspace(tmp_path)
+    assert _run(root)[0] == 0
+    ledger = root / ".removal-batch" / "ledger.sqlite3"
+    data = bytearray(ledger.read_bytes())
+    data[-4096:] = bytes(4096)  # the last page zeroed: the file opens, a table does not read
+    ledger.write_bytes(bytes(data))
+    drop(root, "c.txt", [("D4", [("00A", 1, 0)])])
+    code, output = _run(root)
+    assert code == 2
+    assert "cannot be read" in output and "restore it from a backup" in output
+    assert _state(root)[0] == ["c.txt"]
