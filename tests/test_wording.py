@@ -162,3 +162,18 @@ def test_a_split_order_names_its_parts_and_the_setting(tmp_path: Path, check: Ch
     ]:  # fmt: skip
         (message,) = _messages(check(path, settings=Settings(**limits)), "order-split")
         assert message == "Order S1 has " + said
+
+
+def test_the_many_lines_wording_of_an_excess_is_the_one_lines() -> None:
+    """Held orders' lines are worded in one vectorised step: the same sentence as a line's."""
+    import numpy as np
+    import pandas as pd
+
+    from removal_batch.core.allocation import _exceeds, _exceeds_each
+
+    cases = [("A", 1, 0, 0), ("B-2", 2, 1, 1), ("C", 1_500, 3, 10), ("D", 7, 7, 9)]
+    skus, asked, free, listed = (list(c) for c in zip(*cases, strict=True))
+    each = _exceeds_each(
+        pd.Series(skus), np.array(asked), np.array(free), "sellable", np.array(listed)
+    )
+    assert each.tolist() == [_exceeds(*case[:3], "sellable", case[3]) for case in cases]

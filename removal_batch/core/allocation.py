@@ -224,16 +224,48 @@ def excess_of_held_lines(
         over = np.flatnonzero(asked > free)
         if not len(over):
             continue
-        in_snapshot = availability.snapshot[kind].to_numpy(dtype=np.int64)[rows]
-        skus = held["sku"].to_numpy(dtype=object)
-        message = [
-            _exceeds(str(skus[i]), int(asked[i]), int(free[i]), word, int(in_snapshot[i]))
-            for i in over
-        ]
-        found.append(
-            findings(held.index[over], field, code, message, [str(asked[i]) for i in over])
+        in_snapshot = availability.snapshot[kind].to_numpy(dtype=np.int64)[rows][over]
+        message = _exceeds_each(
+            pd.Series(held["sku"].to_numpy(dtype=object)[over]),
+            asked[over],
+            free[over],
+            word,
+            in_snapshot,
         )
+        found.append(findings(held.index[over], field, code, message, asked[over].astype(str)))
     return concat_findings(found)
+
+
+def _exceeds_each(
+    skus: pd.Series, asked: np.ndarray, free: np.ndarray, word: str, in_snapshot: np.ndarray
+) -> pd.Series:
+    """_exceeds for many lines at once (every line of a large held batch may be over)."""
+
+    def text(numbers: np.ndarray) -> pd.Series:
+        return pd.Series(numbers).map("{:,}".format)
+
+    earlier = in_snapshot - free
+    taken = pd.Series(
+        np.where(
+            earlier > 0, ", " + earlier.astype(str) + " already requested by earlier orders", ""
+        )
+    )
+    return (
+        text(asked)
+        + " "
+        + word
+        + pd.Series(np.where(asked == 1, " unit", " units"))
+        + " of SKU '"
+        + skus.astype(str)
+        + "' requested, but only "
+        + pd.Series(free.astype(str))
+        + pd.Series(np.where(free == 1, " is", " are"))
+        + " available ("
+        + pd.Series(in_snapshot.astype(str))
+        + " in the snapshot"
+        + taken
+        + ")."
+    )
 
 
 def _exceeds(sku: str, asked: int, free: int, word: str, in_snapshot: int) -> str:
