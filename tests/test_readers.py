@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 
 import openpyxl
@@ -1142,6 +1143,38 @@ def test_unvalued_cells_are_found_in_the_sheet_xml() -> None:
         (1, 8, "#NOT CALCULATED =A1"),
     ]
     assert _unvalued_cells(b'<c r="A1"><f>1+1</f><v>2</v></c>') is None
+
+
+def test_formulas_of_a_workbook_calculated_on_opening_are_not_values(tmp_path: Path, check) -> None:
+    """xlsxwriter cannot calculate: it saves 0 as every formula's result and sets
+    fullCalcOnLoad, so that Excel shows the right values. The 0 was read as the quantity
+    (orders written, exit 0), and a formula's SKU as '0' (a review's finding)."""
+    import zipfile
+
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Removal Request"
+    sheet.append([*header, "UnsellableQuantity"])
+    sheet.append(["X1", "Disposal", "SKU-4", "=2+3", 0])
+    sheet.append(["X2", "Disposal", '="ABC"&"-1"', 1, 0])
+    plain = tmp_path / "plain.xlsx"
+    book.save(plain)
+    made = tmp_path / "xlsxwriter-like.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(made, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb"</f>(<v\s*/>|<v></v>)?", b"</f><v>0</v>", data)
+            if item.filename == "xl/workbook.xml":
+                data = data.replace(b"</workbook>", b'<calcPr fullCalcOnLoad="1"/></workbook>')
+            target.writestr(item, data)
+    rows = check(made).files[0].table.rows
+    assert rows["SellableQuantity"].tolist() == ["#NOT CALCULATED =2+3", "1"]
+    assert rows["MerchantSKU"].tolist() == ["SKU-4", '#NOT CALCULATED ="ABC"&"-1"']
+    result = check(made)
+    assert codes_at(result) == {(2, "D", "value-not-integer"), (3, "C", "sku-unknown")}
+    assert result.decision.orders.empty
 
 
 ODS_NAMESPACES = {

@@ -200,13 +200,25 @@ def sheet_extras(path: Path, sheet: str) -> SheetExtras:
             if part is None:
                 return SheetExtras()
             styles = _padded_styles(archive)
+            stale = _recalculated_on_load(archive)
             data = _read_part(archive, part, limit=1 << 40)
         if data is None:
             return SheetExtras()
         padded = _cells_with_styles(data, styles) if styles else None
-        return SheetExtras(padded, _hidden_rows(data), _unvalued_cells(data))
+        return SheetExtras(padded, _hidden_rows(data), _unvalued_cells(data, stale))
     except Exception:  # noqa: BLE001 - see the module's docstring: values stay calamine's
         return SheetExtras()
+
+
+_FULL_CALC = re.compile(rb'\bfullCalcOnLoad="(?:1|true)"')
+
+
+def _recalculated_on_load(archive: zipfile.ZipFile) -> bool:
+    """Whether the workbook asks to be calculated when opened (<calcPr fullCalcOnLoad>):
+    a program that cannot calculate (xlsxwriter) saves 0 as every formula's result and
+    sets it, so that Excel shows the right values. Those saved results are not values."""
+    book = _read_part(archive, "xl/workbook.xml")
+    return book is not None and _FULL_CALC.search(book) is not None
 
 
 _HIDDEN_ROW = re.compile(
@@ -244,9 +256,18 @@ _ERROR_CELL = re.compile(
 )
 
 
-def _unvalued_cells(data: bytes) -> CellTexts | None:
+# Any formula cell, with whatever result it saved: in a workbook to be calculated on
+# opening, the saved results are placeholders.
+_ANY_FORMULA_CELL = re.compile(
+    rb"<" + _PREFIX + rb"c\s([^<>]{0,1024}?)(?<!/)>\s*<" + _PREFIX + rb"f\b[^<>]{0,1024}?"
+    rb"(?:/>|(?<!/)>([^<]{0,65536})</" + _PREFIX + rb"f>)"
+)
+
+
+def _unvalued_cells(data: bytes, stale: bool = False) -> CellTexts | None:
     """Error cells as their text (#N/A), and formulas with no saved result as ``=`` and
-    the formula. A formula of text type with an empty <v> is an empty text, a real value."""
+    the formula. A formula of text type with an empty <v> is an empty text, a real value.
+    ``stale``: every formula's saved result is a placeholder (see _recalculated_on_load)."""
     rows: list[int] = []
     columns: list[int] = []
     texts: list[str] = []
@@ -261,6 +282,12 @@ def _unvalued_cells(data: bytes) -> CellTexts | None:
     if b't="e"' in data:
         for match in _ERROR_CELL.finditer(data):
             place(match.group(1), html.unescape(match.group(2).decode("utf-8", "replace")))
+    if stale and b"f>" in data:
+        for match in _ANY_FORMULA_CELL.finditer(data):
+            attributes, formula = match.groups()
+            shown = html.unescape((formula or b"").decode("utf-8", "replace")).strip()
+            place(attributes, NOT_CALCULATED + "=" + (shown or "..."))
+        return cell_texts(rows, columns, texts)
     # Any formula closes an <f> (a shared one's first cell does): one search, 10 ms per
     # 15 MB, settles a sheet without formulas.
     if b"f>" in data:
