@@ -1177,6 +1177,46 @@ def test_formulas_of_a_workbook_calculated_on_opening_are_not_values(tmp_path: P
     assert result.decision.orders.empty
 
 
+def test_cells_without_references_are_placed_by_their_order(tmp_path: Path, check) -> None:
+    """A cell's r="E2" is optional (Power BI and other exporters leave it out): calamine
+    placed such cells, but the searches for error cells and zero-padded numbers did not,
+    so a #N/A quantity read as 0 and a ZIP code shown 02134 as 2134 (a review's finding)."""
+    import zipfile
+
+    from removal_batch.readers.sheet_xml import _with_references
+
+    assert _with_references(b'<row><c><v>1</v></c><c r="C1"/><c t="e"/></row><row><c/></row>') == (
+        b'<row><c r="A1"><v>1</v></c><c r="C1"/><c r="D1" t="e"/></row><row><c r="A2"/></row>'
+    )
+    header = request_rows([])[0]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Removal Request"
+    sheet.append(header)
+    # Every cell written (a blank one holds a space): without references, cells left out
+    # would move the others left, in the file itself.
+    sheet.append([{**ROW, "AddressStateOrRegion": "MA"}.get(h, "") or " " for h in header])
+    zip_cell = sheet.cell(2, header.index("AddressPostalCode") + 1, 2134)
+    zip_cell.number_format = "00000"
+    sheet.cell(2, header.index("UnsellableQuantity") + 1).value = "#N/A"
+    plain = tmp_path / "plain.xlsx"
+    book.save(plain)
+    bare = tmp_path / "bare.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(bare, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = re.sub(rb'(<(?:c|row)) r="[A-Z]*[0-9]+"', rb"\1", data)
+            target.writestr(item, data)
+    assert b'<c r="' not in zipfile.ZipFile(bare).read("xl/worksheets/sheet1.xml")
+    result = check(bare)
+    rows = result.files[0].table.rows
+    assert rows["AddressPostalCode"].tolist() == ["02134"]
+    assert rows["UnsellableQuantity"].tolist() == ["#N/A"]
+    letter = openpyxl.utils.get_column_letter(header.index("UnsellableQuantity") + 1)
+    assert codes_at(result) == {(2, letter, "value-not-integer")}
+
+
 ODS_NAMESPACES = {
     "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
     "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
