@@ -1217,6 +1217,30 @@ def test_cells_without_references_are_placed_by_their_order(tmp_path: Path, chec
     assert codes_at(result) == {(2, letter, "value-not-integer")}
 
 
+def test_the_total_row_of_an_excel_table_is_not_a_request(tmp_path: Path, check) -> None:
+    """Insert > Table, then Table Design > Total Row: the sums under the table were read
+    as a row, "Total" as an order (or, unlabelled, as a line of the order above, which it
+    held back for a missing SKU) (a review's finding)."""
+    from openpyxl.worksheet.table import Table
+
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Removal Request"
+    sheet.append([*header, "UnsellableQuantity"])
+    sheet.append(["T1", "Disposal", "SKU-4", 1, 2])
+    sheet.append(["", "", "ABC-1", 1, 0])
+    sheet.append(["Total", None, None, "=SUBTOTAL(109,D2:D3)", 2])
+    table = Table(displayName="Requests", ref="A1:E4")
+    table.totalsRowCount = 1
+    sheet.add_table(table)
+    book.save(tmp_path / "table.xlsx")
+    result = check(tmp_path / "table.xlsx")
+    assert result.problems.empty, result.problems["message"].tolist()
+    assert result.files[0].table.rows["source_row"].tolist() == [2, 3]
+    assert result.decision.orders["order_id"].tolist() == ["T1"]
+
+
 ODS_NAMESPACES = {
     "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
     "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",

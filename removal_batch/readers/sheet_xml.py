@@ -27,6 +27,7 @@ are still right, only unpadded, and the rules say when zeros look lost.
 from __future__ import annotations
 
 import html
+import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -190,6 +191,8 @@ class SheetExtras:
     hidden_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     unvalued: CellTexts | None = None
     merged: np.ndarray | None = None  # as RawTable.merged (an .ods's; calamine gives the rest)
+    # Rows (as shown) of an Excel table's Total Row: the table's sums, not a request.
+    totals_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def sheet_extras(path: Path, sheet: str) -> SheetExtras:
@@ -202,12 +205,15 @@ def sheet_extras(path: Path, sheet: str) -> SheetExtras:
                 return SheetExtras()
             styles = _padded_styles(archive)
             stale = _recalculated_on_load(archive)
+            totals = _totals_rows(archive, part)
             data = _read_part(archive, part, limit=1 << 40)
         if data is None:
             return SheetExtras()
         data = _with_references(data)
         padded = _cells_with_styles(data, styles) if styles else None
-        return SheetExtras(padded, _hidden_rows(data), _unvalued_cells(data, stale))
+        return SheetExtras(
+            padded, _hidden_rows(data), _unvalued_cells(data, stale), totals_rows=totals
+        )
     except Exception:  # noqa: BLE001 - see the module's docstring: values stay calamine's
         return SheetExtras()
 
@@ -247,6 +253,37 @@ def _with_references(data: bytes) -> bytes:
         done = match.start(2) + 1
     parts.append(data[done:])
     return b"".join(parts)
+
+
+_TABLE_REF = re.compile(r"[A-Z]{1,3}([0-9]{1,7}):[A-Z]{1,3}([0-9]{1,7})")
+
+
+def _totals_rows(archive: zipfile.ZipFile, part: str) -> np.ndarray:
+    """The rows of the sheet's Excel tables (Insert > Table) that are a Total Row (Table
+    Design > Total Row): the sums under the table, which Excel keeps apart from its data.
+    Read as a row, "Total" became an order and the sums a line of the order above."""
+    sheet = PurePosixPath(part)
+    links = _read_part(archive, str(sheet.parent / "_rels" / f"{sheet.name}.rels"))
+    if links is None or b"/table" not in links:
+        return np.zeros(0, dtype=np.int64)
+    rows: list[int] = []
+    for element in ElementTree.fromstring(links).iter():
+        if _local(element.tag) != "Relationship" or not (element.get("Type") or "").endswith(
+            "/table"
+        ):
+            continue
+        target = element.get("Target") or ""
+        name = target.lstrip("/") if target.startswith("/") else str(sheet.parent / target)
+        table = _read_part(archive, posixpath.normpath(name))
+        if table is None:
+            continue
+        root = ElementTree.fromstring(table)
+        count = int(_attribute(root, "totalsRowCount") or 0)
+        span = _TABLE_REF.fullmatch(_attribute(root, "ref") or "")
+        if count > 0 and span is not None:
+            last = int(span.group(2))
+            rows += range(max(last - count + 1, int(span.group(1)) + 1), last + 1)
+    return np.asarray(rows, dtype=np.int64)
 
 
 _FULL_CALC = re.compile(rb'\bfullCalcOnLoad="(?:1|true)"')

@@ -506,6 +506,7 @@ def _read_workbook_here(
         extras.unvalued, cells, first_row, first_row + limits.max_rows + 101
     )
     cells = _shown_padded(extras.padded, cells, first_row)
+    cells = _without_rows(cells, first_row, extras.totals_rows)
     numbers = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
     return RawTable(
         file=name,
@@ -619,6 +620,17 @@ def _shown_unvalued(
         values[unvalued.rows[here] - top] = unvalued.texts[here]
         grown[column] = pd.array(values, dtype=TEXT)
     return grown, top
+
+
+def _without_rows(cells: pd.DataFrame, first_row: int, rows: np.ndarray) -> pd.DataFrame:
+    """The frame with the given rows (as shown, from 1) blank: read as no request."""
+    at = rows - 1 - first_row
+    at = at[(at >= 0) & (at < len(cells))]
+    if not len(at):
+        return cells
+    cells = cells.copy()
+    cells.iloc[at, :] = ""
+    return cells
 
 
 def _shown_padded(padded: PaddedCells | None, cells: pd.DataFrame, first_row: int) -> pd.DataFrame:
