@@ -463,8 +463,10 @@ def _child_result(pid: int, read_end: int) -> RawTable:
 
 _TOO_BIG = (
     "The workbook needs more memory to read than allowed: it declares far more cells than a "
-    "request file holds (for example a cell far down at row 1,048,576). Copy the rows you "
-    "need into a new workbook and drop that in."
+    "request file holds: a cell far down (at row 1,048,576) or far to the right (in "
+    "column XFD) stretches the sheet over every row and column up to it. Press Ctrl+End "
+    "in Excel to find that cell and delete it, or copy the rows you need into a new "
+    "workbook and drop that in."
 )
 
 
