@@ -996,3 +996,36 @@ def test_a_held_order_with_a_generated_id_echoes_the_blank_cell(
     (held,) = problems[problems["code"].eq("order-held")].itertuples()
     assert held.value == "" and held.order_id.startswith("RB-")
     assert f"Order {held.order_id} is held back" in held.message
+
+
+def test_generated_and_part_ids_do_not_differ_only_in_capitals(
+    tmp_path: Path, inventory: Path
+) -> None:
+    """A generated RB-...-0001 beside a typed rb-...-0001, and parts X-P1, X-P2 beside a
+    typed x-p1: two order files that Windows and macOS keep as one (a review's finding)."""
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    typed = {**BASE, "MerchantRemovalOrderID": f"rb-{today}-0001"}
+    blank = {**BASE, "MerchantRemovalOrderID": ""}
+    first = write_delimited(tmp_path / "a.txt", request_rows([typed]))
+    second = write_delimited(tmp_path / "b.txt", request_rows([blank]))
+    ids = run_batch([first, second], inventory, Settings()).decision.orders["order_id"]
+    assert sorted(ids) == [f"RB-{today}-0002", f"rb-{today}-0001"]
+    ledger = frozenset({f"Rb-{today}-0001"})
+    ids = run_batch([second], inventory, Settings(), used_ids=ledger).decision.orders["order_id"]
+    assert ids.tolist() == [f"RB-{today}-0002"]
+    rows = [
+        {**BASE, "MerchantRemovalOrderID": "X"},
+        {"MerchantSKU": "ABC-1", "SellableQuantity": "1"},
+        {**BASE, "MerchantRemovalOrderID": "x-p1", "MerchantSKU": "SKU-4"},
+    ]
+    split = write_delimited(tmp_path / "s.txt", request_rows(rows))
+    result = run_batch([split], inventory, Settings(max_skus_per_order=1))
+    said = result.problems.loc[result.problems["code"].eq("order-id-duplicate"), "message"]
+    assert said.tolist() == [
+        "Order X has 2 lines, more than 1, so it would be written as orders X-P1, X-P2...; "
+        "but X-P1 is the id of another order in this batch (in other capitals: one file on "
+        "Windows and macOS). Give one of the two orders another id."
+    ]
+    assert result.decision.orders["order_id"].tolist() == ["x-p1"]

@@ -392,7 +392,10 @@ def _part_id_clashes(
     long = orders[counts[orders["order_no"].to_numpy()] > limit]
     if long.empty:
         return concat_findings([])
-    batch_ids = set(orders["order_id"].tolist())
+    # In any capitals, as _duplicate_ids compares (X-P1 and x-p1 are one file on Windows).
+    exact_ids = set(orders["order_id"].tolist())
+    batch_ids = {i.upper() for i in exact_ids}
+    used_upper = {i.upper() for i in used_ids if "-P" in i.upper()}
     at: list[int] = []
     codes: list[str] = []
     messages: list[str] = []
@@ -416,13 +419,16 @@ def _part_id_clashes(
                 f"{len(order_id) - (longest - MAX_ORDER_ID)} characters or fewer."
             )
             continue
-        clash = next((n for n in names if n in batch_ids or n in used_ids), None)
+        clash = next((n for n in names if n.upper() in batch_ids or n.upper() in used_upper), None)
         if clash is None:
             continue
+        exact = clash in exact_ids or clash in used_ids
+        capitals = "" if exact else " (in other capitals: one file on Windows and macOS)"
         where = (
-            "is the id of another order in this batch. Give one of the two orders another id."
-            if clash in batch_ids
-            else "was already issued in an earlier run. Give this order another id."
+            f"is the id of another order in this batch{capitals}. Give one of the two orders "
+            "another id."
+            if clash.upper() in batch_ids
+            else f"was already issued in an earlier run{capitals}. Give this order another id."
         )
         at.append(first_line)
         values.append(order_id)

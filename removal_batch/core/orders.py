@@ -29,12 +29,15 @@ DISPOSITION_NAMES = {
 
 
 def generated_ids(prefix: str, day: dt.date, taken: frozenset[str]) -> Iterator[str]:
-    """<prefix>-YYYYMMDD-NNNN, skipping ids already used (in this run or in the ledger)."""
+    """<prefix>-YYYYMMDD-NNNN, skipping ids already used (in this run or in the ledger),
+    in any capitals: rb-...-0001 and RB-...-0001 would be one order file on Windows."""
+    stem = f"{prefix}-{day:%Y%m%d}-".upper()
+    used = {t.upper() for t in taken if t[: len(stem)].upper() == stem}
     number = 0
     while True:
         number += 1
         candidate = f"{prefix}-{day:%Y%m%d}-{number:04d}"
-        if candidate not in taken:
+        if candidate.upper() not in used:
             yield candidate
 
 
