@@ -648,7 +648,9 @@ def run_batch(
         if extra is not None and len(extra):
             outcome.problems = concat_problems([outcome.problems, extra])
         outcome.problems = point_held_orders_at_errors(
-            sort_problems(outcome.problems), settings.allow_partial, decision.partial_would_send
+            sort_problems(outcome.problems),
+            settings.allow_partial,
+            decision.partial_would_send.get(outcome.name, frozenset()),
         )
         outcome.accepted = decision.accepted_rows.get(outcome.name, 0)
         outcome.rejected = outcome.rows - outcome.accepted

@@ -800,6 +800,14 @@ def test_only_orders_allow_partial_would_send_in_part_suggest_it(tmp_path: Path,
         settings=Settings(allow_partial=True),
     )
     assert partial.decision.orders["order_id"].tolist() == ["R2"]
+    # The same id in another file is another order, held for its id alone: no hint there.
+    again = write_delimited(
+        tmp_path / "q.txt", request_rows([{**BASE, "MerchantRemovalOrderID": "R2"}])
+    )
+    result = check(tmp_path / "p.txt", again)
+    held = result.problems[result.problems["code"].eq("order-held")]
+    hint = held["message"].str.contains("--allow-partial")
+    assert dict(zip(held["file"], hint, strict=True)) == {"p.txt": True, "q.txt": False}
 
 
 def test_a_held_order_under_allow_partial_does_not_suggest_it(tmp_path: Path, check) -> None:
@@ -815,22 +823,24 @@ def test_a_held_order_under_allow_partial_does_not_suggest_it(tmp_path: Path, ch
 def test_held_messages_fall_back_to_the_general_sentence() -> None:
     """decide_orders gives held orders the general sentence (it has not seen the value
     problems); an order whose errors are not found keeps it when the others are pointed."""
+    import numpy as np
     import pandas as pd
 
     from removal_batch.core.problems import held_messages
 
     ids = pd.Series(["A", "B"], dtype=object)
     general = "Order A is held back and not written, because of the errors reported on its rows."
+    hinted, plain = np.array([True, False]), np.array([False, False])
     assert (
-        held_messages(ids, False, frozenset({"A"}))[0] == f"{general} Fix them and run again "
+        held_messages(ids, False, hinted)[0] == f"{general} Fix them and run again "
         "(or use --allow-partial to send the valid lines)."
     )
-    assert held_messages(ids, False, frozenset())[0] == f"{general} Fix them and run again."
-    assert held_messages(ids, True, frozenset({"A"}))[0] == f"{general} Fix them and run again."
+    assert held_messages(ids, False, plain)[0] == f"{general} Fix them and run again."
+    assert held_messages(ids, True, hinted)[0] == f"{general} Fix them and run again."
     pointed = held_messages(
         ids,
         True,
-        frozenset(),
+        plain,
         pd.Series([7, None], dtype="Int64"),
         pd.Series(["sku-unknown", None], dtype=object),
         pd.Series([3, None], dtype="float64"),

@@ -80,7 +80,8 @@ class Decision:
     withdrawn_cells: dict[str, pd.DataFrame] = field(default_factory=dict)
     # Held orders that --allow-partial would send in part: no order-level error, and a line
     # with no error of its own. Their order-held record says so; the others' does not.
-    partial_would_send: frozenset[str] = frozenset()
+    # (Keyed by file, then order id: an id may be used in two files, one order each.)
+    partial_would_send: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _combine(files: list[ValidatedFile]) -> pd.DataFrame:
@@ -257,8 +258,8 @@ def decide_orders(
         clean[over] = False
         order_level = np.concatenate([order_no[order_bad_lines], order_no[order_cell_error]])
         would_send = (set(order_no[clean].tolist()) & held) - set(order_level.tolist()) - emptied
-    helped = orders.loc[orders["order_no"].isin(would_send), "order_id"]
-    held_found = _held(orders, held, settings.allow_partial, frozenset(helped))
+    helped = orders[orders["order_no"].isin(would_send)]
+    held_found = _held(orders, held, settings.allow_partial, would_send)
     out_orders, out_lines, split_found = _final_orders(orders, written, settings, places)
     all_found = concat_findings([found, allocation.findings, held_excess, held_found, split_found])
     problems = place_findings(all_found, core, places)
@@ -279,7 +280,10 @@ def decide_orders(
         accepted_rows={p.name: int(accepted.get(i, 0)) for i, p in enumerate(places)},
         orders=out_orders,
         lines=out_lines,
-        partial_would_send=frozenset(helped),
+        partial_would_send={
+            places[int(pos)].name: frozenset(part["order_id"])
+            for pos, part in helped.groupby("file_pos")
+        },
     )
 
 
@@ -449,14 +453,15 @@ def _part_id_clashes(
 
 
 def _held(
-    orders: pd.DataFrame, held: set[int], allow_partial: bool, would_send: frozenset[str]
+    orders: pd.DataFrame, held: set[int], allow_partial: bool, would_send: set[int]
 ) -> pd.DataFrame:
     if not held:
         return concat_findings([])
     held_orders = orders[orders["order_no"].isin(held)]
     # The general wording: the batch replaces it with the order's first error once the
     # value problems found before grouping are joined to these (point_held_orders_at_errors).
-    message = held_messages(held_orders["order_id"], allow_partial, would_send)
+    hinted = held_orders["order_no"].isin(would_send).to_numpy()
+    message = held_messages(held_orders["order_id"], allow_partial, hinted)
     # The cell as typed: blank for an order whose id was generated (the message names it).
     typed = held_orders["order_id"].mask(held_orders["generated_id"], "")
     return findings(

@@ -122,16 +122,17 @@ def sort_problems(frame: pd.DataFrame) -> pd.DataFrame:
 def held_messages(
     order_ids: pd.Series,
     allow_partial: bool,
-    would_send: frozenset[str],
+    would_send: np.ndarray,
     first_row: pd.Series | None = None,
     first_code: pd.Series | None = None,
     errors: pd.Series | None = None,
 ) -> pd.Series:
     """The order-held record's message, the one wording for it: with the order's first
     error (row, code) and its count of errors where they are known (not NaN), else the
-    general sentence. ``would_send``: the orders --allow-partial would send in part; only
+    general sentence. ``would_send``: per order, whether --allow-partial would send it in
+    part; only
     theirs mention it (an order held for its address would be held all the same)."""
-    hinted = order_ids.isin(would_send).to_numpy() & (not allow_partial)
+    hinted = np.asarray(would_send, dtype=bool) & (not allow_partial)
     fix = pd.Series(
         np.where(
             hinted,
@@ -175,7 +176,8 @@ def point_held_orders_at_errors(
     on a 50-line order the cause may be 40 rows below the record, and "the errors
     reported on its rows" leaves the reader to find it. ``problems`` are one file's,
     sorted, with order ids filled; an order without an error found here keeps its
-    message."""
+    message. ``would_send``: ids of this file's orders --allow-partial would send in
+    part."""
     held = problems["code"].eq("order-held")
     if not held.any():
         return problems
@@ -193,7 +195,7 @@ def point_held_orders_at_errors(
     problems.loc[held, "message"] = held_messages(
         orders,
         allow_partial,
-        would_send,
+        orders.isin(would_send).to_numpy(),
         orders.map(first["row"]),
         orders.map(first["code"]),
         orders.map(by_order.size()),
