@@ -177,3 +177,20 @@ def test_the_many_lines_wording_of_an_excess_is_the_one_lines() -> None:
         pd.Series(skus), np.array(asked), np.array(free), "sellable", np.array(listed)
     )
     assert each.tolist() == [_exceeds(*case[:3], "sellable", case[3]) for case in cases]
+
+
+def test_only_a_disposition_the_settings_can_allow_is_told_how(
+    tmp_path: Path, check: CheckOne
+) -> None:
+    """'Disposals' was told to be added to allowed_dispositions, which refuses it (a
+    review's finding); only the names the setting takes, and not yet allowed, are."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    rows = [
+        {"MerchantRemovalOrderID": f"D{i}", "RemovalDisposition": value, "MerchantSKU": "ABC-1"}
+        | {"SellableQuantity": "1"}
+        for i, value in enumerate(["Disposals", "Returns", "liquidation", "Recycle"])
+    ]
+    result = check(write_delimited(tmp_path / "d.txt", request_rows(rows, header)))
+    said = _messages(result, "disposition-invalid")
+    assert ["allowed_dispositions" in m for m in said] == [False, False, True, False]

@@ -23,7 +23,7 @@ from removal_batch.core.problems import concat_problems, empty_problems, normali
 from removal_batch.core.raw_table import NOT_CALCULATED, SPREADSHEET_ERROR
 from removal_batch.core.rules.address import default_address_refusals
 from removal_batch.core.schema import request_schema, schema_errors
-from removal_batch.core.settings import Settings
+from removal_batch.core.settings import DISPOSITIONS, Settings
 from removal_batch.core.shape import RequestTable
 
 # pandera check name -> SPEC code. One place, so a code never drifts from its check.
@@ -276,12 +276,16 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         + " or ".join(allowed)
         + ".",
     )
-    # A disposition Amazon knows but the settings leave out: say where it is turned on.
-    known = (
-        value.str.strip().str.lower().str.rstrip("s").isin(["liquidation", "disposal", "return"])
-    )
+    # A disposition the settings can allow but leave out: say where it is turned on (the
+    # names allowed_dispositions takes, as core.settings reads them).
+    settable = {
+        name
+        for d in DISPOSITIONS
+        if d not in allowed
+        for name in (d.lower(), d.lower().rstrip("s"))
+    }
     put(
-        bad_disposition & known,
+        bad_disposition & value.str.strip().str.lower().isin(settable),
         "RemovalDisposition "
         + _quote(value)
         + " is not allowed here; use "
