@@ -176,9 +176,15 @@ def test_a_note_of_several_lines_and_commas_is_no_stray_quote(tmp_path: Path, ch
     result = check(tmp_path / "narrow.csv")
     assert result.problems.empty, result.problems["message"].tolist()
     assert result.files[0].table.rows["ShippingNotes"].tolist() == [notes[1][1:-1]]
-    # A whole row typed with spaces after its commas is still a row.
-    spaced = narrow.replace('"Bldg', '"Bldg\nQ2, Disposal, ABC-1, 3, 0, x')
-    (tmp_path / "narrow.csv").write_text(spaced)
+    # As many commas as the row's, each before a space, or numbers with thousands commas:
+    # prose all the same (a review's finding).
+    for note in ["Attn Receiving, Dock 2, Bay 3, Door 7, North side", "1,000 mats,2,500 straps"]:
+        (tmp_path / "narrow.csv").write_text(narrow.replace("Bldg 4", "Call first\n" + note))
+        result = check(tmp_path / "narrow.csv")
+        assert result.problems.empty, result.problems["message"].tolist()
+    # A program's row, with no space after its commas, is still a row.
+    tight = narrow.replace('"Bldg', '"Bldg\nQ2,Disposal,ABC-1,3,0,x')
+    (tmp_path / "narrow.csv").write_text(tight)
     assert codes_at(check(tmp_path / "narrow.csv")) == {(2, "F", "file-unreadable")}
     tabbed = request_rows([{**ROW, "ShippingNotes": "x"}])
     text = "\r\n".join("\t".join(r) for r in tabbed).replace("\tx", '\t"Fragile\n\tglass"')

@@ -281,14 +281,17 @@ def _row_delimiters(delimiter: str, width: int) -> int:
 def _holds_a_row(cell: str, delimiter: str, width: int) -> bool:
     """Whether a line of the cell, after its first, is a row rather than prose. The
     pattern above found one with enough delimiters; a comma or semicolon in prose is
-    followed by a space ("Dock 2, Bay 3, Door 7"), one between a program's cells is not,
-    so in prose only a line holding a whole row's count is taken for one."""
+    followed by a space ("Dock 2, Bay 3, Door 7"), or groups a number's thousands
+    ("2,500 straps"); one between a program's cells is neither. (Rows typed with a space
+    after each comma are not told from prose: a quote mark after such a space opens no
+    quoted cell, so they are seldom swallowed.)"""
     if delimiter == "\t":
         return True
     need = _row_delimiters(delimiter, width)
+    grouping = rf"(?<=\d){re.escape(delimiter)}(?=\d{{3}}(?!\d))"
     for line in re.split(r"\r\n|\r|\n", cell)[1:]:
-        count = line.count(delimiter)
-        if count >= width - 1 or count - line.count(delimiter + " ") >= need:
+        tight = line.count(delimiter) - line.count(delimiter + " ")
+        if tight >= need and tight - len(re.findall(grouping, line)) >= need:
             return True
     return False
 
