@@ -348,6 +348,9 @@ def test_only_key_lines_and_blank_lines_stand_above_a_feeds_skus(tmp_path: Path,
         assert codes_at(result) == {(1, "A", "header-unknown")}
         assert result.problems["message"].tolist() == [message]
         assert result.decision.orders["order_id"].tolist() == ["F1"]
+    # Nor a SKU line of two cells (its unsellable count left out), read as a key.
+    (tmp_path / "two.txt").write_text("\n".join([*keys[:2], "ABC-1\t2", *keys[2:], *skus]))
+    assert codes(check(tmp_path / "two.txt")) == {"header-missing"}
     stray = tmp_path / "stray.txt"
     stray.write_text("\n".join([*keys[:2], "00123\t1\t0", *keys[2:], *skus]) + "\n")
     result = check(stray)

@@ -979,6 +979,9 @@ def test_a_sku_and_an_fnsku_of_different_items_are_refused(tmp_path: Path, inven
         | {"FNSKU": "X000000001", "SellableQuantity": "1"},
         {"MerchantRemovalOrderID": "D3", "RemovalDisposition": "Disposal", "MerchantSKU": "ABC-1"}
         | {"FNSKU": "X999", "SellableQuantity": "1"},
+        # The same FNSKU in small letters is the same code.
+        {"MerchantRemovalOrderID": "D4", "RemovalDisposition": "Disposal", "MerchantSKU": "SKU-4"}
+        | {"FNSKU": "x000000004", "SellableQuantity": "1"},
     ]
     request = write_delimited(tmp_path / "f.txt", request_rows(rows, header))
     result = run_batch([request], inventory, Settings())
@@ -992,7 +995,7 @@ def test_a_sku_and_an_fnsku_of_different_items_are_refused(tmp_path: Path, inven
         "snapshot, the FNSKU of 'ABC-1' is 'X000000002'. Correct the one that is wrong, or "
         "clear the FNSKU cell.",
     ]
-    assert result.decision.orders["order_id"].tolist() == ["D2"]
+    assert result.decision.orders["order_id"].tolist() == ["D2", "D4"]
 
 
 def test_a_held_order_with_a_generated_id_echoes_the_blank_cell(

@@ -194,3 +194,20 @@ def test_only_a_disposition_the_settings_can_allow_is_told_how(
     result = check(write_delimited(tmp_path / "d.txt", request_rows(rows, header)))
     said = _messages(result, "disposition-invalid")
     assert ["allowed_dispositions" in m for m in said] == [False, False, True, False]
+
+
+def test_no_column_is_told_to_take_the_name_of_one_the_file_has(
+    tmp_path: Path, check: CheckOne
+) -> None:
+    """'Notes' beside ShippingNotes was told to be renamed ShippingNotes: done, the file is
+    refused for two ShippingNotes columns (a review's finding)."""
+    from conftest import REQUEST_HEADER
+
+    header = [*REQUEST_HEADER, "Notes"]
+    row = {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"}
+    row |= {"MerchantSKU": "ABC-1", "SellableQuantity": "1", "Notes": "x"}
+    result = check(write_delimited(tmp_path / "n.txt", request_rows([row], header)))
+    (said,) = _messages(result, "header-unknown")
+    assert said == (
+        "Column P 'Notes' is not a column of the Removal Request template; its values are ignored."
+    )

@@ -175,8 +175,9 @@ _COMMON_NAMES = {
 }
 
 
-def _meant_field(text: str, kind: str = "column") -> str:
-    """A hint naming the field an unknown header probably means, or ""."""
+def _meant_field(text: str, kind: str = "column", present: set[str] | None = None) -> str:
+    """A hint naming the field an unknown header probably means, or "" (also where the
+    file has that field already: renamed, the column would be a duplicate)."""
     import difflib
 
     key = header_key(text)
@@ -184,7 +185,7 @@ def _meant_field(text: str, kind: str = "column") -> str:
     if meant is None:
         close = difflib.get_close_matches(key, list(HEADER_LOOKUP), n=1, cutoff=0.8)
         meant = HEADER_LOOKUP[close[0]] if close else None
-    if meant is None:
+    if meant is None or meant in (present or set()):
         return ""
     if kind == "key":
         return f" If it was meant as {meant}, write {meant} instead."
@@ -193,11 +194,13 @@ def _meant_field(text: str, kind: str = "column") -> str:
 
 def _unknown_key(cells: list[str]) -> bool:
     """A feed line naming no removal field but shaped like a key line: a name of words
-    (``ShipNotes``, ``Address 2``), then at most one value. Ignored with a warning, as an
-    unknown column of a table is; any other line among the keys stops the file."""
+    (``ShipNotes``, ``Address 2``), then at most one value, not a bare number (``ABC-1 2``
+    is a SKU line out of place). Ignored with a warning, as an unknown column of a table
+    is; any other line among the keys stops the file."""
     return (
         len(cells) > 0
         and re.fullmatch(r"[A-Za-z][A-Za-z0-9 _.-]{0,40}", cells[0]) is not None
+        and not (len(cells) > 1 and re.fullmatch(r"[0-9]+", cells[1]))
         and all(c == "" for c in cells[2:])
     )
 
@@ -298,7 +301,8 @@ def _header_problems(
                 Problem(
                     "header-unknown",
                     f"Column {column_letter(col)} '{cell}' is not a column of the "
-                    f"Removal Request template; its values are ignored.{_meant_field(cell)}",
+                    "Removal Request template; its values are ignored."
+                    + _meant_field(cell, present={f for f in fields if f}),
                     column=column_letter(col),
                     value=cell,
                     file=raw.file,

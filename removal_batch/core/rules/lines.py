@@ -66,7 +66,8 @@ def fnsku_mismatch(lines: pd.DataFrame, snapshot: Snapshot, positions: np.ndarra
         np.asarray(arrow_strings(snapshot.frame["fnsku"]).take(pa.array(at[listed])), dtype=object),
         index=given.index,
     )
-    wrong = theirs.ne("") & theirs.ne(given)
+    # FNSKUs are capitals (X00...): a lower-case one typed is the same code.
+    wrong = theirs.ne("") & theirs.str.upper().ne(given.str.upper())
     if not wrong.any():
         return concat_findings([])
     given, theirs = given[wrong], theirs[wrong]
