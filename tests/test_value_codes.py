@@ -703,6 +703,12 @@ def test_no_slip_is_guessed_among_many_unknown_skus(tmp_path: Path) -> None:
         ),
         ({"UnsellableQuantity": ",5"}, "'',5'' is a part of a unit".replace("''", "'")),
         (
+            {"SellableQuantity": "1.500"},
+            "SellableQuantity '1.500' is no whole number of units, unless its point groups "
+            "thousands (as in much of Europe): write 1500 if that is meant, without the point, "
+            "or the whole number meant.",
+        ),
+        (
             {"SellableQuantity": "x"},
             "SellableQuantity must be a whole number of units (at most 999,999,999), like 3; "
             "'x' is not. Leave the cell blank for 0.",

@@ -203,6 +203,17 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
             ).astype(str)
             + ".",
         )
+        # 1.500: a thousand and a half units, with Europe's thousands point, or 1.5.
+        put(
+            not_integer & value.str.fullmatch(r"\+?[1-9]\d{0,2}\.\d{3}").fillna(False),
+            field
+            + " "
+            + _quote(value)
+            + " is no whole number of units, unless its point groups thousands (as in much "
+            "of Europe): write "
+            + value.str.replace(r"[+.]", "", regex=True)
+            + " if that is meant, without the point, or the whole number meant.",
+        )
         # 1,000 or 1 000 (or 1'000): the digits run in groups of three.
         for separators, named in ((",", "a thousands comma"), (SPACES, SPACES_NAMED)):
             put(
