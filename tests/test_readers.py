@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -1154,12 +1155,21 @@ def test_unvalued_cells_are_found_in_the_sheet_xml() -> None:
     assert _unvalued_cells(b'<c r="A1"><f>1+1</f><v>2</v></c>') is None
 
 
+def _parts_changed(source: Path, target: Path, change: Callable[[str, bytes], bytes]) -> Path:
+    """A copy of a workbook with each part passed through ``change(name, bytes)``: how
+    other programs lay out what openpyxl writes."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as copy:
+        for item in original.infolist():
+            copy.writestr(item, change(item.filename, original.read(item)))
+    return target
+
+
 def test_formulas_of_a_workbook_calculated_on_opening_are_not_values(tmp_path: Path, check) -> None:
     """xlsxwriter cannot calculate: it saves 0 as every formula's result and sets
     fullCalcOnLoad, so that Excel shows the right values. The 0 was read as the quantity
     (orders written, exit 0), and a formula's SKU as '0' (a review's finding)."""
-    import zipfile
-
     header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
     book = openpyxl.Workbook()
     sheet = book.active
@@ -1169,15 +1179,15 @@ def test_formulas_of_a_workbook_calculated_on_opening_are_not_values(tmp_path: P
     sheet.append(["X2", "Disposal", '="ABC"&"-1"', 1, 0])
     plain = tmp_path / "plain.xlsx"
     book.save(plain)
-    made = tmp_path / "xlsxwriter-like.xlsx"
-    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(made, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename.startswith("xl/worksheets/sheet"):
-                data = re.sub(rb"</f>(<v\s*/>|<v></v>)?", b"</f><v>0</v>", data)
-            if item.filename == "xl/workbook.xml":
-                data = data.replace(b"</workbook>", b'<calcPr fullCalcOnLoad="1"/></workbook>')
-            target.writestr(item, data)
+
+    def as_xlsxwriter_saves(name: str, data: bytes) -> bytes:
+        if name.startswith("xl/worksheets/sheet"):
+            return re.sub(rb"</f>(<v\s*/>|<v></v>)?", b"</f><v>0</v>", data)
+        if name == "xl/workbook.xml":
+            return data.replace(b"</workbook>", b'<calcPr fullCalcOnLoad="1"/></workbook>')
+        return data
+
+    made = _parts_changed(plain, tmp_path / "xlsxwriter-like.xlsx", as_xlsxwriter_saves)
     rows = check(made).files[0].table.rows
     assert rows["SellableQuantity"].tolist() == ["#NOT CALCULATED =2+3", "1"]
     assert rows["MerchantSKU"].tolist() == ["SKU-4", '#NOT CALCULATED ="ABC"&"-1"']
@@ -1210,13 +1220,13 @@ def test_cells_without_references_are_placed_by_their_order(tmp_path: Path, chec
     sheet.cell(2, header.index("UnsellableQuantity") + 1).value = "#N/A"
     plain = tmp_path / "plain.xlsx"
     book.save(plain)
-    bare = tmp_path / "bare.xlsx"
-    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(bare, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename.startswith("xl/worksheets/sheet"):
-                data = re.sub(rb'(<(?:c|row)) r="[A-Z]*[0-9]+"', rb"\1", data)
-            target.writestr(item, data)
+
+    def without_references(name: str, data: bytes) -> bytes:
+        if name.startswith("xl/worksheets/sheet"):
+            return re.sub(rb'(<(?:c|row)) r="[A-Z]*[0-9]+"', rb"\1", data)
+        return data
+
+    bare = _parts_changed(plain, tmp_path / "bare.xlsx", without_references)
     assert b'<c r="' not in zipfile.ZipFile(bare).read("xl/worksheets/sheet1.xml")
     result = check(bare)
     rows = result.files[0].table.rows
