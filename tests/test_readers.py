@@ -127,6 +127,19 @@ def test_a_stray_quote_is_placed_on_the_line_a_text_editor_shows(tmp_path: Path,
     assert "runs over lines 4-5 to the end of the file, so line 5 was not read as a row" in message
 
 
+def test_the_stray_quote_search_takes_a_very_wide_file(tmp_path: Path, check) -> None:
+    """Half of 2,002 columns is more repeats than Arrow's regular expressions take: the
+    search for rows a quote swallowed failed, exit 3 (found by the long fuzz run). Here a
+    quoted cell holds a line break, on a row of 2,002 cells, so the search runs."""
+    wide = '"two\rlines",FZ-1' + "," * 2000
+    header = _STRAY_HEADER.replace("\t", ",")
+    path = tmp_path / "wide.csv"
+    path.write_bytes(f"{wide}\n{header}\nQ1,Disposal,00123,1,0,\n".encode())
+    result = check(path)
+    assert result.exit_code in (0, 1)
+    assert "file-unreadable" not in codes(result)
+
+
 @pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
 def test_cells_holding_line_breaks_are_not_stray_quotes(tmp_path: Path, check, large: bool) -> None:
     """As Excel writes a cell holding breaks: quoted, quotes doubled. Commas in the lines

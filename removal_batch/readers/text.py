@@ -275,7 +275,10 @@ def _row_like_line(delimiter: str, width: int) -> str:
 
 def _row_delimiters(delimiter: str, width: int) -> int:
     most = max(1, width - 1)
-    return min(3, most) if delimiter == "\t" else min(max(3, width // 2), most)
+    need = min(3, most) if delimiter == "\t" else min(max(3, width // 2), most)
+    # Arrow's regular expressions repeat at most 1,000 times (a 2,002-column row asked for
+    # {1001}, and the reader failed); a line of 1,000 delimiters is a row anyway.
+    return min(need, 1000)
 
 
 def _holds_a_row(cell: str, delimiter: str, width: int) -> bool:
