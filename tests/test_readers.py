@@ -1207,6 +1207,14 @@ def test_formulas_of_a_workbook_calculated_on_opening_are_not_values(tmp_path: P
     result = check(made)
     assert codes_at(result) == {(2, "D", "value-not-integer"), (3, "C", "sku-unknown")}
     assert result.decision.orders.empty
+    # A result other than the placeholder 0 was calculated by the program that saved it.
+    from removal_batch.readers.sheet_xml import _unvalued_cells
+
+    cells = (
+        b'<c r="A1"><f>2+3</f><v>0</v></c><c r="B1"><f>1+1</f><v>2</v></c><c r="C1"><f>X</f></c>'
+    )
+    found = _unvalued_cells(cells, stale=True)
+    assert found is not None and found.columns.tolist() == [0, 2]
 
 
 def test_cells_without_references_are_placed_by_their_order(tmp_path: Path, check) -> None:

@@ -292,7 +292,8 @@ _FULL_CALC = re.compile(rb'\bfullCalcOnLoad="(?:1|true)"')
 def _recalculated_on_load(archive: zipfile.ZipFile) -> bool:
     """Whether the workbook asks to be calculated when opened (<calcPr fullCalcOnLoad>):
     a program that cannot calculate (xlsxwriter) saves 0 as every formula's result and
-    sets it, so that Excel shows the right values. Those saved results are not values."""
+    sets it, so that Excel shows the right values. Those zeros are not values. (openpyxl
+    sets it too, and saves no result at all; a result other than 0 is trusted.)"""
     book = _read_part(archive, "xl/workbook.xml")
     return book is not None and _FULL_CALC.search(book) is not None
 
@@ -332,11 +333,12 @@ _ERROR_CELL = re.compile(
 )
 
 
-# Any formula cell, with whatever result it saved: in a workbook to be calculated on
-# opening, the saved results are placeholders.
+# Any formula cell, and the result it saved (group 3; None for none): in a workbook to be
+# calculated on opening, a saved 0 (xlsxwriter's for every formula) is a placeholder.
 _ANY_FORMULA_CELL = re.compile(
     rb"<" + _PREFIX + rb"c\s([^<>]{0,1024}?)(?<!/)>\s*<" + _PREFIX + rb"f\b[^<>]{0,1024}?"
-    rb"(?:/>|(?<!/)>([^<]{0,65536})</" + _PREFIX + rb"f>)"
+    rb"(?:/>|(?<!/)>([^<]{0,65536})</" + _PREFIX + rb"f>)\s*"
+    rb"(?:<" + _PREFIX + rb"v\s*/>|<" + _PREFIX + rb"v>([^<]{0,1024})</" + _PREFIX + rb"v>)?"
 )
 
 
@@ -358,15 +360,18 @@ def _unvalued_cells(data: bytes, stale: bool = False) -> CellTexts | None:
     if b't="e"' in data:
         for match in _ERROR_CELL.finditer(data):
             place(match.group(1), html.unescape(match.group(2).decode("utf-8", "replace")))
-    if stale and b"f>" in data:
-        for match in _ANY_FORMULA_CELL.finditer(data):
-            attributes, formula = match.groups()
-            shown = html.unescape((formula or b"").decode("utf-8", "replace")).strip()
-            place(attributes, NOT_CALCULATED + "=" + (shown or "..."))
-        return cell_texts(rows, columns, texts)
     # Any formula closes an <f> (a shared one's first cell does): one search, 10 ms per
     # 15 MB, settles a sheet without formulas.
-    if b"f>" in data:
+    if b"f>" not in data:
+        return cell_texts(rows, columns, texts)
+    if stale:
+        for match in _ANY_FORMULA_CELL.finditer(data):
+            attributes, formula, value = match.groups()
+            if value is not None and value.strip() not in (b"", b"0"):
+                continue  # a result other than the placeholder: one the program calculated
+            shown = html.unescape((formula or b"").decode("utf-8", "replace")).strip()
+            place(attributes, NOT_CALCULATED + "=" + (shown or "..."))
+    else:
         for match in _FORMULA_CELL.finditer(data):
             attributes, formula, empty_value = match.groups()
             kind = _CELL_TYPE.search(attributes)
