@@ -22,17 +22,13 @@ import pandas as pd
 from removal_batch.core.fields import ORDER_FIELDS, column_letter
 from removal_batch.core.raw_table import TEXT, RawTable
 
-COVERED_COLUMNS = ["index", "field", "value", "message"]
-
 
 @dataclass
 class MergedCells:
     rows: pd.DataFrame  # the request rows, order-level values filled down their merges
-    covered: pd.DataFrame  # item cells a merge covers: index (row position), field, ...
-
-
-def no_covered_cells() -> pd.DataFrame:
-    return pd.DataFrame({name: pd.Series(dtype=object) for name in COVERED_COLUMNS})
+    # Item cells a merge covers: index (row position), field, value, message; None for
+    # none (most files: a frame built per file costs a batch of 1,000 files 0.2 s).
+    covered: pd.DataFrame | None
 
 
 def apply_merged_cells(
@@ -42,12 +38,12 @@ def apply_merged_cells(
     each field's column index. Only ranges reaching below the header are looked at."""
     merged = raw.merged
     if merged is None or not len(merged):
-        return MergedCells(rows, no_covered_cells())
+        return MergedCells(rows, None)
     first_row, first_col, last_row, last_col = (merged[:, k] for k in range(4))
     # One cell is no merge; a range starting on or above the header is the header's.
     keep = ((last_row > first_row) | (last_col > first_col)) & (first_row > header_row)
     if not keep.any():
-        return MergedCells(rows, no_covered_cells())
+        return MergedCells(rows, None)
     first_row, first_col = first_row[keep], first_col[keep]
     last_row, last_col = last_row[keep], last_col[keep]
     top = _top_left_values(raw, first_row, first_col)
@@ -92,7 +88,7 @@ def apply_merged_cells(
                 top[over][which],
             )
         )
-    found = pd.concat(covered, ignore_index=True) if covered else no_covered_cells()
+    found = pd.concat(covered, ignore_index=True) if covered else None
     return MergedCells(rows, found)
 
 
