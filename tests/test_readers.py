@@ -196,9 +196,18 @@ def test_a_note_of_several_lines_and_commas_is_no_stray_quote(tmp_path: Path, ch
         (tmp_path / "narrow.csv").write_text(narrow.replace("Bldg 4", "Call first\n" + note))
         result = check(tmp_path / "narrow.csv")
         assert result.problems.empty, result.problems["message"].tolist()
-    # A program's row, with no space after its commas, is still a row.
-    tight = narrow.replace('"Bldg', '"Bldg\nQ2,Disposal,ABC-1,3,0,x')
-    (tmp_path / "narrow.csv").write_text(tight)
+    # A program's row, with no space after its commas, is still a row: also one whose
+    # SKU ends in digits before 3-digit quantities (they are cells, not "200,120,250"),
+    # and in a file delimited by semicolons, which group no thousands.
+    for row in [
+        "Q2,Disposal,ABC-1,3,0,x",
+        "Q2,Disposal,SKU-200,120,250,",
+        "Disposal,SKU-200,120,250,",
+    ]:
+        (tmp_path / "narrow.csv").write_text(narrow.replace('"Bldg', '"Bldg\n' + row))
+        assert codes_at(check(tmp_path / "narrow.csv")) == {(2, "F", "file-unreadable")}, row
+    semi = narrow.replace(",", ";").replace('"Bldg', '"Bldg\nQ2;Disposal;SKU-200;120;250;')
+    (tmp_path / "narrow.csv").write_text(semi)
     assert codes_at(check(tmp_path / "narrow.csv")) == {(2, "F", "file-unreadable")}
     tabbed = request_rows([{**ROW, "ShippingNotes": "x"}])
     text = "\r\n".join("\t".join(r) for r in tabbed).replace("\tx", '\t"Fragile\n\tglass"')

@@ -291,12 +291,23 @@ def _holds_a_row(cell: str, delimiter: str, width: int) -> bool:
     if delimiter == "\t":
         return True
     need = _row_delimiters(delimiter, width)
-    grouping = rf"(?<=\d){re.escape(delimiter)}(?=\d{{3}}(?!\d))"
     for line in re.split(r"\r\n|\r|\n", cell)[1:]:
         tight = line.count(delimiter) - line.count(delimiter + " ")
-        if tight >= need and tight - len(re.findall(grouping, line)) >= need:
+        if tight >= need and tight - _thousands_commas(line, delimiter) >= need:
             return True
     return False
+
+
+# A number written with thousands commas, standing alone: "2,500 straps", not the cells of
+# a row ("SKU-200,120,250,": a comma after the last group, so no number of prose).
+_GROUPED = re.compile(r"(?<![\d,])\d{1,3}((?:,\d{3})+)(?![\d,])")
+
+
+def _thousands_commas(line: str, delimiter: str) -> int:
+    """The commas of a line that group a number's thousands (a semicolon groups none)."""
+    if delimiter != ",":
+        return 0
+    return sum(match.group(1).count(",") for match in _GROUPED.finditer(line))
 
 
 def _breaks(text: str) -> int:
