@@ -1288,6 +1288,20 @@ def test_the_total_row_of_an_excel_table_is_not_a_request(tmp_path: Path, check)
     assert result.problems.empty, result.problems["message"].tolist()
     assert result.files[0].table.rows["source_row"].tolist() == [2, 3]
     assert result.decision.orders["order_id"].tolist() == ["T1"]
+    # A small table beside the requests: its Total Row blanks its own cells, not the
+    # request on the same row (which had vanished, exit 0: a review's finding).
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Removal Request"
+    sheet.append([*header, "UnsellableQuantity", None, "Bin", "Units"])
+    for k, sku in enumerate(["SKU-4", "ABC-1", "00123"], start=1):
+        sheet.append([f"S{k}", "Disposal", sku, 1, 0, None, f"B{k}" if k < 3 else "Total", k])
+    side = Table(displayName="Bins", ref="G1:H4")
+    side.totalsRowCount = 1
+    sheet.add_table(side)
+    book.save(tmp_path / "side.xlsx")
+    result = check(tmp_path / "side.xlsx")
+    assert result.decision.orders["order_id"].tolist() == ["S1", "S2", "S3"]
 
 
 ODS_NAMESPACES = {

@@ -191,8 +191,9 @@ class SheetExtras:
     hidden_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     unvalued: CellTexts | None = None
     merged: np.ndarray | None = None  # as RawTable.merged (an .ods's; calamine gives the rest)
-    # Rows (as shown) of an Excel table's Total Row: the table's sums, not a request.
-    totals_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # An Excel table's Total Row (the table's sums, not a request), one per table: its
+    # row as shown, and the table's first and last columns (from 0).
+    totals_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
 
 
 def sheet_extras(path: Path, sheet: str) -> SheetExtras:
@@ -255,7 +256,7 @@ def _with_references(data: bytes) -> bytes:
     return b"".join(parts)
 
 
-_TABLE_REF = re.compile(r"[A-Z]{1,3}([0-9]{1,7}):[A-Z]{1,3}([0-9]{1,7})")
+_TABLE_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7}):([A-Z]{1,3})([0-9]{1,7})")
 
 
 def _totals_rows(archive: zipfile.ZipFile, part: str) -> np.ndarray:
@@ -265,8 +266,8 @@ def _totals_rows(archive: zipfile.ZipFile, part: str) -> np.ndarray:
     sheet = PurePosixPath(part)
     links = _read_part(archive, str(sheet.parent / "_rels" / f"{sheet.name}.rels"))
     if links is None or b"/table" not in links:
-        return np.zeros(0, dtype=np.int64)
-    rows: list[int] = []
+        return np.zeros((0, 3), dtype=np.int64)
+    rows: list[tuple[int, int, int]] = []
     for element in ElementTree.fromstring(links).iter():
         if _local(element.tag) != "Relationship" or not (element.get("Type") or "").endswith(
             "/table"
@@ -280,10 +281,11 @@ def _totals_rows(archive: zipfile.ZipFile, part: str) -> np.ndarray:
         root = ElementTree.fromstring(table)
         count = int(_attribute(root, "totalsRowCount") or 0)
         span = _TABLE_REF.fullmatch(_attribute(root, "ref") or "")
-        if count > 0 and span is not None:
-            last = int(span.group(2))
-            rows += range(max(last - count + 1, int(span.group(1)) + 1), last + 1)
-    return np.asarray(rows, dtype=np.int64)
+        # Excel's tables have one Total Row at most: the last row of the table's range.
+        if count > 0 and span is not None and int(span.group(4)) > int(span.group(2)):
+            first, last = span.group(1).encode(), span.group(3).encode()
+            rows.append((int(span.group(4)), _column_index(first), _column_index(last)))
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
 
 
 _FULL_CALC = re.compile(rb'\bfullCalcOnLoad="(?:1|true)"')

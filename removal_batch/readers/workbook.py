@@ -508,7 +508,7 @@ def _read_workbook_here(
         extras.unvalued, cells, first_row, first_row + limits.max_rows + 101
     )
     cells = _shown_padded(extras.padded, cells, first_row)
-    cells = _without_rows(cells, first_row, extras.totals_rows)
+    cells = _without_totals(cells, first_row, extras.totals_rows)
     numbers = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
     return RawTable(
         file=name,
@@ -624,14 +624,16 @@ def _shown_unvalued(
     return grown, top
 
 
-def _without_rows(cells: pd.DataFrame, first_row: int, rows: np.ndarray) -> pd.DataFrame:
-    """The frame with the given rows (as shown, from 1) blank: read as no request."""
-    at = rows - 1 - first_row
-    at = at[(at >= 0) & (at < len(cells))]
-    if not len(at):
-        return cells
-    cells = cells.copy()
-    cells.iloc[at, :] = ""
+def _without_totals(cells: pd.DataFrame, first_row: int, totals: np.ndarray) -> pd.DataFrame:
+    """The frame with each table's Total Row blank, in the table's columns only (a small
+    table beside the requests must not blank a request on its row): read as no request.
+    ``totals``: rows of (row as shown, first column, last column)."""
+    cells = cells.copy() if len(totals) else cells
+    for row, first, last in totals.tolist():
+        at = row - 1 - first_row
+        columns = [c for c in cells.columns if first <= c <= last]
+        if 0 <= at < len(cells) and columns:
+            cells.loc[at, columns] = ""
     return cells
 
 
