@@ -231,9 +231,10 @@ def _refuse_same_names(paths: Sequence[Path]) -> None:
 def _one_name_per_file(
     paths: Sequence[Path], digests: Mapping[str, str]
 ) -> tuple[list[Path], list[FileOutcome]]:
-    """Each file once, in name order: a path given twice is read once without a word; a
-    second name of one file (a link to it in the inbox) is named as skipped, where it had
-    vanished from the summary. The file itself is read rather than a link to it."""
+    """Each file once, in name order: a path given twice (or a link of the same name) is
+    read once without a word; a second name of one file (a link to it in the inbox) is
+    named as skipped, where it had vanished from the summary. The file itself is read
+    rather than a link to it."""
     first_of: dict[Path, Path] = {}
     twins = []
     for path in sorted(paths, key=lambda p: (p.is_symlink(), p.name, str(p))):
@@ -242,7 +243,9 @@ def _one_name_per_file(
         except (OSError, RuntimeError):  # a loop of links: reported when it is read
             target = path
         first = first_of.setdefault(target, path)
-        if first is path or os.path.abspath(first) == os.path.abspath(path):
+        # The same path twice, or the same name (its reports would be written over the
+        # file's own): read once, without a word.
+        if first is path or first.name == path.name:
             continue
         outcome = FileOutcome(
             name=path.name, path=path, sha256=digests.get(path.name, ""), status="skipped"

@@ -103,3 +103,25 @@ def test_out_naming_a_file_is_refused_before_anything_is_written(
     assert "".join(wanted.split()) in "".join(said.split())
     assert taken.read_text() == "mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.txt", "ws"]
+
+
+def test_one_file_named_through_a_linked_folder_is_read_once(
+    tmp_path: Path, inventory: Path
+) -> None:
+    """check d1/a.txt d2/a.txt, d2 a link to d1: one file by one name. Its second name
+    was reported as a skipped copy, whose report was written over the file's own, and
+    the file's errors were lost (a review's finding)."""
+    from conftest import request_rows, write_delimited
+
+    from removal_batch.core.settings import Settings
+    from removal_batch.pipeline import run_batch
+
+    (tmp_path / "d1").mkdir()
+    (tmp_path / "d2").symlink_to(tmp_path / "d1")
+    rows = [{"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"}]
+    rows[0] |= {"MerchantSKU": "ABC-1", "SellableQuantity": "x"}
+    write_delimited(tmp_path / "d1" / "a.txt", request_rows(rows))
+    paths = [tmp_path / "d1" / "a.txt", tmp_path / "d2" / "a.txt"]
+    result = run_batch(paths, inventory, Settings())
+    assert [(f.name, f.status) for f in result.files] == [("a.txt", "rejected")]
+    assert "value-not-integer" in set(result.problems["code"])
