@@ -1237,6 +1237,9 @@ def test_cells_without_references_are_placed_by_their_order(tmp_path: Path, chec
     assert _with_references(b'<row><c><v>1</v></c><c r="C1"/><c t="e"/></row><row><c/></row>') == (
         b'<row><c r="A1"><v>1</v></c><c r="C1"/><c r="D1" t="e"/></row><row><c r="A2"/></row>'
     )
+    # Rows without theirs, cells with theirs: nothing to write in (nor a second to spend).
+    placed = b'<row><c r="A1"><v>1</v></c><c r="B1"/></row>' * 3
+    assert _with_references(placed) is placed
     header = request_rows([])[0]
     book = openpyxl.Workbook()
     sheet = book.active
