@@ -321,14 +321,6 @@ def _hidden_rows(data: bytes) -> np.ndarray:
 
 
 _PREFIX = rb"(?:[A-Za-z_][\w.-]{0,64}:)?"
-# A cell with a formula (<f>text</f>, or <f .../> for a shared one) and then no value: no
-# <v>, or an empty one (openpyxl writes <v/>). Bounded, as in _cells_with_styles.
-_FORMULA_CELL = re.compile(
-    rb"<" + _PREFIX + rb"c\s([^<>]{0,1024}?)(?<!/)>\s*<" + _PREFIX + rb"f\b[^<>]{0,1024}?"
-    rb"(?:/>|(?<!/)>([^<]{0,65536})</" + _PREFIX + rb"f>)\s*"
-    rb"(<" + _PREFIX + rb"v\s*/>|<" + _PREFIX + rb"v>\s*</" + _PREFIX + rb"v>)?\s*"
-    rb"</" + _PREFIX + rb"c>"
-)
 # A cell of type "e" (an error), with or without the formula that gave it: its <v> text.
 _ERROR_CELL = re.compile(
     rb"<" + _PREFIX + rb'c\s([^<>]{0,1024}?\bt="e"[^<>]{0,1024}?)(?<!/)>'
@@ -337,19 +329,20 @@ _ERROR_CELL = re.compile(
 )
 
 
-# Any formula cell, and the result it saved (group 3; None for none): in a workbook to be
-# calculated on opening, a saved 0 (xlsxwriter's for every formula) is a placeholder.
-_ANY_FORMULA_CELL = re.compile(
+# A cell with a formula (<f>text</f>, or <f .../> for a shared one), and the result it
+# saved: group 3 the <v> element (None: none saved), group 4 its text. Bounded, as in
+# _cells_with_styles.
+_FORMULA_CELL = re.compile(
     rb"<" + _PREFIX + rb"c\s([^<>]{0,1024}?)(?<!/)>\s*<" + _PREFIX + rb"f\b[^<>]{0,1024}?"
     rb"(?:/>|(?<!/)>([^<]{0,65536})</" + _PREFIX + rb"f>)\s*"
-    rb"(?:<" + _PREFIX + rb"v\s*/>|<" + _PREFIX + rb"v>([^<]{0,1024})</" + _PREFIX + rb"v>)?"
+    rb"(<" + _PREFIX + rb"v\s*/>|<" + _PREFIX + rb"v>([^<]*)</" + _PREFIX + rb"v>)?"
 )
 
 
 def _unvalued_cells(data: bytes, stale: bool = False) -> CellTexts | None:
     """Error cells as their text (#N/A), and formulas with no saved result as ``=`` and
     the formula. A formula of text type with an empty <v> is an empty text, a real value.
-    ``stale``: every formula's saved result is a placeholder (see _recalculated_on_load)."""
+    ``stale``: a saved 0 is a placeholder, not a result (see _recalculated_on_load)."""
     rows: list[int] = []
     columns: list[int] = []
     texts: list[str] = []
@@ -368,21 +361,21 @@ def _unvalued_cells(data: bytes, stale: bool = False) -> CellTexts | None:
     # 15 MB, settles a sheet without formulas.
     if b"f>" not in data:
         return cell_texts(rows, columns, texts)
-    if stale:
-        for match in _ANY_FORMULA_CELL.finditer(data):
-            attributes, formula, value = match.groups()
-            if value is not None and value.strip() not in (b"", b"0"):
-                continue  # a result other than the placeholder: one the program calculated
-            shown = html.unescape((formula or b"").decode("utf-8", "replace")).strip()
-            place(attributes, NOT_CALCULATED + "=" + (shown or "..."))
-    else:
-        for match in _FORMULA_CELL.finditer(data):
-            attributes, formula, empty_value = match.groups()
+    for match in _FORMULA_CELL.finditer(data):
+        attributes, formula, saved, value = match.groups()
+        result = (value or b"").strip()
+        if stale:
+            # xlsxwriter's placeholder is 0; any other result was calculated by its program.
+            if result not in (b"", b"0"):
+                continue
+        elif saved is not None and result:
+            continue  # the result the program saved
+        elif saved is not None:
             kind = _CELL_TYPE.search(attributes)
-            if kind is not None and kind.group(1) in (b"str", b"e") and empty_value:
+            if kind is not None and kind.group(1) in (b"str", b"e"):
                 continue  # an empty text result; an error is placed above
-            shown = html.unescape((formula or b"").decode("utf-8", "replace")).strip()
-            place(attributes, NOT_CALCULATED + "=" + (shown or "..."))
+        shown = html.unescape((formula or b"").decode("utf-8", "replace")).strip()
+        place(attributes, NOT_CALCULATED + "=" + (shown or "..."))
     return cell_texts(rows, columns, texts)
 
 
