@@ -193,6 +193,14 @@ def not_read(path: Path, name: str, message: str, sha256: str = "") -> FileOutco
     return outcome
 
 
+def skipped(path: Path, name: str, sha256: str, message: str) -> FileOutcome:
+    """A request file not read because its content is read already (earlier in the batch,
+    or by an earlier run): file-already-processed, saying where."""
+    outcome = FileOutcome(name=name, path=path, sha256=sha256, status="skipped")
+    outcome.problems = problems_frame([Problem("file-already-processed", message, file=name)])
+    return outcome
+
+
 def unreadable(path: Path, name: str, error: OSError) -> FileOutcome:
     """A request file the system will not let us open (no permission, a folder in its
     place, gone since it was listed)."""
@@ -247,20 +255,15 @@ def _one_name_per_file(
         # file's own): read once, without a word.
         if first is path or first.name == path.name:
             continue
-        outcome = FileOutcome(
-            name=path.name, path=path, sha256=digests.get(path.name, ""), status="skipped"
+        twins.append(
+            skipped(
+                path,
+                path.name,
+                digests.get(path.name, ""),
+                f"The same file as {first.name} (another name for it, such as a link), read in "
+                "this batch: skipped, so that its orders are not made twice.",
+            )
         )
-        outcome.problems = problems_frame(
-            [
-                Problem(
-                    "file-already-processed",
-                    f"The same file as {first.name} (another name for it, such as a link), "
-                    "read in this batch: skipped, so that its orders are not made twice.",
-                    file=path.name,
-                )
-            ]
-        )
-        twins.append(outcome)
     ordered = sorted(set(first_of.values()), key=lambda p: (p.name, str(p)))
     return ordered, twins
 
@@ -288,18 +291,13 @@ def _without_copies(
             digests[path.name] = digest
             earlier = first_of.setdefault(digest, path.name)
             if earlier != path.name:
-                outcome = FileOutcome(name=path.name, path=path, sha256=digest, status="skipped")
-                outcome.problems = problems_frame(
-                    [
-                        Problem(
-                            "file-already-processed",
-                            f"The same content as {earlier}, read in this batch: skipped, so "
-                            "that its orders are not made twice.",
-                            file=path.name,
-                        )
-                    ]
+                copies[path] = skipped(
+                    path,
+                    path.name,
+                    digest,
+                    f"The same content as {earlier}, read in this batch: skipped, so that its "
+                    "orders are not made twice.",
                 )
-                copies[path] = outcome
     return [p for p in paths if p not in copies], list(copies.values())
 
 

@@ -12,6 +12,7 @@ removes every unpublished folder, whose inputs are still in the inbox.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -20,7 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from removal_batch.core.problems import Problem, problems_frame
 from removal_batch.core.settings import Settings
 from removal_batch.faults import checkpoint
 from removal_batch.ledger import Ledger, LedgerError, RunRecord
@@ -31,10 +31,12 @@ from removal_batch.pipeline import (
     ProgressHook,
     UsageError,
     display_name,
+    new_run_id,
     not_read,
     parse_time,
     run_batch,
     sha256_of,
+    skipped,
     unreadable,
 )
 from removal_batch.workspace import (
@@ -204,7 +206,7 @@ def recover(space: Workspace, ledger: Ledger) -> tuple[list[str], list[str]]:
     return finished, not_archived
 
 
-def _unused_run_id(space: Workspace, ledger: Ledger, run_id: str) -> str:
+def _unused_run_id(space: Workspace, ledger: Ledger, run_id: str, started: str) -> str:
     """A run id no earlier run has: two runs in one second draw from 65,536 suffixes, and
     a clash would make the second publish over the first's folder (or recovery take the
     first's folder for the second's, archiving inputs whose orders were never written)."""
@@ -215,24 +217,18 @@ def _unused_run_id(space: Workspace, ledger: Ledger, run_id: str) -> str:
         or (space.pending / f"{run_id}.json").exists()
         or ledger.has_run(run_id)
     ):
-        run_id = run_id.rsplit("-", 1)[0] + "-" + os.urandom(2).hex()
+        run_id = new_run_id(dt.datetime.fromisoformat(started))
     return run_id
 
 
 def _skipped(path: Path, digest: str, earlier_run: str) -> FileOutcome:
-    name = display_name(path)
-    outcome = FileOutcome(name=name, path=path, sha256=digest, status="skipped")
-    outcome.problems = problems_frame(
-        [
-            Problem(
-                "file-already-processed",
-                f"The same content was already processed in run {earlier_run}; skipped. "
-                "Use --force to process it again.",
-                file=name,
-            )
-        ]
+    return skipped(
+        path,
+        display_name(path),
+        digest,
+        f"The same content was already processed in run {earlier_run}; skipped. Use --force "
+        "to process it again.",
     )
-    return outcome
 
 
 def _broken_link(path: Path) -> FileOutcome:
@@ -335,7 +331,7 @@ def run_workspace(
     result.not_read = passed_over
     checkpoint("decided")
     _unchanged([p for p in inputs if p.name in stamps], stamps)
-    result.run_id = _unused_run_id(space, ledger, result.run_id)
+    result.run_id = _unused_run_id(space, ledger, result.run_id, result.started)
     staging = space.out / f"{TMP_PREFIX}{result.run_id}"
     try:
         staging.mkdir(parents=True)

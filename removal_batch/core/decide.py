@@ -399,7 +399,7 @@ def _part_id_clashes(
     # In any capitals, as _duplicate_ids compares (X-P1 and x-p1 are one file on Windows).
     exact_ids = set(orders["order_id"].tolist())
     batch_ids = {i.upper() for i in exact_ids}
-    used_upper = {i.upper() for i in used_ids if "-P" in i.upper()}
+    used_upper = {upper for upper in map(str.upper, used_ids) if "-P" in upper}
     at: list[int] = []
     codes: list[str] = []
     messages: list[str] = []
