@@ -189,19 +189,14 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     if not_integer.any():
         # 2.5: a part of a unit, not a missing value ("leave it blank" would ask for none);
         # the separators' own messages below take over where they apply (2,500; 1.000).
+        whole = value.str.extract(r"^[+]?(\d{0,9})", expand=False).replace("", "0")
         put(
             not_integer & value.str.fullmatch(r"[+]?\d{0,9}[.,]\d*[1-9]\d*").fillna(False),
             field
             + " "
             + _quote(value)
             + " is a part of a unit; a quantity counts whole units: type the whole number "
-            "meant, like "
-            + value.str.extract(r"^[+]?(\d{0,9})", expand=False).replace("", "0")
-            + " or "
-            + (
-                value.str.extract(r"^[+]?(\d{0,9})", expand=False).replace("", "0").astype(int) + 1
-            ).astype(str)
-            + ".",
+            "meant, like " + whole + " or " + (whole.astype(int) + 1).astype(str) + ".",
         )
         # 1.500: a thousand and a half units, with Europe's thousands point, or 1.5.
         put(
