@@ -93,6 +93,7 @@ def allocate_units(
     walk = lines[contested]
     held: set[int] = set()
     dropped: set[int] = set()
+    capped: dict[int, tuple[int, int]] = {}
     records: list[tuple[int, str, str, str, str]] = []
     for order_no, order_lines in walk.groupby("order_no", sort=True):
         skus = order_lines["sku"].tolist()
@@ -122,7 +123,6 @@ def allocate_units(
                                     str(asked[kind][i]),
                                 )
                             )
-                    granted.loc[line, ["sellable", "unsellable"]] = 0
                     continue
                 for kind, field, _code, word in QUANTITIES:
                     if give[kind] < asked[kind][i]:
@@ -139,7 +139,7 @@ def allocate_units(
                             )
                         )
                     remaining[kind][skus[i]] -= give[kind]
-                    granted.at[line, kind] = give[kind]
+                capped[line] = (give["sellable"], give["unsellable"])
             continue
         over = [
             (i, kind, field, code, word)
@@ -173,8 +173,11 @@ def allocate_units(
                 continue
             for kind in ("sellable", "unsellable"):
                 remaining[kind][skus[i]] -= asked[kind][i]
-    for line in dropped:
-        granted.loc[line, ["sellable", "unsellable"]] = 0
+    if capped:
+        at = granted.index.get_indexer(list(capped))
+        granted.iloc[at, [0, 1]] = np.array(list(capped.values()), dtype=np.int64)
+    if dropped:
+        granted.iloc[granted.index.get_indexer(list(dropped)), [0, 1]] = 0
     found = (
         pd.DataFrame.from_records(records, columns=["line", "field", "code", "message", "value"])
         if records
