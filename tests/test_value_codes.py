@@ -1004,6 +1004,22 @@ def test_a_sku_and_an_fnsku_of_different_items_are_refused(tmp_path: Path, inven
     assert result.decision.orders["order_id"].tolist() == ["D2", "D4"]
 
 
+def test_an_fnsku_in_small_letters_finds_its_sku(tmp_path: Path, inventory: Path) -> None:
+    """Alone in its line as beside a MerchantSKU, an FNSKU typed in small letters is the
+    same code: x000000001 is 00123's (review H4: alone, it was sku-unknown)."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "FNSKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    rows = [
+        {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"}
+        | {"FNSKU": "x000000001", "SellableQuantity": "1"},
+    ]
+    request = write_delimited(tmp_path / "f.txt", request_rows(rows, header))
+    result = run_batch([request], inventory, Settings())
+    assert codes_at(result) == set()
+    assert result.decision.orders["order_id"].tolist() == ["D1"]
+    assert result.decision.lines["sku"].tolist() == ["00123"]
+
+
 def test_a_held_order_with_a_generated_id_echoes_the_blank_cell(
     tmp_path: Path, inventory: Path
 ) -> None:

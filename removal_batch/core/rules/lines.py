@@ -38,9 +38,7 @@ def resolve_skus(lines: pd.DataFrame, snapshot: Snapshot) -> tuple[pd.Series, pd
     found = []
     if by_fnsku.any():
         wanted = lines.loc[by_fnsku, "FNSKU"]
-        owner, listed = _owners(
-            arrow_strings(snapshot.frame["fnsku"]), snapshot.sku_array, arrow_strings(wanted)
-        )
+        owner, listed = _fnsku_owners(snapshot, wanted)
         sku.loc[by_fnsku] = owner.fillna("").to_numpy()
         ambiguous = wanted[listed > 1]
         if len(ambiguous):
@@ -71,9 +69,7 @@ def fnsku_mismatch(lines: pd.DataFrame, snapshot: Snapshot, positions: np.ndarra
     if not wrong.any():
         return concat_findings([])
     given, theirs = given[wrong], theirs[wrong]
-    owner, _ = _owners(
-        arrow_strings(snapshot.frame["fnsku"]), snapshot.sku_array, arrow_strings(given)
-    )
+    owner, _ = _fnsku_owners(snapshot, given)
     owner.index = given.index
     sku = lines.loc[given.index, "MerchantSKU"]
     belongs = pd.Series(
@@ -184,6 +180,16 @@ def _owners(
     which = owner[wanted]
     values = known.take(pa.array(np.where(which >= 0, which, 0))).to_numpy(zero_copy_only=False)
     return pd.Series(np.where(which >= 0, values, None), dtype=object), counts[wanted]
+
+
+def _fnsku_owners(snapshot: Snapshot, wanted: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """_owners by FNSKU. FNSKUs are capitals (X00...): one typed in small letters is the
+    same code, here as in fnsku_mismatch."""
+    return _owners(
+        pc.utf8_upper(arrow_strings(snapshot.frame["fnsku"])),
+        snapshot.sku_array,
+        pc.utf8_upper(arrow_strings(wanted)),
+    )
 
 
 def _only_match(known_keys: pa.Array, known: pa.Array, wanted_keys: pa.Array) -> pd.Series:
