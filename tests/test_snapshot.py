@@ -67,6 +67,45 @@ def test_quantities_blank_dashes_signs_and_decimals(tmp_path: Path) -> None:
     assert frame.loc["00123", "fnsku"] == "X00123"
 
 
+@pytest.mark.parametrize(
+    ("rows_before", "at", "sep", "name"),
+    [
+        (1, 2, "\t", "inv.txt"),  # a small file: the csv module
+        (150, 151, "\t", "inv.txt"),  # a large one, the row among the first 200 records
+        (6000, 6001, "\t", "inv.txt"),  # a large one, the row further down
+        (1, 2, ",", "inv.csv"),
+    ],
+)
+def test_a_row_shifted_by_a_delimiter_in_a_value_stops_the_run(
+    tmp_path: Path, rows_before: int, at: int, sep: str, name: str
+) -> None:
+    """A product name holding a tab (or a CSV name an unquoted comma) moves every value
+    after it one column right: the report's afn-warehouse-quantity was read as the
+    fulfillable units, and an over-request passed (review H2)."""
+    rows = [REPORT_HEADER]
+    rows += [report_row(f"A-{i}", "1", "0") for i in range(1, rows_before)]
+    shifted = report_row("MAT", "5", "0")
+    shifted[3:4] = ["Yoga Mat", "6mm"]  # the name's tab: one value more
+    rows += [shifted, report_row("LAST", "1", "0")]
+    rows = [[cell.replace(",", "") for cell in row] for row in rows]  # no other comma
+    path = write_delimited(tmp_path / name, rows, sep=sep)
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(path, Settings())
+    assert f"Row {at:,} has values to the right of column U, the last column with a header" in (
+        str(caught.value)
+    )
+    mark = "tab" if sep == "\t" else "comma"
+    assert f"remove the extra {mark} from the row" in str(caught.value)
+
+
+def test_blank_cells_past_the_header_are_no_shift(tmp_path: Path) -> None:
+    """Trailing delimiters (a program padding its rows) leave nothing past the header."""
+    rows = [REPORT_HEADER, report_row("A-1", "5", "1") + ["", ""], report_row("A-2", "3", "0")]
+    snapshot, info = load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    assert info.skus == 2
+    assert snapshot.frame.loc["A-1", ["sellable", "unsellable"]].tolist() == [5, 1]
+
+
 def test_negative_quantity_names_its_row_and_column(tmp_path: Path) -> None:
     rows = [REPORT_HEADER, report_row("A-1", "5", "1"), report_row("A-2", "3", "-2")]
     with pytest.raises(UsageError) as caught:

@@ -18,7 +18,7 @@ import pyarrow
 import pyarrow.compute as pc
 
 from removal_batch.core.fields import INVISIBLE, TrimmedText, arrow_strings, trim_text
-from removal_batch.core.raw_table import RawTable, head_rows
+from removal_batch.core.raw_table import ColumnChoice, RawTable, head_rows
 from removal_batch.core.schema import inventory_schema, schema_errors
 from removal_batch.core.wording import is_are
 
@@ -83,14 +83,20 @@ def looks_like_inventory_header(raw: RawTable) -> bool:
     return _header_row(raw) is not None
 
 
-def snapshot_columns(peek: RawTable) -> list[int] | None:
+def snapshot_columns(peek: RawTable) -> ColumnChoice | None:
     """The positions of the columns a snapshot uses, from its header (None: no header seen).
 
     Handed to the reader, so the other 15 columns of the report are never converted."""
     found = _header_row(peek)
     if found is None:
         return None
-    return [int(pos) for pos, k in zip(peek.cells.columns, found[1], strict=True) if k in USED]
+    row, keys = found
+    named = [pos for pos, key in enumerate(keys) if key]
+    return ColumnChoice(
+        positions=[int(pos) for pos, k in zip(peek.cells.columns, keys, strict=True) if k in USED],
+        header_row=row,
+        header_width=named[-1] + 1,
+    )
 
 
 def _whole(values: pd.Series) -> np.ndarray:

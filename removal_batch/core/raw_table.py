@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -28,6 +30,18 @@ SPREADSHEET_ERROR = (
 # workbook's sheet by it): none; the header of an inventory report; a header naming some
 # request fields; one naming every required field (or a feed's key lines).
 NO_HEADER, INVENTORY_HEADER, SOME_FIELDS, REQUEST_HEADER = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """The columns a caller reads of a text file, chosen from a peek at its header.
+    ``header_row`` (0-based record) and ``header_width`` (its cells up to the last named
+    one) let the reader notice a record with values past the header: a cell holding the
+    delimiter moved the values after it one column to the right."""
+
+    positions: list[int]
+    header_row: int
+    header_width: int
 
 
 class RawTable:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from removal_batch.core.raw_table import RawTable
+from removal_batch.core.raw_table import ColumnChoice, RawTable
 
 TEXT_SUFFIXES = frozenset({".txt", ".tsv", ".csv"})
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"})
@@ -61,7 +61,7 @@ def cannot_open(error: OSError) -> str:
 HeaderProbe = Callable[[RawTable], int]
 # Given a peek at the first rows, the column positions a caller uses (None: all of them).
 # A 21-column inventory report is read as its 3-6 used columns: a third of the work.
-ColumnPicker = Callable[[RawTable], list[int] | None]
+ColumnPicker = Callable[[RawTable], ColumnChoice | None]
 
 
 class PendingRead:

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from removal_batch import prefetch
-from removal_batch.core.raw_table import TEXT, RawTable, raw_table_from_rows
+from removal_batch.core.fields import column_letter
+from removal_batch.core.raw_table import TEXT, ColumnChoice, RawTable, raw_table_from_rows
 from removal_batch.readers import (
     UTF32_BOMS,
     ColumnPicker,
@@ -381,18 +382,21 @@ def _parse(
     source: SourceText,
     delimiter: str,
     quoting: bool,
-    keep: list[int] | None = None,
+    choice: ColumnChoice | None = None,
 ) -> RawTable:
     """Every record as text cells: the csv module for small files and ragged ones, Arrow's
     multi-threaded reader for large regular files, pandas' C parser for large files with
-    empty lines. ``keep`` narrows the result to those column positions (the labels stay
-    the positions). tests/test_readers.py holds the csv module and Arrow to the same
-    result."""
+    empty lines. ``choice`` narrows the result to its column positions (the labels stay
+    the positions), after refusing a record with values past the header (ReadError).
+    tests/test_readers.py holds the csv module and Arrow to the same result."""
     if source.is_small:
-        return _narrowed(_parse_ragged(source.text, delimiter, quoting), keep)
+        return _narrowed(_parse_ragged(source.text, delimiter, quoting), choice, delimiter)
     width = max((len(r) for r in _split(source.head, delimiter, quoting, limit=200)), default=1)
-    if keep is not None:
-        keep = [c for c in keep if c < width] or None
+    keep = None
+    if choice is not None:
+        # The columns past the header are read too, to be looked at and dropped.
+        past = range(choice.header_width, width)
+        keep = [c for c in choice.positions if c < width] + list(past) or None
     quoted = quoting and source.holds('"')
     frame = _parse_arrow(_utf8(source), delimiter, quoted, width, keep)
     if frame is None:
@@ -401,8 +405,9 @@ def _parse(
                 io.StringIO(source.text),
                 sep=delimiter,
                 header=None,
+                # Every column: with usecols, pandas reads a record with a cell more than
+                # ``width`` shifted instead of failing (and the ragged reader seeing it).
                 names=range(width),
-                usecols=keep,
                 dtype=TEXT,
                 na_filter=False,
                 skip_blank_lines=False,
@@ -410,9 +415,9 @@ def _parse(
                 engine="c",
             ).fillna("")  # a final delimiter-only line comes back as missing values
         except (pd.errors.ParserError, ValueError):
-            return _narrowed(_parse_ragged(source.text, delimiter, quoting), keep)
+            return _narrowed(_parse_ragged(source.text, delimiter, quoting), choice, delimiter)
     numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
-    return RawTable(file="", cells=frame, row_numbers=numbers)
+    return _narrowed(RawTable(file="", cells=frame, row_numbers=numbers), choice, delimiter)
 
 
 def _utf8(source: SourceText) -> bytes:
@@ -422,12 +427,36 @@ def _utf8(source: SourceText) -> bytes:
     return source.text.encode("utf-8")
 
 
-def _narrowed(table: RawTable, keep: list[int] | None) -> RawTable:
-    if keep is None:
+def _narrowed(table: RawTable, choice: ColumnChoice | None, delimiter: str) -> RawTable:
+    if choice is None:
         return table
-    table.cells = table.cells[[c for c in keep if c in table.cells.columns]]
+    past = [c for c in table.cells.columns if c >= choice.header_width]
+    if past:
+        below = table.cells.iloc[choice.header_row + 1 :]
+        filled = np.flatnonzero(below[past].ne("").any(axis=1).to_numpy())
+        if len(filled):
+            raise ReadError("file-unreadable", _past_header(table, choice, filled, delimiter))
+    table.cells = table.cells[[c for c in choice.positions if c in table.cells.columns]]
     table.lists = None  # the lists hold every column
     return table
+
+
+def _past_header(table: RawTable, choice: ColumnChoice, filled: np.ndarray, delimiter: str) -> str:
+    """A record holding values past the header's last named column: its values cannot be
+    trusted to stand under their headers (a product name holding a tab)."""
+    numbers = table.row_numbers[choice.header_row + 1 + filled[:5]]
+    rows = ", ".join(f"{n:,}" for n in numbers)
+    many = f" and {len(filled) - 5:,} more" if len(filled) > 5 else ""
+    last = column_letter(choice.header_width - 1)
+    mark = {"\t": "tab", ",": "comma", ";": "semicolon"}.get(delimiter, repr(delimiter))
+    one = len(filled) == 1
+    return (
+        f"{'Row' if one else 'Rows'} {rows}{many} {'has' if one else 'have'} "
+        f"values to the right of column {last}, the last column with a header: a value in "
+        f"the row holds a {mark}, so the values after it moved one column to the right and "
+        "the quantities cannot be trusted. Download the report again, or remove the extra "
+        f"{mark} from the row."
+    )
 
 
 def _parse_arrow(
