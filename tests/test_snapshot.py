@@ -106,6 +106,32 @@ def test_blank_cells_past_the_header_are_no_shift(tmp_path: Path) -> None:
     assert snapshot.frame.loc["A-1", ["sellable", "unsellable"]].tolist() == [5, 1]
 
 
+def test_a_header_without_rows_stops_the_run(tmp_path: Path) -> None:
+    """A report downloaded before it was ready: every request would be sku-unknown and
+    its file archived as processed, skipped when dropped again (review H2)."""
+    path = write_delimited(tmp_path / "inv.txt", [REPORT_HEADER, [""] * len(REPORT_HEADER)])
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(path, Settings())
+    assert str(caught.value) == (
+        "Inventory snapshot inv.txt has a header but no SKU rows. Download the Manage FBA "
+        "Inventory report again from Seller Central."
+    )
+
+
+def test_a_used_column_twice_stops_the_run(tmp_path: Path) -> None:
+    """afn-fulfillable-quantity and afn_fulfillable_quantity mean one thing: the first
+    was used and the other's (smaller) units ignored without a word (review H2)."""
+    header = ["sku", "afn-fulfillable-quantity", "afn-unsellable-quantity"]
+    rows = [header + ["AFN_Fulfillable_Quantity"], ["A1", "50", "0", "5"]]
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
+    assert str(caught.value) == (
+        "Inventory snapshot inv.txt: the column afn-fulfillable-quantity appears more than "
+        "once in the header, so which one holds the right values is unclear. Delete the "
+        "extra column, or download the report again."
+    )
+
+
 def test_negative_quantity_names_its_row_and_column(tmp_path: Path) -> None:
     rows = [REPORT_HEADER, report_row("A-1", "5", "1"), report_row("A-2", "3", "-2")]
     with pytest.raises(UsageError) as caught:

@@ -126,9 +126,17 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
         )
     header_idx, names = found_header
     body = raw.cells.iloc[header_idx + 1 :]
+    twice = sorted({n for n in names if n in USED and names.count(n) > 1})
+    if twice:
+        # Which of the two columns holds the real units cannot be told.
+        raise SnapshotError(
+            f"Inventory snapshot {raw.file}: the column {twice[0]} appears more than once in "
+            "the header, so which one holds the right values is unclear. Delete the extra "
+            "column, or download the report again."
+        )
     columns: dict[str, TrimmedText] = {}
     for label, name in zip(raw.cells.columns, names, strict=True):
-        if name in USED and name not in columns:
+        if name in USED:
             columns[name] = trim_text(body[label])
     # Distinct SKUs are counted by Arrow (0.1-0.15 s for a million, without the GIL) on a
     # second thread, from the start: everything below is Python holding the GIL, and
@@ -141,6 +149,12 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
         filled = np.logical_or.reduce([column.filled for column in columns.values()])
         if not filled.all():
             frame = frame[filled]
+        if frame.empty:
+            # Every request would be "not in the snapshot", and its file archived as done.
+            raise SnapshotError(
+                f"Inventory snapshot {raw.file} has a header but no SKU rows. Download the "
+                "Manage FBA Inventory report again from Seller Central."
+            )
         rows = pd.Series(raw.row_numbers, index=raw.cells.index)  # grid row -> row number
         for name in QUANTITIES:
             if name in frame:
