@@ -25,9 +25,9 @@ from removal_batch.core.fields import column_letter
 from removal_batch.core.inventory import (
     Snapshot,
     SnapshotError,
-    looks_like_inventory_header,
     parse_snapshot,
     snapshot_columns,
+    snapshot_header_fit,
 )
 from removal_batch.core.problems import (
     Problem,
@@ -309,7 +309,7 @@ def _require_snapshot_file(path: Path) -> None:
 def _begin_snapshot_read(path: Path) -> PendingRead:
     return begin_read(
         path,
-        looks_like_inventory_header,
+        snapshot_header_fit,
         SNAPSHOT_LIMITS,
         display_name(path),
         quoting=path.suffix.lower() == ".csv",

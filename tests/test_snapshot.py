@@ -132,6 +132,36 @@ def test_a_used_column_twice_stops_the_run(tmp_path: Path) -> None:
     )
 
 
+def test_a_workbook_of_several_reports_stops_the_run(tmp_path: Path) -> None:
+    """Two days' reports as two sheets: the first sheet was used without a word, though
+    the current one said 5 units and not 50 (review H2). One report sheet beside a sheet
+    of notes is read as before."""
+    import openpyxl
+
+    header = ["sku", "afn-fulfillable-quantity", "afn-unsellable-quantity"]
+    book = openpyxl.Workbook()
+    older = book.active
+    older.title = "2026-11-20"
+    for row in (header, ["A1", 50, 0]):
+        older.append(row)
+    notes = book.create_sheet("Notes")
+    notes.append(["downloaded by Sam"])
+    book.save(tmp_path / "one.xlsx")
+    snapshot, _ = load_snapshot(tmp_path / "one.xlsx", Settings())
+    assert snapshot.frame.loc["A1", "sellable"] == 50
+    current = book.create_sheet("2026-11-27")
+    for row in (header, ["A1", 5, 0]):
+        current.append(row)
+    book.save(tmp_path / "two.xlsx")
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(tmp_path / "two.xlsx", Settings())
+    assert str(caught.value) == (
+        "Inventory snapshot two.xlsx: the sheets '2026-11-20', '2026-11-27' each hold an "
+        "inventory report, so which one is current is unclear. Keep only the current report "
+        "in the workbook, or save it as a file of its own."
+    )
+
+
 def test_negative_quantity_names_its_row_and_column(tmp_path: Path) -> None:
     rows = [REPORT_HEADER, report_row("A-1", "5", "1"), report_row("A-2", "3", "-2")]
     with pytest.raises(UsageError) as caught:

@@ -18,7 +18,13 @@ import pyarrow
 import pyarrow.compute as pc
 
 from removal_batch.core.fields import INVISIBLE, TrimmedText, arrow_strings, trim_text
-from removal_batch.core.raw_table import ColumnChoice, RawTable, head_rows
+from removal_batch.core.raw_table import (
+    NO_HEADER,
+    REQUEST_HEADER,
+    ColumnChoice,
+    RawTable,
+    head_rows,
+)
 from removal_batch.core.schema import inventory_schema, schema_errors
 from removal_batch.core.wording import is_are
 
@@ -83,6 +89,13 @@ def looks_like_inventory_header(raw: RawTable) -> bool:
     return _header_row(raw) is not None
 
 
+def snapshot_header_fit(raw: RawTable) -> int:
+    """A header probe for snapshot files: an inventory header counts as a whole header, so
+    a workbook's reader takes the first sheet holding one and names any other such sheet
+    (RawTable.other_request_sheets)."""
+    return REQUEST_HEADER if looks_like_inventory_header(raw) else NO_HEADER
+
+
 def snapshot_columns(peek: RawTable) -> ColumnChoice | None:
     """The positions of the columns a snapshot uses, from its header (None: no header seen).
 
@@ -123,6 +136,14 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
             f"{'column' if len(missing) == 1 else 'columns'} {', '.join(missing)} "
             f"{is_are(len(missing))} missing (the first row holds: {found}). Download the "
             "Manage FBA Inventory report again from Seller Central."
+        )
+    if raw.other_request_sheets:
+        # Sheets of several days' reports: the first is not necessarily the current one.
+        sheets = ", ".join(f"'{s}'" for s in [raw.sheet, *raw.other_request_sheets])
+        raise SnapshotError(
+            f"Inventory snapshot {raw.file}: the sheets {sheets} each hold an inventory "
+            "report, so which one is current is unclear. Keep only the current report in "
+            "the workbook, or save it as a file of its own."
         )
     header_idx, names = found_header
     body = raw.cells.iloc[header_idx + 1 :]
