@@ -64,6 +64,9 @@ _CATALOGUE = [
 ]
 
 CODES: dict[str, Code] = {code.name: code for code in _CATALOGUE}
+# code -> severity as text, for Series.map: one dictionary lookup per finding in C, not a
+# Python call (a million findings when every line is rejected).
+SEVERITY_NAMES: dict[str, str] = {code.name: str(code.severity) for code in _CATALOGUE}
 
 
 def severity_of(code: str) -> Severity:

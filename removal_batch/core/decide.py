@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from removal_batch.core.allocation import Availability, allocate_units, excess_of_held_lines
+from removal_batch.core.codes import SEVERITY_NAMES
 from removal_batch.core.fields import ADDRESS_FIELDS, in_set
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
 from removal_batch.core.inventory import Snapshot
@@ -199,7 +200,7 @@ def decide_orders(
             "source_row",
         ]
     ]
-    severity = found["code"].map(_severity) if len(found) else pd.Series(dtype=object)
+    severity = found["code"].map(SEVERITY_NAMES) if len(found) else pd.Series(dtype=object)
     errors = found[severity.eq("error")] if len(found) else found
     line_bad = lines["line_field_error"].to_numpy().copy()
     line_bad[errors.loc[errors["code"].isin(LINE_CODES), "line"].to_numpy()] = True
@@ -298,12 +299,6 @@ def _join_skus(
     positions = snapshot.positions(sku)
     found = concat_findings([found, fnsku_mismatch(skus, snapshot, positions)])
     return snapshot, sku, found, positions
-
-
-def _severity(code: str) -> str:
-    from removal_batch.core.codes import severity_of
-
-    return str(severity_of(code))
 
 
 def _taken(taken: pd.DataFrame | None) -> pd.DataFrame:

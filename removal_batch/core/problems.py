@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.codes import severity_of
+from removal_batch.core.codes import SEVERITY_NAMES, severity_of
 from removal_batch.core.raw_table import TEXT
 
 PROBLEM_COLUMNS: list[str] = [
@@ -77,9 +77,7 @@ def normalise_problems(frame: pd.DataFrame) -> pd.DataFrame:
     if "severity" in frame.columns:
         missing = frame["severity"].isna() | frame["severity"].eq("")
         if missing.any():
-            frame.loc[missing, "severity"] = frame.loc[missing, "code"].map(
-                lambda c: str(severity_of(c))
-            )
+            frame.loc[missing, "severity"] = frame.loc[missing, "code"].map(SEVERITY_NAMES)
     frame["row"] = pd.array(frame["row"], dtype="Int64")
     for name in PROBLEM_COLUMNS:
         if name != "row" and frame[name].dtype != TEXT:
