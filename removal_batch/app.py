@@ -320,12 +320,7 @@ def run_check(
                 previous_outputs(out_dir)
         # --json prints no progress and no table: the console is not even made.
         console = None if as_json else _console()
-        # A bar on an interactive terminal; piped output stays free of progress lines.
-        progress, bar = (
-            _progress_console(console, len(files))
-            if console is not None and console.is_terminal
-            else (None, None)
-        )
+        progress, bar = (None, None) if console is None else _progress_console(console, len(files))
         try:
             result = run_batch(
                 files, inventory, settings, inventory_time, progress=progress, hashed=hashed
@@ -365,25 +360,24 @@ def run_check(
 
 
 def _progress_console(console: Console, total: int) -> tuple[ProgressHook | None, Any]:
-    """A progress bar on an interactive terminal; plain lines otherwise."""
+    """A progress bar on an interactive terminal; nothing when output is piped or logged
+    (SPEC 5: a bar while files are read when the terminal is interactive)."""
+    if not console.is_terminal:
+        return None, None
+    from rich.markup import escape
+    from rich.progress import Progress
+
     from removal_batch.writers.terminal import visible
 
-    if console.is_terminal:
-        from rich.markup import escape
-        from rich.progress import Progress
+    bar = Progress(console=console, transient=True)
+    task = bar.add_task("reading", total=total)
+    bar.start()
 
-        bar = Progress(console=console, transient=True)
-        task = bar.add_task("reading", total=total)
-        bar.start()
+    def advance(name: str) -> None:
+        # The bar's text is markup whatever the console says: a name's brackets escaped.
+        bar.update(task, advance=1, description=f"reading {escape(visible(name))}")
 
-        def advance(name: str) -> None:
-            # The bar's text is markup whatever the console says: a name's brackets escaped.
-            bar.update(task, advance=1, description=f"reading {escape(visible(name))}")
-
-        return advance, bar
-    from rich.text import Text
-
-    return (lambda name: console.print(Text(f"reading {visible(name)}"))), None
+    return advance, bar
 
 
 def run_command(

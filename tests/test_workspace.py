@@ -632,3 +632,18 @@ def test_a_second_name_of_one_file_in_the_inbox_is_named_as_skipped(tmp_path: Pa
     assert [o["source_file"] for o in summary["orders"]] == ["b.txt"]
     (run,) = (root / "archive").iterdir()
     assert sorted(p.name for p in run.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_run_piped_prints_no_progress_lines(tmp_path: Path) -> None:
+    """As check: progress shows on an interactive terminal only. A run from cron over a
+    thousand files printed a 'reading' line for each before its table (review H4)."""
+    from click.testing import CliRunner
+
+    from removal_batch.cli import main
+
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    result = CliRunner().invoke(main, ["run", str(root)])
+    assert result.exit_code == 0
+    assert "a.txt" in result.output  # the table names the file
+    assert not [line for line in result.output.splitlines() if line.startswith("reading")]
