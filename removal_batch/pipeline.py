@@ -501,7 +501,11 @@ def read_request(
     outcome.sheet_hidden = raw.sheet_hidden
     # A text file of fewer bytes than the cell limit cannot hold a cell over it (a
     # character is at least one byte); most request files are that small.
-    small_text = not raw.sheet and path.stat().st_size <= settings.max_cell_chars
+    try:
+        size: int | None = path.stat().st_size
+    except OSError:  # moved away since it was read: what was read is checked all the same
+        size = None
+    small_text = not raw.sheet and size is not None and size <= settings.max_cell_chars
     length, at_row, at_col = (0, 0, 0) if small_text else longest_cell(raw, settings.max_cell_chars)
     if length > settings.max_cell_chars:
         message = (

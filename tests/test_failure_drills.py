@@ -556,3 +556,28 @@ def test_a_ledger_damaged_past_its_first_page_says_what_to_do(tmp_path: Path) ->
     assert code == 2
     assert "cannot be read" in output and "restore it from a backup" in output
     assert _state(root)[0] == ["c.txt"]
+
+
+def test_a_file_moved_away_once_read_is_checked_as_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's size was asked for after its read: a file moved away in between (watch,
+    a user tidying the inbox) ended the batch with exit 3 (review H4)."""
+    from conftest import RETURN_ADDRESS, request_rows, write_delimited
+
+    import removal_batch.pipeline as pipeline
+    from removal_batch.core.settings import Settings
+
+    row = {"MerchantRemovalOrderID": "R1", **RETURN_ADDRESS, "MerchantSKU": "00123"}
+    path = write_delimited(tmp_path / "r.txt", request_rows([row | {"SellableQuantity": "1"}]))
+    real = pipeline.read_table
+
+    def read_then_move(*args: object, **kwargs: object) -> object:
+        raw = real(*args, **kwargs)  # type: ignore[arg-type]
+        path.rename(tmp_path / "moved.txt")
+        return raw
+
+    monkeypatch.setattr(pipeline, "read_table", read_then_move)
+    outcome = pipeline.read_request(path, "r.txt", Settings(), hashed=False)
+    assert outcome.table is not None
+    assert outcome.problems.empty
