@@ -337,6 +337,16 @@ def test_row_limit_for_a_workbook(tmp_path: Path, check) -> None:
     assert "301 rows" in error.message
 
 
+def test_a_row_limit_over_32_bits_reads_a_workbook(tmp_path: Path, check) -> None:
+    """calamine counts rows in 32 bits: max_rows = 5,000,000,000 made every workbook
+    'damaged' (number too large to fit in target type), blaming the user's file for a
+    setting (review H1)."""
+    path = write_request_workbook(tmp_path / "ok.xlsx", 3)
+    result = check(path, settings=settings_from_mapping({"max_rows": 5_000_000_000}))
+    assert codes(result) == set()
+    assert result.files[0].rows == 3
+
+
 # --- one long shared string in many cells ------------------------------------------------
 
 

@@ -337,10 +337,17 @@ def _sheet(book: Any, sheet: str) -> Any:
         return book.get_sheet_by_name(sheet)
 
 
+# calamine takes its row count as a 32-bit number; no sheet has more rows than Excel's
+# 1,048,576 (an .ods as many), so a larger max_rows setting reads the whole sheet.
+MOST_SHEET_ROWS = 1 << 20
+
+
 def _read_sheet(handle: Any, nrows: int | None) -> tuple[pd.DataFrame, int]:
     with _sheet_errors():
         start = handle.start or (0, 0)
-        rows = handle.to_python(skip_empty_area=True, nrows=nrows)
+        rows = handle.to_python(
+            skip_empty_area=True, nrows=None if nrows is None else min(nrows, MOST_SHEET_ROWS)
+        )
     return _grid(rows, start), int(start[0])
 
 
