@@ -55,6 +55,12 @@ def load_settings(path: Path | None) -> Settings:
     if path is None:
         return Settings()
     if not path.is_file():
+        if path.is_symlink():
+            raise UsageError(
+                f"Settings file {path} is a link to {os.readlink(path)}, which does not "
+                "exist. Point the link at the settings file, or remove it to run with the "
+                "default settings."
+            )
         raise UsageError(f"Settings file not found: {path}")
     try:
         # utf-8-sig: Windows Notepad starts the file with a byte-order mark, which TOML
@@ -62,6 +68,8 @@ def load_settings(path: Path | None) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path.name} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise UsageError(f"Settings file {path} cannot be read: {exc.strerror}.") from exc
     try:
         return settings_from_mapping(data, source=path.name)
     except SettingsError as exc:
@@ -403,7 +411,10 @@ def run_command(
             raise UsageError(
                 f"{root} is not a removal-batch workspace. Make one with: removal-batch init {root}"
             )
-        settings_file = space.settings_path if space.settings_path.exists() else None
+        # A link to a moved file is a settings problem, not a workspace without settings:
+        # its blocked addresses and dispositions would be dropped without a word.
+        settings_path = space.settings_path
+        settings_file = settings_path if os.path.lexists(settings_path) else None
         settings = load_settings(settings_file).with_overrides(
             on_excess=on_excess, allow_partial=allow_partial or None
         )

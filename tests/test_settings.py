@@ -149,3 +149,20 @@ def test_a_settings_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) ->
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     settings = load_settings(path)
     assert (settings.marketplace, settings.allow_partial) == ("CA", True)
+
+
+def test_a_workspace_settings_link_to_a_moved_file_stops_the_run(tmp_path: Path) -> None:
+    """An agency shares one settings file by a link; the file moved. The run went on with
+    the defaults, so an order to a blocked fulfillment center was written (review H1)."""
+    from workspace_helpers import drop, make_workspace
+
+    root = make_workspace(tmp_path / "ws")
+    settings = root / "removal-batch.toml"
+    settings.unlink(missing_ok=True)
+    settings.symlink_to(tmp_path / "moved.toml")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    result = CliRunner().invoke(main, ["run", str(root)])
+    assert result.exit_code == 2
+    said = "".join(result.output.split())  # rich folds a long path anywhere
+    assert f"isalinkto{tmp_path / 'moved.toml'},whichdoesnotexist" in said
+    assert (root / "inbox" / "a.txt").exists()
