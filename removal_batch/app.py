@@ -213,6 +213,15 @@ def folder_in_the_way(path: Path) -> Path | None:
     return None
 
 
+def folder_not_writable(path: Path) -> Path | None:
+    """The folder ``path`` itself, or the nearest of its parents that exists, when this
+    user may not write in it: found before the batch is read, not when it is published."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return None if os.access(candidate, os.W_OK | os.X_OK) else candidate
+    return None
+
+
 def _not_a_folder(what: str, path: Path, in_the_way: Path, advice: str) -> str:
     """The message for a folder that something else stands in the way of."""
     if in_the_way.is_symlink() and not in_the_way.exists():
@@ -323,6 +332,13 @@ def run_check(
                         in_the_way,
                         "Give --out a new or empty folder; nothing was written.",
                     )
+                )
+            unwritable = folder_not_writable(out_dir)
+            if unwritable is not None:
+                raise UsageError(
+                    f"--out {printable(str(out_dir))} cannot be written: you may not write "
+                    f"in {printable(str(unwritable))}. Choose another folder; nothing was "
+                    "written."
                 )
             if out_dir.is_dir():
                 previous_outputs(out_dir)

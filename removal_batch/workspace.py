@@ -62,6 +62,11 @@ class WorkspaceBusy(Exception):
     """Another run holds the workspace lock."""
 
 
+class WorkspaceUnusable(WorkspaceBusy):
+    """The workspace lock cannot be taken at all (no permission, a read-only disk): like
+    a busy workspace, nothing was processed."""
+
+
 @dataclass(frozen=True)
 class Workspace:
     root: Path
@@ -246,8 +251,16 @@ def newest_inventory(folder: Path) -> Path | None:
 @contextmanager
 def run_lock(space: Workspace, wait: float) -> Iterator[None]:
     """One run per workspace. The OS drops the lock when the process dies, even by SIGKILL."""
-    space.state.mkdir(parents=True, exist_ok=True)
-    fd = os.open(space.state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        space.state.mkdir(parents=True, exist_ok=True)
+        fd = os.open(space.state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        # A workspace on a read-only share, or made by another user: a setup problem
+        # found before anything is read (exit 2), not an internal error.
+        raise WorkspaceUnusable(
+            f"The workspace {space.root} cannot be used: {space.state / 'lock'} cannot be "
+            f"written ({exc.strerror}). Run as a user who may write to the workspace."
+        ) from exc
     deadline = time.monotonic() + max(wait, 0.0)
     try:
         while True:

@@ -91,3 +91,46 @@ def test_template_never_overwrites_a_file_unless_forced(tmp_path: Path) -> None:
     folder.mkdir()
     assert invoke("template", str(folder), "--force").exit_code == 2
     assert invoke("template", str(path / "x.xlsx")).exit_code == 2  # under a file
+
+
+def test_a_workspace_whose_lock_cannot_be_written_is_a_usage_error(tmp_path: Path) -> None:
+    """A read-only share, or a workspace made by another user: the lock's PermissionError
+    ended the run as an internal error, exit 3 (review H1). Here the lock is a folder,
+    which fails the same way for root too."""
+    from workspace_helpers import make_workspace
+
+    root = make_workspace(tmp_path / "ws")
+    (root / ".removal-batch" / "lock").unlink(missing_ok=True)
+    (root / ".removal-batch" / "lock").mkdir()
+    result = invoke("run", str(root))
+    assert result.exit_code == 2, result.output
+    assert "cannotbeused:" in said(result) and "lockcannotbewritten" in said(result)
+
+
+def test_an_out_folder_this_user_may_not_write_is_refused_before_reading(
+    tmp_path: Path, inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch was read and checked, then publishing failed with exit 3 (review H1).
+    os.access answers for the user; root may write anywhere, so it is asked here."""
+    import os
+
+    from conftest import RETURN_ADDRESS, request_rows, write_delimited
+
+    import removal_batch.app as app
+
+    request = write_delimited(
+        tmp_path / "r.txt",
+        request_rows([{"MerchantRemovalOrderID": "R1", **RETURN_ADDRESS, "MerchantSKU": "00123"}]),
+    )
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(app.os, "access", lambda p, mode: real(p, mode) and Path(p) != locked)
+    read: list[object] = []
+    monkeypatch.setattr(app, "run_batch", lambda *a, **k: read.append(a))
+    result = invoke(
+        "check", str(request), "--inventory", str(inventory), "--out", str(locked / "o")
+    )
+    assert result.exit_code == 2, result.output
+    assert f"youmaynotwritein{locked}" in said(result)
+    assert read == []
