@@ -65,7 +65,7 @@ def test_disk_full_while_writing_orders(
     assert code == 3
     assert "could not be written" in output and "No space left" in output
     # SPEC 8: exit 3 says in its one line where the log is.
-    assert "Details: " in output and "removal-batch-error.log" in output
+    assert "Details: " in output and "removal-batch-error-" in output
     assert _state(root) == (["a.txt", "b.txt"], [], [])
     assert ledger_orders(root) == []
     monkeypatch.setattr(order_files, "_write", real)
@@ -581,3 +581,24 @@ def test_a_file_moved_away_once_read_is_checked_as_read(
     outcome = pipeline.read_request(path, "r.txt", Settings(), hashed=False)
     assert outcome.table is not None
     assert outcome.problems.empty
+
+
+def test_each_internal_error_gets_a_log_of_its_own() -> None:
+    """One fixed log name was overwritten by the next failure, from any workspace, and
+    could not be written at all once another user's run had made it (review H1)."""
+    from removal_batch.errorlog import write_error_log
+
+    said = []
+    for text in ("first", "second"):
+        try:
+            raise RuntimeError(text)
+        except RuntimeError as exc:
+            said.append(write_error_log(exc))
+    logs = [Path(s.removeprefix(" Details: ")) for s in said]
+    assert logs[0] != logs[1]
+    assert [log.read_text(encoding="utf-8").splitlines()[-1] for log in logs] == [
+        "RuntimeError: first",
+        "RuntimeError: second",
+    ]
+    for log in logs:
+        log.unlink()
