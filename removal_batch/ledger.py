@@ -144,9 +144,6 @@ class Ledger:
     def has_run(self, run_id: str) -> bool:
         return bool(self._query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))
 
-    def unarchived_runs(self) -> list[str]:
-        return [str(r[0]) for r in self._query("SELECT run_id FROM runs WHERE archived = 0")]
-
     def taken_since(self, snapshot_time: float) -> pd.DataFrame:
         """Units per SKU of orders issued after the snapshot was taken."""
         rows = self._query(
@@ -216,6 +213,3 @@ class Ledger:
             self.conn.execute("UPDATE runs SET archived = 1 WHERE run_id = ?", (run_id,))
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"The ledger {self.path} cannot be written ({exc}).") from exc
-
-    def issued_orders(self) -> list[str]:
-        return sorted(str(r[0]) for r in self._query("SELECT order_id FROM orders"))

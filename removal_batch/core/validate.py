@@ -78,18 +78,9 @@ class ValidationResult:
         )
 
     @property
-    def order_field_error(self) -> pd.Series:
-        """An order-level cell of the row is bad: it spoils the row's whole order."""
-        return self.bad_cells[list(ORDER_FIELDS)].any(axis=1)
-
-    @property
     def line_field_error(self) -> pd.Series:
         """An item-level cell of the row is bad: it spoils that line only."""
         return self.bad_cells[[f for f in ALL_FIELDS if f not in ORDER_FIELDS]].any(axis=1)
-
-    @property
-    def row_has_error(self) -> pd.Series:
-        return self.order_field_error | self.line_field_error
 
 
 def _failures(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
