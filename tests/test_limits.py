@@ -304,6 +304,17 @@ def test_a_zip_that_cannot_be_opened_is_still_unreadable(tmp_path: Path) -> None
 # --- limits from the settings ------------------------------------------------------------
 
 
+def test_the_default_size_limit_reads_as_it_is_set(tmp_path: Path) -> None:
+    """100 MB, as SPEC and the workbook limit's "500 MB" say it: the text reader said
+    "100.0 MB", its own formatter differing from the workbook reader's (review H4)."""
+    path = tmp_path / "big.txt"
+    with path.open("wb") as out:
+        out.truncate(150 * 1024 * 1024)  # sparse: nothing is written
+    error = _read(path)
+    assert error.code == "file-too-large"
+    assert error.message.startswith("The file is 150 MB; the limit is 100 MB.")
+
+
 def test_max_uncompressed_bytes_from_settings(tmp_path: Path, check) -> None:
     path = write_request_workbook(tmp_path / "ok.xlsx", 3)
     assert check(path).exit_code == 0

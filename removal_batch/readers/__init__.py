@@ -41,9 +41,12 @@ class ReadLimits:
     max_rows: int = 1_000_000
 
 
-def _size(n: int) -> str:
-    # MB of 1024 x 1024 bytes, like the limits themselves (100 MB shows as "100.0 MB").
-    return f"{n / 2**20:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+def megabytes(n: int) -> str:
+    """A size as the limits are set, in binary megabytes: the default 100 * 1024 * 1024
+    is "100 MB" (not "100.0 MB"); under 100 KiB, in bytes."""
+    if n < 100 * 1024:
+        return f"{n:,} bytes"
+    return f"{n / (1024 * 1024):,.1f}".removesuffix(".0") + " MB"
 
 
 def cannot_open(error: OSError) -> str:
@@ -153,7 +156,7 @@ def _is_workbook(path: Path, limits: ReadLimits) -> bool:
     if size > limits.max_bytes:
         raise ReadError(
             "file-too-large",
-            f"The file is {_size(size)}; the limit is {_size(limits.max_bytes)}. "
+            f"The file is {megabytes(size)}; the limit is {megabytes(limits.max_bytes)}. "
             "Split it into smaller files.",
         )
     if size == 0:

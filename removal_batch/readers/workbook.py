@@ -30,6 +30,7 @@ from removal_batch.readers import (
     PendingRead,
     ReadError,
     ReadLimits,
+    megabytes,
 )
 from removal_batch.readers.ods_xml import ods_extras
 from removal_batch.readers.sheet_xml import (
@@ -144,13 +145,6 @@ def _grid(rows: list[list[Any]], start: tuple[int, int]) -> pd.DataFrame:
     return frame
 
 
-def _mb(n: int) -> str:
-    """Binary megabytes, as the limits are set: the default 500 * 1024 * 1024 is "500 MB"."""
-    if n < 100 * 1024:
-        return f"{n:,} bytes"
-    return f"{n / (1024 * 1024):,.1f}".removesuffix(".0") + " MB"
-
-
 def _too_large(message: str) -> ReadError:
     return ReadError("file-too-large", message + " Save a smaller copy and drop that in.")
 
@@ -176,15 +170,15 @@ def check_zip(path: Path, limits: ReadLimits) -> None:
         total = sum(info.file_size for info in parts)
         if total > limits.max_uncompressed_bytes:
             raise _too_large(
-                f"The workbook would expand to {_mb(total)} when opened; the limit is "
-                f"{_mb(limits.max_uncompressed_bytes)}."
+                f"The workbook would expand to {megabytes(total)} when opened; the limit is "
+                f"{megabytes(limits.max_uncompressed_bytes)}."
             )
         for info in parts:
             if info.file_size > BOMB_MIN_BYTES and info.file_size > BOMB_RATIO * max(
                 info.compress_size, 1
             ):
                 raise _too_large(
-                    f"The workbook would expand to {_mb(total)} when opened, and its part "
+                    f"The workbook would expand to {megabytes(total)} when opened, and its part "
                     f"{info.filename} is compressed over {BOMB_RATIO:,} to 1, which no real "
                     "spreadsheet is: it looks built to exhaust the reader (a zip bomb)."
                 )
