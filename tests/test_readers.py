@@ -998,7 +998,12 @@ def test_numbers_in_excels_zip_code_format_read_with_their_zeros(tmp_path: Path,
         ("0.00", None, None),
         ("#,##0", None, None),
         ("@", None, None),
-        ("00000;[Red]-00000", None, None),
+        # The first section is the one for the positive numbers read here.
+        ("00000;[Red]-00000", (5,), []),
+        ("00000;-00000", (5,), []),
+        ('"0"0000', (5,), []),
+        ("00000_)", (5,), []),
+        ("[$-409]00000", (5,), []),
         ("[<=9999999]###-####;(###) ###-####", None, None),
     ],
 )
@@ -1013,6 +1018,48 @@ def test_only_formats_of_zeros_and_separators_pad(
     else:
         assert found is not None
         assert (found.groups, list(found.separators)) == (groups, separators)
+
+
+def test_a_conditional_zip_format_pads_each_number_by_its_section() -> None:
+    """[<=99999]00000;00000-0000, the format Microsoft suggests for a column of ZIP and
+    ZIP+4 codes: Excel shows 02134 and 02134-1234, and they were read as 2134 and
+    21341234, refused as zeros lost (review H0)."""
+    import pandas as pd
+
+    from removal_batch.readers.sheet_xml import pad_like_excel, padding_of
+
+    padding = padding_of("[<=99999]00000;00000-0000")
+    assert padding is not None
+    values = pd.Series(["2134", "21341234", "99999", "100000", "2134.5", ""])
+    assert list(pad_like_excel(values, padding)) == [
+        "02134",
+        "02134-1234",
+        "99999",
+        "00010-0000",
+        "2134.5",
+        "",
+    ]
+    # A second section that is not zeros: the numbers failing the condition stay as read.
+    other = padding_of("[<=99999]00000;General")
+    assert other is not None
+    assert list(pad_like_excel(pd.Series(["2134", "21341234"]), other)) == ["02134", "21341234"]
+
+
+def test_a_conditional_zip_format_in_a_workbook(tmp_path: Path, check) -> None:
+    header = request_rows([])[0]
+    zip_col = header.index("AddressPostalCode")
+    first = {**ROW, "AddressStateOrRegion": "MA", "AddressPostalCode": 2134}
+    second = {**first, "MerchantRemovalOrderID": "R2", "AddressPostalCode": 21341234}
+    rows: list[list[object]] = [header] + [[r.get(h, "") for h in header] for r in (first, second)]
+    path = _workbook(tmp_path / "z.xlsx", rows)
+    book = openpyxl.load_workbook(path)
+    letter = openpyxl.utils.get_column_letter(zip_col + 1)
+    for row in (2, 3):
+        book["Removal Request"][f"{letter}{row}"].number_format = "[<=99999]00000;00000-0000"
+    book.save(path)
+    result = check(path)
+    assert list(result.files[0].table.rows["AddressPostalCode"]) == ["02134", "02134-1234"]
+    assert codes_at(result) == set()
 
 
 def test_padding_shows_digits_as_excel_does() -> None:

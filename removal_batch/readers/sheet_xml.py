@@ -44,7 +44,6 @@ from removal_batch.core.raw_table import NOT_CALCULATED
 MAX_SMALL_PART = 16 << 20
 # Zeros, each group after the first led by one separator: 00000, 00000-0000, 000 00 0000.
 _PADDED = re.compile(r"0+(?:[- ]0+)*")
-_ESCAPED = re.compile(r'\\(.)|"([^"]*)"')
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
 _CELL_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
 _ROW_NUMBER = re.compile(rb'\br="([0-9]{1,7})"')
@@ -53,10 +52,14 @@ _ROW_NUMBER = re.compile(rb'\br="([0-9]{1,7})"')
 @dataclass(frozen=True)
 class Padding:
     """A zero-padding format: its groups of zeros and the separators between them, e.g.
-    (5, 4) and ["-"] for 00000-0000."""
+    (5, 4) and ["-"] for 00000-0000. A format whose first section has a condition, as in
+    [<=99999]00000;00000-0000 (a column of ZIP and ZIP+4 codes), pads the numbers that
+    meet it so, and the others by ``otherwise`` (None: they are left as they are)."""
 
     groups: tuple[int, ...]
     separators: tuple[str, ...]
+    condition: tuple[str, float] | None = None
+    otherwise: Padding | None = None
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,57 @@ def _attribute(element: ElementTree.Element, name: str) -> str | None:
     return None
 
 
+# A section's pieces: an escaped character, a quoted literal, a bracket ([Red], [$-409],
+# [<=99999]), a space the width of a character (_)), a fill (*-), or any other character.
+_FORMAT_TOKEN = re.compile(r'\\(.)|"([^"]*)"|(\[[^\]]*\])|_.|\*.|(.)', re.DOTALL)
+_CONDITION = re.compile(r"\[(<=|>=|<>|<|>|=)\s*(-?[0-9]+(?:\.[0-9]*)?)\]")
+
+
+def _sections(code: str) -> list[str]:
+    """A format code's sections: split at the semicolons outside quotes and escapes."""
+    sections, start = [], 0
+    for match in _FORMAT_TOKEN.finditer(code):
+        if match.group(4) == ";":
+            sections.append(code[start : match.start()])
+            start = match.end()
+    return [*sections, code[start:]]
+
+
+def _section_padding(section: str) -> tuple[Padding | None, tuple[str, float] | None]:
+    """One section's groups of zeros (None: it is not zeros and separators alone) and its
+    condition. Colours and locales are no part of what is shown; a space the width of a
+    character (00000_)) shows as nothing a reader would type."""
+    plain: list[str] = []
+    condition = None
+    for match in _FORMAT_TOKEN.finditer(section):
+        escaped, quoted, bracket, other = match.groups()
+        if bracket is not None:
+            found = _CONDITION.fullmatch(bracket)
+            if found is not None:
+                condition = (found.group(1), float(found.group(2)))
+        elif escaped is not None or quoted is not None or other is not None:
+            plain.append(
+                escaped if escaped is not None else quoted if quoted is not None else other
+            )
+    text = "".join(plain)
+    if not _PADDED.fullmatch(text) or text == "0":
+        return None, condition
+    groups = re.split(r"[- ]", text)
+    return Padding(tuple(len(g) for g in groups), tuple(re.findall(r"[- ]", text))), condition
+
+
 def padding_of(code: str) -> Padding | None:
     """The groups of zeros and their separators of a zero-padding format code, else None.
-    Backslash escapes and quoted literals are Excel's ways of writing a separator."""
-    plain = _ESCAPED.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), code)
-    if not _PADDED.fullmatch(plain) or plain == "0":
-        return None
-    groups = re.split(r"[- ]", plain)
-    return Padding(tuple(len(g) for g in groups), tuple(re.findall(r"[- ]", plain)))
+    Only the first section counts for the whole numbers read here (a second is for
+    negative numbers), unless the first has a condition: then the second is for the
+    numbers that fail it. Backslash escapes and quoted literals are Excel's ways of
+    writing a separator."""
+    sections = _sections(code)
+    first, condition = _section_padding(sections[0])
+    if first is None or condition is None:
+        return first
+    otherwise = _section_padding(sections[1])[0] if len(sections) > 1 else None
+    return Padding(first.groups, first.separators, condition, otherwise)
 
 
 def _read_part(archive: zipfile.ZipFile, name: str, limit: int = MAX_SMALL_PART) -> bytes | None:
@@ -427,14 +473,36 @@ def _cells_with_styles(data: bytes, styles: dict[int, Padding]) -> PaddedCells |
     )
 
 
+def _meets(number: pd.Series, operator: str, bound: float) -> pd.Series:
+    comparisons = {
+        "<=": number.le,
+        ">=": number.ge,
+        "<>": number.ne,
+        "<": number.lt,
+        ">": number.gt,
+        "=": number.eq,
+    }
+    return comparisons[operator](bound)
+
+
 def pad_like_excel(values: pd.Series, padding: Padding) -> pd.Series:
     """Whole non-negative numbers' text as the format shows it: 2134 -> 02134 with (5,),
     21341234 -> 02134-1234 with (5, 4). Excel puts extra digits in the first group; any
     other text (a fraction, a negative number) is left as it is."""
-    groups = padding.groups
     digits = values.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
     if not digits.any():
         return values
+    if padding.condition is not None:
+        number = values[digits].astype("float64")
+        meets = _meets(number, *padding.condition)
+        result = values.copy()
+        plain = Padding(padding.groups, padding.separators)
+        result[meets.index[meets]] = pad_like_excel(values[meets.index[meets]], plain)
+        if padding.otherwise is not None:
+            rest = meets.index[~meets]
+            result[rest] = pad_like_excel(values[rest], padding.otherwise)
+        return result
+    groups = padding.groups
     text = values[digits].str.zfill(sum(groups))
     tail = sum(groups[1:])
     shown = text.str.slice(stop=-tail) if tail else text
