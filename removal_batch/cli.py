@@ -180,10 +180,11 @@ def check(
     hashed = out_dir is not None or as_json
     # Before pandas is imported: the files are read (and hashed) on the idle core meanwhile.
     prefetch.start([inventory, *files], hashed=hashed)
-    try:
+
+    def check_files() -> int:
         from removal_batch.app import run_check
 
-        code = run_check(
+        return run_check(
             list(files),
             inventory=inventory,
             inventory_time=inventory_time,
@@ -194,16 +195,11 @@ def check(
             as_json=as_json,
             hashed=hashed,
         )
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        click.echo("removal-batch: interrupted; nothing was published.", err=True)
-        sys.exit(130)
-    except BaseException as exc:  # one line and a log, never a trace on screen
-        _internal_error(exc)
+
+    try:
+        _guarded(check_files)
     finally:
         prefetch.clear()
-    sys.exit(code)
 
 
 def _guarded(action: Callable[[], int]) -> None:
