@@ -460,6 +460,37 @@ def case_reports(data: Path, scale: float, out: Path) -> dict[str, object]:
     }
 
 
+def case_contested(data: Path, scale: float, out: Path) -> dict[str, object]:
+    """Not a SPEC target: a stale snapshot, so nearly every SKU is asked for more units
+    than it has and allocation walks nearly every order in sequence (the SPEC allows a
+    loop over contested SKUs; this shows what it costs when they are all contested)."""
+    lines = int(100_000 * scale)
+    skus = max(lines // 50, 10)
+    folder = data / f"contested-{lines}"
+    inventory, requests = folder / "inventory.txt", folder / "requests.txt"
+    if not requests.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(inventory_frame(skus), inventory)
+        write_text(request_frame(lines, max(1, lines // 20), skus), requests)
+    check = [*TOOL, "check", str(requests), "--inventory", str(inventory)]
+    modes = {
+        "reject": best_of(2, check),
+        "--allow-partial": best_of(2, [*check, "--allow-partial"]),
+        "--on-excess cap": best_of(2, [*check, "--on-excess", "cap"]),
+    }
+    slowest = max(modes.values(), key=lambda m: m.seconds)
+    return {
+        "case": f"7. {lines:,} lines asking each of {skus:,} SKUs for more than it has",
+        "command": f"removal-batch check {requests} --inventory {inventory} [MODE]",
+        "seconds": slowest.seconds,
+        "peak_mb": slowest.peak_mb,
+        "figure": "; ".join(f"{mode} {m.seconds:.2f} s" for mode, m in modes.items()),
+        "target": "none in SPEC 10",
+        "met": None,
+        "exit": slowest.returncode,
+    }
+
+
 CASES = {
     "large": case_large,
     "xlsx": case_xlsx,
@@ -467,6 +498,7 @@ CASES = {
     "frictionless": case_frictionless,
     "help": case_help,
     "reports": case_reports,
+    "contested": case_contested,
 }
 
 

@@ -18,7 +18,7 @@ def test_bench_runs_at_a_tiny_scale(tmp_path: Path) -> None:
             "--scale",
             "0.002",
             "--cases",
-            "large,xlsx,many,help,reports",
+            "large,xlsx,many,help,reports,contested",
             "--data",
             str(tmp_path / "data"),
             "--results",
@@ -30,6 +30,6 @@ def test_bench_runs_at_a_tiny_scale(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     table = results.read_text()
-    for case in ("1.", "2.", "3.", "5.", "6."):
+    for case in ("1.", "2.", "3.", "5.", "6.", "7."):
         assert f"| {case}" in table
     assert "lines/s" in table
