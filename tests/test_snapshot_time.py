@@ -54,11 +54,11 @@ def _soon(minutes: float) -> str:
         (FAR_EAST_YEAR_ONE, "is before the year 2000"),
         ("1999-12-31T23:59:59Z", "is before the year 2000"),
         (FAR_WEST_LAST_DAY, "is after this run started"),
-        # A time without a zone is read as UTC, and said so: 09:00 typed in Tokyo is
-        # nine hours later than meant.
+        # A time without a zone is said to be read so (this machine's time is UTC).
         (
             "2999-01-01",
-            "(read as UTC: it gives no time zone, such as +09:00) is after this run started",
+            "(read as 2999-01-01 00:00 UTC, the earlier of this computer's time and UTC: it "
+            "gives no time zone, such as +09:00) is after this run started",
         ),
         ("11/20/2026", "is not a date or time; use ISO form"),
     ],
@@ -155,3 +155,31 @@ def test_the_batch_itself_refuses_an_impossible_inventory_time(
     for given in (FAR_EAST_YEAR_ONE, "2999-01-01", "11/20/2026"):
         with pytest.raises(UsageError, match=re.escape(f"--inventory-time '{given}' ")):
             run_batch([_request(tmp_path)], inventory, Settings(), given)
+
+
+@pytest.mark.parametrize(
+    ("zone", "read"),
+    [
+        ("Asia/Tokyo", "2026-11-20T00:00:00+00:00"),  # east of UTC: Tokyo's 09:00
+        ("America/New_York", "2026-11-20T09:00:00+00:00"),  # west of it: 09:00 UTC
+        ("UTC", "2026-11-20T09:00:00+00:00"),
+    ],
+)
+def test_a_time_without_a_zone_is_the_earlier_of_local_time_and_utc(
+    monkeypatch: pytest.MonkeyPatch, zone: str, read: str
+) -> None:
+    """09:00 typed in Tokyo was read as 09:00 UTC, nine hours late: orders issued in those
+    hours were not deducted, and their units could be requested again (review H2)."""
+    import time
+
+    from removal_batch.core.snapshot_time import parse_iso
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        when = parse_iso("2026-11-20T09:00")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert when is not None
+    assert when.astimezone(dt.UTC).isoformat() == read

@@ -26,12 +26,25 @@ class SnapshotTimeError(ValueError):
 
 
 def parse_iso(text: str) -> dt.datetime | None:
-    """An ISO date or date-time (naive values are taken as UTC), or None."""
+    """An ISO date or date-time, or None. One without a zone is read as _without_zone."""
     try:
         value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return value if value.tzinfo else _without_zone(value)
+
+
+def _without_zone(value: dt.datetime) -> dt.datetime:
+    """A time typed without a zone means this computer's time or UTC: the earlier of the
+    two is taken. Read later than meant (09:00 typed in Tokyo read as 09:00 UTC), the
+    orders issued in between would not be deducted, and their units could be requested
+    again; read earlier, a few orders are deducted twice at worst, and said so."""
+    as_utc = value.replace(tzinfo=dt.UTC)
+    try:
+        local = value.astimezone()  # a naive time, placed in this computer's zone
+    except (OverflowError, ValueError, OSError):
+        return as_utc
+    return min(as_utc, local, key=_in_utc)
 
 
 def _in_utc(when: dt.datetime) -> dt.datetime:
@@ -74,10 +87,15 @@ def option_time(text: str, now: dt.datetime) -> dt.datetime:
 
 
 def _zone_note(text: str) -> str:
-    """Said after a time that gives no zone: 09:00 typed in Tokyo is read as 09:00 UTC,
-    nine hours later than meant, and may be refused as in the future."""
+    """Said after a time that gives no zone: how it was read (_without_zone)."""
     parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    return "" if parsed.tzinfo else " (read as UTC: it gives no time zone, such as +09:00)"
+    if parsed.tzinfo:
+        return ""
+    read = _in_utc(_without_zone(parsed))
+    return (
+        f" (read as {read:%Y-%m-%d %H:%M} UTC, the earlier of this computer's time and UTC: "
+        "it gives no time zone, such as +09:00)"
+    )
 
 
 def column_time(text: str, file: str, now: dt.datetime) -> dt.datetime:
