@@ -536,10 +536,17 @@ def init_command(root: Path, samples: bool) -> int:
     return 0
 
 
-def template_command(path: Path, force: bool = False) -> int:
-    """``force``: replace a file of that name (it may be a workbook already filled in)."""
+def template_command(path: Path, force: bool = False, settings_path: Path | None = None) -> int:
+    """``force``: replace a file of that name (it may be a workbook already filled in).
+    ``settings_path``: the removal-batch.toml the filled workbook will be run with; its
+    allowed dispositions are the ones the drop-down offers."""
     if path.suffix.lower() != ".xlsx":
         _print_error("the template is an .xlsx workbook.")
+        return EXIT_USAGE
+    try:
+        settings = load_settings(settings_path)
+    except UsageError as exc:
+        _print_error(str(exc))
         return EXIT_USAGE
     shown = printable(str(path))
     # Refused, not overwritten: the name may be a workbook already filled in.
@@ -563,7 +570,7 @@ def template_command(path: Path, force: bool = False) -> int:
         return EXIT_USAGE
     from removal_batch.writers.template import write_template
 
-    write_template(path)
+    write_template(path, settings)
     _console().print(f"Template written: {path}", highlight=False)
     return 0
 

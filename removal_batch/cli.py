@@ -323,8 +323,15 @@ def watch(directory: Path, poll: float, wait: float, max_runs: int | None) -> No
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
-def template(file: Path, force: bool) -> None:
+@click.option(
+    "--settings",
+    "settings_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A removal-batch.toml whose allowed dispositions the drop-down offers.",
+)
+def template(file: Path, force: bool, settings_path: Path | None) -> None:
     """Write an empty request workbook (FILE.xlsx) to fill in."""
     from removal_batch.app import template_command
 
-    _guarded(lambda: template_command(file, force))
+    _guarded(lambda: template_command(file, force, settings_path))

@@ -11,6 +11,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from removal_batch.core.fields import ITEM_FIELDS, ORDER_FIELDS, column_letter
+from removal_batch.core.settings import Settings
 
 REQUIRED = frozenset(
     {
@@ -39,8 +40,6 @@ COLUMN_HELP = {
     "MerchantRemovalOrderID": "Your id for the order: 1-50 letters, digits, '.', '_' or '-', "
     "starting with a letter or digit. Fill it on an order's first row; a blank id continues "
     "the order above. Left blank on the first rows, an id is generated.",
-    "RemovalDisposition": "Return (ship the units to the address) or Disposal (Amazon disposes "
-    "of them). Liquidations only where your settings allow it.",
     "AddressName": "Return: who receives the units.",
     "AddressFieldOne": "Return: street address. No PO boxes, no APO/FPO/DPO addresses.",
     "AddressFieldTwo": "Optional second address line.",
@@ -59,6 +58,34 @@ COLUMN_HELP = {
     "SellableQuantity": "Whole number of sellable (fulfillable) units to remove; blank = 0.",
     "UnsellableQuantity": "Whole number of unsellable units to remove; blank = 0.",
 }
+# What each disposition does, in the order of the drop-down.
+DISPOSITION_HELP = {
+    "Return": "Return (the units are shipped to the address on the order)",
+    "Disposal": "Disposal (Amazon disposes of the units)",
+    "Liquidations": "Liquidations (Amazon sells the units off for you)",
+}
+
+
+def _or(words: list[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def disposition_help(allowed: tuple[str, ...]) -> str:
+    """The disposition column's help: exactly the choices the drop-down offers."""
+    if len(allowed) == 1:
+        return f"{DISPOSITION_HELP[allowed[0]]}: the only disposition your settings allow."
+    return f"Choose from the list: {_or([DISPOSITION_HELP[d] for d in allowed])}."
+
+
+def _no_address(allowed: tuple[str, ...]) -> str:
+    """The rule for the dispositions that need no address, in the words of those offered."""
+    dropped = [d for d in allowed if d != "Return"]
+    if not dropped:
+        return ""
+    return f" A {_or(dropped)} order needs no address; one given is ignored."
+
+
 RULES = [
     "Order fields (the unshaded columns) go on the first row of each order; the rows below it "
     "with a blank order id belong to the same order. Keep the rows of an order together.",
@@ -67,14 +94,19 @@ RULES = [
     "afn-fulfillable-quantity, unsellable units against afn-unsellable-quantity, first come, "
     "first served across all files of a batch and the orders issued since the report.",
     "A Return needs a name, address line one, city, country, postal code and phone (and a "
-    "state in the US and Canada). A Disposal needs no address; one given is ignored.",
+    "state in the US and Canada).{no_address}",
     "Amazon does not send removals to PO boxes, military (APO/FPO/DPO) addresses, US "
     "territories, other fulfillment centers, or outside the marketplace's country.",
     "Each problem is reported with its row and column, in an error report next to the orders.",
 ]
 
 
-def write_template(path: Path) -> None:
+def write_template(path: Path, settings: Settings | None = None) -> None:
+    """``settings``: those the filled workbook will be run with. The drop-down offers their
+    allowed dispositions only: a value Excel's list refuses cannot be typed in, and one the
+    run refuses holds its order."""
+    dispositions = (settings or Settings()).allowed_dispositions
+    column_help = {**COLUMN_HELP, "RemovalDisposition": disposition_help(dispositions)}
     book = Workbook()
     sheet = book.active
     sheet.title = "Removal Request"
@@ -93,11 +125,11 @@ def write_template(path: Path) -> None:
     sheet.freeze_panes = "A2"
     disposition = DataValidation(
         type="list",
-        formula1='"Return,Disposal"',
+        formula1='"' + ",".join(dispositions) + '"',
         allow_blank=True,
         showErrorMessage=True,
         errorTitle="Disposition",
-        error="Choose Return or Disposal.",
+        error=f"Choose {_or(list(dispositions))}.",
     )
     disposition.add(f"B2:B{ROWS + 1}")
     whole = DataValidation(
@@ -132,12 +164,12 @@ def write_template(path: Path) -> None:
     info.append(["Column", "What to enter"])
     info["A4"].font = info["B4"].font = Font(bold=True)
     for name in fields:
-        info.append([name, COLUMN_HELP[name]])
+        info.append([name, column_help[name]])
     info.append([])
     info.append(["Rules"])
     info.cell(row=info.max_row, column=1).font = Font(bold=True)
     for rule in RULES:
-        info.append(["", rule])
+        info.append(["", rule.format(no_address=_no_address(dispositions))])
     for row in info.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
