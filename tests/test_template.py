@@ -122,3 +122,71 @@ def test_a_disposition_the_drop_down_offers_is_accepted(tmp_path: Path, check: C
     result = check(path, settings=load_settings(tmp_path / "removal-batch.toml"))
     assert codes(result) == set() and result.exit_code == 0
     assert list(result.decision.orders["disposition"]) == ["Liquidations"]
+
+
+def rules_text(book: openpyxl.Workbook) -> str:
+    """The Instructions sheet's rules, as one text."""
+    sheet = book["Instructions"]
+    (start,) = [r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value == "Rules"]
+    return " ".join(str(sheet.cell(r, 2).value) for r in range(start + 1, sheet.max_row + 1))
+
+
+def test_the_instructions_give_every_length_limit_validation_enforces(tmp_path: Path) -> None:
+    """Only the SKU's limit was stated; the address, phone and notes limits were not."""
+    from removal_batch.core.schema import length_limits
+
+    book = write(tmp_path)
+    said = instructions(book)
+    limits = {k: v for k, v in length_limits().items() if k in said}
+    assert limits["AddressName"] == 50 and limits["ShippingNotes"] == 250  # the schema's
+    assert len(limits) == 10
+    for name, limit in limits.items():
+        assert f"At most {limit} characters." in said[name], name
+    # Excel refuses the same lengths as they are typed.
+    sheet = book["Removal Request"]
+    header = [c.value for c in sheet[1]]
+    typed = {}
+    for rule in sheet.data_validations.dataValidation:
+        if rule.type == "textLength":
+            for cells in str(rule.sqref).split():
+                typed[header[openpyxl.utils.column_index_from_string(cells[0]) - 1]] = int(
+                    rule.formula1
+                )
+    assert typed == limits
+
+
+def test_the_instructions_explain_the_order_rules(tmp_path: Path) -> None:
+    """Missing were: a line needs a quantity above 0, ids used once across files and runs,
+    long orders split into parts, rows of an order that disagree, and the options that
+    send part of an order or cap a quantity."""
+    book = write(tmp_path, "max_skus_per_order = 2500\n")
+    said = rules_text(book)
+    for words in (
+        "at least one quantity above 0",
+        "an id that another file of the same batch uses, or that an earlier run sent",
+        "more than 2,500 rows is sent as several orders",
+        "-P1, -P2",
+        "rows of one order that disagree",
+        "--allow-partial",
+        "--on-excess cap",
+    ):
+        assert words in said, words
+    assert "at least one of the two quantities above 0" in instructions(book)["UnsellableQuantity"]
+
+
+def test_an_order_over_the_limit_is_split_as_the_instructions_say(
+    tmp_path: Path, check: CheckOne
+) -> None:
+    book = write(tmp_path, "max_skus_per_order = 2\n")
+    assert "more than 2 rows is sent as several orders" in rules_text(book)
+    rows = [
+        {"MerchantRemovalOrderID": "D-1", "RemovalDisposition": "Disposal"},
+        {},
+        {},
+    ]
+    for row, sku in zip(rows, ("00123", "ABC-1", "SKU-4"), strict=True):
+        row.update(MerchantSKU=sku, SellableQuantity=1)
+    path = fill(book, rows, tmp_path / "filled.xlsx")
+    result = check(path, settings=load_settings(tmp_path / "removal-batch.toml"))
+    assert codes(result) == {"order-split"}
+    assert list(result.decision.orders["order_id"]) == ["D-1-P1", "D-1-P2"]

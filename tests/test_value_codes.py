@@ -523,7 +523,8 @@ def test_messages_made_once_per_distinct_failure_are_the_same() -> None:
     import numpy as np
     import pandas as pd
 
-    from removal_batch.core.validate import _explained, _length_limits, _messages
+    from removal_batch.core.schema import length_limits
+    from removal_batch.core.validate import _explained, _messages
 
     rng = np.random.default_rng(3)
     kinds = [
@@ -544,7 +545,7 @@ def test_messages_made_once_per_distinct_failure_are_the_same() -> None:
     )
     failures.index = pd.RangeIndex(7, 7 + len(failures))
     allowed = ("Return", "Disposal")
-    limits = failures["field"].map(_length_limits(allowed)).fillna(0).astype(int)
+    limits = failures["field"].map(length_limits()).fillna(0).astype(int)
     expected = _messages(failures.assign(limit=limits), allowed)
     said = _explained(failures, allowed)
     assert said.tolist() == expected.tolist() and said.index.equals(failures.index)

@@ -169,7 +169,7 @@ def decide_orders(
                 grouping.findings,
                 _disposition_missing(orders),
                 _duplicate_ids(orders, used_ids),
-                _part_id_clashes(orders, grouping.lines, used_ids, _part_limit(settings)),
+                _part_id_clashes(orders, grouping.lines, used_ids, part_limit(settings)),
                 address_findings(
                     orders,
                     grouping.value_lines,
@@ -375,7 +375,7 @@ def _duplicate_ids(orders: pd.DataFrame, used_ids: frozenset[str]) -> pd.DataFra
 MAX_ORDER_ID = 50
 
 
-def _part_limit(settings: Settings) -> int:
+def part_limit(settings: Settings) -> int:
     """Lines per order above which an order is written as parts <id>-P1, -P2..."""
     return min(settings.max_skus_per_order, settings.max_skus_per_file)
 
@@ -474,7 +474,7 @@ def _final_orders(
             pd.DataFrame(columns=LINE_COLUMNS),
             concat_findings([]),
         )
-    limit = _part_limit(settings)
+    limit = part_limit(settings)
     if (np.diff(written["order_no"].to_numpy()) < 0).any():  # sorted already, as a rule
         written = written.sort_values(["order_no"], kind="stable")
     # Each order's lines are together now: runs of one order number, counted in numpy.

@@ -81,5 +81,18 @@ def request_schema(
     return schema
 
 
+@cache
+def length_limits() -> dict[str, int]:
+    """The most characters each text column takes (the request schema's text_length checks):
+    what validation refuses as value-too-long, and what the template tells its users. Not
+    to be changed by callers (it is cached)."""
+    limits: dict[str, int] = {}
+    for name, column in _load("request").columns.items():
+        for check in column.checks:
+            if check.name == "text_length" and check.statistics.get("max_value"):
+                limits[name] = int(check.statistics["max_value"])
+    return limits
+
+
 def inventory_schema() -> pa.DataFrameSchema:
     return _load("inventory")

@@ -22,7 +22,7 @@ from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, INVISIBLE, ORD
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
 from removal_batch.core.raw_table import NOT_CALCULATED, SPREADSHEET_ERROR
 from removal_batch.core.rules.address import default_address_refusals
-from removal_batch.core.schema import request_schema, schema_errors
+from removal_batch.core.schema import length_limits, request_schema, schema_errors
 from removal_batch.core.settings import DISPOSITIONS, Settings
 from removal_batch.core.shape import RequestTable
 
@@ -428,20 +428,6 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     return msg
 
 
-LENGTH_LIMITS_CACHE: dict[tuple[str, ...], dict[str, int]] = {}
-
-
-def _length_limits(allowed: tuple[str, ...]) -> dict[str, int]:
-    if allowed not in LENGTH_LIMITS_CACHE:
-        limits: dict[str, int] = {}
-        for name, column in request_schema(allowed).columns.items():
-            for check in column.checks:
-                if check.name == "text_length" and check.statistics.get("max_value"):
-                    limits[name] = int(check.statistics["max_value"])
-        LENGTH_LIMITS_CACHE[allowed] = limits
-    return LENGTH_LIMITS_CACHE[allowed]
-
-
 def prepare_validation(settings: Settings) -> None:
     """Import pandera and load the request schema and the checks' reference tables: a
     third of a second of Python work that validation would otherwise begin with, which a
@@ -507,7 +493,7 @@ def _explained(failures: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
     if failures.empty:
         return pd.Series([], index=failures.index, dtype=object)
     keys = failures[["code", "field", "value", "country"]].assign(
-        limit=failures["field"].map(_length_limits(allowed)).fillna(0).astype(int)
+        limit=failures["field"].map(length_limits()).fillna(0).astype(int)
     )
     codes, distinct = pd.factorize(pd.MultiIndex.from_frame(keys.astype(str)))
     said = _messages(pd.DataFrame(list(distinct), columns=keys.columns), allowed)
