@@ -190,3 +190,67 @@ def test_an_order_over_the_limit_is_split_as_the_instructions_say(
     result = check(path, settings=load_settings(tmp_path / "removal-batch.toml"))
     assert codes(result) == {"order-split"}
     assert list(result.decision.orders["order_id"]) == ["D-1-P1", "D-1-P2"]
+
+
+def marked(book: openpyxl.Workbook) -> tuple[set[str], set[str]]:
+    """The bold and the italic headers of the Removal Request sheet."""
+    header = list(book["Removal Request"][1])
+    return {c.value for c in header if c.font.b}, {c.value for c in header if c.font.i}
+
+
+RETURN_ADDRESS = {
+    "AddressName": "Acme",
+    "AddressFieldOne": "1 Main St",
+    "AddressCity": "Boston",
+    "AddressCountryCode": "US",
+    "AddressStateOrRegion": "MA",
+    "AddressPostalCode": "02134",
+    "ContactPhoneNumber": "617-555-0142",
+}
+
+
+def test_bold_columns_are_the_ones_every_order_must_fill(tmp_path: Path, check: CheckOne) -> None:
+    """The order id and both quantities were bold ("required"), though a blank id is made
+    and a blank quantity is 0; the Return address was not marked at all."""
+    book = write(tmp_path)
+    bold, italic = marked(book)
+    assert bold == {"RemovalDisposition", "MerchantSKU"}
+    assert italic == set(RETURN_ADDRESS)
+    legend = " ".join(str(r[0]) for r in book["Instructions"].iter_rows(values_only=True))
+    assert "Bold columns must always be filled" in legend
+    assert "Italic columns must be filled on the first row of each Return order" in legend
+    # The marks say what the run does: bold cells alone make a Disposal order, bold and
+    # italic ones a Return; one quantity above 0 is the line's only other need.
+    path = fill(
+        book,
+        [
+            {"RemovalDisposition": "Disposal", "MerchantSKU": "00123", "SellableQuantity": 1},
+            {"MerchantRemovalOrderID": "R-1", "RemovalDisposition": "Return", **RETURN_ADDRESS},
+            {"MerchantSKU": "ABC-1", "UnsellableQuantity": 0, "SellableQuantity": 2},
+        ],
+        tmp_path / "filled.xlsx",
+    )
+    result = check(path)
+    assert codes(result) == {"value-missing"}  # row 3 has no SKU
+    book = openpyxl.load_workbook(path)
+    book["Removal Request"]["M3"] = "SKU-4"
+    book["Removal Request"]["N3"] = 1
+    book.save(path)
+    result = check(path)
+    assert codes(result) == set() and len(result.decision.orders) == 2
+
+
+@pytest.mark.parametrize("blank", ["RemovalDisposition", "MerchantSKU", *RETURN_ADDRESS])
+def test_a_marked_cell_left_blank_holds_the_order(
+    tmp_path: Path, check: CheckOne, blank: str
+) -> None:
+    row = {
+        "MerchantRemovalOrderID": "R-1",
+        "RemovalDisposition": "Return",
+        **RETURN_ADDRESS,
+        "MerchantSKU": "00123",
+        "SellableQuantity": 1,
+    }
+    del row[blank]
+    result = check(fill(write(tmp_path), [row], tmp_path / "filled.xlsx"))
+    assert result.exit_code == 1 and len(result.decision.orders) == 0

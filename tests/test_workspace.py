@@ -387,7 +387,7 @@ def test_filled_template_runs_clean_and_keeps_leading_zeros(tmp_path: Path) -> N
     sheet = book["Removal Request"]
     header = [c.value for c in sheet[1]]
     assert header[:2] == ["MerchantRemovalOrderID", "RemovalDisposition"]
-    assert sheet["A1"].font.b and not sheet["C1"].font.b
+    assert sheet["B1"].font.b and not sheet["A1"].font.b and sheet["C1"].font.i
     assert sheet.cell(row=2, column=header.index("MerchantSKU") + 1).number_format == "@"
     assert "Instructions" in book.sheetnames
     kinds = sorted({v.type for v in sheet.data_validations.dataValidation})

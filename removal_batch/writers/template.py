@@ -11,17 +11,14 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from removal_batch.core.fields import ITEM_FIELDS, ORDER_FIELDS, column_letter
+from removal_batch.core.rules.address import RETURN_REQUIRED, STATE_REQUIRED_FOR
 from removal_batch.core.settings import Settings
 
-REQUIRED = frozenset(
-    {
-        "MerchantRemovalOrderID",
-        "RemovalDisposition",
-        "MerchantSKU",
-        "SellableQuantity",
-        "UnsellableQuantity",
-    }
-)
+# Bold: the cells every order (the disposition, on its first row) and every row (the SKU)
+# must fill. Not the order id (a blank one continues the order above, or is made) nor the
+# quantities (blank = 0). Italic: filled on a Return order's first row (address-required).
+REQUIRED = ("RemovalDisposition", "MerchantSKU")
+RETURN_ONLY = (*RETURN_REQUIRED, "AddressStateOrRegion")
 # Typed as Text so Excel keeps 00123 and 02134 and never shows 1.23E+11.
 TEXT_COLUMNS = frozenset(
     {
@@ -221,6 +218,28 @@ def rules(settings: Settings) -> list[tuple[str, str]]:
     ]
 
 
+def _header_font(name: str) -> Font:
+    return Font(bold=name in REQUIRED, italic=name in RETURN_ONLY)
+
+
+def legend() -> list[str]:
+    """What the marks on the header row mean: which cells must be filled, and where."""
+    from removal_batch.core.checks import country_name
+
+    states = " or ".join(country_name(c) for c in sorted(STATE_REQUIRED_FOR, reverse=True))
+    return [
+        "Fill the 'Removal Request' sheet: one row per SKU. Shaded columns are per item (each "
+        "row its own); the others are per order, filled on the order's first row. Save it as "
+        "it is (.xlsx) and drop it into the workspace inbox.",
+        "Bold columns must always be filled: RemovalDisposition on each order's first row, "
+        "MerchantSKU on every row.",
+        "Italic columns must be filled on the first row of each Return order "
+        f"(AddressStateOrRegion only for an address in {states}).",
+        "The other columns may be left blank: a blank order id continues the order above "
+        "(on the first rows, an id is made), a blank quantity counts as 0.",
+    ]
+
+
 def _length_validations(fields: tuple[str, ...]) -> list[DataValidation]:
     """Excel refuses text over a column's limit as it is typed (one rule per limit), the
     limit validation holds an order for (value-too-long)."""
@@ -258,7 +277,7 @@ def write_template(path: Path, settings: Settings | None = None) -> None:
     fields = ORDER_FIELDS + ITEM_FIELDS
     for j, name in enumerate(fields):
         cell = sheet.cell(row=1, column=j + 1, value=name)
-        cell.font = Font(bold=name in REQUIRED)
+        cell.font = _header_font(name)
         letter = column_letter(j)
         if name in ITEM_FIELDS:
             cell.fill = ITEM_FILL
@@ -300,18 +319,16 @@ def write_template(path: Path, settings: Settings | None = None) -> None:
     info.column_dimensions["B"].width = 100
     info.append(["removal-batch request template"])
     info["A1"].font = Font(bold=True, size=14)
-    info.append(
-        [
-            "Fill the 'Removal Request' sheet: one row per SKU. Bold columns are "
-            "required; shaded columns are per item, the others per order. Save it as it is "
-            "(.xlsx) and drop it into the workspace inbox."
-        ]
-    )
+    for line in legend():
+        info.append([line])
     info.append([])
     info.append(["Column", "What to enter"])
-    info["A4"].font = info["B4"].font = Font(bold=True)
+    info.cell(row=info.max_row, column=1).font = Font(bold=True)
+    info.cell(row=info.max_row, column=2).font = Font(bold=True)
     for name in fields:
         info.append([name, help_text[name]])
+        # Marked as on the sheet, so the legend reads the same in both places.
+        info.cell(row=info.max_row, column=1).font = _header_font(name)
     info.append([])
     info.append(["Rules"])
     info.cell(row=info.max_row, column=1).font = Font(bold=True)
