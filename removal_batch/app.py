@@ -570,7 +570,23 @@ def template_command(path: Path, force: bool = False, settings_path: Path | None
         return EXIT_USAGE
     from removal_batch.writers.template import write_template
 
-    write_template(path, settings)
+    try:
+        write_template(path, settings)
+    except OSError as exc:
+        # A folder not ours to write, a full disk: the user's to fix, not a fault of ours.
+        # The workbook is written to a temporary name and renamed: nothing is left at FILE.
+        # A folder above it that could not be made is named; the temporary file is not.
+        failed = exc.filename
+        where = (
+            f"{printable(str(failed))}: "
+            if failed is not None and Path(failed).parent != path.parent
+            else ""
+        )
+        _print_error(
+            f"The template {shown} could not be written: {where}{exc.strerror or exc}. "
+            "No workbook was written there."
+        )
+        return EXIT_USAGE
     _console().print(f"Template written: {path}", highlight=False)
     return 0
 

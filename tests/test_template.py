@@ -3,6 +3,8 @@ with the settings and rules the filled workbook is then checked by."""
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,11 @@ from removal_batch.cli import main
 
 def invoke(*args: str) -> Result:
     return CliRunner().invoke(main, list(args), terminal_width=400)
+
+
+def bare(text: str) -> str:
+    """Without white space: rich folds a long path anywhere."""
+    return "".join(text.split())
 
 
 def write(tmp_path: Path, settings: str | None = None) -> openpyxl.Workbook:
@@ -90,7 +97,7 @@ def test_settings_the_template_cannot_use_are_a_usage_error(
     path = tmp_path / "request.xlsx"
     result = invoke("template", str(path), "--settings", str(toml))
     assert result.exit_code == 2, result.output
-    assert said in " ".join(result.output.split())
+    assert bare(said) in bare(result.output)
     assert not path.exists()
 
 
@@ -254,3 +261,62 @@ def test_a_marked_cell_left_blank_holds_the_order(
     del row[blank]
     result = check(fill(write(tmp_path), [row], tmp_path / "filled.xlsx"))
     assert result.exit_code == 1 and len(result.decision.orders) == 0
+
+
+def test_a_folder_not_writable_is_a_usage_error(tmp_path: Path) -> None:
+    """A PermissionError ended in "internal error" (exit 3)."""
+    if os.geteuid() == 0:
+        pytest.skip("root writes any folder")
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        for path in (folder / "request.xlsx", folder / "sub" / "request.xlsx"):
+            result = invoke("template", str(path))
+            assert result.exit_code == 2, result.output
+            assert "Permission denied" in result.output
+            assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("failing", ["mkstemp", "mkdir", "save"])
+def test_a_write_that_fails_names_the_file_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    """Whatever step of the writing fails (the folder, the temporary file, the disk filling
+    up halfway through the workbook), the user is told which file and why, with exit 2, and
+    no file is left at the name or beside it."""
+    from removal_batch.writers import template
+
+    folder = tmp_path / "out"
+    path = folder / "request.xlsx"
+    if failing == "mkstemp":
+        folder.mkdir()
+
+        def refuse(**kwargs: Any) -> Any:
+            raise PermissionError(errno.EACCES, "Permission denied", str(folder / ".t.xlsx"))
+
+        monkeypatch.setattr(template.tempfile, "mkstemp", refuse)
+        said = f"The template {path} could not be written: Permission denied."
+    elif failing == "mkdir":
+
+        def refuse_folder(self: Path, *args: Any, **kwargs: Any) -> None:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+        monkeypatch.setattr(template.Path, "mkdir", refuse_folder)
+        said = f"The template {path} could not be written: {folder}: Permission denied."
+    else:
+        folder.mkdir()
+
+        def full(self: openpyxl.Workbook, name: str) -> None:
+            Path(name).write_bytes(b"PK half a workbook")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(template.Workbook, "save", full)
+        said = f"The template {path} could not be written: No space left on device."
+    result = invoke("template", str(path))
+    assert result.exit_code == 2, result.output
+    assert bare(said + " No workbook was written there.") in bare(result.output)
+    assert "internal error" not in result.output
+    assert not folder.exists() or list(folder.iterdir()) == []
