@@ -99,3 +99,18 @@ def test_a_default_address_on_the_blocked_list_is_refused() -> None:
         "the blocked list. Removal orders cannot be sent to another Amazon site; give your "
         "own address."
     ]
+
+
+def test_an_italian_province_code_in_the_default_address_is_no_us_territory() -> None:
+    """Parma's province is PR: an Italian seller's default address was refused as Puerto
+    Rico, and every run stopped (a review's finding)."""
+    parma = {
+        "AddressName": "Magazzino Rossi",
+        "AddressFieldOne": "Via Emilia 10",
+        "AddressCity": "Parma",
+        "AddressStateOrRegion": "PR",
+        "AddressPostalCode": "43121",
+        "ContactPhoneNumber": "0521 123456",
+    }
+    assert problems(parma, marketplace="IT") == []
+    assert problems({**parma, "AddressCountryCode": "IT"}, marketplace="IT") == []

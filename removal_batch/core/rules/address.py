@@ -281,10 +281,24 @@ def address_po_box(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFr
     )
 
 
-def address_military(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFrame:
+def _in_us(orders: pd.DataFrame, home_country: str) -> pd.Series:
+    """Addresses in the US, a blank country being the marketplace's (``home_country``).
+    Only there do AA/AE/AP and PR, GU... name military post and territories: elsewhere
+    they are provinces (Parma is PR, Ascoli Piceno AP in Italy; Maharashtra is MH)."""
+    country = orders["AddressCountryCode"].str.strip().str.upper()
+    return country.mask(country.eq(""), home_country).eq("US")
+
+
+def address_military(
+    orders: pd.DataFrame, value_lines: pd.DataFrame, home_country: str
+) -> pd.DataFrame:
     returns = _returns(orders)
     city = returns & orders["AddressCity"].str.upper().str.strip().isin(MILITARY_CITIES)
-    state = returns & orders["AddressStateOrRegion"].str.upper().isin(MILITARY_STATES)
+    state = (
+        returns
+        & _in_us(orders, home_country)
+        & orders["AddressStateOrRegion"].str.upper().isin(MILITARY_STATES)
+    )
     checks = [("AddressCity", city), ("AddressStateOrRegion", state & ~city)]
     boxed = returns & ~city & ~state
     for name in ADDRESS_LINES:
@@ -300,11 +314,16 @@ def address_military(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.Data
     )
 
 
-def address_territory(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFrame:
+def address_territory(
+    orders: pd.DataFrame, value_lines: pd.DataFrame, home_country: str
+) -> pd.DataFrame:
     returns = _returns(orders)
     by_country = returns & orders["AddressCountryCode"].str.upper().isin(US_TERRITORIES)
     by_state = (
-        returns & ~by_country & orders["AddressStateOrRegion"].str.upper().isin(US_TERRITORIES)
+        returns
+        & ~by_country
+        & _in_us(orders, home_country)
+        & orders["AddressStateOrRegion"].str.upper().isin(US_TERRITORIES)
     )
     why = (
         "is a US territory. Amazon does not send removal orders to US territories; give an "
@@ -418,8 +437,8 @@ def address_findings(
             address_required(orders, value_lines, settings, files),
             address_ignored(orders, value_lines, settings.allowed_dispositions),
             address_po_box(orders, value_lines),
-            address_military(orders, value_lines),
-            address_territory(orders, value_lines),
+            address_military(orders, value_lines, settings.home_country),
+            address_territory(orders, value_lines, settings.home_country),
             address_fulfillment_center(orders, value_lines, settings),
             address_foreign(orders, value_lines, settings),
         ]
@@ -442,8 +461,8 @@ def default_address_refusals(settings: Settings) -> list[str]:
     found = concat_findings(
         [
             address_po_box(orders, value_lines),
-            address_military(orders, value_lines),
-            address_territory(orders, value_lines),
+            address_military(orders, value_lines, settings.home_country),
+            address_territory(orders, value_lines, settings.home_country),
             address_fulfillment_center(orders, value_lines, settings),
         ]
     )
