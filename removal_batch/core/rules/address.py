@@ -30,19 +30,23 @@ RETURN_REQUIRED = (
 )
 STATE_REQUIRED_FOR = frozenset({"US", "CA"})
 ADDRESS_LINES = ("AddressFieldOne", "AddressFieldTwo", "AddressFieldThree")
-# Separators people put in "P.O. Box": none, spaces, dots, a hyphen or a slash (P/O Box).
-# It ends where no letter follows, so "PO Box7" is one and "12 Poblano Way" is not.
-_SEP = r"[\s./-]*"
+# Separators people put in "P.O. Box": none, spaces, dots, commas ("P,O, Box"), a hyphen,
+# an underscore or a slash (P/O Box). The O may be typed as a zero ("P.0. Box"). It ends
+# where no letter follows, so "PO Box7" is one and "12 Poblano Way" is not.
+_SEP = r"[\s.,_/-]*"
 # A line that starts with "Box 12" is a box too (a rural route's, a post office's).
 PO_BOX = re.compile(
-    rf"\b(?:p{_SEP}o{_SEP}(?:b(?:ox|x)?|drawer)|post(?:al)?{_SEP}(?:office{_SEP})?box)(?![a-z])"
+    rf"\b(?:p{_SEP}[o0]{_SEP}(?:b(?:ox|x)?|drawer)"
+    rf"|post(?:al)?{_SEP}(?:office{_SEP})?b(?:ox|x))(?![a-z])"
     r"|^\s*box\s*#?\s*\d",
     re.IGNORECASE,
 )
-MILITARY_CITIES = frozenset({"APO", "FPO", "DPO"})
+# A city that starts with the word APO, FPO or DPO however it is dotted or spaced ("APO AE",
+# "A.P.O.", "FPO San Francisco"); Apopka and Apollo Beach go on with letters, so they pass.
+MILITARY_CITY = re.compile(r"^\W*[ADF]\W*P\W*[O0](?!\w)", re.IGNORECASE)
 MILITARY_STATES = frozenset({"AA", "AE", "AP"})
-# "PSC 1234 Box 5678", "Unit 2050 Box 4190", "CMR 450 Box 12"; a plain "Unit 3" is a flat.
-MILITARY_BOX = r"\b(?:PSC|CMR|UNIT)\s*#?\s*\d+\s*,?\s*BOX\s*\d+"
+# "PSC 1234 Box 5678", "Unit 2050 Box 4190", "CMR 450 Bx 12"; a plain "Unit 3" is a flat.
+MILITARY_BOX = r"\b(?:PSC|CMR|UNIT)\s*#?\s*\d+\s*,?\s*B(?:OX|X)\s*#?\s*\d+"
 US_TERRITORIES = frozenset({"PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW"})
 
 SPELLINGS = {
@@ -72,8 +76,13 @@ def _contains(values: pd.Series, pattern: str | re.Pattern[str], case: bool = Tr
     if not len(distinct):
         return pd.Series(False, index=values.index)
     # Full-width letters and digits (typed with an East Asian keyboard, "ＰＯ Box") and
-    # other compatibility forms read as their plain letters.
-    folded = pd.Series(distinct).map(lambda v: unicodedata.normalize("NFKC", v))
+    # other compatibility forms read as their plain letters; invisible characters pasted
+    # in ("P\u200bO Box") take no part. Plain ASCII (nearly every value) has neither.
+    folded = pd.Series(distinct, dtype=object)
+    odd = ~folded.str.isascii().astype(bool)
+    if odd.any():
+        plain = folded[odd].map(lambda v: unicodedata.normalize("NFKC", v))
+        folded[odd] = plain.str.replace(INVISIBLE, "", regex=True)
     hit = folded.str.contains(pattern, case=case, regex=True, na=False)
     hit_of = hit.to_numpy(dtype=bool)
     return pd.Series((codes >= 0) & hit_of[codes], index=values.index)
@@ -293,7 +302,7 @@ def address_military(
     orders: pd.DataFrame, value_lines: pd.DataFrame, home_country: str
 ) -> pd.DataFrame:
     returns = _returns(orders)
-    city = returns & orders["AddressCity"].str.upper().str.strip().isin(MILITARY_CITIES)
+    city = returns & _contains(orders["AddressCity"], MILITARY_CITY)
     state = (
         returns
         & _in_us(orders, home_country)
