@@ -298,13 +298,23 @@ def postal_code_for_country(
     return ok
 
 
+def _phone_region(country: str) -> str:
+    """The country a phone is judged by: the address's, or the one its invalid code means
+    ('UK', 'United Kingdom' -> GB); "" when none is known ('Deutschland'). A London
+    number on an address written 'UK' was judged as a US one and refused beside the
+    (right) country-invalid."""
+    return country if country in country_codes() else country_meant(country)
+
+
 @cache
 def _parsed_phone(phone: str, country: str) -> tuple[Any, bool]:
-    """(the number, or None when it cannot be read; whether it is dialled with another
-    country's code than the address's: +44 ... on a US address)."""
+    """(the number, or None when it cannot be read or its country is unknown; whether it
+    is dialled with another country's code than the address's: +44 ... on a US address)."""
     import phonenumbers
 
-    region = country if country in country_codes() else "US"
+    region = _phone_region(country)
+    if not region:
+        return None, False
     try:
         number = phonenumbers.parse(phone, region)
     except phonenumbers.NumberParseException:
@@ -316,6 +326,8 @@ def _parsed_phone(phone: str, country: str) -> tuple[Any, bool]:
 def _phone_possible(phone: str, country: str) -> bool:
     import phonenumbers
 
+    if not _phone_region(country):
+        return True  # no country to judge it by: country-invalid says what is wrong
     number, abroad = _parsed_phone(phone, country)
     # A number of another country is no number of the address's country.
     return number is not None and not abroad and bool(phonenumbers.is_possible_number(number))
