@@ -354,12 +354,29 @@ def _normal_address(values: pd.Series) -> pd.Series:
     return words.map(lambda ws: " ".join(SPELLINGS.get(w, w) for w in ws))
 
 
+# A US ZIP code, with or without its four more digits (spaces taken out).
+US_ZIP = r"\d{5}(?:-?\d{4})?"
+
+
+def _normal_postal(values: pd.Series) -> pd.Series:
+    """Postal codes as compared: without spaces, in capitals, a US ZIP+4 cut to its five
+    digits (46052-1234 is 46052). Only a ZIP: the first five characters of L5N 1L8 or
+    CV6 6PY are a whole district of Mississauga or Coventry, not one building."""
+    code = values.str.upper().str.replace(r"\s", "", regex=True)
+    return code.mask(code.str.fullmatch(US_ZIP).fillna(False).astype(bool), code.str[:5])
+
+
+def _normal_field(values: pd.Series, name: str) -> pd.Series:
+    return _normal_postal(values) if name == "AddressPostalCode" else _normal_address(values)
+
+
 def address_fulfillment_center(
     orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
     """An order whose address matches every field of a blocked entry."""
     returns = _returns(orders)
     hit = pd.Series(False, index=orders.index)
+    normal: dict[str, pd.Series] = {}  # each field of the orders, normalised once
     for entry in settings.blocked_addresses:
         # A blank field is not compared (the settings leave it out): compared, "" would
         # match only orders with that field blank. An entry with no field left would
@@ -369,12 +386,9 @@ def address_fulfillment_center(
             continue
         match = returns.copy()
         for name, value in compared.items():
-            if name == "AddressPostalCode":
-                ours = orders[name].str.upper().str.replace(r"\s", "", regex=True).str[:5]
-                match &= ours.eq(re.sub(r"\s", "", value.upper())[:5])
-            else:
-                ours = _normal_address(orders[name])
-                match &= ours.eq(_normal_address(pd.Series([value])).iloc[0])
+            if name not in normal:
+                normal[name] = _normal_field(orders[name], name)
+            match &= normal[name].eq(_normal_field(pd.Series([value]), name).iloc[0])
         hit |= match
     if not hit.any():
         return concat_findings([])
