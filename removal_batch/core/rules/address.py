@@ -350,8 +350,20 @@ def address_territory(
 
 
 def _normal_address(values: pd.Series) -> pd.Series:
-    words = values.str.upper().str.replace(r"[^\w\s]", " ", regex=True).str.split()
-    return words.map(lambda ws: " ".join(SPELLINGS.get(w, w) for w in ws))
+    """Address text as compared: capitals, punctuation as spaces, one space between words,
+    the usual abbreviations (BOULEVARD -> BLVD); full-width digits and letters ("４２５５")
+    as plain ones, invisible characters dropped. Made once per distinct value."""
+    codes, distinct = pd.factorize(values)
+    text = pd.Series(distinct, dtype=object)
+    odd = ~text.str.isascii().astype(bool)
+    if odd.any():
+        plain = text[odd].map(lambda v: unicodedata.normalize("NFKC", v))
+        text[odd] = plain.str.replace(INVISIBLE, "", regex=True)
+    words = text.str.upper().str.replace(r"[^\w\s]", " ", regex=True).str.split()
+    normal = words.map(lambda ws: " ".join(SPELLINGS.get(w, w) for w in ws)).to_numpy(object)
+    return pd.Series(
+        np.where(codes >= 0, normal[codes] if len(normal) else "", ""), index=values.index
+    )
 
 
 # A US ZIP code, with or without its four more digits (spaces taken out).
@@ -373,10 +385,20 @@ def _normal_field(values: pd.Series, name: str) -> pd.Series:
 def address_fulfillment_center(
     orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
-    """An order whose address matches every field of a blocked entry."""
+    """An order whose address matches every field of a blocked entry. A street of the
+    entry matches any of the order's three lines that starts with it: "Amazon.com Services
+    LLC" may come first, and "Dock 5" after it."""
     returns = _returns(orders)
-    hit = pd.Series(False, index=orders.index)
+    # The line each blocked order's finding is put on ("" where none): the one holding the
+    # entry's street, AddressFieldOne for an entry without one.
+    found_on = pd.Series("", index=orders.index, dtype=object)
     normal: dict[str, pd.Series] = {}  # each field of the orders, normalised once
+
+    def normal_of(name: str) -> pd.Series:
+        if name not in normal:
+            normal[name] = _normal_field(orders[name], name)
+        return normal[name]
+
     for entry in settings.blocked_addresses:
         # A blank field is not compared (the settings leave it out): compared, "" would
         # match only orders with that field blank. An entry with no field left would
@@ -385,28 +407,46 @@ def address_fulfillment_center(
         if not compared:
             continue
         match = returns.copy()
+        street_on = pd.Series("AddressFieldOne", index=orders.index, dtype=object)
         for name, value in compared.items():
-            if name not in normal:
-                normal[name] = _normal_field(orders[name], name)
-            match &= normal[name].eq(_normal_field(pd.Series([value]), name).iloc[0])
-        hit |= match
-    if not hit.any():
-        return concat_findings([])
-    message = (
-        "The address of order "
-        + orders.loc[hit, "order_id"]
-        + " ('"
-        + orders.loc[hit, "AddressFieldOne"]
-        + "') is a fulfillment center on the blocked list. "
-        "Removal orders cannot be sent to another Amazon site; give your own address."
-    )
-    return findings(
-        _at(orders, hit, value_lines, "AddressFieldOne"),
-        "AddressFieldOne",
-        "address-fulfillment-center",
-        message,
-        orders.loc[hit, "AddressFieldOne"],
-    )
+            wanted = _normal_field(pd.Series([value]), name).iloc[0]
+            if name not in ADDRESS_LINES:
+                match &= normal_of(name).eq(wanted)
+                continue
+            # Whole words: "4255 ANSON BLVD" starts "4255 ANSON BLVD DOCK 5", not "42550 ...".
+            on_line = pd.DataFrame(
+                {
+                    line: normal_of(line).eq(wanted) | normal_of(line).str.startswith(wanted + " ")
+                    for line in ADDRESS_LINES
+                }
+            )
+            match &= on_line.any(axis=1)
+            street_on = street_on.mask(match, on_line.idxmax(axis=1))
+        new = match & found_on.eq("")
+        found_on[new] = street_on[new]
+    parts = []
+    for name in ADDRESS_LINES:
+        hit = found_on.eq(name)
+        if not hit.any():
+            continue
+        message = (
+            "The address of order "
+            + orders.loc[hit, "order_id"]
+            + " ('"
+            + orders.loc[hit, name]
+            + "') is a fulfillment center on the blocked list. "
+            "Removal orders cannot be sent to another Amazon site; give your own address."
+        )
+        parts.append(
+            findings(
+                _at(orders, hit, value_lines, name),
+                name,
+                "address-fulfillment-center",
+                message,
+                orders.loc[hit, name],
+            )
+        )
+    return concat_findings(parts)
 
 
 def address_foreign(
