@@ -49,6 +49,10 @@ def test_a_limit_of_one_is_taken(key: str) -> None:
             {"default_address": {"AddressCity": "Reno"}},
             {"default_address": {"AddressCity": "Reno"}},
         ),
+        (  # trimmed; a blank field is as if not written
+            {"default_address": {"AddressCity": " Reno ", "AddressFieldOne": "   "}},
+            {"default_address": {"AddressCity": "Reno"}},
+        ),
         (  # a blank field of a blocked address is not compared
             {"blocked_addresses": [{"AddressFieldOne": "4255 Anson Blvd", "AddressFieldTwo": ""}]},
             {"blocked_addresses": ({"AddressFieldOne": "4255 Anson Blvd"},)},

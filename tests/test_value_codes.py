@@ -9,7 +9,7 @@ from conftest import INVENTORY_HEADER, RETURN_ADDRESS, codes_at, request_rows, w
 from hypothesis import given
 from hypothesis import strategies as st
 
-from removal_batch.core.settings import Settings
+from removal_batch.core.settings import Settings, settings_from_mapping
 from removal_batch.pipeline import run_batch
 
 BASE = {
@@ -933,6 +933,47 @@ def test_country_and_state_codes_go_out_in_capitals(tmp_path: Path, check) -> No
     orders = result.decision.orders
     assert list(orders["AddressCountryCode"]) == ["US", "US"]
     assert list(orders["AddressStateOrRegion"]) == ["NV", "NV"]
+
+
+def test_the_default_address_goes_out_trimmed_and_its_codes_in_capitals(
+    tmp_path: Path, check
+) -> None:
+    """The settings' [default_address] is written as a typed cell would be: " Reno " kept
+    its spaces and "us", "nv" went out in small letters."""
+    default = {
+        "AddressFieldOne": " 100 Dock St ",
+        "AddressCity": " Reno ",
+        "AddressStateOrRegion": "nv",
+        "AddressPostalCode": "89502",
+        "AddressCountryCode": "us",
+        "ContactPhoneNumber": "775-555-0100",
+    }
+    row = {"MerchantRemovalOrderID": "R1", "RemovalDisposition": "Return"}
+    row |= {"AddressName": "Acme Returns", "MerchantSKU": "00123", "SellableQuantity": "1"}
+    settings = settings_from_mapping({"default_address": default})
+    result = check(write_delimited(tmp_path / "d.txt", request_rows([row])), settings=settings)
+    assert result.problems.empty
+    (order,) = result.decision.orders.to_dict("records")
+    assert [order[name] for name in default] == [
+        "100 Dock St",
+        "Reno",
+        "NV",
+        "89502",
+        "US",
+        "775-555-0100",
+    ]
+
+
+def test_a_blank_default_street_is_no_street(tmp_path: Path, check) -> None:
+    """AddressFieldOne = "   " counted as given: the order was written with a blank street."""
+    default = {**RETURN_ADDRESS, "AddressFieldOne": "   "}
+    del default["RemovalDisposition"]
+    row = {"MerchantRemovalOrderID": "R1", "RemovalDisposition": "Return"}
+    row |= {"MerchantSKU": "00123", "SellableQuantity": "1"}
+    settings = settings_from_mapping({"default_address": default})
+    result = check(write_delimited(tmp_path / "d.txt", request_rows([row])), settings=settings)
+    assert codes_at(result) == {(2, "D", "address-required")}
+    assert result.decision.lines.empty
 
 
 @given(

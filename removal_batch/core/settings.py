@@ -139,6 +139,11 @@ def settings_from_mapping(data: dict[str, Any], source: str = "settings") -> Set
 
 
 def _address(where: str, value: Any) -> dict[str, str]:
+    """The address fields given, without spaces around them; a blank one is left out, as
+    if not written: "   " as the default street filled orders with a blank street (which
+    no carrier can deliver to). An optional line left "" in a copied example does no harm
+    that way, and a required field left blank is still address-required on every order
+    that needs it."""
     if not isinstance(value, dict):
         raise SettingsError(f"{where} must be a table of address fields")
     allowed = set(ADDRESS_FIELDS)
@@ -149,14 +154,14 @@ def _address(where: str, value: Any) -> dict[str, str]:
             )
         if not isinstance(item, str):
             raise SettingsError(f"{where}: '{key}' must be text in quotes, not {item!r}")
-    return {str(k): str(v) for k, v in value.items()}
+    return {str(k): v.strip() for k, v in value.items() if v.strip()}
 
 
 def _blocked(where: str, value: Any) -> dict[str, str]:
     """One blocked address: the fields it is matched on, blank ones left out. An order is
     blocked when it matches every field of an entry, so an entry with nothing to compare
     (a bare [[blocked_addresses]], or only blank fields) would block every Return."""
-    entry = {k: v for k, v in _address(where, value).items() if v.strip()}
+    entry = _address(where, value)
     if not entry:
         raise SettingsError(
             f"{where} has no address field filled in, so it would block every Return order. "

@@ -147,7 +147,14 @@ def apply_default_address(orders: pd.DataFrame, settings: Settings) -> pd.DataFr
         if name == "AddressCountryCode":
             typed &= orders[name].str.strip().str.upper().ne(default_country)
         located |= typed
-    for name, value in default.items():
+    # Codes go out in capitals, as typed cells do (core.orders): "us", "nv" as US, NV.
+    filling = dict(default)
+    if "AddressCountryCode" in filling:
+        filling["AddressCountryCode"] = filling["AddressCountryCode"].upper()
+    state = filling.get("AddressStateOrRegion", "")
+    if re.fullmatch("[A-Za-z]{2}", state):  # a region's name stays as written
+        filling["AddressStateOrRegion"] = state.upper()
+    for name, value in filling.items():
         blank = returns & orders[name].eq("")
         # A blank country is judged as the marketplace's, which the default's country is
         # (it is refused otherwise): filling it changes nothing the checks assumed.
