@@ -140,7 +140,10 @@ def apply_default_address(orders: pd.DataFrame, settings: Settings) -> pd.DataFr
         return orders
     orders = orders.copy()
     returns = _returns(orders)
-    default_country = default.get("AddressCountryCode", "").strip().upper()
+    # A default without a country is in the marketplace's (as a blank cell is): an order
+    # typing that country names no other place, and one taking the default's location
+    # takes that country with it.
+    default_country = (default.get("AddressCountryCode") or settings.home_country).upper()
     located = pd.Series(False, index=orders.index)
     for name in LOCATION_FIELDS:
         typed = orders[name].ne("")
@@ -148,17 +151,16 @@ def apply_default_address(orders: pd.DataFrame, settings: Settings) -> pd.DataFr
             typed &= orders[name].str.strip().str.upper().ne(default_country)
         located |= typed
     # Codes go out in capitals, as typed cells do (core.orders): "us", "nv" as US, NV.
-    filling = dict(default)
-    if "AddressCountryCode" in filling:
-        filling["AddressCountryCode"] = filling["AddressCountryCode"].upper()
+    filling = {**default, "AddressCountryCode": default_country}
     state = filling.get("AddressStateOrRegion", "")
     if re.fullmatch("[A-Za-z]{2}", state):  # a region's name stays as written
         filling["AddressStateOrRegion"] = state.upper()
     for name, value in filling.items():
         blank = returns & orders[name].eq("")
         # A blank country is judged as the marketplace's, which the default's country is
-        # (it is refused otherwise): filling it changes nothing the checks assumed.
-        if name != "AddressCountryCode":
+        # (it is refused otherwise): filling it changes nothing the checks assumed. The
+        # marketplace's country, where the default names none, goes only with its location.
+        if name != "AddressCountryCode" or "AddressCountryCode" not in default:
             blank &= ~located
         orders.loc[blank, name] = value
     return orders
