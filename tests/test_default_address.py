@@ -114,3 +114,12 @@ def test_an_italian_province_code_in_the_default_address_is_no_us_territory() ->
     }
     assert problems(parma, marketplace="IT") == []
     assert problems({**parma, "AddressCountryCode": "IT"}, marketplace="IT") == []
+
+
+def test_a_country_written_out_is_given_its_code_only_where_removals_go() -> None:
+    """'Use GB' to a UK seller; to a US seller, whose next run would refuse GB as
+    address-foreign, what is wrong with the place itself."""
+    (said,) = problems({"AddressCountryCode": "UK"}, marketplace="UK")
+    assert said.endswith("Use 'GB' for the United Kingdom.")
+    (said,) = problems({"AddressCountryCode": "UK"})
+    assert "is the United Kingdom (GB), but the US marketplace sends removal orders only" in said

@@ -319,7 +319,28 @@ def test_a_point_before_three_zeros_is_not_taken_for_a_whole_number() -> None:
             "'USA' is not a two-letter country code (ISO 3166-1). Use 'US' for the United States.",
         ),
         ({"AddressCountryCode": "united states"}, "Use 'US' for the United States."),
-        ({"AddressCountryCode": "UK"}, "Use 'GB' for the United Kingdom."),
+        # A code the next run would refuse is not suggested: the US marketplace sends
+        # removals only within the US, and never to a US territory.
+        (
+            {"AddressCountryCode": "UK"},
+            "'UK' is the United Kingdom (GB), but the US marketplace sends removal orders only "
+            "within the United States (US): give an address there.",
+        ),
+        (
+            {"AddressCountryCode": "Canada"},
+            "'Canada' is Canada (CA), but the US marketplace sends removal orders only within "
+            "the United States (US): give an address there.",
+        ),
+        (
+            {"AddressCountryCode": "Puerto Rico"},
+            "'Puerto Rico' is a US territory: Amazon does not send removal orders to US "
+            "territories; give an address in the 50 states or DC.",
+        ),
+        (
+            {"AddressStateOrRegion": "Puerto Rico"},
+            "'Puerto Rico' is a US territory: Amazon does not send removal orders to US "
+            "territories; give an address in the 50 states or DC.",
+        ),
         (
             {"AddressCountryCode": "ZZZ"},
             "'ZZZ' is not a two-letter country code (ISO 3166-1), such as US, CA or GB.",
@@ -544,10 +565,10 @@ def test_messages_made_once_per_distinct_failure_are_the_same() -> None:
         [kinds[i] for i in picks], columns=["code", "field", "value", "country"]
     )
     failures.index = pd.RangeIndex(7, 7 + len(failures))
-    allowed = ("Return", "Disposal")
+    settings = Settings()
     limits = failures["field"].map(length_limits()).fillna(0).astype(int)
-    expected = _messages(failures.assign(limit=limits), allowed)
-    said = _explained(failures, allowed)
+    expected = _messages(failures.assign(limit=limits), settings)
+    said = _explained(failures, settings)
     assert said.tolist() == expected.tolist() and said.index.equals(failures.index)
     assert "at most 50" in said[failures["field"].eq("AddressName")].iloc[0]
 

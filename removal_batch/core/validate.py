@@ -21,7 +21,7 @@ from removal_batch.core.checks import (
 from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, INVISIBLE, ORDER_FIELDS
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
 from removal_batch.core.raw_table import NOT_CALCULATED, SPREADSHEET_ERROR
-from removal_batch.core.rules.address import default_address_refusals
+from removal_batch.core.rules.address import US_TERRITORIES, default_address_refusals
 from removal_batch.core.schema import length_limits, request_schema, schema_errors
 from removal_batch.core.settings import DISPOSITIONS, Settings
 from removal_batch.core.shape import RequestTable
@@ -139,6 +139,12 @@ POSTAL_EXAMPLES = {
 }
 
 
+# A territory written out ('Puerto Rico'): its code would be refused as address-territory.
+TERRITORY_REFUSED = (
+    " is a US territory: Amazon does not send removal orders to US territories; give an "
+    "address in the 50 states or DC."
+)
+
 # Digit-group separators other than a comma: spaces (French, Swedish: 1 000, with a
 # no-break or narrow no-break space) and apostrophes (Swiss: 1'000).
 SPACES = " \u00a0\u202f'\u2019"
@@ -154,8 +160,9 @@ ERROR_MEANINGS = {
 }
 
 
-def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
+def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
     """Plain-words messages, built column-wise per code."""
+    allowed = settings.allowed_dispositions
     field, value, code = found["field"], found["value"], found["code"]
     country = found["country"]
     msg = pd.Series("", index=found.index, dtype=object)
@@ -315,6 +322,28 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
             + meant.map(lambda c: country_name(c) if c else "")
             + ".",
         )
+        # The code meant may be one the next run refuses (address-foreign or -territory):
+        # say that, not "use 'CA'".
+        home = settings.home_country
+        refused = meant.ne("") & meant.ne(home)
+        put_meant(
+            bad_country,
+            meant.where(refused, ""),
+            "AddressCountryCode "
+            + _quote(value)
+            + " is "
+            + meant.map(lambda c: f"{country_name(c)} ({c})" if c else "")
+            + ", but the "
+            + settings.marketplace
+            + f" marketplace sends removal orders only within {country_name(home)} ({home}): "
+            "give an address there.",
+        )
+        if home == "US":
+            put_meant(
+                bad_country,
+                meant.where(meant.isin(US_TERRITORIES), ""),
+                "AddressCountryCode " + _quote(value) + TERRITORY_REFUSED,
+            )
     bad_state = code.eq("state-invalid")
     put(
         bad_state,
@@ -342,6 +371,12 @@ def _messages(found: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
             + "; use the two-letter code: '"
             + meant
             + "'.",
+        )
+        us_territory = meant.isin(US_TERRITORIES) & country[bad_state].eq("US")
+        put_meant(
+            bad_state,
+            meant.where(us_territory, ""),
+            "AddressStateOrRegion " + _quote(value) + TERRITORY_REFUSED,
         )
     postal = code.eq("postal-code-invalid")
     put(
@@ -451,7 +486,7 @@ def default_address_problems(settings: Settings) -> list[str]:
     failures = _coded(failures.sort_values("field", key=lambda f: f.map(ALL_FIELDS.index)))
     failures["value"] = [address[f] for f in failures["field"]]
     failures["country"] = country
-    found = list(_explained(failures, settings.allowed_dispositions))
+    found = list(_explained(failures, settings))
     found += default_address_refusals(settings)
     if country != settings.home_country and country in country_codes():
         home = settings.home_country
@@ -486,7 +521,7 @@ def _coded(failures: pd.DataFrame) -> pd.DataFrame:
     return failures.assign(code=failures["check"].map(CHECK_CODES)).dropna(subset=["code"])
 
 
-def _explained(failures: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
+def _explained(failures: pd.DataFrame, settings: Settings) -> pd.Series:
     """Each failure's message (``failures`` has code, field, value and country), made
     once per distinct failure and spread back: a bad value repeats down its column, and a
     million cells holding 'x' make one message."""
@@ -496,7 +531,7 @@ def _explained(failures: pd.DataFrame, allowed: tuple[str, ...]) -> pd.Series:
         limit=failures["field"].map(length_limits()).fillna(0).astype(int)
     )
     codes, distinct = pd.factorize(pd.MultiIndex.from_frame(keys.astype(str)))
-    said = _messages(pd.DataFrame(list(distinct), columns=keys.columns), allowed)
+    said = _messages(pd.DataFrame(list(distinct), columns=keys.columns), settings)
     return pd.Series(said.to_numpy()[codes], index=failures.index)
 
 
@@ -530,7 +565,7 @@ def _result(table: RequestTable, failures: pd.DataFrame, settings: Settings) -> 
     failures["value"] = _cell_values(rows, failures["field"].to_numpy(dtype=object), idx)
     country = rows["AddressCountryCode"].str.upper()
     failures["country"] = country.mask(country.eq(""), settings.home_country).to_numpy()[idx]
-    said = _explained(failures, settings.allowed_dispositions)
+    said = _explained(failures, settings)
     if "message" in failures:  # merged cells come with theirs
         said = failures["message"].where(failures["message"].notna(), said)
     failures["message"] = said
