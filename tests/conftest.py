@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -10,6 +11,18 @@ import pytest
 
 from removal_batch.core.settings import Settings
 from removal_batch.pipeline import BatchResult, run_batch
+
+
+@pytest.fixture(autouse=True)
+def _temporary_files_kept_to_the_test(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a test's runs leave in the temporary folder (the log of each exit 3 is a new
+    file) goes to a folder of the test's own, in this process and in the ones it starts."""
+    folder = str(tmp_path_factory.mktemp("tmp"))
+    monkeypatch.setenv("TMPDIR", folder)
+    monkeypatch.setattr(tempfile, "tempdir", folder)
+
 
 REQUEST_HEADER = [
     "MerchantRemovalOrderID",
