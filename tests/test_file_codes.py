@@ -95,6 +95,68 @@ def test_file_encoding_for_bytes_in_no_supported_encoding(tmp_path: Path, check)
     assert "0x81" in result.problems["message"][0]
 
 
+@pytest.mark.parametrize(
+    ("encoding", "name", "shown"),
+    [
+        ("mac_roman", "Jürgen Müller", "JŸrgen"),  # Excel for Mac's 'CSV (Macintosh)'
+        ("cp1250", "Łukasz Żółć", "¯ó³æ"),  # Polish Windows Excel's 'CSV'
+        ("cp850", "José Núñez", "N£¤ez"),  # Excel's 'CSV (MS-DOS)'
+    ],
+)
+def test_another_single_byte_encoding_is_refused_not_garbled(
+    tmp_path: Path, check, encoding: str, name: str, shown: str
+) -> None:
+    """Read as Windows-1252 (every byte is something there), the name went into the
+    written order as JŸrgen MŸller with exit 0 (review H7)."""
+    rows = request_rows([GOOD, {**GOOD, "MerchantRemovalOrderID": "R9", "AddressName": name}])
+    path = tmp_path / "other.csv"
+    path.write_bytes(("\r".join(",".join(r) for r in rows) + "\r").encode(encoding))
+    result = check(path)
+    assert codes(result) == {"file-encoding"}
+    (message,) = result.problems["message"]
+    assert message.startswith(f"Line 3 holds '{shown}': the file looks saved in another encoding")
+    assert result.problems["row"].tolist() == [3]
+
+
+def test_windows_1252_symbols_beside_letters_are_no_other_encoding(tmp_path: Path, check) -> None:
+    """Pound signs, sections, m² and m³, a French town's Ÿ: genuine Windows-1252 text."""
+    notes = "£5 §3 m² m³ ‚quoted‘ L'HAŸ-LES-ROSES Œuvre"
+    rows = request_rows([{**GOOD, "AddressName": "Zoë Café", "ShippingNotes": notes}])
+    path = tmp_path / "cp.csv"
+    path.write_bytes(("\r\n".join(",".join(r) for r in rows) + "\r\n").encode("cp1252"))
+    result = check(path)
+    assert codes(result) == set()
+    assert result.files[0].encoding == "cp1252"
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_utf8_file_with_a_windows_1252_line_names_that_line(
+    tmp_path: Path, check, bom: bytes
+) -> None:
+    """Without a mark, one Windows-1252 byte made the whole file Windows-1252, every UTF-8
+    letter two (JÃ¼rgen in the order); with one, the message gave only a byte offset."""
+    rows = request_rows([{**GOOD, "AddressName": "Jürgen Müller"}])
+    text = "\r\n".join(",".join(r) for r in rows) + "\r\n"
+    extra = ",".join(request_rows([{**GOOD, "MerchantRemovalOrderID": "R2"}])[1])
+    extra = extra.replace("R2", "Café", 1)
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(bom + text.encode() + (extra + "\r\n").encode("cp1252"))
+    result = check(path)
+    assert codes(result) == {"file-encoding"}
+    assert result.problems["row"].tolist() == [3]
+    assert "line 3 holds a byte" in result.problems["message"][0].lower()
+
+
+def test_a_bad_byte_in_a_file_of_carriage_returns_names_its_line(tmp_path: Path, check) -> None:
+    """Excel for Mac ends lines with a carriage return alone: the line was always 1."""
+    rows = request_rows([GOOD, {**GOOD, "MerchantRemovalOrderID": "R2"}])
+    path = tmp_path / "cr.txt"
+    path.write_bytes(("\r".join("\t".join(r) for r in rows) + "\r").encode() + b"\x81\r")
+    result = check(path)
+    assert codes(result) == {"file-encoding"}
+    assert result.problems["row"].tolist() == [4]
+
+
 def test_file_encoding_for_nul_bytes(tmp_path: Path, check) -> None:
     path = tmp_path / "nul.csv"
     path.write_bytes(b"MerchantSKU,SellableQuantity\nA\x00B,1\n")

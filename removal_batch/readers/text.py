@@ -34,6 +34,20 @@ PEEK_CHARS = 1 << 20  # what delimiter and width detection look at: never the wh
 SMALL_TEXT_CHARS = 256 * 1024
 
 
+def _line_at(data: bytes, position: int) -> int:
+    """The line (from 1) holding byte ``position``, whatever the line endings: Excel for
+    Mac's 'CSV (Macintosh)' ends lines with a carriage return alone."""
+    head = data[:position]
+    return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
+
+
+# Valid UTF-8 sequences of two to four bytes: in a file that also holds bytes that are
+# not UTF-8, they show that most of it is UTF-8 and a part came from elsewhere.
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """Bytes -> (text, encoding name). Supported: UTF-8 (BOM or not), UTF-16 with BOM, cp1252."""
     # Before UTF-16's: a UTF-32 LE mark starts with one, and decoding on as UTF-16 makes
@@ -50,11 +64,17 @@ def decode(data: bytes) -> tuple[str, str]:
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
             return data.decode("utf-16"), "utf-16"
     except UnicodeDecodeError as exc:
+        # exc.start counts from after the UTF-8 mark (decoded without it), from the file's
+        # start for UTF-16 (whose mark is decoded with it).
+        at = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = _line_at(data, at) if data.startswith(b"\xef\xbb\xbf") else None
+        where = f"Line {line:,} holds a byte" if line is not None else "The file holds a byte"
         raise ReadError(
             "file-encoding",
-            f"The file starts with a Unicode mark but byte {exc.start} is not valid "
-            "Unicode text. Save it again from your spreadsheet program as 'Unicode Text' "
-            "or 'CSV UTF-8'.",
+            f"{where} (the file's byte {at + 1:,}) that is not valid Unicode text, though "
+            "the file starts with a Unicode mark: part of it was saved in another encoding. "
+            "Save it again from your spreadsheet program as 'Unicode Text' or 'CSV UTF-8'.",
+            row=line,
         ) from exc
     if b"\x00" in data:
         raise ReadError(
@@ -64,12 +84,12 @@ def decode(data: bytes) -> tuple[str, str]:
         )
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        _refuse_mixed(data, exc.start)
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = _line_at(data, exc.start)
         raise ReadError(
             "file-encoding",
             f"Line {line:,} holds a byte (0x{data[exc.start]:02X}, the file's byte "
@@ -78,6 +98,60 @@ def decode(data: bytes) -> tuple[str, str]:
             "or 'Unicode Text' (for a .txt).",
             row=line,
         ) from exc
+
+
+def _refuse_mixed(data: bytes, bad: int) -> None:
+    """A file mostly in UTF-8 with a byte that is not (a line pasted from a Windows file)
+    is refused: read as Windows-1252 whole, every UTF-8 letter of it would turn into two
+    (Jürgen as JÃ¼rgen) and go into the orders. Mostly: more valid UTF-8 letters than
+    bytes that are not; a Windows-1252 file rarely holds a pair of bytes that is one."""
+    valid = len(_UTF8_SEQUENCE.findall(data))
+    if valid == 0:
+        return
+    invalid = data.decode("utf-8", errors="replace").count("\ufffd")
+    if valid <= invalid:
+        return
+    line = _line_at(data, bad)
+    raise ReadError(
+        "file-encoding",
+        f"The file is UTF-8 text, but line {line:,} holds a byte (0x{data[bad]:02X}, the "
+        f"file's byte {bad + 1:,}) that is not: part of the file was saved in another "
+        "encoding (a line pasted from another file, perhaps). Correct the letters of that "
+        "line and save the whole file again as 'CSV UTF-8' (for a .csv) or 'Unicode Text' "
+        "(for a .txt).",
+        row=line,
+    )
+
+
+# Characters Windows-1252 gives bytes that, in another single-byte encoding, are letters:
+# Ÿ is a Mac's ü (MŸller), ‡ its á, ³ and ¯ Central European ł and Ż (¯ó³æ for Żółć),
+# £ and ¤ DOS's ú and ñ (N£¤ez). Between two letters none of them is a typo anyone makes.
+_OTHER_CODE_PAGE = re.compile(r"(?<=[^\W\d_])[‚„†‡‰ˆ¹³¯¤Ÿ£§¶¦](?=[^\W\d_]|[‚„†‡‰ˆ¹³¯¤Ÿ£§¶¦])")
+
+
+def refuse_other_code_page(text: str) -> None:
+    """A file read as Windows-1252 that shows signs of another single-byte encoding (a Mac's,
+    Central European, DOS) is refused: its names and addresses would go into the orders
+    garbled. Only request files: the snapshot's product names are not read, and its SKUs
+    would fail to match anyway."""
+    found = _OTHER_CODE_PAGE.search(text)
+    if found is None:
+        return
+    at = found.start()
+    # The word it is in, as the file shows it: up to a space, a delimiter or a quote.
+    before = re.search(r'[^\s,;"]*$', text[max(0, at - 40) : at])
+    after = re.match(r'[^\s,;"]*', text[at : at + 40])
+    word = (before.group() if before else "") + (after.group() if after else "")
+    head = text[:at]
+    line = head.count("\n") + head.count("\r") - head.count("\r\n") + 1
+    raise ReadError(
+        "file-encoding",
+        f"Line {line:,} holds '{word}': the file looks saved in another encoding (a Mac's, "
+        "Central European or DOS), not UTF-8 or Windows-1252, so its letters would be read "
+        "wrongly. Save it again from your spreadsheet program as 'CSV UTF-8' (for a .csv) "
+        "or 'Unicode Text' (for a .txt).",
+        row=line,
+    )
 
 
 def _split(text: str, delimiter: str, quoting: bool, limit: int | None = None) -> list[list[str]]:
@@ -236,6 +310,8 @@ def read_text(
         raise ReadError("file-unreadable", cannot_open(exc)) from exc
     source = SourceText(data)
     del data
+    if source.encoding == "cp1252" and columns is None:
+        refuse_other_code_page(source.text)
     if source.is_blank():
         raise ReadError("file-empty", "The file holds no text, only blank lines or spaces.")
     # A cheap upper bound first, so a huge file is refused before it is parsed.
