@@ -398,6 +398,14 @@ def test_a_country_or_state_written_out_gets_its_code(
         ("1.23457E+11", "Excel turned into scientific notation", "Check the spelling"),
         ("1,23457E+11", "Excel turned into scientific notation", "Did you mean"),
         ("NO-SUCH-SKU", "Check the spelling, or use a newer snapshot", "scientific"),
+        # A SKU typed 3-12 or 1/2, saved by Excel into a CSV or text file as the date it
+        # became, in the forms its locales write (review H7: "Check the spelling").
+        ("12-Mar", "It looks like a date: Excel turns a SKU typed like 3-12", "spelling"),
+        ("Mar-26", "It looks like a date", "spelling"),
+        ("3/12/2026", "It looks like a date", "spelling"),
+        ("12.03.26", "It looks like a date", "spelling"),
+        # pandas and others write a whole number read as a float with ".0".
+        ("123456789012.0", "saved with '.0' after it: remove the '.0'", "spelling"),
         # Two neighbours swapped, one of them a letter.
         (
             "BAC-1",
@@ -1127,3 +1135,26 @@ def test_generated_and_part_ids_do_not_differ_only_in_capitals(
         "Windows and macOS). Give one of the two orders another id."
     ]
     assert result.decision.orders["order_id"].tolist() == ["x-p1"]
+
+
+@pytest.mark.parametrize(
+    ("field", "column", "value", "said"),
+    [
+        (
+            "ContactPhoneNumber",
+            "K",
+            "1.61756E+10",
+            "is a number Excel turned into scientific notation, which loses its last digits",
+        ),
+        ("MerchantRemovalOrderID", "A", "3/12/2026", "looks like a date: Excel turns an id"),
+    ],
+)
+def test_an_identifier_excel_changed_says_what_happened(
+    tmp_path: Path, check, field: str, column: str, value: str, said: str
+) -> None:
+    """'Check for missing or extra digits' for a phone Excel shortened, and the bare id
+    rule for an id it made a date, told nothing of the cause (review H7)."""
+    result = check(write_delimited(tmp_path / "p.txt", request_rows([{**BASE, field: value}])))
+    problems = result.problems
+    found = problems[problems["column"].eq(column) & problems["code"].ne("order-held")]
+    assert len(found) == 1 and said in found["message"].iloc[0]

@@ -70,6 +70,18 @@ def is_whole_number(series: pd.Series) -> pd.Series:
 # starts with "=" is text: a CSV export writes formulas' results, not formulas.
 UNSAVED_FORMULA = re.escape(NOT_CALCULATED) + r"=.*"
 
+# What Excel makes of an identifier typed into a General cell: a long number in
+# scientific notation (its last digits gone), and a date, as a workbook gives it
+# (2026-03-12) or as Excel and others write it into a CSV or text file (12-Mar, Mar-26,
+# 3/12/2026, 12.03.2026).
+EXCEL_SCIENTIFIC = r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+"
+_MONTH = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+EXCEL_DATE = (
+    r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?"
+    rf"|\d{{1,2}}-{_MONTH}(?:-\d{{2,4}})?|{_MONTH}-\d{{2,4}}"
+    r"|\d{1,2}/\d{1,2}/\d{2,4}|\d{1,2}\.\d{1,2}\.\d{2,4}"
+)
+
 
 def is_formula_leftover(series: pd.Series) -> pd.Series:
     """The cells that show a failed or uncalculated formula instead of a value."""

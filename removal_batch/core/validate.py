@@ -10,6 +10,8 @@ import pandas as pd
 
 from removal_batch.core.checks import (
     DOT_GROUPED,
+    EXCEL_DATE,
+    EXCEL_SCIENTIFIC,
     UNSAVED_FORMULA,
     country_codes,
     country_meant,
@@ -271,6 +273,11 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         "MerchantRemovalOrderID " + _quote(value) + " is not a usable order id: use 1 to 50 "
         "letters, digits, '.', '_' or '-', starting with a letter or digit.",
     )
+    put(
+        code.eq("order-id-invalid") & value.str.fullmatch(EXCEL_DATE).fillna(False),
+        "MerchantRemovalOrderID " + _quote(value) + " looks like a date: Excel turns an id "
+        "typed like 3-12 into one. Format the column as Text and type the id again.",
+    )
     bad_disposition = code.eq("disposition-invalid")
     put(
         bad_disposition,
@@ -407,6 +414,13 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         + " cannot be a phone number in "
         + country
         + "; check for missing or extra digits.",
+    )
+    put(
+        code.eq("phone-invalid") & value.str.fullmatch(EXCEL_SCIENTIFIC).fillna(False),
+        "ContactPhoneNumber "
+        + _quote(value)
+        + " is a number Excel turned into scientific notation, which loses its last "
+        "digits. Format the column as Text and type the phone number again.",
     )
     dialled = code.eq("phone-invalid") & value.str.startswith("+").fillna(False)
     if dialled.any():

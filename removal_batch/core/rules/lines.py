@@ -11,7 +11,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from removal_batch.core.checks import UNSAVED_FORMULA, is_whole_number
+from removal_batch.core.checks import (
+    EXCEL_DATE,
+    EXCEL_SCIENTIFIC,
+    UNSAVED_FORMULA,
+    is_whole_number,
+)
 from removal_batch.core.fields import INVISIBLE, arrow_strings, strip_text
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.inventory import Snapshot
@@ -130,14 +135,19 @@ EXCEL_MANGLED = (
         "LibreOffice and save it again, or type the SKU.",
     ),
     (
-        r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+",
+        EXCEL_SCIENTIFIC,
         " It looks like a long number that Excel turned into scientific notation, which "
         "loses its digits: format the SKU column as Text, type the SKUs again and save.",
     ),
     (
-        r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?",
+        EXCEL_DATE,
         " It looks like a date: Excel turns a SKU typed like 3-12 or 1/2 into one. Format "
         "the SKU column as Text and type the SKU again.",
+    ),
+    (
+        r"\d+\.0+",
+        " It looks like a number a program saved with '.0' after it: remove the '.0' (and "
+        "check any leading zeros are still there).",
     ),
 )
 
