@@ -213,6 +213,17 @@ def folder_in_the_way(path: Path) -> Path | None:
     return None
 
 
+def workspace_holding(path: Path) -> Path | None:
+    """The out/ or archive/ folder of a workspace that ``path`` is in (or is), else None.
+    A run's folder there holds a summary.json of removal-batch's own, which check --out
+    would take for an earlier check's and replace, orders and all."""
+    resolved = path.resolve()
+    for folder in (resolved, *resolved.parents):
+        if folder.name in ("out", "archive") and (folder.parent / ".removal-batch").is_dir():
+            return folder
+    return None
+
+
 def folder_not_writable(path: Path) -> Path | None:
     """The folder ``path`` itself, or the nearest of its parents that exists, when this
     user may not write in it: found before the batch is read, not when it is published."""
@@ -332,6 +343,15 @@ def run_check(
                         in_the_way,
                         "Give --out a new or empty folder; nothing was written.",
                     )
+                )
+            inside = workspace_holding(out_dir)
+            if inside is not None:
+                raise UsageError(
+                    f"--out {printable(str(out_dir))} is inside the {inside.name}/ folder of "
+                    f"the workspace {printable(str(inside.parent))}, where runs keep what "
+                    "they issued and read: checking into it could replace a run's orders. "
+                    "Give --out a folder outside the workspace's out/ and archive/; nothing "
+                    "was written."
                 )
             unwritable = folder_not_writable(out_dir)
             if unwritable is not None:

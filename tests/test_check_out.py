@@ -125,3 +125,20 @@ def test_one_file_named_through_a_linked_folder_is_read_once(
     result = run_batch(paths, inventory, Settings())
     assert [(f.name, f.status) for f in result.files] == [("a.txt", "rejected")]
     assert "value-not-integer" in set(result.problems["code"])
+
+
+def test_check_never_writes_into_a_workspaces_run_folder(workspace: Path) -> None:
+    """A run's folder holds a summary.json of removal-batch's own: check --out there took it
+    for an earlier check's and replaced the run's order files, while the ledger kept them
+    as issued (review H6). Anywhere in out/ or archive/ is refused before reading."""
+    assert CliRunner().invoke(main, ["run", str(workspace)]).exit_code == 1
+    (run_folder,) = [p for p in (workspace / "out").iterdir() if not p.name.startswith(".")]
+    before = _tree(run_folder)
+    inputs = sorted((workspace / "archive").rglob("*.txt"))
+    inventory = workspace / "inventory" / "inventory.txt"
+    for out in (run_folder, workspace / "out" / "new", workspace / "archive" / "x"):
+        code, said = _check(inputs, inventory, out)
+        assert code == 2, said
+        assert "where runs keep what they issued and read" in said
+    assert _tree(run_folder) == before
+    assert not (workspace / "out" / "new").exists()
