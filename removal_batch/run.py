@@ -40,6 +40,7 @@ from removal_batch.pipeline import (
     unreadable,
 )
 from removal_batch.workspace import (
+    SETTLE_SECONDS,
     Workspace,
     discover_inputs,
     is_broken_link,
@@ -273,15 +274,25 @@ def run_workspace(
         not_archived: list[str] = []
     else:
         recovered, not_archived = recover(space, ledger)
-    inputs, _busy = discover_inputs(space.inbox)
-    passed_over = never_read(space.inbox)
+    inputs, busy = discover_inputs(space.inbox)
+    # Named, as what no run reads is: "cp ... && removal-batch run" otherwise ended with
+    # exit 0 and the new file silently left for a later run (and a later place in the
+    # first come, first served order).
+    passed_over = never_read(space.inbox) + [
+        f"{display_name(path)} changed less than {SETTLE_SECONDS:g} seconds ago (it may "
+        "still be being written); it is left in the inbox for the next run."
+        for path in busy
+    ]
     checkpoint("discovered")
     if not inputs:
         return RunOutcome(
             None,
             None,
             recovered,
-            "The inbox has no files ready; nothing to do.",
+            "The inbox has no files ready; nothing to do."
+            if not busy
+            else "The inbox has no files ready: the files in it changed in the last "
+            f"{SETTLE_SECONDS:g} seconds. Run again in a moment.",
             never_read=passed_over,
             not_archived=not_archived,
         )

@@ -648,3 +648,34 @@ def test_run_piped_prints_no_progress_lines(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "a.txt" in result.output  # the table names the file
     assert not [line for line in result.output.splitlines() if line.startswith("reading")]
+
+
+def test_a_file_still_being_written_is_named_not_skipped_silently(tmp_path: Path) -> None:
+    """'cp orders.txt inbox/ && removal-batch run' ended with exit 0, the new file left in
+    the inbox without a word, not even in the summary's not_read (review H6)."""
+    import json
+    import os
+    import time
+
+    from click.testing import CliRunner
+
+    from removal_batch.cli import main
+
+    root = make_workspace(tmp_path / "ws")
+    fresh = drop(root, "fresh.txt", [("D1", [("00A", 1, 0)])])
+    now = time.time()
+    os.utime(fresh, (now, now))
+    alone = CliRunner().invoke(main, ["run", str(root), "--json"])
+    assert alone.exit_code == 0
+    said = json.loads(alone.stdout)
+    assert "changed in the last 2 seconds. Run again in a moment" in said["message"]
+    assert said["not_read"][0].startswith("fresh.txt changed less than 2 seconds ago")
+    drop(root, "settled.txt", [("D2", [("00B", 1, 0)])])
+    now = time.time()
+    os.utime(fresh, (now, now))
+    result = CliRunner().invoke(main, ["run", str(root)])
+    assert result.exit_code == 0
+    assert "Not read: fresh.txt changed less than 2 seconds ago" in " ".join(result.output.split())
+    (summary,) = run_summaries(root)
+    assert [n.split(" changed")[0] for n in summary["not_read"]] == ["fresh.txt"]
+    assert (root / "inbox" / "fresh.txt").exists()
