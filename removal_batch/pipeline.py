@@ -37,7 +37,7 @@ from removal_batch.core.problems import (
     sort_problems,
     without_cells,
 )
-from removal_batch.core.raw_table import longest_cell
+from removal_batch.core.raw_table import REQUEST_HEADER, longest_cell
 from removal_batch.core.schema import inventory_schema
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
@@ -339,6 +339,14 @@ def load_snapshot(
     except ReadError as exc:
         raise UsageError(f"Inventory snapshot {display_name(path)}: {exc.message}") from exc
     except SnapshotError as exc:
+        if has_request_header(raw) == REQUEST_HEADER:
+            # "Download the report again" would send the user away from the real problem:
+            # the newest file where the snapshot is looked for is a request.
+            raise UsageError(
+                f"Inventory snapshot {display_name(path)} is a removal request file, not "
+                "an inventory report. Move it into the inbox (or out of the inventory "
+                "folder), or give --inventory the Manage FBA Inventory report."
+            ) from exc
         raise UsageError(str(exc)) from exc
     # Checked against now, a moment after the run started: CLOCK_SKEW dwarfs the moment.
     now, name = utc_now(), display_name(path)

@@ -381,3 +381,18 @@ def test_a_snapshot_saved_as_a_workbook_is_read_like_the_report(tmp_path: Path) 
         assert done.returncode in (0, 1), done.stderr[-2000:]
         orders[report.suffix] = json.loads(done.stdout)["orders"]
     assert orders[".xlsx"] == orders[".txt"] and len(orders[".txt"]) == 6
+
+
+def test_a_request_file_where_the_snapshot_should_be_says_so(tmp_path: Path) -> None:
+    """The newest file in inventory/ was a request: 'download the report again' sent the
+    user away from the real mistake (review H6)."""
+    from conftest import RETURN_ADDRESS, request_rows
+
+    row = {"MerchantRemovalOrderID": "R1", **RETURN_ADDRESS, "MerchantSKU": "00123"}
+    path = write_delimited(tmp_path / "requests.txt", request_rows([row]))
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(path, Settings())
+    assert str(caught.value).startswith(
+        "Inventory snapshot requests.txt is a removal request file, not an inventory report. "
+        "Move it into the inbox"
+    )
