@@ -447,6 +447,18 @@ def run_command(
             raise UsageError(
                 f"{root} is not a removal-batch workspace. Make one with: removal-batch init {root}"
             )
+        for folder in (space.out, space.archive):
+            # Found when the outputs were published: exit 3, after the whole batch.
+            in_the_way = folder_in_the_way(folder)
+            if in_the_way is not None:
+                raise UsageError(
+                    _not_a_folder(
+                        f"The workspace's {folder.name} folder",
+                        folder,
+                        in_the_way,
+                        "Move it aside; runs put what they write and read there.",
+                    )
+                )
         # A link to a moved file is a settings problem, not a workspace without settings:
         # its blocked addresses and dispositions would be dropped without a word.
         settings_path = space.settings_path

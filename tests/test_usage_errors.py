@@ -134,3 +134,21 @@ def test_an_out_folder_this_user_may_not_write_is_refused_before_reading(
     assert result.exit_code == 2, result.output
     assert f"youmaynotwritein{locked}" in said(result)
     assert read == []
+
+
+@pytest.mark.parametrize("folder", ["out", "archive"])
+def test_a_workspace_folder_that_is_a_file_is_a_usage_error(tmp_path: Path, folder: str) -> None:
+    """out/ replaced by a file: the whole batch was read and checked, then publishing
+    failed with exit 3 and advice to free some space (review H6)."""
+    import shutil
+
+    from workspace_helpers import drop, make_workspace
+
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    shutil.rmtree(root / folder)
+    (root / folder).write_text("oops")
+    result = invoke("run", str(root))
+    assert result.exit_code == 2, result.output
+    assert f"Theworkspace's{folder}folder" in said(result) and "isafile,notafolder" in said(result)
+    assert (root / "inbox" / "a.txt").exists()
