@@ -233,6 +233,9 @@ def test_dry_run_writes_reports_only(tmp_path: Path) -> None:
     assert not (run / "orders").exists()
     assert ledger_orders(root) == []
     assert [p.name for p in (root / "inbox").iterdir()] == ["a.txt"]
+    # It says where the reports are, not "reports and orders" (review H6).
+    shown = "".join(proc.stdout.split())  # rich folds a long path anywhere
+    assert f"Reports:{run}" in shown and "Reportsandorders" not in shown
 
 
 def test_discovery_skips_lock_files_dot_files_and_files_being_written(tmp_path: Path) -> None:

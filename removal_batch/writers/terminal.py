@@ -238,6 +238,8 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
                 )
             )
     if out_dir is not None:
-        console.print(Text(visible(f"Reports and orders: {out_dir}")))
+        # A dry run writes the reports only: "and orders" sent people looking for them.
+        what = "Reports and orders" if (out_dir / "orders").is_dir() else "Reports"
+        console.print(Text(visible(f"{what}: {out_dir}")))
     elif len(problems):
         console.print("Run with --out DIR to write the error reports.")
