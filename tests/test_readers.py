@@ -1611,3 +1611,37 @@ def test_merges_of_the_header_or_across_order_columns_change_no_value(
     assert rows["AddressFieldOne"].tolist() == [ROW["AddressFieldOne"]]
     assert rows["AddressFieldTwo"].tolist() == [""]
     assert codes_at(result) == set()
+
+
+@pytest.mark.parametrize("limit", [0, 10_000], ids=["long", "short"])
+def test_a_row_with_values_only_in_ignored_columns_is_no_request_line(
+    tmp_path: Path, check, limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A note or a total under a column that is not read made a line without a SKU, which
+    held back the order above it (a review's finding). Such a row is a blank row, in a
+    table (stripped whole or column by column) and under a feed's SKU header alike; a
+    column without a header is still named for the values it has on those rows."""
+    from removal_batch.core import shape
+
+    monkeypatch.setattr(shape, "SMALL_TABLE_ROWS", limit)
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
+    rows = [
+        [*header, "UnsellableQuantity", "Checked by", ""],
+        ["G1", "Disposal", "SKU-4", "2", "", "", ""],
+        ["", "", "ABC-1", "1", "", "", ""],
+        ["", "", "", "", "", "Ann", ""],
+        ["", "", "", "", "", "", "=SUM(D2:D3)"],
+    ]
+    result = check(write_delimited(tmp_path / "t.txt", rows))
+    assert codes_at(result) == {(1, "F", "header-unknown"), (1, "G", "header-unknown")}
+    assert result.files[0].table.rows["source_row"].tolist() == [2, 3]
+    assert result.decision.lines["sku"].tolist() == ["SKU-4", "ABC-1"]
+    feed = tmp_path / "feed.txt"
+    feed.write_text(
+        "MerchantRemovalOrderID\tF1\nRemovalDisposition\tDisposal\n\n"
+        "MerchantSKU\tSellableQuantity\tUnsellableQuantity\n"
+        "SKU-4\t1\t0\n\t\t\tchecked: Ann\n"
+    )
+    result = check(feed)
+    assert codes_at(result) == {(4, "D", "header-unknown")}
+    assert result.decision.lines["sku"].tolist() == ["SKU-4"]

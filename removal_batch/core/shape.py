@@ -336,17 +336,20 @@ def _missing_required(
 @dataclass
 class _Body:
     """The rows below a header: stripped text per column position (0..n-1 index), rows
-    blank in every cell left out, and the row number of each."""
+    blank in every column read left out, and the row number of each."""
 
     columns: dict[int, Any]  # position -> Arrow-backed text array (pandas extension array)
     numbers: np.ndarray
+    # Columns with a value on any row below the header, rows left out included: a column
+    # of notes or totals without a header is still reported.
+    valued: frozenset[int] = frozenset()
 
     @property
     def empty(self) -> bool:
         return len(self.numbers) == 0
 
     def has_values(self, col: int) -> bool:
-        return bool((self.columns[col] != "").any())
+        return col in self.valued
 
 
 # Up to this many rows, a table is stripped as one flat Arrow array and filtered in
@@ -354,23 +357,30 @@ class _Body:
 SMALL_TABLE_ROWS = 5_000
 
 
-def _data_rows(raw: RawTable, start: int) -> _Body:
+def _data_rows(raw: RawTable, start: int, read: frozenset[int]) -> _Body:
+    """The rows below ``start`` with a value in a column of ``read`` (the field columns).
+    A row holding only a reviewer's note or a total under an ignored column is no request
+    line: read as one, it would be a line with a blank SKU that holds the order above."""
     if raw.height - start <= SMALL_TABLE_ROWS:
-        return _data_rows_small(raw, start)
+        return _data_rows_small(raw, start, read)
     body = raw.cells.iloc[start:]
     trimmed = {int(col): trim_text(body[col]) for col in body.columns}
     keep = np.zeros(len(body), dtype=bool)
-    for column in trimmed.values():
-        keep |= column.filled
+    for col, column in trimmed.items():
+        if col in read:
+            keep |= column.filled
+    valued = frozenset(col for col, column in trimmed.items() if column.filled.any())
     if keep.all():  # no blank row (the usual file): nothing to filter, nothing to copy
         return _Body(
-            {c: t.values.astype(TEXT).array for c, t in trimmed.items()}, raw.row_numbers[start:]
+            {c: t.values.astype(TEXT).array for c, t in trimmed.items()},
+            raw.row_numbers[start:],
+            valued,
         )
     columns = {col: column.values[keep].astype(TEXT).array for col, column in trimmed.items()}
-    return _Body(columns, raw.row_numbers[start:][keep])
+    return _Body(columns, raw.row_numbers[start:][keep], valued)
 
 
-def _data_rows_small(raw: RawTable, start: int) -> _Body:
+def _data_rows_small(raw: RawTable, start: int, read: frozenset[int]) -> _Body:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -379,17 +389,20 @@ def _data_rows_small(raw: RawTable, start: int) -> _Body:
         if raw.lists is not None
         else raw.cells.iloc[start:].to_numpy(dtype=object)
     )
+    labels = list(range(raw.width) if raw.lists is not None else raw.cells.columns)
     flat = pa.array(grid.ravel().tolist(), type=pa.string(), from_pandas=True)
     # The same trim as pandas' .str.strip() on Arrow text, so both paths agree.
     trimmed = pc.fill_null(pc.utf8_trim_whitespace(flat), "").to_pylist()
     stripped = np.array(trimmed, dtype=object).reshape(grid.shape)
-    keep = (stripped != "").any(axis=1) if stripped.size else np.zeros(len(grid), dtype=bool)
+    filled = stripped != "" if stripped.size else np.zeros(grid.shape, dtype=bool)
+    read_at = [j for j, col in enumerate(labels) if int(col) in read]
+    keep = filled[:, read_at].any(axis=1)
+    valued = frozenset(int(labels[j]) for j in np.flatnonzero(filled.any(axis=0)))
     stripped = stripped[keep]
     columns = {
-        int(col): pd.array(stripped[:, j].tolist(), dtype=TEXT)
-        for j, col in enumerate(range(raw.width) if raw.lists is not None else raw.cells.columns)
+        int(col): pd.array(stripped[:, j].tolist(), dtype=TEXT) for j, col in enumerate(labels)
     }
-    return _Body(columns, raw.row_numbers[start:][keep])
+    return _Body(columns, raw.row_numbers[start:][keep], valued)
 
 
 def _frame(body: _Body, columns: dict[str, int], constants: dict[str, str]) -> pd.DataFrame:
@@ -407,25 +420,35 @@ def _frame(body: _Body, columns: dict[str, int], constants: dict[str, str]) -> p
     return pd.DataFrame(data, index=pd.RangeIndex(n))
 
 
+def _field_positions(fields: list[str | None]) -> frozenset[int]:
+    return frozenset(col for col, name in enumerate(fields) if name)
+
+
+def _unheaded_columns(
+    raw: RawTable, header_row: int, cells: list[str], body: _Body
+) -> list[Problem]:
+    """A column with values but no header is reported, then ignored."""
+    return [
+        Problem(
+            "header-unknown",
+            f"Column {column_letter(col)} has values but no header; they are ignored.",
+            file=raw.file,
+            sheet=raw.sheet,
+            row=header_row,
+            column=column_letter(col),
+        )
+        for col in sorted(body.valued)
+        if col >= len(cells) or cells[col] == ""
+    ]
+
+
 def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     header_row = int(raw.row_numbers[header_idx])
     cells = head.header_cells(header_idx)
     fields = head.fields[header_idx]
     problems = _header_problems(raw, header_row, cells, fields)
-    body = _data_rows(raw, header_idx + 1)
-    # A column with values but no header is reported, then ignored.
-    for col, cell in enumerate(cells):
-        if cell == "" and body.has_values(col):
-            problems.append(
-                Problem(
-                    "header-unknown",
-                    f"Column {column_letter(col)} has values but no header; they are ignored.",
-                    file=raw.file,
-                    sheet=raw.sheet,
-                    row=header_row,
-                    column=column_letter(col),
-                )
-            )
+    body = _data_rows(raw, header_idx + 1, _field_positions(fields))
+    problems += _unheaded_columns(raw, header_row, cells, body)
     present = {f for f in fields if f}
     problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row)
     fatal = any(p.code in {"header-duplicate", "header-missing"} for p in problems)
@@ -501,7 +524,8 @@ def _feed(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row)
     if any(p.code in {"header-duplicate", "header-missing"} for p in problems):
         return ShapeResult(None, problems)
-    body = _data_rows(raw, header_idx + 1)
+    body = _data_rows(raw, header_idx + 1, _field_positions(item_fields))
+    problems += _unheaded_columns(raw, header_row, item_cells, body)
     if body.empty:
         problems.append(
             Problem(
