@@ -537,7 +537,9 @@ def read_request(
         outcome.problems = problems_frame([Problem("file-too-large", message, file=name)])
         outcome.rows = len(table.rows)  # all rejected, as the table and summary say
         return outcome
-    outcome.table, outcome.shape, outcome.rows = table, table.shape, len(table.rows)
+    # A repeat of the header row is a row of the file, rejected (its sku-unknown says why).
+    rows = len(table.rows) + len(table.repeated_headers)
+    outcome.table, outcome.shape, outcome.rows = table, table.shape, rows
     if len(raw.hidden_rows):
         sources = table.rows["source_row"].to_numpy()
         outcome.hidden_rows = sources[np.isin(sources, raw.hidden_rows)].astype(int).tolist()

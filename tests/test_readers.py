@@ -1645,3 +1645,40 @@ def test_a_row_with_values_only_in_ignored_columns_is_no_request_line(
     result = check(feed)
     assert codes_at(result) == {(4, "D", "header-unknown")}
     assert result.decision.lines["sku"].tolist() == ["SKU-4"]
+
+
+def test_a_repeated_header_row_is_one_error_saying_so(tmp_path: Path, check) -> None:
+    """Two exports pasted together: the second header row had an error for each of its
+    cells, and the rows after it joined an order called "MerchantRemovalOrderID" (a
+    review's finding). It is said once, on its SKU cell, and counted as a rejected row."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
+    rows = [
+        [*header, "UnsellableQuantity"],
+        ["D1", "Disposal", "SKU-4", "2", ""],
+        [*header, "UnsellableQuantity"],
+        ["", "Disposal", "ABC-1", "2", ""],
+        ["", "", "SKU-4", "1", ""],
+    ]
+    result = check(write_delimited(tmp_path / "two.csv", rows, sep=","))
+    (problem,) = result.problems.itertuples()
+    assert (problem.row, problem.column, problem.code, problem.value) == (
+        3,
+        "C",
+        "sku-unknown",
+        "MerchantSKU",
+    )
+    assert "Row 3 repeats the header row (row 1)" in problem.message
+    assert "delete the row" in problem.message
+    outcome = result.files[0]
+    assert (outcome.rows, outcome.accepted, outcome.rejected, outcome.status) == (
+        4,
+        3,
+        1,
+        "partial",
+    )
+    assert "MerchantRemovalOrderID" not in set(result.decision.orders["order_id"])
+    # Repeated twice in a row, and once more as the last row: no list follows those.
+    rows[3:3] = [rows[2]]
+    result = check(write_delimited(tmp_path / "ends.csv", [*rows, rows[0]], sep=","))
+    assert codes_at(result) == {(r, "C", "sku-unknown") for r in (3, 4, 7)}
+    assert result.decision.lines["sku"].tolist() == ["SKU-4", "ABC-1", "SKU-4"]

@@ -89,7 +89,17 @@ def _combine(files: list[ValidatedFile]) -> pd.DataFrame:
     """Every file's rows in one frame, with the file's position and its validation flags.
     One concat and whole-column arrays: per-file frame edits cost milliseconds each."""
     lines = pd.concat([f.table.rows for f in files], ignore_index=True)
-    lines["file_pos"] = np.repeat(np.arange(len(files)), [len(f.table.rows) for f in files])
+    sizes = [len(f.table.rows) for f in files]
+    lines["file_pos"] = np.repeat(np.arange(len(files)), sizes)
+    # Lists within a file: a file begins one, and so does each repeat of its header row
+    # (two exports pasted together), where blank order ids start an order of their own.
+    begins = np.zeros(len(lines), dtype=bool)
+    firsts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+    begins[firsts[np.asarray(sizes) > 0]] = True
+    for first, f in zip(firsts, files, strict=True):
+        if f.table.section_starts:
+            begins[first + np.asarray(f.table.section_starts, dtype=np.int64)] = True
+    lines["section"] = np.cumsum(begins) - 1
     flags = [f.validation.row_flags() for f in files]
     names = ("order_field_error", "address_errors", "line_field_error", "sku_cell_error")
     for k, name in enumerate(names):

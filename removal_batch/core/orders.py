@@ -71,20 +71,22 @@ def group_orders(
     lines = lines.copy(deep=False)  # columns are added, never changed in place
     given = lines["MerchantRemovalOrderID"]
     file_pos = lines["file_pos"].to_numpy()
+    # A list is a file, or the part of one after a repeat of its header row (core.shape).
+    section = lines["section"].to_numpy() if "section" in lines else file_pos
     has_id = non_empty(given)
     # A blank id continues the order above: each line takes the id of the last line at or
-    # above it with one (lines come file by file, so that line is in the same file unless
-    # it lies before the file's first line).
+    # above it with one (lines come list by list, so that line is in the same list unless
+    # it lies before the list's first line).
     carrier = np.maximum.accumulate(np.where(has_id, np.arange(len(lines)), -1))
-    leading = carrier < np.searchsorted(file_pos, file_pos, side="left")
+    leading = carrier < np.searchsorted(section, section, side="left")
     carrier = np.maximum(carrier, 0)
     order_id = pd.Series(given.array.take(carrier), index=lines.index)
-    # Leading blank ids of a file: one order with a generated id per file.
+    # Leading blank ids of a list: one order with a generated id per list.
     if leading.any():
         taken = frozenset(used_ids) | frozenset(given[has_id].unique())
         ids = generated_ids(prefix, day, taken)
-        for pos in np.unique(file_pos[leading]):
-            order_id[leading & (file_pos == pos)] = next(ids)
+        for pos in np.unique(section[leading]):
+            order_id[leading & (section == pos)] = next(ids)
     lines["order_id"] = order_id
     lines["generated_id"] = leading
     # Orders are numbered by first appearance of (file, id), as groupby's ngroup(sort=False)
@@ -94,6 +96,8 @@ def group_orders(
     code_at[has_id] = id_codes
     code = np.where(leading, -1, code_at[carrier])
     key = file_pos.astype(np.int64) * (len(id_values) + 1) + code + 1
+    # A generated id's order is its list's own (a file may hold two lists).
+    key = np.where(leading, -1 - section.astype(np.int64), key)
     # Keys numbered once per run of lines (first appearances are the same as per line).
     starts = run_starts(key)
     run_numbers = pd.factorize(key[starts])[0]

@@ -59,6 +59,11 @@ class RequestTable:
     present_fields: frozenset[str] = frozenset()
     # Item cells a merged range covers (core.merged_cells): errors found in the reading.
     covered_cells: pd.DataFrame | None = None
+    # Positions in ``rows`` where a list begins again after a repeat of the header row
+    # (two exports pasted together): blank order ids there start an order of their own.
+    section_starts: tuple[int, ...] = ()
+    # Rows that repeat the header row, left out of ``rows`` (they are counted as rejected).
+    repeated_headers: tuple[int, ...] = ()
 
     @property
     def sheet(self) -> str:
@@ -465,6 +470,26 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
         )
         return ShapeResult(None, problems)
     columns = {f: c for c, f in enumerate(fields) if f}
+    repeats = _header_repeats(body, columns)
+    sections: tuple[int, ...] = ()
+    repeat_rows = tuple(int(body.numbers[i]) for i in repeats)
+    if len(repeats):
+        problems += [_repeated_header(raw, body, i, header_row, columns) for i in repeats]
+        body = _without(body, repeats)
+        # Where each list after a repeat begins, once the repeats are left out (a repeat
+        # on the last rows begins none).
+        starts = {int(i - k) for k, i in enumerate(repeats)}
+        sections = tuple(sorted(i for i in starts if i < len(body.numbers)))
+        if body.empty:
+            problems.append(
+                Problem(
+                    "file-empty",
+                    f"The header is on row {header_row} but no request rows follow it.",
+                    file=raw.file,
+                    sheet=raw.sheet,
+                )
+            )
+            return ShapeResult(None, problems)
     merged = apply_merged_cells(raw, _frame(body, columns, {}), columns, header_row)
     table = RequestTable(
         file=raw.file,
@@ -475,8 +500,70 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
         field_columns={f: column_letter(c) for f, c in columns.items()},
         present_fields=frozenset(columns),
         covered_cells=merged.covered,
+        section_starts=sections,
+        repeated_headers=repeat_rows,
     )
     return ShapeResult(table, problems)
+
+
+# The shortest name (as header_key leaves it) of each field: a cell shorter than that, in
+# bytes, cannot name the field. The quantity columns' names (16 characters and more) rule
+# out every row of numbers at the cost of one length kernel.
+_SHORTEST_NAME = {
+    name: min(len(key) for key, meant in HEADER_LOOKUP.items() if meant == name)
+    for name in ALL_FIELDS
+}
+
+
+def _header_repeats(body: _Body, columns: dict[str, int]) -> np.ndarray:
+    """Positions of the body rows whose every field cell names its column's field, as the
+    header matcher reads names: the header row again, two exports pasted together."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = np.arange(len(body.numbers))
+    by_length = sorted(columns.items(), key=lambda item: -_SHORTEST_NAME[item[0]])
+    for name, col in by_length:  # the long names first: most rows fall at the first
+        values = pa.array(body.columns[col]).take(pa.array(found, type=pa.int64()))
+        lengths = pc.fill_null(pc.binary_length(values), 0).to_numpy(zero_copy_only=False)
+        found = found[lengths >= _SHORTEST_NAME[name]]
+        if not len(found):
+            return found
+    # The few rows left (a header repeated, or text in every quantity cell): named exactly.
+    for name, col in columns.items():
+        values = pa.array(body.columns[col]).take(pa.array(found, type=pa.int64()))
+        found = found[[field_for_header(v) == name for v in values.to_pylist()]]
+    return found
+
+
+def _without(body: _Body, positions: np.ndarray) -> _Body:
+    keep = np.ones(len(body.numbers), dtype=bool)
+    keep[positions] = False
+    columns = {col: values[keep] for col, values in body.columns.items()}
+    return _Body(columns, body.numbers[keep], body.valued)
+
+
+def _repeated_header(
+    raw: RawTable, body: _Body, at: int, header_row: int, columns: dict[str, int]
+) -> Problem:
+    """Said once, on the SKU cell (it holds no SKU: sku-unknown, the one code for a bad
+    line that spoils only that line), instead of an error per cell; the row is no request
+    line, so it spoils no order."""
+    name = "MerchantSKU" if "MerchantSKU" in columns else "FNSKU"
+    col = columns[name]
+    row = int(body.numbers[at])
+    return Problem(
+        "sku-unknown",
+        f"Row {row} repeats the header row (row {header_row}): two files were probably "
+        "pasted together. It is not read as a request; delete the row. The rows below it "
+        "are read as a new list: they do not join the order above it.",
+        file=raw.file,
+        sheet=raw.sheet,
+        row=row,
+        column=column_letter(col),
+        field=name,
+        value=str(body.columns[col][at]),
+    )
 
 
 def _feed(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
