@@ -1682,3 +1682,29 @@ def test_a_repeated_header_row_is_one_error_saying_so(tmp_path: Path, check) -> 
     result = check(write_delimited(tmp_path / "ends.csv", [*rows, rows[0]], sep=","))
     assert codes_at(result) == {(r, "C", "sku-unknown") for r in (3, 4, 7)}
     assert result.decision.lines["sku"].tolist() == ["SKU-4", "ABC-1", "SKU-4"]
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
+def test_excels_sep_line_does_not_hide_a_feed(tmp_path: Path, check, sep: str) -> None:
+    """Excel writes "sep=," first when asked, and hides the line when it opens the file.
+    Above a feed's key lines it was a stray line that refused the file (a review's
+    finding). Rows keep the numbers a text editor shows, the sep= line counted, in a
+    feed as in a table."""
+    lines = [
+        f"sep={sep}",
+        f"MerchantRemovalOrderID{sep}FEED-9",
+        f"RemovalDisposition{sep}Disposal",
+        "",
+        sep.join(["MerchantSKU", "SellableQuantity", "UnsellableQuantity"]),
+        sep.join(["SKU-4", "1", "x"]),
+    ]
+    feed = tmp_path / "feed.csv"
+    feed.write_text("\r\n".join(lines) + "\r\n")
+    result = check(feed)
+    assert result.files[0].shape == "feed"
+    assert codes_at(result) == {(6, "C", "value-not-integer")}
+    table = [f"sep={sep}", *(sep.join(r) for r in request_rows([ROW]))]
+    (tmp_path / "table.csv").write_text("\r\n".join(table) + "\r\n")
+    result = check(tmp_path / "table.csv")
+    assert result.problems.empty
+    assert result.files[0].table.header_row == 2

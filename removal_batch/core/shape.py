@@ -116,10 +116,20 @@ def _trimmed(values: list[str]) -> list[str]:
     return [v if v is not None else "" for v in array.to_pylist()]
 
 
+# The first line Excel writes into a CSV when asked to name its delimiter ("sep=,"), and
+# hides when it opens the file.
+_SEP_LINE = re.compile(r"sep=.?", re.IGNORECASE | re.DOTALL)
+
+
 def _scan_head(raw: RawTable) -> _Head:
-    """The first rows stripped, and the field each cell names (or None)."""
+    """The first rows stripped, and the field each cell names (or None). A "sep=" first
+    line is read as a blank one: above a table it was a title row already, but above a
+    feed's key lines it was a stray line that refused the file. Its row keeps its number
+    (the text editor's): only the file's shape is decided as Excel shows it."""
     raw_rows = head_rows(raw, HEADER_SCAN_ROWS)
     cells = [[c.strip() for c in r] for r in raw_rows]
+    if cells and _SEP_LINE.fullmatch(cells[0][0] if cells[0] else "") and not any(cells[0][1:]):
+        cells[0] = [""] * len(cells[0])
     fields = [[field_for_header(c) if c else None for c in r] for r in cells]
     return _Head(raw_rows, cells, fields)
 
