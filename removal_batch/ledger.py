@@ -8,6 +8,7 @@ again. A run is recorded in one transaction, after its outputs are published.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +105,31 @@ def _unreadable(path: Path, exc: sqlite3.DatabaseError) -> LedgerError:
     )
 
 
+class IssuedIds(Mapping[str, str]):
+    """Every order id issued so far -> the run that issued it. The ids are all loaded (each
+    run checks its orders against them); a run is looked up only when asked, for the few
+    ids that clash: loading a million run ids with them would slow every run."""
+
+    def __init__(self, ids: frozenset[str], run_of: Callable[[str], str | None]) -> None:
+        self._ids = ids
+        self._run_of = run_of
+
+    def __contains__(self, order_id: object) -> bool:
+        return order_id in self._ids
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, order_id: str) -> str:
+        run_id = self._run_of(order_id) if order_id in self._ids else None
+        if run_id is None:
+            raise KeyError(order_id)
+        return run_id
+
+
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -137,9 +163,18 @@ class Ledger:
         rows = self._query("SELECT sha256, run_id FROM inputs WHERE status != 'skipped'")
         return {str(sha): str(run) for sha, run in rows}
 
-    def order_ids(self) -> frozenset[str]:
+    def order_ids(self) -> IssuedIds:
+        """Every order id issued, each with the run that issued it (looked up when asked)."""
         rows = self._query("SELECT order_id FROM orders UNION SELECT order_id FROM split_ids")
-        return frozenset(str(r[0]) for r in rows)
+        return IssuedIds(frozenset(str(r[0]) for r in rows), self._run_of)
+
+    def _run_of(self, order_id: str) -> str | None:
+        rows = self._query(
+            "SELECT run_id FROM orders WHERE order_id = ? "
+            "UNION ALL SELECT run_id FROM split_ids WHERE order_id = ?",
+            (order_id, order_id),
+        )
+        return str(rows[0][0]) if rows else None
 
     def has_run(self, run_id: str) -> bool:
         return bool(self._query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch import __version__, prefetch
-from removal_batch.core.decide import Decision, ValidatedFile, decide_orders
+from removal_batch.core.decide import NO_IDS, Decision, ValidatedFile, decide_orders
 from removal_batch.core.fields import column_letter
 from removal_batch.core.inventory import (
     Snapshot,
@@ -579,7 +579,7 @@ def run_batch(
     progress: ProgressHook | None = None,
     *,
     loaded: tuple[Snapshot, SnapshotInfo] | SnapshotLoad | None = None,
-    used_ids: frozenset[str] = frozenset(),
+    used_ids: Mapping[str, str] = NO_IDS,
     taken: pd.DataFrame | Callable[[SnapshotInfo], pd.DataFrame] | None = None,
     skipped: Sequence[FileOutcome] = (),
     hashed: bool = True,
@@ -588,12 +588,13 @@ def run_batch(
     """Check a batch of request files against one snapshot; writes nothing.
 
     ``loaded``: the snapshot, already read or being read. ``used_ids`` and ``taken``: order
-    ids and units per SKU issued by earlier runs (the ledger); ``taken`` may depend on the
-    snapshot. ``skipped``: inputs not read this time. ``hashed``: False when no summary or
-    ledger will show the files' sha256 (they stay ""): hashing a 100 MB snapshot costs
-    0.05 s of a core that the readers want. ``digests``: file name -> sha256 of inputs
-    the caller hashed already (``run``, to consult the ledger; it checks that they did
-    not change meanwhile), so that they are not read a second time for it.
+    ids (each -> the run that issued it) and units per SKU issued by earlier runs (the
+    ledger); ``taken`` may depend on the snapshot. ``skipped``: inputs not read this time.
+    ``hashed``: False when no summary or ledger will show the files' sha256 (they stay
+    ""): hashing a 100 MB snapshot costs 0.05 s of a core that the readers want.
+    ``digests``: file name -> sha256 of inputs the caller hashed already (``run``, to
+    consult the ledger; it checks that they did not change meanwhile), so that they are
+    not read a second time for it.
     """
     started = utc_now()
     # Files in name order, whatever order they were given in: allocation depends on it.

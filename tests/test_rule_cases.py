@@ -108,7 +108,7 @@ def test_a_part_id_issued_in_an_earlier_run_holds_the_long_order(tmp_path: Path)
     )
     settings = settings_from_mapping({"max_skus_per_order": 2})
     inputs = write_case_files(tmp_path, case)
-    result = run_batch(inputs, snapshot_path, settings, used_ids=frozenset({"D1-P1", "D2-P1"}))
+    result = run_batch(inputs, snapshot_path, settings, used_ids={"D1-P1": "r1", "D2-P1": "r1"})
     clash = result.problems[result.problems["code"].eq("order-id-duplicate")]
     assert clash[["row", "column"]].values.tolist() == [[2, "A"]]
     assert "D1-P1 was already issued in an earlier run" in clash["message"].iloc[0]

@@ -1033,13 +1033,16 @@ def test_an_id_differing_only_in_capitals_names_the_other(tmp_path: Path, invent
         {**BASE, "MerchantRemovalOrderID": "r7"},
     ]
     request = write_delimited(tmp_path / "a.txt", request_rows(rows))
-    result = run_batch([request], inventory, Settings(), used_ids=frozenset({"R7", "X"}))
+    used_ids = {"R7": "20261128-101500-ab12", "X": "20261128-101500-ab12"}
+    result = run_batch([request], inventory, Settings(), used_ids=used_ids)
     said = result.problems.loc[result.problems["code"].eq("order-id-duplicate"), "message"]
     assert said.tolist() == [
         "Order id ab1 differs only in capitals from order AB1 of this batch: their order files "
         "would be one file on Windows and macOS. Give one of them another id.",
-        "Order id r7 differs only in capitals from order R7, issued in an earlier run. Give "
-        "this order a new id.",
+        "Order id r7 differs only in capitals from order R7, issued in run "
+        "20261128-101500-ab12 (their order files would be one file on Windows and macOS). If "
+        "this is that order, it was sent already: delete its rows. Only a different order "
+        "needs a new id.",
     ]
     assert result.decision.orders["order_id"].tolist() == ["AB1"]
 
@@ -1118,7 +1121,7 @@ def test_generated_and_part_ids_do_not_differ_only_in_capitals(
     second = write_delimited(tmp_path / "b.txt", request_rows([blank]))
     ids = run_batch([first, second], inventory, Settings()).decision.orders["order_id"]
     assert sorted(ids) == [f"RB-{today}-0002", f"rb-{today}-0001"]
-    ledger = frozenset({f"Rb-{today}-0001"})
+    ledger = {f"Rb-{today}-0001": "r1"}
     ids = run_batch([second], inventory, Settings(), used_ids=ledger).decision.orders["order_id"]
     assert ids.tolist() == [f"RB-{today}-0002"]
     rows = [

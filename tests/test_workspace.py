@@ -67,6 +67,27 @@ def test_redropped_file_is_skipped_and_force_never_doubles_an_order(tmp_path: Pa
     assert ledger_orders(root) == ["D1"]
 
 
+def test_an_id_issued_before_names_its_run_and_says_to_delete_a_repeat(tmp_path: Path) -> None:
+    """A file fixed after a held order and dropped again repeats the orders already sent.
+    The message said "Give this order a new id", which had the same order sent twice; it
+    names the run that sent the id and says to delete the rows if it is that order."""
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)]), ("D2", [("00X", 1, 0)])])
+    assert cli("run", str(root)).returncode == 1
+    (first_run,) = [p.name for p in (root / "out").iterdir()]
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)]), ("D2", [("00B", 1, 0)])])
+    assert cli("run", str(root)).returncode == 1
+    assert ledger_orders(root) == ["D1", "D2"]
+    (report,) = [
+        p for p in (root / "out").glob("*/errors/a.txt.errors.csv") if first_run not in str(p)
+    ]
+    text = report.read_text(encoding="utf-8-sig")
+    assert (
+        f"Order id D1 was already issued in run {first_run}. If this is that order, it was "
+        "sent already: delete its rows. Only a different order needs a new id." in text
+    )
+
+
 def test_second_run_is_capped_by_what_the_first_took_since_the_snapshot(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws", {"00A": (5, 0)})
     drop(root, "a.txt", [("D1", [("00A", 3, 0)])])

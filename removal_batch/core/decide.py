@@ -9,9 +9,10 @@ it is about, and is placed at the user's row and column at the end.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,8 @@ ORDER_COLUMNS = [
 LINE_COLUMNS = ["order_id", "sku", "sellable", "unsellable", "source_file", "source_row"]
 # Codes that spoil only their own line; every other error spoils the whole order.
 LINE_CODES = frozenset({"sku-unknown", "sku-duplicate", "quantity-zero"})
+# No order issued before (check, tests): order id -> the run that issued it.
+NO_IDS: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass
@@ -146,11 +149,12 @@ def decide_orders(
     snapshot: Snapshot | Callable[[], Snapshot],
     settings: Settings,
     now: dt.datetime,
-    used_ids: frozenset[str] = frozenset(),
+    used_ids: Mapping[str, str] = NO_IDS,
     taken: pd.DataFrame | None | Callable[[], pd.DataFrame | None] = None,
 ) -> Decision:
-    """Decide a batch. ``used_ids``: order ids issued before (ledger); ``taken``: units per SKU
-    requested since the snapshot time (ledger).
+    """Decide a batch. ``used_ids``: order ids issued before -> the run of each (ledger; a
+    run is asked for only for an id that clashes); ``taken``: units per SKU requested
+    since the snapshot time (ledger).
 
     ``snapshot`` may be a call that waits for one still being loaded, and ``taken`` a call
     made once it is there (on this thread): the orders are grouped and checked meanwhile."""
@@ -329,7 +333,7 @@ def _disposition_missing(orders: pd.DataFrame) -> pd.DataFrame:
     return findings(blank["first_line"], "RemovalDisposition", "value-missing", message)
 
 
-def _duplicate_ids(orders: pd.DataFrame, used_ids: frozenset[str]) -> pd.DataFrame:
+def _duplicate_ids(orders: pd.DataFrame, used_ids: Mapping[str, str]) -> pd.DataFrame:
     """The same id in two input files of the run (the first file keeps it), or already
     issued. Ids are compared without regard to capitals: AB1 and ab1 would be one order
     file on Windows and macOS, the second written over the first."""
@@ -366,12 +370,21 @@ def _duplicate_ids(orders: pd.DataFrame, used_ids: frozenset[str]) -> pd.DataFra
             hits = set(key[earlier.index][~exact])
             spelled = {i.upper(): i for i in used_ids if i.upper() in hits}
             issued[~exact] = key[earlier.index][~exact].map(spelled)
-        message = (
-            "Order id " + ids + " was already issued in an earlier run. Give this order a new id."
-        ).mask(
+        # The run of each, asked for these few ids only (the ledger holds up to a million).
+        run = pd.Series([used_ids[i] for i in issued], index=issued.index, dtype=object)
+        # Most often the same order dropped again after fixing another in its file: a new
+        # id, as the message said before, had it sent twice.
+        advice = (
+            ". If this is that order, it was sent already: delete its rows. Only a different "
+            "order needs a new id."
+        )
+        message = ("Order id " + ids + " was already issued in run " + run + advice).mask(
             ids.ne(issued),
             "Order id " + ids + " differs only in capitals from order " + issued + ", issued "
-            "in an earlier run. Give this order a new id.",
+            "in run "
+            + run
+            + " (their order files would be one file on Windows and macOS)"
+            + advice,
         )
         parts.append(
             findings(
@@ -391,7 +404,7 @@ def part_limit(settings: Settings) -> int:
 
 
 def _part_id_clashes(
-    orders: pd.DataFrame, lines: pd.DataFrame, used_ids: frozenset[str], limit: int
+    orders: pd.DataFrame, lines: pd.DataFrame, used_ids: Mapping[str, str], limit: int
 ) -> pd.DataFrame:
     """An order long enough to be split whose part ids would take the id of another order
     of the batch, or one issued before: its parts and that order would otherwise share an

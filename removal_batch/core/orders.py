@@ -9,7 +9,7 @@ order with a generated id. Rows of one order are grouped even when apart
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +28,7 @@ DISPOSITION_NAMES = {
 }
 
 
-def generated_ids(prefix: str, day: dt.date, taken: frozenset[str]) -> Iterator[str]:
+def generated_ids(prefix: str, day: dt.date, taken: Collection[str]) -> Iterator[str]:
     """<prefix>-YYYYMMDD-NNNN, skipping ids already used (in this run or in the ledger),
     in any capitals: rb-...-0001 and RB-...-0001 would be one order file on Windows."""
     stem = f"{prefix}-{day:%Y%m%d}-".upper()
@@ -66,7 +66,7 @@ def _normal(values: pd.Series, field: str) -> pd.Series:
 
 
 def group_orders(
-    lines: pd.DataFrame, prefix: str, day: dt.date, used_ids: frozenset[str] = frozenset()
+    lines: pd.DataFrame, prefix: str, day: dt.date, used_ids: Collection[str] = frozenset()
 ) -> Grouping:
     lines = lines.copy(deep=False)  # columns are added, never changed in place
     given = lines["MerchantRemovalOrderID"]
