@@ -7,6 +7,7 @@ again. A run is recorded in one transaction, after its outputs are published.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import pandas as pd
 
 from removal_batch.faults import checkpoint
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -41,7 +42,11 @@ CREATE TABLE IF NOT EXISTS orders (
     disposition TEXT NOT NULL,
     lines INTEGER NOT NULL,
     sellable_units INTEGER NOT NULL,
-    unsellable_units INTEGER NOT NULL
+    unsellable_units INTEGER NOT NULL,
+    -- Since schema 2 (older orders have no source file or fingerprint, and match nothing):
+    generated INTEGER NOT NULL DEFAULT 0,  -- 1: the file gave no id, it was generated
+    source_file TEXT,                      -- the input's file name
+    fingerprint TEXT                       -- its content (core/fingerprint.py)
 );
 CREATE TABLE IF NOT EXISTS order_lines (
     order_id TEXT NOT NULL REFERENCES orders(order_id),
@@ -57,6 +62,17 @@ CREATE TABLE IF NOT EXISTS split_ids (
     run_id TEXT NOT NULL REFERENCES runs(run_id)
 );
 """
+# Schema 1 -> 2: what a re-dropped file's order without an id is matched by.
+MIGRATE_1_TO_2 = (
+    "ALTER TABLE orders ADD COLUMN generated INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE orders ADD COLUMN source_file TEXT",
+    "ALTER TABLE orders ADD COLUMN fingerprint TEXT",
+)
+# After any migration (the columns exist): orders with a generated id are one per file at
+# most, found without reading a year's million orders.
+INDEXES = "CREATE INDEX IF NOT EXISTS orders_generated ON orders(source_file) WHERE generated = 1"
+# A generated id's part suffix (RB-20261128-0001-P2): a generated id ends in digits.
+PART_SUFFIX = re.compile(r"-P[0-9]+$")
 
 
 class LedgerError(Exception):
@@ -73,7 +89,8 @@ class RunRecord:
     snapshot_sha256: str
     snapshot_time: float
     inputs: list[dict[str, str]]  # sha256, name, status
-    orders: list[dict[str, object]]  # order_id, disposition, lines, units
+    # order_id, disposition, lines, units; generated, source_file, fingerprint
+    orders: list[dict[str, object]]
     lines: list[tuple[str, str, int, int]]  # order_id, sku, sellable, unsellable
     # Ids of orders written as parts (a pending record written before them has none).
     split_ids: list[str] = field(default_factory=list)
@@ -141,13 +158,31 @@ class Ledger:
             found = self.conn.execute("SELECT version FROM schema_version").fetchall()
             if not found:
                 self.conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            elif found[0][0] == 1:
+                self._migrate_from_1()
             elif found[0][0] != SCHEMA_VERSION:
                 raise LedgerError(
                     f"The ledger {path} has schema version {found[0][0]}; this removal-batch "
                     f"knows version {SCHEMA_VERSION}. Use the matching removal-batch version."
                 )
+            self.conn.execute(INDEXES)
         except sqlite3.DatabaseError as exc:
             raise _unreadable(path, exc) from exc
+
+    def _migrate_from_1(self) -> None:
+        """Add schema 2's columns, in one transaction (a ledger is never half migrated);
+        another program may have migrated it meanwhile."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = self.conn.execute("SELECT version FROM schema_version").fetchone()
+            if version == 1:
+                for statement in MIGRATE_1_TO_2:
+                    self.conn.execute(statement)
+                self.conn.execute("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self.conn.close()
@@ -175,6 +210,19 @@ class Ledger:
             (order_id, order_id),
         )
         return str(rows[0][0]) if rows else None
+
+    def generated_orders(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """(source file name, fingerprint) -> (order id, run id) of every order issued under
+        a generated id (a split order by the id it was split from). One per file at most:
+        a small table, even after a year."""
+        rows = self._query(
+            "SELECT source_file, fingerprint, order_id, run_id FROM orders "
+            "WHERE generated = 1 AND fingerprint IS NOT NULL AND source_file IS NOT NULL"
+        )
+        return {
+            (str(name), str(fingerprint)): (PART_SUFFIX.sub("", str(order_id)), str(run_id))
+            for name, fingerprint, order_id, run_id in rows
+        }
 
     def has_run(self, run_id: str) -> bool:
         return bool(self._query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))
@@ -214,7 +262,9 @@ class Ledger:
                 [(i["sha256"], i["name"], record.run_id, i["status"]) for i in record.inputs],
             )
             self.conn.executemany(
-                "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO orders (order_id, run_id, issued_at, disposition, lines, "
+                "sellable_units, unsellable_units, generated, source_file, fingerprint) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         o["order_id"],
@@ -224,6 +274,10 @@ class Ledger:
                         o["lines"],
                         o["sellable_units"],
                         o["unsellable_units"],
+                        # A pending record of an older version has none of these.
+                        int(bool(o.get("generated", False))),
+                        o.get("source_file"),
+                        o.get("fingerprint"),
                     )
                     for o in record.orders
                 ],

@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from removal_batch import __version__, prefetch
-from removal_batch.core.decide import NO_IDS, Decision, ValidatedFile, decide_orders
+from removal_batch.core.decide import (
+    NO_IDS,
+    NO_REPEATS,
+    Decision,
+    ValidatedFile,
+    decide_orders,
+)
 from removal_batch.core.fields import column_letter
 from removal_batch.core.inventory import (
     Snapshot,
@@ -581,6 +587,7 @@ def run_batch(
     loaded: tuple[Snapshot, SnapshotInfo] | SnapshotLoad | None = None,
     used_ids: Mapping[str, str] = NO_IDS,
     taken: pd.DataFrame | Callable[[SnapshotInfo], pd.DataFrame] | None = None,
+    generated_before: Mapping[tuple[str, str], tuple[str, str]] = NO_REPEATS,
     skipped: Sequence[FileOutcome] = (),
     hashed: bool = True,
     digests: Mapping[str, str] | None = None,
@@ -589,7 +596,9 @@ def run_batch(
 
     ``loaded``: the snapshot, already read or being read. ``used_ids`` and ``taken``: order
     ids (each -> the run that issued it) and units per SKU issued by earlier runs (the
-    ledger); ``taken`` may depend on the snapshot. ``skipped``: inputs not read this time.
+    ledger); ``taken`` may depend on the snapshot. ``generated_before``: orders issued under
+    a generated id, (source file name, fingerprint) -> (order id, run id) (the ledger).
+    ``skipped``: inputs not read this time.
     ``hashed``: False when no summary or ledger will show the files' sha256 (they stay
     ""): hashing a 100 MB snapshot costs 0.05 s of a core that the readers want.
     ``digests``: file name -> sha256 of inputs the caller hashed already (``run``, to
@@ -652,7 +661,13 @@ def run_batch(
     # The decision waits for the snapshot only where it needs it: orders are grouped and
     # checked while the snapshot's last steps finish.
     decision = decide_orders(
-        validated, lambda: load.result()[0], settings, started, used_ids, units_taken
+        validated,
+        lambda: load.result()[0],
+        settings,
+        started,
+        used_ids,
+        units_taken,
+        generated_before,
     )
     info = load.result()[1]  # raises what loading raised, when nothing was decided
     for outcome in outcomes:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import os
 import time
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import RETURN_ADDRESS, request_rows, write_delimited
 from workspace_helpers import (
     age,
     cli,
@@ -703,3 +706,165 @@ def test_a_file_still_being_written_is_named_not_skipped_silently(tmp_path: Path
     (summary,) = run_summaries(root)
     assert [n.split(" changed")[0] for n in summary["not_read"]] == ["fresh.txt"]
     assert (root / "inbox" / "fresh.txt").exists()
+
+
+def _other_report(root: Path, name: str, first_run: str) -> str:
+    """The error report of ``name`` from the run after ``first_run``."""
+    (report,) = [
+        p for p in (root / "out").glob(f"*/errors/{name}.errors.csv") if p.parts[-3] != first_run
+    ]
+    return report.read_text(encoding="utf-8-sig")
+
+
+def test_a_fixed_file_dropped_again_does_not_send_its_order_without_an_id_twice(
+    tmp_path: Path,
+) -> None:
+    """The order-held message says to fix the file and run again. Fixed and dropped again,
+    the file's order without an id got a new generated id and went out a second time,
+    exit 0. It is held as a repeat of the order sent (lines in another order, same
+    content); the fixed order goes out."""
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("", [("00A", 1, 0), ("00C", 0, 1)]), ("D2", [("NOPE", 0, 1)])])
+    assert cli("run", str(root)).returncode == 1
+    (first_run,) = [p.name for p in (root / "out").iterdir()]
+    (sent,) = ledger_orders(root)
+    assert sent.startswith("RB-")
+    drop(root, "a.txt", [("", [("00C", 0, 1), ("00A", 1, 0)]), ("D2", [("00B", 0, 1)])])
+    assert cli("run", str(root)).returncode == 1
+    assert ledger_orders(root) == ["D2", sent]
+    rows = list(csv.DictReader(io.StringIO(_other_report(root, "a.txt", first_run))))
+    (repeat,) = [r for r in rows if r["code"] == "order-id-duplicate"]
+    assert (repeat["row"], repeat["column"], repeat["severity"]) == ("2", "A", "error")
+    assert repeat["message"] == (
+        f"This order repeats order {sent}, sent in run {first_run} from the same file: it "
+        "was sent already. Delete its rows; to send the same removal again, give it an "
+        "order id of your own."
+    )
+
+
+def test_a_repeat_with_an_id_of_its_own_or_from_another_file_is_sent(tmp_path: Path) -> None:
+    """Only an order without an id from a file of the same name is taken for a repeat: the
+    same removal sent again on purpose (any id typed, or another file) goes out. So does
+    an order without an id whose content changed (a trimmed address is no change)."""
+    root = make_workspace(tmp_path / "ws")
+    line = {"MerchantSKU": "00A", "SellableQuantity": "1", "UnsellableQuantity": "0"}
+    first = [{**RETURN_ADDRESS, **line, "MerchantRemovalOrderID": ""}]
+    age(write_delimited(root / "inbox" / "r.txt", request_rows(first)))
+    drop(root, "a.txt", [("", [("00A", 1, 0)])])
+    assert cli("run", str(root)).returncode == 0
+    (first_run,) = [p.name for p in (root / "out").iterdir()]
+    assert len(ledger_orders(root)) == 2
+    padded = {**RETURN_ADDRESS, "AddressCity": " Reno ", "AddressName": "Acme Returns  "}
+    again = [{**padded, **line, "MerchantRemovalOrderID": ""}]
+    age(write_delimited(root / "inbox" / "r.txt", request_rows(again)))
+    drop(root, "a.txt", [("D9", [("00A", 1, 0)])])
+    # (Another order too: the same content is skipped as a file processed already.)
+    drop(root, "b.txt", [("", [("00A", 1, 0)]), ("D5", [("00B", 1, 0)])])
+    drop(root, "c.txt", [("", [("00A", 2, 0)])])
+    assert cli("run", str(root)).returncode == 1
+    assert "order-id-duplicate" in _other_report(root, "r.txt", first_run)
+    orders = ledger_orders(root)
+    assert len(orders) == 6 and {"D5", "D9"} <= set(orders)
+
+
+def test_a_split_order_dropped_again_is_named_by_the_id_it_was_split_from(
+    tmp_path: Path,
+) -> None:
+    root = make_workspace(tmp_path / "ws")
+    (root / "removal-batch.toml").write_text("max_skus_per_file = 2\n")
+    three = [("00A", 1, 0), ("00B", 1, 0), ("00C", 1, 0)]
+    drop(root, "a.txt", [("", three), ("D2", [("NOPE", 1, 0)])])
+    assert cli("run", str(root)).returncode == 1
+    (first_run,) = [p.name for p in (root / "out").iterdir()]
+    parts = ledger_orders(root)
+    assert [p[-3:] for p in parts] == ["-P1", "-P2"]
+    drop(root, "a.txt", [("", three[::-1]), ("D2", [("00A", 1, 0)])])
+    assert cli("run", str(root)).returncode == 1
+    assert ledger_orders(root) == ["D2", *parts]
+    assert f"repeats order {parts[0][:-3]}, sent in run {first_run}" in _other_report(
+        root, "a.txt", first_run
+    )
+
+
+# The ledger as removal-batch wrote it before schema 2 (fingerprints of orders).
+SCHEMA_1 = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+INSERT INTO schema_version VALUES (1);
+CREATE TABLE runs (run_id TEXT PRIMARY KEY, started TEXT NOT NULL, issued_at REAL NOT NULL,
+    snapshot_sha256 TEXT NOT NULL, snapshot_time REAL NOT NULL,
+    archived INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE inputs (sha256 TEXT NOT NULL, name TEXT NOT NULL,
+    run_id TEXT NOT NULL REFERENCES runs(run_id), status TEXT NOT NULL,
+    PRIMARY KEY (sha256, run_id));
+CREATE TABLE orders (order_id TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(run_id),
+    issued_at REAL NOT NULL, disposition TEXT NOT NULL, lines INTEGER NOT NULL,
+    sellable_units INTEGER NOT NULL, unsellable_units INTEGER NOT NULL);
+CREATE TABLE order_lines (order_id TEXT NOT NULL REFERENCES orders(order_id),
+    sku TEXT NOT NULL, sellable INTEGER NOT NULL, unsellable INTEGER NOT NULL);
+CREATE INDEX order_lines_sku ON order_lines(sku);
+CREATE TABLE split_ids (order_id TEXT PRIMARY KEY, run_id TEXT NOT NULL REFERENCES runs(run_id));
+INSERT INTO runs VALUES ('20260101-000000-aaaa', '2026-01-01T00:00:00', 0, '', 0, 1);
+INSERT INTO orders VALUES ('OLD1', '20260101-000000-aaaa', 0, 'Disposal', 1, 1, 0);
+INSERT INTO orders VALUES ('RB-20260101-0001', '20260101-000000-aaaa', 0, 'Disposal', 1, 1, 0);
+INSERT INTO order_lines VALUES ('OLD1', '00A', 1, 0);
+"""
+
+
+def test_a_ledger_of_schema_1_is_migrated_and_keeps_working(tmp_path: Path) -> None:
+    """Its orders keep their ids taken (with their run named) and match no repeat: they
+    have no fingerprint. Orders issued since are recorded with theirs."""
+    import sqlite3
+
+    root = make_workspace(tmp_path / "ws")
+    ledger = root / ".removal-batch" / "ledger.sqlite3"
+    with sqlite3.connect(ledger) as conn:
+        conn.executescript(SCHEMA_1)
+    drop(root, "a.txt", [("OLD1", [("00A", 1, 0)])])
+    drop(root, "b.txt", [("", [("00A", 1, 0)])])
+    assert cli("run", str(root)).returncode == 1
+    (first_run,) = [p.name for p in (root / "out").iterdir()]
+    text = (root / "out" / first_run / "errors" / "a.txt.errors.csv").read_text("utf-8-sig")
+    assert "Order id OLD1 was already issued in run 20260101-000000-aaaa." in text
+    with sqlite3.connect(ledger) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+        rows = conn.execute(
+            "SELECT order_id, generated, source_file, length(fingerprint) FROM orders "
+            "ORDER BY order_id"
+        ).fetchall()
+    (new,) = [r for r in rows if r[0] not in ("OLD1", "RB-20260101-0001")]
+    assert rows[:1] == [("OLD1", 0, None, None)] and new[1:] == (1, "b.txt", 64)
+    drop(root, "b.txt", [("", [("00A", 1, 0)]), ("D3", [("00B", 1, 0)])])
+    assert cli("run", str(root)).returncode == 1
+    assert f"repeats order {new[0]}, sent in run {first_run}" in _other_report(
+        root, "b.txt", first_run
+    )
+
+
+def test_an_orders_fingerprint_is_its_content_not_its_layout() -> None:
+    """Lines in any order, spaces around address cells, an address a Disposal drops: the
+    same order. Another quantity or another address: another order."""
+    import pandas as pd
+
+    from removal_batch.core.fields import ADDRESS_FIELDS
+    from removal_batch.core.fingerprint import order_fingerprints
+
+    address = {name: "" for name in ADDRESS_FIELDS} | {"AddressCity": "Reno"}
+    orders = pd.DataFrame(
+        [
+            {"key": 1, "disposition": "Return", **address},
+            {"key": 2, "disposition": "Return", **address, "AddressCity": " Reno "},
+            {"key": 3, "disposition": "Return", **address, "AddressCity": "Sparks"},
+            {"key": 4, "disposition": "Disposal", **address},
+            {"key": 5, "disposition": "Disposal", **{n: "" for n in ADDRESS_FIELDS}},
+            {"key": 6, "disposition": "Return", **address},
+        ]
+    )
+    lines = pd.DataFrame(
+        [(k, "00A", 1, 0) for k in (1, 3, 4, 5, 6)]
+        + [(k, "00B", 0, 2) for k in (1, 2, 3, 4, 5)]
+        + [(2, "00A", 1, 0), (6, "00B", 0, 3)],
+        columns=["key", "sku", "sellable", "unsellable"],
+    )
+    found = order_fingerprints(orders, lines, "key").tolist()
+    assert found[0] == found[1] and found[3] == found[4]
+    assert len({found[0], found[2], found[3], found[5]}) == 4

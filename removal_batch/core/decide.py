@@ -22,6 +22,7 @@ from removal_batch.core.allocation import Availability, allocate_units, excess_o
 from removal_batch.core.codes import SEVERITY_NAMES
 from removal_batch.core.fields import ADDRESS_FIELDS, in_set
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
+from removal_batch.core.fingerprint import order_fingerprints
 from removal_batch.core.inventory import Snapshot
 from removal_batch.core.orders import group_orders, run_starts
 from removal_batch.core.problems import held_messages
@@ -56,12 +57,16 @@ ORDER_COLUMNS = [
     "part",
     *ADDRESS_FIELDS,
     "ShippingNotes",
+    "generated_id",  # the file gave no id (the ledger matches these against a re-drop)
 ]
 LINE_COLUMNS = ["order_id", "sku", "sellable", "unsellable", "source_file", "source_row"]
 # Codes that spoil only their own line; every other error spoils the whole order.
 LINE_CODES = frozenset({"sku-unknown", "sku-duplicate", "quantity-zero"})
 # No order issued before (check, tests): order id -> the run that issued it.
 NO_IDS: Mapping[str, str] = MappingProxyType({})
+# Orders issued before under a generated id: (source file name, fingerprint) -> (order id,
+# run id). Empty for check and tests.
+NO_REPEATS: Mapping[tuple[str, str], tuple[str, str]] = MappingProxyType({})
 
 
 @dataclass
@@ -151,10 +156,12 @@ def decide_orders(
     now: dt.datetime,
     used_ids: Mapping[str, str] = NO_IDS,
     taken: pd.DataFrame | None | Callable[[], pd.DataFrame | None] = None,
+    generated_before: Mapping[tuple[str, str], tuple[str, str]] = NO_REPEATS,
 ) -> Decision:
     """Decide a batch. ``used_ids``: order ids issued before -> the run of each (ledger; a
     run is asked for only for an id that clashes); ``taken``: units per SKU requested
-    since the snapshot time (ledger).
+    since the snapshot time (ledger); ``generated_before``: orders issued under a generated
+    id, (source file name, fingerprint) -> (order id, run id) (ledger).
 
     ``snapshot`` may be a call that waits for one still being loaded, and ``taken`` a call
     made once it is there (on this thread): the orders are grouped and checked meanwhile."""
@@ -197,7 +204,13 @@ def decide_orders(
     lines["sku"] = sku
     lines["sku_pos"] = sku_pos
     line_found = concat_findings(
-        [fnsku_findings, sku_unknown(lines, inventory), sku_duplicate(lines), quantity_zero(lines)]
+        [
+            fnsku_findings,
+            sku_unknown(lines, inventory),
+            sku_duplicate(lines),
+            quantity_zero(lines),
+            _repeated_orders(orders, lines, places, generated_before),
+        ]
     )
     found = concat_findings([order_found, line_found])
     # From here on only these columns matter: copying the 16 text columns of a million
@@ -394,6 +407,45 @@ def _duplicate_ids(orders: pd.DataFrame, used_ids: Mapping[str, str]) -> pd.Data
     return concat_findings(parts)
 
 
+def _repeated_orders(
+    orders: pd.DataFrame,
+    lines: pd.DataFrame,
+    places: list[FilePlaces],
+    generated_before: Mapping[tuple[str, str], tuple[str, str]],
+) -> pd.DataFrame:
+    """An order without an id that repeats one sent before under a generated id, from a
+    file of the same name: the file was fixed after another of its orders was held and
+    dropped again, and the order would go out twice under a new generated id. Matched
+    only so (any id typed in the file sends a repeat on purpose). A file has at most one
+    order without an id: few orders to look at."""
+    generated = orders[orders["generated_id"].to_numpy(dtype=bool)]
+    if not generated_before or generated.empty:
+        return concat_findings([])
+    own_lines = lines[lines["generated_id"].to_numpy(dtype=bool)]
+    fingerprints = order_fingerprints(generated, own_lines, "order_no")
+    names = [places[int(pos)].name for pos in generated["file_pos"]]
+    earlier = [
+        generated_before.get((name, fingerprint))
+        for name, fingerprint in zip(names, fingerprints, strict=True)
+    ]
+    hit = np.array([found is not None for found in earlier], dtype=bool)
+    if not hit.any():
+        return concat_findings([])
+    messages = [
+        f"This order repeats order {order_id}, sent in run {run_id} from the same file: it "
+        "was sent already. Delete its rows; to send the same removal again, give it an "
+        "order id of your own."
+        for order_id, run_id in (found for found in earlier if found is not None)
+    ]
+    # The cell as typed: blank (the message names the order sent).
+    return findings(
+        generated["first_line"].to_numpy()[hit],
+        "MerchantRemovalOrderID",
+        "order-id-duplicate",
+        messages,
+    )
+
+
 # Amazon's longest MerchantRemovalOrderID (SPEC 3.1).
 MAX_ORDER_ID = 50
 
@@ -554,6 +606,7 @@ def _final_orders(
 
     agg["base_order_id"] = order_values("order_id")
     agg["disposition"] = order_values("disposition")
+    agg["generated_id"] = order_values("generated_id").astype(bool)
     # The part number travels with the lines: an id that merely ends in "-P2" is no part.
     agg["part"] = agg["part"].astype(str).where(agg["part"].gt(0), "")
     is_return = agg["disposition"].eq("Return")
