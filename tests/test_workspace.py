@@ -89,6 +89,11 @@ def test_an_id_issued_before_names_its_run_and_says_to_delete_a_repeat(tmp_path:
         f"Order id D1 was already issued in run {first_run}. If this is that order, it was "
         "sent already: delete its rows. Only a different order needs a new id." in text
     )
+    # Its order-held record does not say "fix it and run again", which sent it twice.
+    assert (
+        "Order D1 is held back and not written: row 2 says why (order-id-duplicate); it may "
+        "have been sent already." in text
+    )
 
 
 def test_second_run_is_capped_by_what_the_first_took_since_the_snapshot(tmp_path: Path) -> None:

@@ -164,6 +164,18 @@ def held_messages(
         + pd.Series(np.where(many, "them", "it"), index=order_ids.index)
         + fix
     )
+    # Its one error an id taken or a repeat of a sent order: "fix it and run again" would
+    # send it a second time; that error says what to do.
+    taken = (~many & first_code.eq("order-id-duplicate").to_numpy(dtype=bool)) & errors.notna()
+    if taken.any():
+        pointed = pointed.mask(
+            taken,
+            "Order "
+            + order_ids
+            + " is held back and not written: row "
+            + first_row.astype("string")
+            + " says why (order-id-duplicate); it may have been sent already.",
+        )
     return pointed.where(errors.notna(), general)
 
 
