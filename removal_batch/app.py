@@ -217,10 +217,12 @@ def workspace_holding(path: Path) -> Path | None:
     """The out/ or archive/ folder of a workspace that ``path`` is in (or is), else None.
     A run's folder there holds a summary.json of removal-batch's own, which check --out
     would take for an earlier check's and replace, orders and all."""
-    resolved = path.resolve()
-    for folder in (resolved, *resolved.parents):
-        if folder.name in ("out", "archive") and (folder.parent / ".removal-batch").is_dir():
-            return folder
+    # As written and as resolved: out/ may be a link to another disk (then the resolved
+    # path passes no folder named out), or --out a link into a workspace's out/.
+    for base in (Path(os.path.abspath(path)), path.resolve()):
+        for folder in (base, *base.parents):
+            if folder.name in ("out", "archive") and (folder.parent / ".removal-batch").is_dir():
+                return folder
     return None
 
 

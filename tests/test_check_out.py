@@ -142,3 +142,19 @@ def test_check_never_writes_into_a_workspaces_run_folder(workspace: Path) -> Non
         assert "where runs keep what they issued and read" in said
     assert _tree(run_folder) == before
     assert not (workspace / "out" / "new").exists()
+
+
+def test_check_never_writes_into_a_run_folder_through_a_linked_out(workspace: Path) -> None:
+    """out/ a link to another disk: the resolved path passes no folder named out, and a
+    run's orders were replaced all the same (review of the session's changes)."""
+    out = workspace / "out"
+    elsewhere = workspace.parent / "bigdisk"
+    out.rename(elsewhere)
+    out.symlink_to(elsewhere)
+    assert CliRunner().invoke(main, ["run", str(workspace)]).exit_code == 1
+    (run_folder,) = [p for p in out.iterdir() if not p.name.startswith(".")]
+    before = _tree(run_folder)
+    inputs = sorted((workspace / "archive").rglob("*.txt"))
+    code, said = _check(inputs, workspace / "inventory" / "inventory.txt", run_folder)
+    assert code == 2, said
+    assert _tree(run_folder) == before
