@@ -129,6 +129,23 @@ def test_windows_1252_symbols_beside_letters_are_no_other_encoding(tmp_path: Pat
     assert result.files[0].encoding == "cp1252"
 
 
+def test_a_windows_1252_pair_that_is_valid_utf8_is_no_utf8_file(tmp_path: Path, check) -> None:
+    """JOSÉ’S is C9 92 in Windows-1252, a valid UTF-8 pair: two of them against one
+    accent that is not UTF-8 had the file refused as UTF-8 with a foreign line."""
+    rows = request_rows(
+        [
+            {**GOOD, "AddressName": "JOSÉ’S TACOS"},
+            {**GOOD, "MerchantRemovalOrderID": "R2", "AddressName": "JOSÉ’S TACOS"},
+            {**GOOD, "MerchantRemovalOrderID": "R3", "AddressName": "Café Bar"},
+        ]
+    )
+    path = tmp_path / "jose.txt"
+    path.write_bytes(("\r\n".join("\t".join(r) for r in rows) + "\r\n").encode("cp1252"))
+    result = check(path)
+    assert codes(result) == set()
+    assert result.files[0].encoding == "cp1252"
+
+
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
 def test_a_utf8_file_with_a_windows_1252_line_names_that_line(
     tmp_path: Path, check, bom: bytes
