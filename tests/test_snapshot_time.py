@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,26 @@ from workspace_helpers import cli, drop, ledger_orders, make_workspace
 
 from removal_batch.cli import main
 from removal_batch.core.snapshot_time import CLOCK_SKEW
+
+
+@pytest.fixture
+def in_zone() -> Iterator[Callable[[str], None]]:
+    """Sets this process's time zone for the test, and puts the old one back after."""
+    import time
+
+    before = os.environ.get("TZ")
+
+    def set_zone(name: str) -> None:
+        os.environ["TZ"] = name
+        time.tzset()
+
+    yield set_zone
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
 
 FAR_EAST_YEAR_ONE = "0001-01-01T00:00:00+05:00"  # no UTC time: OverflowError once
 FAR_WEST_LAST_DAY = "9999-12-31T23:59:59-05:00"
@@ -64,8 +85,9 @@ def _soon(minutes: float) -> str:
     ],
 )
 def test_an_impossible_inventory_time_is_refused_before_anything_is_written(
-    tmp_path: Path, inventory: Path, given: str, said: str
+    tmp_path: Path, inventory: Path, given: str, said: str, in_zone: Callable[[str], None]
 ) -> None:
+    in_zone("UTC")  # a time without a zone is read by this computer's zone too
     code, output, out = _check(tmp_path, "--inventory", str(inventory), "--inventory-time", given)
     assert code == 2, output
     assert f"--inventory-time '{given}' {said}" in output
@@ -166,20 +188,13 @@ def test_the_batch_itself_refuses_an_impossible_inventory_time(
     ],
 )
 def test_a_time_without_a_zone_is_the_earlier_of_local_time_and_utc(
-    monkeypatch: pytest.MonkeyPatch, zone: str, read: str
+    in_zone: Callable[[str], None], zone: str, read: str
 ) -> None:
     """09:00 typed in Tokyo was read as 09:00 UTC, nine hours late: orders issued in those
     hours were not deducted, and their units could be requested again (review H2)."""
-    import time
-
     from removal_batch.core.snapshot_time import parse_iso
 
-    monkeypatch.setenv("TZ", zone)
-    time.tzset()
-    try:
-        when = parse_iso("2026-11-20T09:00")
-    finally:
-        monkeypatch.undo()
-        time.tzset()
+    in_zone(zone)
+    when = parse_iso("2026-11-20T09:00")
     assert when is not None
     assert when.astimezone(dt.UTC).isoformat() == read

@@ -181,6 +181,18 @@ def test_the_instructions_explain_the_order_rules(tmp_path: Path) -> None:
     assert "at least one of the two quantities above 0" in instructions(book)["UnsellableQuantity"]
 
 
+@pytest.mark.parametrize(
+    ("limit", "said"),
+    [(1_572_864, "over 1.5 MB or"), (50_000, "over 50,000 bytes or"), (None, "over 100 MB or")],
+)
+def test_the_instructions_give_the_size_limit_as_the_reader_says_it(
+    tmp_path: Path, limit: int | None, said: str
+) -> None:
+    """1.5 MB was said as "2 MB", and 50,000 bytes as "0 MB" (review of the session)."""
+    book = write(tmp_path, None if limit is None else f"max_file_bytes = {limit}\n")
+    assert said in rules_text(book)
+
+
 def test_an_order_over_the_limit_is_split_as_the_instructions_say(
     tmp_path: Path, check: CheckOne
 ) -> None:

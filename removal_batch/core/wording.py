@@ -31,3 +31,11 @@ def rows_said(rows: list[int], shown: int = 5) -> str:
         runs = [*runs[:shown], f"{len(runs) - shown:,} more runs of rows"]
     listed = runs[0] if len(runs) == 1 else ", ".join(runs[:-1]) + " and " + runs[-1]
     return ("row " if len(rows) == 1 else "rows ") + listed
+
+
+def megabytes(n: int) -> str:
+    """A size as the limits are set, in binary megabytes: the default 100 * 1024 * 1024
+    is "100 MB" (not "100.0 MB"); under 100 KiB, in bytes."""
+    if n < 100 * 1024:
+        return f"{n:,} bytes"
+    return f"{n / (1024 * 1024):,.1f}".removesuffix(".0") + " MB"

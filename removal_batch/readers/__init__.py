@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from removal_batch.core.raw_table import ColumnChoice, RawTable
+from removal_batch.core.wording import megabytes
 
 TEXT_SUFFIXES = frozenset({".txt", ".tsv", ".csv"})
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"})
@@ -39,14 +40,6 @@ class ReadLimits:
     max_bytes: int = 100 * 1024 * 1024
     max_uncompressed_bytes: int = 500 * 1024 * 1024
     max_rows: int = 1_000_000
-
-
-def megabytes(n: int) -> str:
-    """A size as the limits are set, in binary megabytes: the default 100 * 1024 * 1024
-    is "100 MB" (not "100.0 MB"); under 100 KiB, in bytes."""
-    if n < 100 * 1024:
-        return f"{n:,} bytes"
-    return f"{n / (1024 * 1024):,.1f}".removesuffix(".0") + " MB"
 
 
 def cannot_open(error: OSError) -> str:

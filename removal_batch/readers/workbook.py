@@ -22,6 +22,7 @@ import pandas as pd
 
 from removal_batch import forking
 from removal_batch.core.raw_table import REQUEST_HEADER, TEXT, RawTable
+from removal_batch.core.wording import megabytes
 from removal_batch.readers import (
     OLE_MAGIC,
     WORKBOOK_SUFFIXES,
@@ -30,7 +31,6 @@ from removal_batch.readers import (
     PendingRead,
     ReadError,
     ReadLimits,
-    megabytes,
 )
 from removal_batch.readers.ods_xml import ods_extras
 from removal_batch.readers.sheet_xml import (

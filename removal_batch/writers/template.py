@@ -13,6 +13,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from removal_batch.core.fields import ITEM_FIELDS, ORDER_FIELDS, column_letter
 from removal_batch.core.rules.address import RETURN_REQUIRED, STATE_REQUIRED_FOR
 from removal_batch.core.settings import Settings
+from removal_batch.core.wording import megabytes
 
 # Bold: the cells every order (the disposition, on its first row) and every row (the SKU)
 # must fill. Not the order id (a blank one continues the order above, or is made) nor the
@@ -128,7 +129,6 @@ def rules(settings: Settings) -> list[tuple[str, str]]:
         else ""
     )
     no_address = _no_address(settings.allowed_dispositions)
-    limit_mb = settings.max_file_bytes / (1024 * 1024)
     return [
         (
             "Orders",
@@ -207,8 +207,8 @@ def rules(settings: Settings) -> list[tuple[str, str]]:
             "",
             "A file is rejected whole when it cannot be opened (damaged, password-protected, "
             "not a spreadsheet), has no rows filled in, or is too large (over "
-            f"{limit_mb:,.0f} MB or {settings.max_rows:,} rows). Saved as text (.txt, .csv) "
-            "instead, it must be UTF-8, UTF-16 or Windows (cp1252) text.",
+            f"{megabytes(settings.max_file_bytes)} or {settings.max_rows:,} rows). Saved as "
+            "text (.txt, .csv) instead, it must be UTF-8, UTF-16 or Windows (cp1252) text.",
         ),
         (
             "",

@@ -36,7 +36,8 @@ ADDRESS_LINES = ("AddressFieldOne", "AddressFieldTwo", "AddressFieldThree")
 _SEP = r"[\s.,_/-]*"
 # A line that starts with "Box 12" is a box too (a rural route's, a post office's).
 PO_BOX = re.compile(
-    rf"\b(?:p{_SEP}[o0]{_SEP}(?:b(?:ox|x)?|drawer)"
+    # A zero for the O only before a whole "box": P0B 1A0 is an Ontario postal code.
+    rf"\b(?:p{_SEP}(?:o{_SEP}(?:b(?:ox|x)?|drawer)|0{_SEP}b(?:ox|x))"
     rf"|post(?:al)?{_SEP}(?:office{_SEP})?b(?:ox|x))(?![a-z])"
     r"|^\s*box\s*#?\s*\d",
     re.IGNORECASE,
