@@ -457,6 +457,15 @@ def _unheaded_columns(
     ]
 
 
+def _no_rows_after(raw: RawTable, header_row: int) -> Problem:
+    return Problem(
+        "file-empty",
+        f"The header is on row {header_row} but no request rows follow it.",
+        file=raw.file,
+        sheet=raw.sheet,
+    )
+
+
 def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     header_row = int(raw.row_numbers[header_idx])
     cells = head.header_cells(header_idx)
@@ -470,15 +479,7 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     if fatal:
         return ShapeResult(None, problems)
     if body.empty:
-        problems.append(
-            Problem(
-                "file-empty",
-                f"The header is on row {header_row} but no request rows follow it.",
-                file=raw.file,
-                sheet=raw.sheet,
-            )
-        )
-        return ShapeResult(None, problems)
+        return ShapeResult(None, [*problems, _no_rows_after(raw, header_row)])
     columns = {f: c for c, f in enumerate(fields) if f}
     repeats = _header_repeats(body, columns)
     sections: tuple[int, ...] = ()
@@ -491,15 +492,7 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
         starts = {int(i - k) for k, i in enumerate(repeats)}
         sections = tuple(sorted(i for i in starts if i < len(body.numbers)))
         if body.empty:
-            problems.append(
-                Problem(
-                    "file-empty",
-                    f"The header is on row {header_row} but no request rows follow it.",
-                    file=raw.file,
-                    sheet=raw.sheet,
-                )
-            )
-            return ShapeResult(None, problems)
+            return ShapeResult(None, [*problems, _no_rows_after(raw, header_row)])
     merged = apply_merged_cells(raw, _frame(body, columns, {}), columns, header_row)
     table = RequestTable(
         file=raw.file,

@@ -76,17 +76,23 @@ def _contains(values: pd.Series, pattern: str | re.Pattern[str], case: bool = Tr
     codes, distinct = pd.factorize(values)
     if not len(distinct):
         return pd.Series(False, index=values.index)
-    # Full-width letters and digits (typed with an East Asian keyboard, "ＰＯ Box") and
-    # other compatibility forms read as their plain letters; invisible characters pasted
-    # in ("P\u200bO Box") take no part. Plain ASCII (nearly every value) has neither.
-    folded = pd.Series(distinct, dtype=object)
-    odd = ~folded.str.isascii().astype(bool)
-    if odd.any():
-        plain = folded[odd].map(lambda v: unicodedata.normalize("NFKC", v))
-        folded[odd] = plain.str.replace(INVISIBLE, "", regex=True)
+    folded = _plain_letters(distinct)
     hit = folded.str.contains(pattern, case=case, regex=True, na=False)
     hit_of = hit.to_numpy(dtype=bool)
     return pd.Series((codes >= 0) & hit_of[codes], index=values.index)
+
+
+def _plain_letters(distinct: np.ndarray | pd.Index) -> pd.Series:
+    """Distinct values as the address rules read them: full-width letters and digits (an
+    East Asian keyboard's "ＰＯ Box", "４２５５") and other compatibility forms as their
+    plain letters, invisible characters pasted in ("P\u200bO Box") dropped. Plain ASCII
+    (nearly every value) has neither and is left as it is."""
+    text = pd.Series(distinct, dtype=object)
+    odd = ~text.str.isascii().astype(bool)
+    if odd.any():
+        plain = text[odd].map(lambda v: unicodedata.normalize("NFKC", v))
+        text[odd] = plain.str.replace(INVISIBLE, "", regex=True)
+    return text
 
 
 def _returns(orders: pd.DataFrame) -> pd.Series:
@@ -364,11 +370,7 @@ def _normal_address(values: pd.Series) -> pd.Series:
     the usual abbreviations (BOULEVARD -> BLVD); full-width digits and letters ("４２５５")
     as plain ones, invisible characters dropped. Made once per distinct value."""
     codes, distinct = pd.factorize(values)
-    text = pd.Series(distinct, dtype=object)
-    odd = ~text.str.isascii().astype(bool)
-    if odd.any():
-        plain = text[odd].map(lambda v: unicodedata.normalize("NFKC", v))
-        text[odd] = plain.str.replace(INVISIBLE, "", regex=True)
+    text = _plain_letters(distinct)
     words = text.str.upper().str.replace(r"[^\w\s]", " ", regex=True).str.split()
     normal = words.map(lambda ws: " ".join(SPELLINGS.get(w, w) for w in ws)).to_numpy(object)
     return pd.Series(
