@@ -386,8 +386,13 @@ def test_a_run_id_already_taken_is_drawn_again(
     """Two runs in one second draw their ids' suffix from 65,536: on a clash the second
     failed to publish, and the run after took the first's folder for the second's and
     archived its input, whose orders were never written (a review's finding)."""
+    import removal_batch.run as run
+
     root = make_workspace(tmp_path / "ws")
+    # The first draw of a run clashes; a draw again (run.py's own binding) does not. Had
+    # run.py been imported first under this patch, its draws too would clash forever.
     monkeypatch.setattr(pipeline, "new_run_id", lambda now: "20261128-010203-abcd")
+    assert run.new_run_id is not pipeline.new_run_id
     drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
     assert _run(root)[0] == 0
     drop(root, "b.txt", [("D2", [("00B", 1, 0)])])
