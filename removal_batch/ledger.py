@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from removal_batch.core.fingerprint import file_key
 from removal_batch.faults import checkpoint
 
 SCHEMA_VERSION = 2
@@ -212,7 +213,7 @@ class Ledger:
         return str(rows[0][0]) if rows else None
 
     def generated_orders(self) -> dict[tuple[str, str], tuple[str, str]]:
-        """(source file name, fingerprint) -> (order id, run id) of every order issued under
+        """(source file key, fingerprint) -> (order id, run id) of every order issued under
         a generated id (a split order by the id it was split from). One per file at most:
         a small table, even after a year."""
         rows = self._query(
@@ -220,7 +221,10 @@ class Ledger:
             "WHERE generated = 1 AND fingerprint IS NOT NULL AND source_file IS NOT NULL"
         )
         return {
-            (str(name), str(fingerprint)): (PART_SUFFIX.sub("", str(order_id)), str(run_id))
+            (file_key(str(name)), str(fingerprint)): (
+                PART_SUFFIX.sub("", str(order_id)),
+                str(run_id),
+            )
             for name, fingerprint, order_id, run_id in rows
         }
 

@@ -21,9 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
-from removal_batch.core.fingerprint import order_fingerprints
 from removal_batch.core.settings import Settings
 from removal_batch.faults import checkpoint
 from removal_batch.ledger import Ledger, LedgerError, RunRecord
@@ -400,7 +397,6 @@ def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) 
     orders = result.decision.orders
     lines = result.decision.lines
     parts = orders["order_id"].ne(orders["base_order_id"])  # orders written in parts
-    fingerprints = _fingerprints(orders, lines, parts)
     return RunRecord(
         run_id=result.run_id,
         started=result.started,
@@ -424,9 +420,10 @@ def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) 
                 "unsellable_units": int(o["unsellable_units"]),
                 "generated": bool(o["generated_id"]),
                 "source_file": str(o["source_file"]),
-                "fingerprint": fingerprint,
+                # Only orders without an id have one (as the file asked for them).
+                "fingerprint": o["fingerprint"] if o["generated_id"] else None,
             }
-            for o, fingerprint in zip(orders.to_dict("records"), fingerprints, strict=True)
+            for o in orders.to_dict("records")
         ],
         split_ids=sorted(str(b) for b in orders.loc[parts, "base_order_id"].unique()),
         lines=[
@@ -435,22 +432,4 @@ def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) 
                 lines["order_id"], lines["sku"], lines["sellable"], lines["unsellable"], strict=True
             )
         ],
-    )
-
-
-def _fingerprints(orders: pd.DataFrame, lines: pd.DataFrame, parts: pd.Series) -> list[str]:
-    """Each written order's content fingerprint; the parts of a split order share the whole
-    order's, as the order sent again would be the whole order. Computed here, not by the
-    check: only the ledger keeps them."""
-    if orders.empty:
-        return []
-    if parts.any():
-        base_of = pd.Series(orders["base_order_id"].to_numpy(), index=orders["order_id"])
-        lines = lines.assign(order_id=lines["order_id"].map(base_of))
-    whole = orders.drop_duplicates("base_order_id").assign(order_id=lambda o: o["base_order_id"])
-    by_base = order_fingerprints(whole, lines, "order_id")
-    return (
-        pd.Series(by_base.to_numpy(), index=whole["base_order_id"])
-        .loc[orders["base_order_id"]]
-        .tolist()
     )

@@ -14,6 +14,7 @@ import openpyxl
 import pytest
 from conftest import RETURN_ADDRESS, request_rows, write_delimited
 from workspace_helpers import (
+    HEADER,
     age,
     cli,
     drop,
@@ -93,6 +94,26 @@ def test_an_id_issued_before_names_its_run_and_says_to_delete_a_repeat(tmp_path:
     assert (
         "Order D1 is held back and not written: row 2 says why (order-id-duplicate); it may "
         "have been sent already." in text
+    )
+
+
+def test_an_order_sent_already_with_another_error_says_to_read_the_repeat_first(
+    tmp_path: Path,
+) -> None:
+    """Held for a taken id and a second error, its order-held record said "fix them and
+    run again": fixing both (a new id) sends it twice. It names the repeat first."""
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)]), ("D2", [("00X", 1, 0)])])
+    assert cli("run", str(root)).returncode == 1
+    (first_run,) = [p.name for p in (root / "out").iterdir()]
+    drop(root, "a.txt", [("D1", [("00A", 1, 0), ("NOPE", 1, 0)]), ("D2", [("00B", 1, 0)])])
+    assert cli("run", str(root)).returncode == 1
+    assert ledger_orders(root) == ["D1", "D2"]
+    rows = list(csv.DictReader(io.StringIO(_other_report(root, "a.txt", first_run))))
+    (held,) = [r for r in rows if r["code"] == "order-held"]
+    assert held["message"] == (
+        "Order D1 is held back and not written: row 2 says why (order-id-duplicate); it may "
+        "have been sent already. Read that row before you fix the 1 other error."
     )
 
 
@@ -745,6 +766,73 @@ def test_a_fixed_file_dropped_again_does_not_send_its_order_without_an_id_twice(
         "was sent already. Delete its rows; to send the same removal again, give it an "
         "order id of your own."
     )
+
+
+@pytest.mark.parametrize("option", ["--allow-partial", "--on-excess=cap"])
+def test_an_order_sent_changed_is_still_known_when_its_file_is_dropped_again(
+    tmp_path: Path, option: str
+) -> None:
+    """With --allow-partial (a bad line left out) or a line capped, the order sent is not
+    the order asked for. It was fingerprinted as sent and the re-drop as asked, so the
+    fixed file sent it a second time under a new generated id."""
+    root = make_workspace(tmp_path / "ws")
+    if option == "--allow-partial":
+        second_line = ["", "", "NOPE", "1", "0"]  # left out
+        held = ["D2", "Destroy", "00B", "1", "0"]  # held: no such disposition
+    else:
+        second_line = ["", "", "00B", "12", "0"]  # 10 available: capped
+        held = ["D2", "Disposal", "NOPE", "1", "0"]  # held: no such SKU
+    unchanged = [HEADER, ["", "Disposal", "00A", "1", "0"], second_line]
+    age(write_delimited(root / "inbox" / "a.txt", [*unchanged, held]))
+    assert cli("run", str(root), option).returncode == 1
+    (first_run,) = [p.name for p in (root / "out").iterdir()]
+    (sent,) = ledger_orders(root)
+    fixed = ["D2", "Disposal", "00C", "1", "0"]
+    age(write_delimited(root / "inbox" / "a.txt", [*unchanged, fixed]))
+    assert cli("run", str(root), option).returncode == 1
+    assert ledger_orders(root) == ["D2", sent]
+    assert f"repeats order {sent}, sent in run {first_run}" in _other_report(
+        root, "a.txt", first_run
+    )
+
+
+def test_a_fixed_file_saved_again_as_a_copy_is_still_known(tmp_path: Path) -> None:
+    """Downloaded again, the fixed file is "a (1).txt": matched by exact name, its order
+    without an id went out a second time."""
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("", [("00A", 1, 0)]), ("D2", [("NOPE", 0, 1)])])
+    assert cli("run", str(root)).returncode == 1
+    (first_run,) = [p.name for p in (root / "out").iterdir()]
+    (sent,) = ledger_orders(root)
+    drop(root, "A (1).txt", [("", [("00A", 1, 0)]), ("D2", [("00B", 0, 1)])])
+    assert cli("run", str(root)).returncode == 1
+    assert ledger_orders(root) == ["D2", sent]
+    assert f"repeats order {sent}" in _other_report(root, "A (1).txt", first_run)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("a.xlsx", "a.xlsx"),
+        ("a (1).xlsx", "a.xlsx"),
+        ("a(2).xlsx", "a.xlsx"),
+        ("A - Copy.XLSX", "a.xlsx"),
+        ("a - Copy (2).xlsx", "a.xlsx"),
+        ("a copy.xlsx", "a.xlsx"),
+        ("a copy 2.xlsx", "a.xlsx"),
+        ("requests (1)", "requests"),
+        # Not marks of a copy: kept.
+        ("a-2.txt", "a-2.txt"),
+        ("copy.txt", "copy.txt"),
+        ("report copyedit.txt", "report copyedit.txt"),
+        ("(1).txt", "(1).txt"),
+        (".hidden", ".hidden"),
+    ],
+)
+def test_the_name_a_redrop_is_matched_by(name: str, key: str) -> None:
+    from removal_batch.core.fingerprint import file_key
+
+    assert file_key(name) == key
 
 
 def test_a_repeat_with_an_id_of_its_own_or_from_another_file_is_sent(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from removal_batch.core.allocation import Availability, allocate_units, excess_o
 from removal_batch.core.codes import SEVERITY_NAMES
 from removal_batch.core.fields import ADDRESS_FIELDS, in_set
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
-from removal_batch.core.fingerprint import order_fingerprints
+from removal_batch.core.fingerprint import file_key, order_fingerprints
 from removal_batch.core.inventory import Snapshot
 from removal_batch.core.orders import group_orders, run_starts
 from removal_batch.core.problems import held_messages
@@ -58,13 +58,14 @@ ORDER_COLUMNS = [
     *ADDRESS_FIELDS,
     "ShippingNotes",
     "generated_id",  # the file gave no id (the ledger matches these against a re-drop)
+    "fingerprint",  # of such an order as requested, before any line was dropped or capped
 ]
 LINE_COLUMNS = ["order_id", "sku", "sellable", "unsellable", "source_file", "source_row"]
 # Codes that spoil only their own line; every other error spoils the whole order.
 LINE_CODES = frozenset({"sku-unknown", "sku-duplicate", "quantity-zero"})
 # No order issued before (check, tests): order id -> the run that issued it.
 NO_IDS: Mapping[str, str] = MappingProxyType({})
-# Orders issued before under a generated id: (source file name, fingerprint) -> (order id,
+# Orders issued before under a generated id: (source file key, fingerprint) -> (order id,
 # run id). Empty for check and tests.
 NO_REPEATS: Mapping[tuple[str, str], tuple[str, str]] = MappingProxyType({})
 
@@ -161,7 +162,7 @@ def decide_orders(
     """Decide a batch. ``used_ids``: order ids issued before -> the run of each (ledger; a
     run is asked for only for an id that clashes); ``taken``: units per SKU requested
     since the snapshot time (ledger); ``generated_before``: orders issued under a generated
-    id, (source file name, fingerprint) -> (order id, run id) (ledger).
+    id, (file_key of the source file, fingerprint) -> (order id, run id) (ledger).
 
     ``snapshot`` may be a call that waits for one still being loaded, and ``taken`` a call
     made once it is there (on this thread): the orders are grouped and checked meanwhile."""
@@ -203,13 +204,16 @@ def decide_orders(
     taken_units = taken() if callable(taken) else taken
     lines["sku"] = sku
     lines["sku_pos"] = sku_pos
+    # Taken as requested, not as written: with --allow-partial or on_excess = cap the
+    # order sent differs from the file's, and a re-drop of the file must still match it.
+    orders["fingerprint"] = _requested_fingerprints(orders, lines)
     line_found = concat_findings(
         [
             fnsku_findings,
             sku_unknown(lines, inventory),
             sku_duplicate(lines),
             quantity_zero(lines),
-            _repeated_orders(orders, lines, places, generated_before),
+            _repeated_orders(orders, places, generated_before),
         ]
     )
     found = concat_findings([order_found, line_found])
@@ -407,9 +411,21 @@ def _duplicate_ids(orders: pd.DataFrame, used_ids: Mapping[str, str]) -> pd.Data
     return concat_findings(parts)
 
 
+def _requested_fingerprints(orders: pd.DataFrame, lines: pd.DataFrame) -> pd.Series:
+    """The content fingerprint of each order without an id (None for the others, which
+    the ledger never matches): its lines as the file asks for them."""
+    is_generated = orders["generated_id"].to_numpy(dtype=bool)
+    result = pd.Series(None, index=orders.index, dtype=object)
+    if is_generated.any():
+        own_lines = lines[lines["generated_id"].to_numpy(dtype=bool)]
+        result[is_generated] = order_fingerprints(
+            orders[is_generated], own_lines, "order_no"
+        ).to_numpy()
+    return result
+
+
 def _repeated_orders(
     orders: pd.DataFrame,
-    lines: pd.DataFrame,
     places: list[FilePlaces],
     generated_before: Mapping[tuple[str, str], tuple[str, str]],
 ) -> pd.DataFrame:
@@ -421,9 +437,8 @@ def _repeated_orders(
     generated = orders[orders["generated_id"].to_numpy(dtype=bool)]
     if not generated_before or generated.empty:
         return concat_findings([])
-    own_lines = lines[lines["generated_id"].to_numpy(dtype=bool)]
-    fingerprints = order_fingerprints(generated, own_lines, "order_no")
-    names = [places[int(pos)].name for pos in generated["file_pos"]]
+    fingerprints = generated["fingerprint"]
+    names = [file_key(places[int(pos)].name) for pos in generated["file_pos"]]
     earlier = [
         generated_before.get((name, fingerprint))
         for name, fingerprint in zip(names, fingerprints, strict=True)
@@ -607,6 +622,7 @@ def _final_orders(
     agg["base_order_id"] = order_values("order_id")
     agg["disposition"] = order_values("disposition")
     agg["generated_id"] = order_values("generated_id").astype(bool)
+    agg["fingerprint"] = order_values("fingerprint")
     # The part number travels with the lines: an id that merely ends in "-P2" is no part.
     agg["part"] = agg["part"].astype(str).where(agg["part"].gt(0), "")
     is_return = agg["disposition"].eq("Return")

@@ -9,6 +9,7 @@ sorted, so that neither the order of lines nor stray spaces tell two sends apart
 from __future__ import annotations
 
 import hashlib
+import re
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,22 @@ from removal_batch.core.fields import ADDRESS_FIELDS, arrow_strings
 FIELD_SEP = "\x1f"
 LINE_SEP = "\x1e"
 PART_SEP = "\x1d"
+
+
+# What a browser or a file manager adds to a file's name when it saves a second copy:
+# "a (1).xlsx" (a download again), "a - Copy.xlsx" (Windows), "a copy 2.xlsx" (macOS).
+COPY_MARKS = re.compile(r"(?:\s*\(\d+\)|\s+-\s+copy|\s+copy(?:\s+\d+)?)+$", re.IGNORECASE)
+
+
+def file_key(name: str) -> str:
+    """The name a re-drop is matched by: without a copy's marks, in any capitals (a.txt
+    and A.txt are one file on Windows and macOS). Matching more names only holds more
+    repeats back; an order of the same content sent again on purpose takes an id."""
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem:
+        stem, dot, extension = name, "", ""
+    # A name that is nothing but a mark ("(1).txt") keeps it.
+    return ((COPY_MARKS.sub("", stem) or stem) + dot + extension).casefold()
 
 
 def order_fingerprints(orders: pd.DataFrame, lines: pd.DataFrame, key: str) -> pd.Series:

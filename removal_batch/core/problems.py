@@ -124,12 +124,13 @@ def held_messages(
     first_row: pd.Series | None = None,
     first_code: pd.Series | None = None,
     errors: pd.Series | None = None,
+    repeat_row: pd.Series | None = None,
 ) -> pd.Series:
     """The order-held record's message, the one wording for it: with the order's first
     error (row, code) and its count of errors where they are known (not NaN), else the
     general sentence. ``would_send``: per order, whether --allow-partial would send it in
-    part; only
-    theirs mention it (an order held for its address would be held all the same)."""
+    part; only theirs mention it (an order held for its address would be held all the
+    same). ``repeat_row``: the row of its order-id-duplicate error, if it has one."""
     hinted = np.asarray(would_send, dtype=bool) & (not allow_partial)
     fix = pd.Series(
         np.where(
@@ -164,18 +165,28 @@ def held_messages(
         + pd.Series(np.where(many, "them", "it"), index=order_ids.index)
         + fix
     )
-    # Its one error an id taken or a repeat of a sent order: "fix it and run again" would
-    # send it a second time; that error says what to do.
-    taken = (~many & first_code.eq("order-id-duplicate").to_numpy(dtype=bool)) & errors.notna()
-    if taken.any():
-        pointed = pointed.mask(
-            taken,
-            "Order "
-            + order_ids
-            + " is held back and not written: row "
-            + first_row.astype("string")
-            + " says why (order-id-duplicate); it may have been sent already.",
-        )
+    # An error that its id is taken, or that it repeats an order sent: "fix them and run
+    # again" could send it a second time, so that error is named first, whatever its place.
+    if repeat_row is not None:
+        taken = repeat_row.notna().to_numpy(dtype=bool) & errors.notna().to_numpy(dtype=bool)
+        if taken.any():
+            others = errors.fillna(1).astype(int) - 1
+            read_first = (
+                " Read that row before you fix the "
+                + others.astype(str)
+                + pd.Series(
+                    np.where(others.gt(1), " other errors.", " other error."), index=order_ids.index
+                )
+            )
+            pointed = pointed.mask(
+                taken,
+                "Order "
+                + order_ids
+                + " is held back and not written: row "
+                + repeat_row.astype("Int64").astype("string")
+                + " says why (order-id-duplicate); it may have been sent already."
+                + read_first.where(many, ""),
+            )
     return pointed.where(errors.notna(), general)
 
 
@@ -200,6 +211,7 @@ def point_held_orders_at_errors(
         return problems
     by_order = errors.groupby("order_id", sort=False)
     first = by_order.first()
+    repeats = errors[errors["code"].eq("order-id-duplicate")].groupby("order_id", sort=False)
     orders = problems.loc[held, "order_id"]
     problems = problems.copy()
     problems.loc[held, "message"] = held_messages(
@@ -209,5 +221,6 @@ def point_held_orders_at_errors(
         orders.map(first["row"]),
         orders.map(first["code"]),
         orders.map(by_order.size()),
+        orders.map(repeats["row"].first()),
     ).to_numpy()
     return problems
