@@ -420,8 +420,7 @@ def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) 
                 "unsellable_units": int(o["unsellable_units"]),
                 "generated": bool(o["generated_id"]),
                 "source_file": str(o["source_file"]),
-                # Only orders without an id have one (as the file asked for them).
-                "fingerprint": o["fingerprint"] if o["generated_id"] else None,
+                "fingerprint": o["fingerprint"],  # None unless generated_id
             }
             for o in orders.to_dict("records")
         ],

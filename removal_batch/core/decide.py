@@ -437,11 +437,10 @@ def _repeated_orders(
     generated = orders[orders["generated_id"].to_numpy(dtype=bool)]
     if not generated_before or generated.empty:
         return concat_findings([])
-    fingerprints = generated["fingerprint"]
     names = [file_key(places[int(pos)].name) for pos in generated["file_pos"]]
     earlier = [
         generated_before.get((name, fingerprint))
-        for name, fingerprint in zip(names, fingerprints, strict=True)
+        for name, fingerprint in zip(names, generated["fingerprint"], strict=True)
     ]
     hit = np.array([found is not None for found in earlier], dtype=bool)
     if not hit.any():

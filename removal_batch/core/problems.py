@@ -167,26 +167,19 @@ def held_messages(
     )
     # An error that its id is taken, or that it repeats an order sent: "fix them and run
     # again" could send it a second time, so that error is named first, whatever its place.
-    if repeat_row is not None:
-        taken = repeat_row.notna().to_numpy(dtype=bool) & errors.notna().to_numpy(dtype=bool)
-        if taken.any():
-            others = errors.fillna(1).astype(int) - 1
-            read_first = (
-                " Read that row before you fix the "
-                + others.astype(str)
-                + pd.Series(
-                    np.where(others.gt(1), " other errors.", " other error."), index=order_ids.index
-                )
-            )
-            pointed = pointed.mask(
-                taken,
-                "Order "
-                + order_ids
-                + " is held back and not written: row "
-                + repeat_row.astype("Int64").astype("string")
-                + " says why (order-id-duplicate); it may have been sent already."
-                + read_first.where(many, ""),
-            )
+    if repeat_row is not None and repeat_row.notna().any():
+        others = errors.fillna(1).astype(int) - 1
+        plural = np.where(others.gt(1), " other errors.", " other error.")
+        read_first = " Read that row before you fix the " + others.astype(str) + plural
+        pointed = pointed.mask(
+            repeat_row.notna(),
+            "Order "
+            + order_ids
+            + " is held back and not written: row "
+            + repeat_row.astype("Int64").astype("string")
+            + " says why (order-id-duplicate); it may have been sent already."
+            + read_first.where(many, ""),
+        )
     return pointed.where(errors.notna(), general)
 
 
