@@ -98,11 +98,36 @@ def test_a_row_shifted_by_a_delimiter_in_a_value_stops_the_run(
     assert f"remove the extra {mark} from the row" in str(caught.value)
 
 
-def test_blank_cells_past_the_header_are_no_shift(tmp_path: Path) -> None:
-    """Trailing delimiters (a program padding its rows) leave nothing past the header."""
-    rows = [REPORT_HEADER, report_row("A-1", "5", "1") + ["", ""], report_row("A-2", "3", "0")]
-    snapshot, info = load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
-    assert info.skus == 2
+@pytest.mark.parametrize("rows_before", [1, 150, 6000])
+def test_a_shifted_row_whose_last_value_is_blank_stops_the_run(
+    tmp_path: Path, rows_before: int
+) -> None:
+    """The report's last columns (future supply, store) are often blank: a name's tab then
+    leaves nothing past the header, only one cell more than the header row has. Read as
+    it stood, afn-warehouse-quantity (12) was taken for the fulfillable units (5)."""
+    header = REPORT_HEADER
+    rows = [header] + [report_row(f"A-{i}", "1", "0") for i in range(1, rows_before)]
+    shifted = report_row("MAT", "5", "0")
+    shifted[9], shifted[-1] = "12", ""
+    shifted[3:4] = ["Yoga Mat", "6mm"]
+    rows += [shifted, report_row("LAST", "1", "0")]
+    path = write_delimited(tmp_path / "inv.txt", rows, sep="\t")
+    with pytest.raises(UsageError) as caught:
+        load_snapshot(path, Settings())
+    assert (
+        f"Row {rows_before + 1:,} has more cells than the header row ({len(header)}): a "
+        "value in the row holds a tab, so the values after it moved one column to the right"
+    ) in str(caught.value)
+
+
+@pytest.mark.parametrize("rows", [2, 300])
+def test_rows_padded_alike_are_no_shift(tmp_path: Path, rows: int) -> None:
+    """Trailing delimiters a program writes on every row but the header's leave nothing
+    past the header and are the rows' common width: no row is shifted."""
+    body = [report_row(f"A-{i}", "5", "1") + ["", ""] for i in range(rows)]
+    path = write_delimited(tmp_path / "inv.txt", [REPORT_HEADER, *body])
+    snapshot, info = load_snapshot(path, Settings())
+    assert info.skus == rows
     assert snapshot.frame.loc["A-1", ["sellable", "unsellable"]].tolist() == [5, 1]
 
 

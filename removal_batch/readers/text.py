@@ -476,8 +476,12 @@ def _parse(
     the positions), after refusing a record with values past the header (ReadError).
     tests/test_readers.py holds the csv module and Arrow to the same result."""
     if source.is_small:
-        return _narrowed(_parse_ragged(source.text, delimiter, quoting), choice, delimiter)
-    width = max((len(r) for r in _split(source.head, delimiter, quoting, limit=200)), default=1)
+        return _parse_ragged(source.text, delimiter, quoting, choice)
+    head = np.array([len(r) for r in _split(source.head, delimiter, quoting, limit=200)])
+    width = int(head.max(initial=1))
+    if choice is not None and len(_longer_records(head, choice)):
+        # Only the csv module tells each record's length: pandas pads the short ones.
+        return _parse_ragged(source.text, delimiter, quoting, choice)
     keep = None
     if choice is not None:
         # The columns past the header are read too, to be looked at and dropped.
@@ -501,7 +505,7 @@ def _parse(
                 engine="c",
             ).fillna("")  # a final delimiter-only line comes back as missing values
         except (pd.errors.ParserError, ValueError):
-            return _narrowed(_parse_ragged(source.text, delimiter, quoting), choice, delimiter)
+            return _parse_ragged(source.text, delimiter, quoting, choice)
     numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
     return _narrowed(RawTable(file="", cells=frame, row_numbers=numbers), choice, delimiter)
 
@@ -513,35 +517,75 @@ def _utf8(source: SourceText) -> bytes:
     return source.text.encode("utf-8")
 
 
-def _narrowed(table: RawTable, choice: ColumnChoice | None, delimiter: str) -> RawTable:
+def _narrowed(
+    table: RawTable,
+    choice: ColumnChoice | None,
+    delimiter: str,
+    widths: np.ndarray | None = None,
+) -> RawTable:
+    """``table`` narrowed to ``choice``'s columns, after refusing shifted records: those
+    with values past the header, and (when ``widths``, every record's cell count, is
+    known) those with more cells than the header and the rows' common width."""
     if choice is None:
         return table
     past = [c for c in table.cells.columns if c >= choice.header_width]
+    filled = np.array([], dtype=np.int64)
     if past:
         below = table.cells.iloc[choice.header_row + 1 :]
         filled = np.flatnonzero(below[past].ne("").any(axis=1).to_numpy())
-        if len(filled):
-            raise ReadError("file-unreadable", _past_header(table, choice, filled, delimiter))
+    longer = np.array([], dtype=np.int64) if widths is None else _longer_records(widths, choice)
+    if len(filled) or len(longer):
+        message = _shifted(table, choice, filled, longer, widths, delimiter)
+        raise ReadError("file-unreadable", message)
     table.cells = table.cells[[c for c in choice.positions if c in table.cells.columns]]
     table.lists = None  # the lists hold every column
     return table
 
 
-def _past_header(table: RawTable, choice: ColumnChoice, filled: np.ndarray, delimiter: str) -> str:
-    """A record holding values past the header's last named column: its values cannot be
-    trusted to stand under their headers (a product name holding a tab)."""
-    numbers = table.row_numbers[choice.header_row + 1 + filled[:5]]
+def _longer_records(widths: np.ndarray, choice: ColumnChoice) -> np.ndarray:
+    """Positions (counted from the row below the header) of the records with more cells
+    than the header and than most rows: a value holding the delimiter added a cell even
+    where the row's last value is blank, leaving nothing past the header to see. Rows a
+    program padded alike (the header not) are the rows' common width, not a shift."""
+    if choice.header_row >= len(widths):
+        return np.array([], dtype=np.int64)
+    allowed = int(widths[choice.header_row])
+    below = widths[choice.header_row + 1 :]
+    if len(below) >= 2:
+        counts = np.bincount(below)
+        if counts.max() * 2 > len(below):
+            allowed = max(allowed, int(counts.argmax()))
+    return np.flatnonzero(below > allowed)
+
+
+def _shifted(
+    table: RawTable,
+    choice: ColumnChoice,
+    filled: np.ndarray,
+    longer: np.ndarray,
+    widths: np.ndarray | None,
+    delimiter: str,
+) -> str:
+    """Records whose values cannot be trusted to stand under their headers: a value (a
+    product name) holding the delimiter moved the values after it one column right."""
+    at = np.union1d(filled, longer)
+    numbers = table.row_numbers[choice.header_row + 1 + at[:5]]
     rows = ", ".join(f"{n:,}" for n in numbers)
-    many = f" and {len(filled) - 5:,} more" if len(filled) > 5 else ""
-    last = column_letter(choice.header_width - 1)
+    many = f" and {len(at) - 5:,} more" if len(at) > 5 else ""
     mark = {"\t": "tab", ",": "comma", ";": "semicolon"}.get(delimiter, repr(delimiter))
-    one = len(filled) == 1
+    one = len(at) == 1
+    if len(np.setdiff1d(at, filled)) == 0:
+        last = column_letter(choice.header_width - 1)
+        what = f"values to the right of column {last}, the last column with a header"
+    else:
+        assert widths is not None  # a record only counts as longer when widths are known
+        header = int(widths[choice.header_row])
+        what = f"more cells than the header row ({header:,})"
     return (
-        f"{'Row' if one else 'Rows'} {rows}{many} {'has' if one else 'have'} "
-        f"values to the right of column {last}, the last column with a header: a value in "
-        f"the row holds a {mark}, so the values after it moved one column to the right and "
-        "the quantities cannot be trusted. Download the report again, or remove the extra "
-        f"{mark} from the row."
+        f"{'Row' if one else 'Rows'} {rows}{many} {'has' if one else 'have'} {what}: a "
+        f"value in the row holds a {mark}, so the values after it moved one column to the "
+        "right and the quantities cannot be trusted. Download the report again, or remove "
+        f"the extra {mark} from the row."
     )
 
 
@@ -596,5 +640,9 @@ def _parse_arrow(
     return frame
 
 
-def _parse_ragged(text: str, delimiter: str, quoting: bool) -> RawTable:
-    return raw_table_from_rows("", _split(text, delimiter, quoting))
+def _parse_ragged(
+    text: str, delimiter: str, quoting: bool, choice: ColumnChoice | None = None
+) -> RawTable:
+    rows = _split(text, delimiter, quoting)
+    widths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    return _narrowed(raw_table_from_rows("", rows), choice, delimiter, widths)
