@@ -33,6 +33,17 @@ NO_HEADER, INVENTORY_HEADER, SOME_FIELDS, REQUEST_HEADER = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
+class FarCells:
+    """Cells a workbook holds far to the right of its table (a stray value in column XFD),
+    left out of the cells read: ``first`` holds the first few as (row as the user sees it,
+    column from 0, text), ``count`` all of them; ``after`` is the last column read."""
+
+    first: list[tuple[int, int, str]]
+    count: int
+    after: int
+
+
+@dataclass(frozen=True)
 class ColumnChoice:
     """The columns a caller reads of a text file, chosen from a peek at its header.
     ``header_row`` (0-based record) and ``header_width`` (its cells up to the last named
@@ -69,6 +80,7 @@ class RawTable:
         other_request_sheets: list[str] | None = None,
         sheet_hidden: bool = False,
         merged: np.ndarray | None = None,
+        far_cells: FarCells | None = None,
     ) -> None:
         if cells is None and lists is None:
             raise ValueError("a RawTable needs its cells, or their rows as lists")
@@ -90,6 +102,8 @@ class RawTable:
         # A workbook's merged ranges, one per row: first row, first column, last row, last
         # column (rows as the user sees them, columns from 0 for A).
         self.merged = merged
+        # Values far to the right of the table, not read (a sheet stretched by them).
+        self.far_cells = far_cells
 
     @property
     def cells(self) -> pd.DataFrame:

@@ -34,6 +34,7 @@ from removal_batch.core.raw_table import (
     REQUEST_HEADER,
     SOME_FIELDS,
     TEXT,
+    FarCells,
     RawTable,
     head_rows,
 )
@@ -145,7 +146,30 @@ def recognise_request(raw: RawTable) -> ShapeResult:
     if shaped.table is None and looks_like_inventory_header(raw):
         # Said instead of the missing request columns: the file is of another kind.
         return ShapeResult(None, [_inventory_report(raw)])
+    if shaped.table is not None and raw.far_cells is not None and raw.far_cells.count:
+        shaped.problems.append(_far_cells(raw, raw.far_cells))
     return shaped
+
+
+def _far_cells(raw: RawTable, far: FarCells) -> Problem:
+    """Values the reader left out, far to the right of the table (a stray cell in column
+    XFD): ignored like a column without a header, and named so they can be deleted."""
+    row, col, text = far.first[0]
+    others = far.count - 1
+    also = f" and {others:,} other cell{'s' if others != 1 else ''}" if others else ""
+    return Problem(
+        "header-unknown",
+        f"Cell {column_letter(col)}{row}{also} hold{'s' if not others else ''} a value far "
+        f"to the right of the table, after column {column_letter(far.after)}; "
+        f"{'it is' if not others else 'they are'} ignored. Delete "
+        f"{'it' if not others else 'them'} (in Excel, Ctrl+End goes to the last cell): "
+        "such a cell makes every row of the sheet as wide as the sheet.",
+        file=raw.file,
+        sheet=raw.sheet,
+        row=row,
+        column=column_letter(col),
+        value=text[:200],
+    )
 
 
 def _recognise(raw: RawTable) -> ShapeResult:

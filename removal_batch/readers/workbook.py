@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch import forking
-from removal_batch.core.raw_table import REQUEST_HEADER, TEXT, RawTable
+from removal_batch.core.raw_table import REQUEST_HEADER, TEXT, FarCells, RawTable
 from removal_batch.core.wording import megabytes
 from removal_batch.readers import (
     OLE_MAGIC,
@@ -336,13 +336,52 @@ def _sheet(book: Any, sheet: str) -> Any:
 MOST_SHEET_ROWS = 1 << 20
 
 
-def _read_sheet(handle: Any, nrows: int | None) -> tuple[pd.DataFrame, int]:
+def _read_sheet(handle: Any, nrows: int | None) -> tuple[pd.DataFrame, int, FarCells | None]:
     with _sheet_errors():
         start = handle.start or (0, 0)
         rows = handle.to_python(
             skip_empty_area=True, nrows=None if nrows is None else min(nrows, MOST_SHEET_ROWS)
         )
-    return _grid(rows, start), int(start[0])
+    rows, far = _without_far_cells(rows, start)
+    return _grid(rows, start), int(start[0]), far
+
+
+# A request table is about 15 columns; a sheet wider than this has a stray cell far out.
+WIDE_SHEET = 1024
+# Empty columns after the table's last one from which a value counts as stray.
+FAR_GAP = 256
+
+
+def _without_far_cells(
+    rows: list[list[Any]], start: tuple[int, int]
+) -> tuple[list[list[Any]], FarCells | None]:
+    """The rows without the columns past the table and the empty gap after it, and the
+    values those held. One value in column XFD stretches every row to 16,384 cells; read
+    as columns, a 13-row sheet took 7 s and 1,000 rows 23 s and 1 GB."""
+    width = max((len(row) for row in rows), default=0)
+    if start[1] + width <= WIDE_SHEET:
+        return rows, None
+    # The table's columns, from its first rows (its header among them).
+    head = np.full((min(len(rows), PEEK_ROWS * 4), width), "", dtype=object)
+    for i, row in enumerate(rows[: len(head)]):
+        head[i, : len(row)] = row
+    used = np.flatnonzero((head != "").any(axis=0))
+    gaps = np.flatnonzero(np.diff(used) > FAR_GAP)
+    last = -1 if not len(used) else int(used[gaps[0]] if len(gaps) else used[-1])
+    cut = last + 1
+    if cut >= width:
+        return rows, None
+    first: list[tuple[int, int, str]] = []
+    count = 0
+    for i, row in enumerate(rows):
+        beyond = row[cut:]
+        if beyond.count("") == len(beyond):
+            continue
+        valued = [(j, v) for j, v in enumerate(beyond) if v != ""]
+        count += len(valued)
+        first += [(start[0] + i + 1, start[1] + cut + j, cell_text(v)) for j, v in valued]
+        del first[5:]
+    return [row[:cut] for row in rows], FarCells(first, count, start[1] + cut - 1)
 
 
 def _merged_ranges(handle: Any) -> np.ndarray | None:
@@ -484,20 +523,21 @@ def _read_workbook_here(
         # The first sheet with a whole request header is taken; failing one, the best (an
         # inventory report pasted in first must not hide the requests after it); with no
         # header anywhere, the first sheet is reported (file-kind-unknown).
-        best: tuple[int, str, pd.DataFrame, int, np.ndarray | None] | None = None
+        best: tuple[int, str, pd.DataFrame, int, np.ndarray | None, FarCells | None] | None
+        best = None
         fits: dict[str, int] = {}
         for sheet in sheets:
             handle = _sized_sheet(book, sheet, limits)
-            cells, first_row = _read_sheet(handle, limits.max_rows + 101)
+            cells, first_row, far = _read_sheet(handle, limits.max_rows + 101)
             fits[sheet] = fit = header_probe(_peek(name, sheet, cells, first_row))
             if sheet.strip().lower() == PREFERRED_SHEET:
                 fit = REQUEST_HEADER + 1
             if best is None or fit > best[0]:
-                best = (fit, sheet, cells, first_row, _merged_ranges(handle))
+                best = (fit, sheet, cells, first_row, _merged_ranges(handle), far)
             if fit >= REQUEST_HEADER:
                 break
         assert best is not None  # sheets is not empty
-        _, chosen, cells, first_row, merged = best
+        _, chosen, cells, first_row, merged, far = best
         others = _other_request_sheets(path, book, sheets, chosen, fits, name, header_probe, limits)
         chosen_hidden = chosen in _hidden_sheets(book)
     finally:
@@ -505,8 +545,11 @@ def _read_workbook_here(
         with contextlib.suppress(Exception):
             book.close()
     extras = _sheet_extras(path, chosen)
+    unvalued = extras.unvalued
+    if far is not None and unvalued is not None:
+        far, unvalued = _far_unvalued(far, unvalued)
     cells, first_row = _shown_unvalued(
-        extras.unvalued, cells, first_row, first_row + limits.max_rows + 101
+        unvalued, cells, first_row, first_row + limits.max_rows + 101
     )
     cells = _shown_padded(extras.padded, cells, first_row)
     cells = _without_totals(cells, first_row, extras.totals_rows)
@@ -521,6 +564,7 @@ def _read_workbook_here(
         other_request_sheets=others,
         sheet_hidden=chosen_hidden,
         merged=merged if merged is not None else extras.merged,
+        far_cells=far,
     )
 
 
@@ -584,13 +628,26 @@ def _other_request_sheets(
             continue
         if sheet not in fits:
             try:
-                cells, first_row = _read_sheet(_sized_sheet(book, sheet, limits), PEEK_ROWS)
+                cells, first_row, _ = _read_sheet(_sized_sheet(book, sheet, limits), PEEK_ROWS)
             except ReadError:
                 continue
             fits[sheet] = header_probe(_peek(name, sheet, cells, first_row))
         if fits[sheet] >= REQUEST_HEADER:
             found.append(sheet)
     return found
+
+
+def _far_unvalued(far: FarCells, unvalued: CellTexts) -> tuple[FarCells, CellTexts]:
+    """Error cells and formulas never calculated past the columns read join the far cells:
+    shown, they would stretch the sheet again."""
+    out = unvalued.columns > far.after
+    if not out.any():
+        return far, unvalued
+    cells = zip(unvalued.rows[out] + 1, unvalued.columns[out], unvalued.texts[out], strict=True)
+    first = sorted([*far.first, *((int(r), int(c), str(t)) for r, c, t in cells)])[:5]
+    inside = ~out
+    kept = CellTexts(unvalued.rows[inside], unvalued.columns[inside], unvalued.texts[inside])
+    return FarCells(first, far.count + int(out.sum()), far.after), kept
 
 
 def _shown_unvalued(
