@@ -1738,3 +1738,60 @@ def test_a_stray_value_far_right_is_named_and_not_read_as_columns(tmp_path: Path
         "column Z; they are ignored."
     )
     assert result.exit_code == 0
+
+
+HOSTILE = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "hostile"
+ENCRYPTED = [
+    "calamine-pass_protected.xlsx",
+    "calamine-pass_protected.xlsb",
+    "calamine-pass_protected.ods",
+    "calamine-issue_385.xls",
+    "poi-xor-encryption-abc.xls",
+]
+
+
+@pytest.mark.parametrize("name", ENCRYPTED)
+def test_an_encrypted_workbook_is_named_password_protected(name: str, check) -> None:
+    """An encrypted .xlsx or .xlsb is an OLE container, not a zip, and an .xls encrypted by
+    XOR made calamine fail on a code page: all three were called damaged, and "save it
+    again" kept the password on. The message now says how to take it off."""
+    path = HOSTILE / name
+    if not path.exists():
+        pytest.skip(f"hostile corpus not present at {HOSTILE}")
+    result = check(path)
+    (message,) = result.problems["message"]
+    assert message.startswith("The workbook is password-protected (encrypted).")
+    assert "Encrypt with Password" in message
+
+
+def test_an_ole_container_without_encryption_is_still_damaged(tmp_path: Path, check) -> None:
+    """The test for encryption looks for its stream's name, not only the OLE signature."""
+    from removal_batch.readers import OLE_MAGIC
+
+    plain = tmp_path / "plain.xlsx"
+    plain.write_bytes(OLE_MAGIC + bytes(1016))
+    locked = tmp_path / "locked.xlsx"
+    locked.write_bytes(OLE_MAGIC + bytes(500) + "EncryptedPackage".encode("utf-16-le") + bytes(484))
+    messages = [check(p).problems["message"].iloc[0] for p in (plain, locked)]
+    assert messages[0].startswith("The workbook cannot be opened: it is damaged")
+    assert messages[1].startswith("The workbook is password-protected")
+
+
+def test_json_output_stays_json_when_the_xls_reader_warns(tmp_path: Path, inventory: Path) -> None:
+    """xlrd prints warnings on stdout: an .xls whose size is not a whole number of sectors
+    (as some exporters write it) put 'WARNING *** file size ...' before `--json`'s output."""
+    import json
+    import subprocess
+    import sys
+
+    source = Path(__file__).parent / "data" / "errors-and-zip-format.xls"
+    path = tmp_path / "odd-size.xls"
+    path.write_bytes(source.read_bytes() + b"\0" * 13)
+    proc = subprocess.run(
+        [sys.executable, "-m", "removal_batch", "check", str(path), "--inventory", str(inventory)]
+        + ["--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert json.loads(proc.stdout)["inputs"][0]["file"] == "odd-size.xls"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import html
+import io
 import os
 import pickle
 import signal
@@ -253,14 +254,43 @@ def _open(path: Path) -> Any:
         with path.open("rb") as handle:
             return python_calamine.CalamineWorkbook.from_filelike(handle)
     except python_calamine.PasswordError as exc:
-        raise ReadError(
-            "file-unreadable",
-            "The workbook is password-protected. Save an unprotected copy and drop that in.",
-        ) from exc
+        raise ReadError("file-unreadable", _PASSWORD) from exc
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # calamine raises several types, and Rust panics
-        raise ReadError("file-unreadable", _damaged(exc)) from exc
+        raise ReadError(
+            "file-unreadable", _PASSWORD if _encrypted(path) else _damaged(exc)
+        ) from exc
+
+
+_PASSWORD = (
+    "The workbook is password-protected (encrypted). Open it in Excel, clear the password "
+    "(File > Info > Protect Workbook > Encrypt with Password), save it, and drop in that copy."
+)
+
+
+def _encrypted(path: Path) -> bool:
+    """An encrypted .xlsx or .xlsb is an OLE container holding an EncryptedPackage stream,
+    and an encrypted .xls a FILEPASS record: calamine, handed the bytes, called them
+    damaged, and "save it again" left them encrypted. Asked only once calamine failed."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read()
+    except OSError:
+        return False
+    if not data.startswith(OLE_MAGIC):
+        return False
+    if "EncryptedPackage".encode("utf-16-le") in data:
+        return True
+    try:
+        import xlrd
+
+        # Its warnings go to stdout (into `--json`'s output) unless given somewhere else.
+        book = xlrd.open_workbook(file_contents=data, on_demand=True, logfile=io.StringIO())
+        book.release_resources()
+    except Exception as exc:  # noqa: BLE001 - any failure but this one says nothing more
+        return "encrypted" in str(exc).lower()
+    return False
 
 
 def _named_as_what_it_is(path: Path) -> bool:
@@ -277,7 +307,7 @@ def _damaged(exc: BaseException) -> str:
     detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
     lowered = detail.lower()
     if "password" in lowered or "encrypt" in lowered:
-        return "The workbook is password-protected. Save an unprotected copy and drop that in."
+        return _PASSWORD
     return (
         "The workbook cannot be opened: it is damaged, truncated or not really a "
         f"spreadsheet ({detail}). Open it in Excel, save it again, and drop in the new copy."

@@ -10,6 +10,7 @@ is silent: calamine's values stand.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,10 @@ def _cells(path: Path, sheet: str) -> SheetExtras:
     import xlrd
     from xlrd.biffh import error_text_from_code
 
-    book = xlrd.open_workbook(str(path), formatting_info=True, on_demand=True)
+    # xlrd writes its warnings to stdout, into `--json`'s output: they go nowhere.
+    book = xlrd.open_workbook(
+        str(path), formatting_info=True, on_demand=True, logfile=io.StringIO()
+    )
     try:
         grid = book.sheet_by_name(sheet)
         # Cell styles (XF indexes) whose number format pads with zeros.
