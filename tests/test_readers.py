@@ -1795,3 +1795,22 @@ def test_json_output_stays_json_when_the_xls_reader_warns(tmp_path: Path, invent
         timeout=120,
     )
     assert json.loads(proc.stdout)["inputs"][0]["file"] == "odd-size.xls"
+
+
+@pytest.mark.parametrize("start", [(0, 0), (4, 2)])
+def test_the_table_ends_at_the_last_column_used_in_any_row(start: tuple[int, int]) -> None:
+    """A column of notes that begins far down is the table's, not a far cell; the far
+    cells keep the row and column the user sees (calamine's range may start at C5)."""
+    from removal_batch.readers.workbook import _without_far_cells
+
+    width = 16_384 - start[1]
+    rows: list[list[object]] = [["MerchantSKU"] + [""] * (width - 1) for _ in range(300)]
+    rows[250][25] = "note"
+    rows[2][width - 1] = "x"
+    rows[7][900] = 0.0  # a number 0 is a value too
+    kept, far = _without_far_cells(rows, start)
+    assert {len(row) for row in kept} == {26}
+    assert far is not None
+    assert far.count == 2
+    assert far.after == start[1] + 25
+    assert far.first == [(start[0] + 3, 16_383, "x"), (start[0] + 8, start[1] + 900, "0")]

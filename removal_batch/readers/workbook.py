@@ -391,14 +391,18 @@ def _without_far_cells(
     width = max((len(row) for row in rows), default=0)
     if start[1] + width <= WIDE_SHEET:
         return rows, None
-    # The table's columns, from its first rows (its header among them).
-    head = np.full((min(len(rows), PEEK_ROWS * 4), width), "", dtype=object)
-    for i, row in enumerate(rows[: len(head)]):
-        head[i, : len(row)] = row
-    used = np.flatnonzero((head != "").any(axis=0))
+    # The table's columns: those holding a value among the sheet's first 1,024, up to the
+    # first gap of more than FAR_GAP empty ones. Every row counts (a column of notes may
+    # begin far down); a sheet this wide fits in memory only with a few thousand rows.
+    near = min(width, WIDE_SHEET)
+    block = np.full((len(rows), near), "", dtype=object)
+    for i, row in enumerate(rows):
+        block[i, : min(len(row), near)] = row[:near]
+    used = np.flatnonzero((block != "").any(axis=0))
+    if not len(used):
+        return rows, None
     gaps = np.flatnonzero(np.diff(used) > FAR_GAP)
-    last = -1 if not len(used) else int(used[gaps[0]] if len(gaps) else used[-1])
-    cut = last + 1
+    cut = int(used[gaps[0]] if len(gaps) else used[-1]) + 1
     if cut >= width:
         return rows, None
     first: list[tuple[int, int, str]] = []
