@@ -7,6 +7,7 @@ again. A run is recorded in one transaction, after its outputs are published.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
@@ -230,6 +231,33 @@ class Ledger:
 
     def has_run(self, run_id: str) -> bool:
         return bool(self._query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))
+
+    def first_known(self, snapshot_sha256: str) -> float | None:
+        """The earliest time an earlier run knew the snapshot of this content (sha256): the
+        snapshot time it used, or its start if that was earlier. None when no run used it.
+
+        The same bytes are the same report, whatever time it is given now: a copy of it
+        put in the inventory folder again has a new modification time, and a report
+        downloaded again with nothing changed shows none of the orders issued since.
+        Either way those orders are not in its figures, and must still be deducted."""
+        if not snapshot_sha256:
+            return None
+        rows = self._query(
+            "SELECT snapshot_time, started FROM runs WHERE snapshot_sha256 = ?",
+            (snapshot_sha256,),
+        )
+        times: list[float] = []
+        for snapshot_time, started in rows:
+            times.append(float(str(snapshot_time)))
+            try:
+                begun = dt.datetime.fromisoformat(str(started))
+            except ValueError:
+                continue
+            # The run's start (to the second, so never after it): a snapshot time up to a
+            # few minutes ahead (clock skew) was accepted, and would leave out that run's
+            # own orders.
+            times.append((begun if begun.tzinfo else begun.replace(tzinfo=dt.UTC)).timestamp())
+        return min(times) if times else None
 
     def taken_since(self, snapshot_time: float) -> pd.DataFrame:
         """Units per SKU of orders issued after the snapshot was taken."""

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from removal_batch.core.settings import Settings
 from removal_batch.faults import checkpoint
@@ -29,6 +30,7 @@ from removal_batch.pipeline import (
     BatchResult,
     FileOutcome,
     ProgressHook,
+    SnapshotInfo,
     UsageError,
     display_name,
     new_run_id,
@@ -47,6 +49,9 @@ from removal_batch.workspace import (
     never_read,
     newest_inventory,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TMP_PREFIX = ".tmp-"
 
@@ -335,7 +340,7 @@ def run_workspace(
         options.inventory_time,
         progress,
         used_ids=ledger.order_ids(),
-        taken=lambda info: ledger.taken_since(parse_time(info.snapshot_time).timestamp()),
+        taken=lambda info: _units_taken(ledger, info),
         generated_before=ledger.generated_orders(),
         skipped=skipped,
         digests=digests,
@@ -391,6 +396,20 @@ def run_workspace(
         not_archived.append(problem)
     checkpoint("done")
     return outcome
+
+
+def _units_taken(ledger: Ledger, info: SnapshotInfo) -> pd.DataFrame:
+    """Units per SKU of the orders issued after the snapshot was taken. A snapshot of the
+    same content as one an earlier run used is that report (Ledger.first_known): it was
+    taken no later than then, whatever its file's time says now, and the time used, shown
+    and recorded is moved back to it (``info`` is the batch's own)."""
+    when = parse_time(info.snapshot_time).timestamp()
+    known = ledger.first_known(info.sha256)
+    if known is not None and known < when:
+        info.snapshot_time = dt.datetime.fromtimestamp(known, dt.UTC).isoformat()
+        info.snapshot_time_from = "earlier-run"
+        when = known
+    return ledger.taken_since(when)
 
 
 def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) -> RunRecord:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import RETURN_ADDRESS, request_rows, write_delimited
+from conftest import INVENTORY_HEADER, RETURN_ADDRESS, request_rows, write_delimited
 from workspace_helpers import (
     HEADER,
     age,
@@ -129,11 +129,47 @@ def test_second_run_is_capped_by_what_the_first_took_since_the_snapshot(tmp_path
     (report,) = (root / "out").glob("*/errors/b.txt.errors.csv")
     assert "only 2 are available" in report.read_text(encoding="utf-8-sig")
     # A snapshot taken after the first run already counts its units: nothing is deducted.
-    drop(root, "c.txt", [("D3", [("00A", 3, 0)])])
+    # (A new report: one of the same content is the old one, see the test below.)
+    write_delimited(
+        root / "inventory" / "inventory.txt",
+        [INVENTORY_HEADER, ["00A", "", "", "", "2", "0", "0"]],
+    )
+    drop(root, "c.txt", [("D3", [("00A", 2, 0)])])
     after_first = dt.datetime.now(dt.UTC).isoformat()
     later = cli("run", str(root), "--inventory-time", after_first, "--json")
     assert later.returncode == 0
     assert ledger_orders(root) == ["D1", "D3"]
+
+
+@pytest.mark.parametrize("how", ["copied in again", "--inventory-time"])
+def test_the_same_report_given_a_later_time_still_has_earlier_orders_deducted(
+    tmp_path: Path, how: str
+) -> None:
+    """The same report put in inventory/ again after a run (a copy has a new modification
+    time), or given a later --inventory-time, seemed taken after that run's orders, which
+    were then not deducted: their units could be requested a second time. The same bytes
+    are the same report (one downloaded again with nothing changed shows none of those
+    orders either): its time is the earliest a run used it at."""
+    root = make_workspace(tmp_path / "ws", {"00A": (5, 0)})
+    report = root / "inventory" / "inventory.txt"
+    content = report.read_bytes()
+    drop(root, "a.txt", [("D1", [("00A", 5, 0)])])
+    assert cli("run", str(root)).returncode == 0
+    time.sleep(1.1)
+    extra: list[str] = []
+    if how == "copied in again":
+        report.unlink()
+        report.write_bytes(content)  # modified now: after D1 was issued
+    else:
+        extra = ["--inventory-time", dt.datetime.now(dt.UTC).isoformat()]
+    drop(root, "b.txt", [("D2", [("00A", 5, 0)])])
+    proc = cli("run", str(root), "--json", *extra)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert ledger_orders(root) == ["D1"]
+    (report_csv,) = (root / "out").glob("*/errors/b.txt.errors.csv")
+    assert "5 already requested by earlier orders" in report_csv.read_text(encoding="utf-8-sig")
+    summary = json.loads(proc.stdout)
+    assert summary["snapshot"]["snapshot_time_from"] == "earlier-run"
 
 
 def test_units_issued_after_the_snapshot_count_to_the_second(tmp_path: Path) -> None:
