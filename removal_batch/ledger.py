@@ -57,6 +57,14 @@ CREATE TABLE IF NOT EXISTS order_lines (
     unsellable INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS order_lines_sku ON order_lines(sku);
+-- What each run's snapshot said (Snapshot.content_digest): the same report saved again,
+-- with another file digest, is known by it. A table of its own, so that older versions
+-- of removal-batch still open the ledger.
+CREATE TABLE IF NOT EXISTS run_snapshots (
+    run_id TEXT PRIMARY KEY REFERENCES runs(run_id),
+    content TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_snapshots_content ON run_snapshots(content);
 -- The id of an order written as parts <id>-P1, -P2...: taken as well, though no order
 -- carries it (a later order of that id would be another order under the same name).
 CREATE TABLE IF NOT EXISTS split_ids (
@@ -96,6 +104,8 @@ class RunRecord:
     lines: list[tuple[str, str, int, int]]  # order_id, sku, sellable, unsellable
     # Ids of orders written as parts (a pending record written before them has none).
     split_ids: list[str] = field(default_factory=list)
+    # Snapshot.content_digest of the snapshot used ("": not known, an older record).
+    snapshot_content: str = ""
 
 
 def _in_use(exc: sqlite3.DatabaseError) -> bool:
@@ -232,19 +242,22 @@ class Ledger:
     def has_run(self, run_id: str) -> bool:
         return bool(self._query("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)))
 
-    def first_known(self, snapshot_sha256: str) -> float | None:
-        """The earliest time an earlier run knew the snapshot of this content (sha256): the
-        snapshot time it used, or its start if that was earlier. None when no run used it.
+    def first_known(self, snapshot_sha256: str, content: str = "") -> float | None:
+        """The earliest time an earlier run knew this snapshot, by its file's sha256 or by
+        what it says (Snapshot.content_digest): the snapshot time that run used, or its
+        start if that was earlier. None when no run used it.
 
-        The same bytes are the same report, whatever time it is given now: a copy of it
-        put in the inventory folder again has a new modification time, and a report
-        downloaded again with nothing changed shows none of the orders issued since.
-        Either way those orders are not in its figures, and must still be deducted."""
-        if not snapshot_sha256:
+        The same report is the same report, whatever time it is given now: a copy of it
+        put in the inventory folder again, or the file opened and saved again, has a new
+        modification time, and a report downloaded again with nothing changed shows none
+        of the orders issued since. Either way those orders are not in its figures, and
+        must still be deducted."""
+        if not snapshot_sha256 and not content:
             return None
         rows = self._query(
-            "SELECT snapshot_time, started FROM runs WHERE snapshot_sha256 = ?",
-            (snapshot_sha256,),
+            "SELECT snapshot_time, started FROM runs WHERE (snapshot_sha256 = ? AND ? != '') "
+            "OR run_id IN (SELECT run_id FROM run_snapshots WHERE content = ? AND ? != '')",
+            (snapshot_sha256, snapshot_sha256, content, content),
         )
         times: list[float] = []
         for snapshot_time, started in rows:
@@ -314,6 +327,11 @@ class Ledger:
                     for o in record.orders
                 ],
             )
+            if record.snapshot_content:
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO run_snapshots VALUES (?, ?)",
+                    (record.run_id, record.snapshot_content),
+                )
             self.conn.executemany("INSERT INTO order_lines VALUES (?, ?, ?, ?)", record.lines)
             self.conn.executemany(
                 "INSERT OR IGNORE INTO split_ids VALUES (?, ?)",

@@ -120,8 +120,11 @@ class SnapshotInfo:
     skus: int
     snapshot_time: str
     # Where snapshot_time came from: "--inventory-time", "snapshot-date" (the report's
-    # column) or "modified" (the file's modification time).
+    # column), "modified" (the file's modification time) or "earlier-run" (a run used the
+    # same report before: run._units_taken).
     snapshot_time_from: str = "modified"
+    # Snapshot.content_digest ("" when not hashed): the same report saved again matches.
+    content: str = ""
 
 
 @dataclass
@@ -379,6 +382,7 @@ def load_snapshot(
         skus=snapshot.sku_count,
         snapshot_time=when.isoformat(),
         snapshot_time_from=time_from,
+        content=snapshot.content_digest() if hashed else "",
     )
     return snapshot, info
 

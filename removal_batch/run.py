@@ -399,12 +399,13 @@ def run_workspace(
 
 
 def _units_taken(ledger: Ledger, info: SnapshotInfo) -> pd.DataFrame:
-    """Units per SKU of the orders issued after the snapshot was taken. A snapshot of the
-    same content as one an earlier run used is that report (Ledger.first_known): it was
-    taken no later than then, whatever its file's time says now, and the time used, shown
-    and recorded is moved back to it (``info`` is the batch's own)."""
+    """Units per SKU of the orders issued after the snapshot was taken. A snapshot with the
+    same bytes as one an earlier run used, or saying the same, is that report
+    (Ledger.first_known): it was taken no later than then, whatever its file's time says
+    now, and the time used, shown and recorded is moved back to it (``info`` is the
+    batch's own)."""
     when = parse_time(info.snapshot_time).timestamp()
-    known = ledger.first_known(info.sha256)
+    known = ledger.first_known(info.sha256, info.content)
     if known is not None and known < when:
         info.snapshot_time = dt.datetime.fromtimestamp(known, dt.UTC).isoformat()
         info.snapshot_time_from = "earlier-run"
@@ -425,6 +426,7 @@ def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) 
         issued_at=time.time(),
         snapshot_sha256=result.snapshot.sha256,
         snapshot_time=snapshot_time,
+        snapshot_content=result.snapshot.content,
         inputs=[
             {"sha256": digests[f.name], "name": f.name, "status": f.status}
             for f in result.files

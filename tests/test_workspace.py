@@ -141,15 +141,16 @@ def test_second_run_is_capped_by_what_the_first_took_since_the_snapshot(tmp_path
     assert ledger_orders(root) == ["D1", "D3"]
 
 
-@pytest.mark.parametrize("how", ["copied in again", "--inventory-time"])
+@pytest.mark.parametrize("how", ["copied in again", "--inventory-time", "saved again as csv"])
 def test_the_same_report_given_a_later_time_still_has_earlier_orders_deducted(
     tmp_path: Path, how: str
 ) -> None:
     """The same report put in inventory/ again after a run (a copy has a new modification
-    time), or given a later --inventory-time, seemed taken after that run's orders, which
-    were then not deducted: their units could be requested a second time. The same bytes
-    are the same report (one downloaded again with nothing changed shows none of those
-    orders either): its time is the earliest a run used it at."""
+    time), saved again by another program, or given a later --inventory-time, seemed
+    taken after that run's orders, which were then not deducted: their units could be
+    requested a second time. The same bytes, or the same figures, are the same report
+    (one downloaded again with nothing changed shows none of those orders either): its
+    time is the earliest a run used it at."""
     root = make_workspace(tmp_path / "ws", {"00A": (5, 0)})
     report = root / "inventory" / "inventory.txt"
     content = report.read_bytes()
@@ -160,6 +161,15 @@ def test_the_same_report_given_a_later_time_still_has_earlier_orders_deducted(
     if how == "copied in again":
         report.unlink()
         report.write_bytes(content)  # modified now: after D1 was issued
+    elif how == "saved again as csv":
+        # Opened and saved by another program: other bytes, the same figures.
+        report.unlink()
+        write_delimited(
+            report.with_suffix(".csv"),
+            [["sku", "afn-fulfillable-quantity", "afn-unsellable-quantity"], ["00A", "5", "0"]],
+            sep=",",
+            encoding="cp1252",
+        )
     else:
         extra = ["--inventory-time", dt.datetime.now(dt.UTC).isoformat()]
     drop(root, "b.txt", [("D2", [("00A", 5, 0)])])
