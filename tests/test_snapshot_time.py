@@ -198,3 +198,29 @@ def test_a_time_without_a_zone_is_the_earlier_of_local_time_and_utc(
     when = parse_iso("2026-11-20T09:00")
     assert when is not None
     assert when.astimezone(dt.UTC).isoformat() == read
+
+
+def test_a_report_with_several_snapshot_dates_is_as_old_as_its_earliest(tmp_path: Path) -> None:
+    """Rows dated differently (reports pasted together): the latest date was taken, so a
+    row from the earlier day had the orders issued since that day not deducted, and their
+    units could be requested again. The earliest is the time, compared as times (the
+    text of +09:00 sorts after Z)."""
+    root = make_workspace(tmp_path / "ws", {"00A": (5, 0), "00B": (5, 0)})
+    early = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).replace(microsecond=0)
+    rows = [
+        ["sku", "afn-fulfillable-quantity", "afn-unsellable-quantity", "snapshot-date"],
+        ["00A", "5", "0", early.isoformat()],
+        ["00B", "5", "0", early.isoformat()],
+    ]
+    report = root / "inventory" / "inventory.txt"
+    write_delimited(report, rows)
+    drop(root, "a.txt", [("D1", [("00A", 5, 0)])])
+    assert cli("run", str(root)).returncode == 0
+    # A later report of 00B pasted under the old one: 00A's row still shows the units of D1.
+    later = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=9)))
+    rows[2] = ["00B", "4", "0", later.isoformat()]
+    write_delimited(report, rows)
+    drop(root, "b.txt", [("D2", [("00A", 5, 0)])])
+    proc = cli("run", str(root))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert ledger_orders(root) == ["D1"]

@@ -243,5 +243,21 @@ def parse_snapshot(raw: RawTable) -> Snapshot:
     )
     snapshot_date = ""
     if "snapshot-date" in frame and frame["snapshot-date"].ne("").any():
-        snapshot_date = str(frame["snapshot-date"][frame["snapshot-date"].ne("")].max())
+        snapshot_date = _earliest(frame["snapshot-date"][frame["snapshot-date"].ne("")].unique())
     return Snapshot(file=raw.file, frame=result, snapshot_date=snapshot_date)
+
+
+def _earliest(dates: Any) -> str:
+    """The earliest of a report's snapshot-dates (one, as a rule), or the first that is no
+    time at all (which the snapshot time check then refuses). The earliest: a row taken
+    then shows none of the orders issued after it, and the latest would let their units
+    be requested again; compared as times, not text (offsets differ)."""
+    from removal_batch.core.snapshot_time import in_utc, parse_iso
+
+    read = []
+    for text in map(str, dates):
+        when = parse_iso(text)
+        if when is None:
+            return text
+        read.append((in_utc(when), text))
+    return min(read)[1]

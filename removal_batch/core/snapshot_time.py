@@ -44,10 +44,10 @@ def _without_zone(value: dt.datetime) -> dt.datetime:
         local = value.astimezone()  # a naive time, placed in this computer's zone
     except (OverflowError, ValueError, OSError):
         return as_utc
-    return min(as_utc, local, key=_in_utc)
+    return min(as_utc, local, key=in_utc)
 
 
-def _in_utc(when: dt.datetime) -> dt.datetime:
+def in_utc(when: dt.datetime) -> dt.datetime:
     """``when`` in UTC; year 1 east of UTC or year 9999 west of it has no UTC time (an
     OverflowError): the end of the calendar it fell off stands in for it."""
     try:
@@ -61,7 +61,7 @@ def check_time(when: dt.datetime, said: str, advice: str, now: dt.datetime) -> d
     """``when``, once it can be the time a snapshot was taken before ``now`` (the
     run's start). ``said`` names the time and where it came from, as the subject of a
     sentence; ``advice`` says how to give a right one."""
-    utc = _in_utc(when)
+    utc = in_utc(when)
     if utc < EARLIEST:
         raise SnapshotTimeError(
             f"{said} is before the year 2000: no inventory report was taken then. {advice}"
@@ -91,7 +91,7 @@ def _zone_note(text: str) -> str:
     parsed = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if parsed.tzinfo:
         return ""
-    read = _in_utc(_without_zone(parsed))
+    read = in_utc(_without_zone(parsed))
     return (
         f" (read as {read:%Y-%m-%d %H:%M} UTC, the earlier of this computer's time and UTC: "
         "it gives no time zone, such as +09:00)"
@@ -99,7 +99,7 @@ def _zone_note(text: str) -> str:
 
 
 def column_time(text: str, file: str, now: dt.datetime) -> dt.datetime:
-    """The report's snapshot-date (its latest), checked."""
+    """The report's snapshot-date (its earliest), checked."""
     said = f"Inventory snapshot {file}: the time in its snapshot-date column, '{text}',"
     if parse_iso(text) is not None:
         said = said[:-1] + _zone_note(text) + ","
