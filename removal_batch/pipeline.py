@@ -125,6 +125,9 @@ class SnapshotInfo:
     snapshot_time_from: str = "modified"
     # Snapshot.content_digest ("" when not hashed): the same report saved again matches.
     content: str = ""
+    # When an earlier run used this same report, if --inventory-time gives a later time
+    # (which stands): the orders issued between are not deducted.
+    known_since: str = ""
 
 
 @dataclass

@@ -403,13 +403,17 @@ def _units_taken(ledger: Ledger, info: SnapshotInfo) -> pd.DataFrame:
     same bytes as one an earlier run used, or saying the same, is that report
     (Ledger.first_known): it was taken no later than then, whatever its file's time says
     now, and the time used, shown and recorded is moved back to it (``info`` is the
-    batch's own)."""
+    batch's own). A time given by --inventory-time stands (the user's word, and the way
+    to stop deducting orders that were never uploaded); the terminal says what it skips."""
     when = parse_time(info.snapshot_time).timestamp()
     known = ledger.first_known(info.sha256, info.content)
     if known is not None and known < when:
-        info.snapshot_time = dt.datetime.fromtimestamp(known, dt.UTC).isoformat()
-        info.snapshot_time_from = "earlier-run"
-        when = known
+        earlier = dt.datetime.fromtimestamp(known, dt.UTC).isoformat()
+        if info.snapshot_time_from == "--inventory-time":
+            info.known_since = earlier
+        else:
+            info.snapshot_time, info.snapshot_time_from = earlier, "earlier-run"
+            when = known
     return ledger.taken_since(when)
 
 

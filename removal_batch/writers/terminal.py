@@ -90,6 +90,13 @@ def snapshot_line(result: BatchResult) -> tuple[str, bool]:
         f"as of {when:%Y-%m-%d %H:%M} UTC ({TIME_SOURCES.get(info.snapshot_time_from, '?')}), "
         f"{old}."
     )
+    if info.known_since:
+        earlier = dt.datetime.fromisoformat(info.known_since).astimezone(dt.UTC)
+        line += (
+            f" An earlier run used this same report at {earlier:%Y-%m-%d %H:%M} UTC: the "
+            "orders issued between then and the time given are not deducted. If the report "
+            "is older than that run, run again without --inventory-time."
+        )
     stale = age >= STALE_SNAPSHOT
     if stale:
         # Units sold since are still counted as available: an order may ask for more than
@@ -98,7 +105,7 @@ def snapshot_line(result: BatchResult) -> tuple[str, bool]:
             " Units sold since then still count as available: if stock has moved, download "
             "a fresh Manage FBA Inventory report."
         )
-    return line, stale
+    return line, stale or bool(info.known_since)
 
 
 def hidden_sheet_line(name: str, sheet: str) -> str:
@@ -174,8 +181,8 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
             Text(top),
         )
     console.print(table)
-    said, stale = snapshot_line(result)
-    console.print(Text(visible(said), style="yellow" if stale else ""))
+    said, warn = snapshot_line(result)
+    console.print(Text(visible(said), style="yellow" if warn else ""))
     for f in files:
         if f.sheet_hidden:
             console.print(Text(visible(hidden_sheet_line(f.name, f.sheet)), style="yellow"))
