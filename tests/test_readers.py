@@ -1062,6 +1062,27 @@ def test_a_conditional_zip_format_in_a_workbook(tmp_path: Path, check) -> None:
     assert codes_at(result) == set()
 
 
+def test_a_format_of_two_conditions_pads_by_the_third_section() -> None:
+    """Excel's Japanese postal code format (Format Cells > Special), [<=999]000;
+    [<=9999]000-00;000-0000: 1000001 shows as 100-0001 by its third section. The second
+    section was applied to every number failing the first, and 1000001 read 10000-01, a
+    postal code refused with a value the user cannot find in the sheet."""
+    import pandas as pd
+
+    from removal_batch.readers.sheet_xml import pad_like_excel, padding_of
+
+    padding = padding_of("[<=999]000;[<=9999]000\\-00;000\\-0000")
+    assert padding is not None
+    values = pd.Series(["1000001", "1234", "12", "99999999", "5.5"])
+    assert list(pad_like_excel(values, padding)) == [
+        "100-0001",
+        "012-34",
+        "012",
+        "9999-9999",
+        "5.5",
+    ]
+
+
 def test_padding_shows_digits_as_excel_does() -> None:
     import pandas as pd
 
@@ -1450,6 +1471,30 @@ def test_an_ods_reads_as_it_shows_zeros_errors_and_hidden_rows(tmp_path: Path, c
     assert outcome.hidden_rows == [3, 4]
     letter = openpyxl.utils.get_column_letter(header.index("UnsellableQuantity") + 1)
     assert codes_at(result) == {(3, letter, "value-not-integer")}
+
+
+def test_an_ods_zip_plus_four_reads_as_it_shows() -> None:
+    """An .ods number in a 00000-0000 format shows 02134-1234 (and 12345-6789), as
+    README promises for any format of zeros; only a text led by a zero was taken, and
+    calamine's 21341234 was refused as no ZIP code, a value the user cannot find."""
+    from removal_batch.readers.ods_xml import _WORTH_A_WALK, _walk
+
+    def number(value: int, shown: str) -> str:
+        return (
+            f'<table:table-cell office:value-type="float" office:value="{value}">'
+            f"<text:p>{shown}</text:p></table:table-cell>"
+        )
+
+    for value, shown in ((21341234, "02134-1234"), (123456789, "12345-6789")):
+        content = _ods_content(_ods_row([number(value, shown)]))
+        assert _WORTH_A_WALK.search(content) is not None
+        extras = _walk(content, "S")
+        assert extras.unvalued is not None
+        assert list(extras.unvalued.texts) == [shown]
+    # Digits that are not the value, or a negative number, stay calamine's.
+    for value, shown in ((21341235, "02134-1234"), (-5, "-5"), (1234, "1 234")):
+        extras = _walk(_ods_content(_ods_row([number(value, shown)])), "S")
+        assert extras.unvalued is None
 
 
 def test_ods_cells_and_rows_are_placed_with_their_repeats() -> None:

@@ -36,7 +36,7 @@ _SHEET = f"{{{_TABLE}}}table"
 # A float cell shown with leading zeros, an error's text, a hidden row or a merged cell:
 # without one of them the walk is skipped.
 _WORTH_A_WALK = re.compile(
-    rb'office:value-type="float"[^<>]{0,2048}>\s*<text:p>0[0-9]'
+    rb'office:value-type="float"[^<>]{0,2048}>\s*<text:p>(?:0[0-9]|[0-9]+-[0-9])'
     rb'|calcext:value-type="error"'
     rb"|<text:p>(?:" + SPREADSHEET_ERROR.encode() + rb")</text:p>"
     rb'|table:visibility="(?:collapse|filter)"'
@@ -99,15 +99,17 @@ def _as_shown(cell: ElementTree.Element) -> str | None:
         return shown
     if not number:
         return None
-    # Only digits padded with zeros that are the value itself: 02134 for 2134. Any other
-    # format (1,234.00, 5%, a date) is left as calamine reads it.
-    if not re.fullmatch(r"0[0-9]+", shown):
+    # Only digits that are the value itself, padded with zeros or in groups split by
+    # hyphens: 02134 for 2134, 02134-1234 for 21341234 (a ZIP+4 in a 00000-0000 format),
+    # 100-0001 (a Japanese postal code). Any other format (1,234.00, 1 234, 5%, a date) is
+    # left as calamine reads it: a quantity never shows its digits split by hyphens.
+    if not re.fullmatch(r"0[0-9]+|[0-9]+(?:-[0-9]+)+", shown):
         return None
     try:
         value = float(cell.get(f"{{{_OFFICE}}}value", ""))
     except ValueError:
         return None
-    return shown if value == int(shown) else None
+    return shown if value == int(shown.replace("-", "")) else None
 
 
 def _walk(data: bytes, sheet: str) -> SheetExtras:

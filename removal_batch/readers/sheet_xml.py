@@ -129,12 +129,23 @@ def padding_of(code: str) -> Padding | None:
     Only the first section counts for the whole numbers read here (a second is for
     negative numbers), unless the first has a condition: then the second is for the
     numbers that fail it. Backslash escapes and quoted literals are Excel's ways of
-    writing a separator."""
-    sections = _sections(code)
+    writing a separator. A second section with its own condition, followed by a third,
+    is a second test: Excel's Japanese postal code format [<=999]000;[<=9999]000-00;
+    000-0000 shows 1000001 as 100-0001 (by the third section), not 10000-01."""
+    return _conditional_padding(_sections(code))
+
+
+def _conditional_padding(sections: list[str]) -> Padding | None:
     first, condition = _section_padding(sections[0])
     if first is None or condition is None:
         return first
-    otherwise = _section_padding(sections[1])[0] if len(sections) > 1 else None
+    rest = sections[1:]
+    if len(rest) > 2:  # [a]x;[b]y;z;@ : the fourth section is for text, not read here
+        rest = rest[:2]
+    if len(rest) > 1 and _section_padding(rest[0])[1] is not None:
+        otherwise = _conditional_padding(rest)
+    else:
+        otherwise = _section_padding(rest[0])[0] if rest else None
     return Padding(first.groups, first.separators, condition, otherwise)
 
 
