@@ -1083,6 +1083,34 @@ def test_a_format_of_two_conditions_pads_by_the_third_section() -> None:
     ]
 
 
+def test_literal_text_around_the_digits_reads_as_shown(tmp_path: Path, check) -> None:
+    """A custom format with text around its zeros shows the number with that text:
+    "R"000 shows the order id 7 typed as R007, and 0000"3" the SKU 12 as 00123. They were
+    read as 7 (an order sent under an id the user never sees) and 12 (refused as an
+    unknown SKU, a value not in the sheet). A quantity's unit (0" pcs") stays a number."""
+    header = request_rows([])[0]
+    line = {**ROW, "AddressStateOrRegion": "MA", "MerchantRemovalOrderID": 7}
+    line |= {"MerchantSKU": 12, "SellableQuantity": 1}
+    rows: list[list[object]] = [header, [line.get(h, "") for h in header]]
+    path = _workbook(tmp_path / "f.xlsx", rows)
+    book = openpyxl.load_workbook(path)
+    formats = {
+        "MerchantRemovalOrderID": '"R"000',
+        "MerchantSKU": '0000"3"',
+        "SellableQuantity": '0" pcs"',
+    }
+    for name, code in formats.items():
+        letter = openpyxl.utils.get_column_letter(header.index(name) + 1)
+        book["Removal Request"][f"{letter}2"].number_format = code
+    book.save(path)
+    result = check(path)
+    rows_read = result.files[0].table.rows
+    assert rows_read["MerchantRemovalOrderID"].iloc[0] == "R007"
+    assert rows_read["MerchantSKU"].iloc[0] == "00123"
+    assert rows_read["SellableQuantity"].iloc[0] == "1"
+    assert codes_at(result) == set()
+
+
 def test_padding_shows_digits_as_excel_does() -> None:
     import pandas as pd
 

@@ -6,7 +6,9 @@ Excel's own advice for ZIP codes is Format Cells > Special > Zip Code, the numbe
 gives) would read as 2134, a ZIP code that lost its zero, and a SKU typed 00123 in a
 ``00000`` column as 123. The person at the sheet sees the zeros, so the cell's text must
 have them. Only formats made of zeros and separators (``00000``, ``00000-0000``,
-``000-00-0000``) are applied: they show a whole number's digits, padded, and nothing else.
+``000-00-0000``) are applied: they show a whole number's digits, padded, and nothing else;
+and the same with literal text of an id's characters around them (``"RR-"000`` shows 7
+as RR-007, ``00000"-NAT"`` 77 as 00077-NAT). A unit after a space (``0" pcs"``) is not.
 
 Rows hidden in Excel (by hand, or by a filter) are read and checked like the others, as
 they are in the file; the user, who may have hidden rows already sent, is told which.
@@ -26,6 +28,7 @@ are still right, only unpadded, and the rules say when zeros look lost.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import posixpath
 import re
@@ -60,6 +63,10 @@ class Padding:
     separators: tuple[str, ...]
     condition: tuple[str, float] | None = None
     otherwise: Padding | None = None
+    # Literal text around the digits ("RR-"000 shows 7 as RR-007; 00000"-NAT" shows 77
+    # as 00077-NAT): only letters, digits and . _ - (an id's or a SKU's characters).
+    prefix: str = ""
+    suffix: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,9 @@ def _attribute(element: ElementTree.Element, name: str) -> str | None:
 # A section's pieces: an escaped character, a quoted literal, a bracket ([Red], [$-409],
 # [<=99999]), a space the width of a character (_)), a fill (*-), or any other character.
 _FORMAT_TOKEN = re.compile(r'\\(.)|"([^"]*)"|(\[[^\]]*\])|_.|\*.|(.)', re.DOTALL)
+# Text a format may show around a number's digits and still be read as shown: an id's or
+# a SKU's characters, with a letter or digit. Not a space: 0" pcs" is a quantity's unit.
+_AFFIX = re.compile(r"[A-Za-z0-9._-]*[A-Za-z0-9][A-Za-z0-9._-]*")
 _CONDITION = re.compile(r"\[(<=|>=|<>|<|>|=)\s*(-?[0-9]+(?:\.[0-9]*)?)\]")
 
 
@@ -106,6 +116,7 @@ def _section_padding(section: str) -> tuple[Padding | None, tuple[str, float] | 
     condition. Colours and locales are no part of what is shown; a space the width of a
     character (00000_)) shows as nothing a reader would type."""
     plain: list[str] = []
+    literal: list[bool] = []  # each piece of plain: a quoted or escaped literal
     condition = None
     for match in _FORMAT_TOKEN.finditer(section):
         escaped, quoted, bracket, other = match.groups()
@@ -117,11 +128,26 @@ def _section_padding(section: str) -> tuple[Padding | None, tuple[str, float] | 
             plain.append(
                 escaped if escaped is not None else quoted if quoted is not None else other
             )
+            literal.append(other is None)
     text = "".join(plain)
-    if not _PADDED.fullmatch(text) or text == "0":
-        return None, condition
+    if _PADDED.fullmatch(text) and text != "0":
+        return _zeros(text), condition
+    # Literal text before or after the zeros: "RR-"000, 00000"-NAT", \S\K\U0000.
+    start, end = 0, len(plain)
+    while start < end and literal[start]:
+        start += 1
+    while end > start and literal[end - 1]:
+        end -= 1
+    prefix, digits, suffix = "".join(plain[:start]), "".join(plain[start:end]), "".join(plain[end:])
+    if _AFFIX.fullmatch(prefix + suffix) and _PADDED.fullmatch(digits):
+        zeros = _zeros(digits)
+        return Padding(zeros.groups, zeros.separators, prefix=prefix, suffix=suffix), condition
+    return None, condition
+
+
+def _zeros(text: str) -> Padding:
     groups = re.split(r"[- ]", text)
-    return Padding(tuple(len(g) for g in groups), tuple(re.findall(r"[- ]", text))), condition
+    return Padding(tuple(len(g) for g in groups), tuple(re.findall(r"[- ]", text)))
 
 
 def padding_of(code: str) -> Padding | None:
@@ -146,7 +172,7 @@ def _conditional_padding(sections: list[str]) -> Padding | None:
         otherwise = _conditional_padding(rest)
     else:
         otherwise = _section_padding(rest[0])[0] if rest else None
-    return Padding(first.groups, first.separators, condition, otherwise)
+    return dataclasses.replace(first, condition=condition, otherwise=otherwise)
 
 
 def _read_part(archive: zipfile.ZipFile, name: str, limit: int = MAX_SMALL_PART) -> bytes | None:
@@ -507,7 +533,7 @@ def pad_like_excel(values: pd.Series, padding: Padding) -> pd.Series:
         number = values[digits].astype("float64")
         meets = _meets(number, *padding.condition)
         result = values.copy()
-        plain = Padding(padding.groups, padding.separators)
+        plain = dataclasses.replace(padding, condition=None, otherwise=None)
         result[meets.index[meets]] = pad_like_excel(values[meets.index[meets]], plain)
         if padding.otherwise is not None:
             rest = meets.index[~meets]
@@ -523,5 +549,5 @@ def pad_like_excel(values: pd.Series, padding: Padding) -> pd.Series:
         shown = shown + separator + text.str.slice(at, end if end < 0 else None)
         at = end
     result = values.copy()
-    result[digits] = shown
+    result[digits] = padding.prefix + shown + padding.suffix
     return result
