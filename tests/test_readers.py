@@ -641,7 +641,10 @@ def test_workbook_columns_become_text_as_cell_by_cell(values: list[object]) -> N
 
     column = np.empty(len(values), dtype=object)
     column[:] = values
-    assert _column_text(column).to_pylist() == [cell_text(v) for v in values]
+    text, dates = _column_text(column)
+    assert text.to_pylist() == [cell_text(v) for v in values]
+    held = (datetime.date, datetime.time, datetime.timedelta)
+    assert dates.tolist() == [i for i, v in enumerate(values) if isinstance(v, held)]
 
 
 @pytest.mark.parametrize(
@@ -1887,3 +1890,26 @@ def test_the_table_ends_at_the_last_column_used_in_any_row(start: tuple[int, int
     assert far.count == 2
     assert far.after == start[1] + 25
     assert far.first == [(start[0] + 3, 16_383, "x"), (start[0] + 8, start[1] + 900, "0")]
+
+
+def test_an_order_id_excel_turned_into_a_date_is_refused_at_its_cell(tmp_path: Path, check) -> None:
+    """An id typed 3-12 is the date 12-Mar to Excel: read as 2026-03-12, a usable id the
+    sheet never shows, it went out as that order silently. A date elsewhere (a note)
+    is no id and passes."""
+    rows = request_rows([ROW, {**ROW, "MerchantRemovalOrderID": "R2", "MerchantSKU": "SKU-4"}])
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Removal Request"
+    for row in rows:
+        ws.append([value or None for value in row])
+    ws["A3"] = datetime.datetime(2026, 3, 12)
+    ws["A3"].number_format = "d-mmm"
+    notes = rows[0].index("ShippingNotes") + 1
+    ws.cell(row=2, column=notes, value=datetime.date(2026, 3, 12))
+    path = tmp_path / "dated.xlsx"
+    book.save(path)
+    result = check(path)
+    assert codes_at(result) == {(3, "A", "order-id-invalid")}
+    (said,) = result.problems[result.problems["code"] == "order-id-invalid"]["message"]
+    assert said.startswith("MerchantRemovalOrderID is a date in the sheet (2026-03-12)")
+    assert list(result.decision.orders["order_id"]) == ["R1"]

@@ -81,6 +81,7 @@ class RawTable:
         sheet_hidden: bool = False,
         merged: np.ndarray | None = None,
         far_cells: FarCells | None = None,
+        date_cells: np.ndarray | None = None,
     ) -> None:
         if cells is None and lists is None:
             raise ValueError("a RawTable needs its cells, or their rows as lists")
@@ -104,6 +105,9 @@ class RawTable:
         self.merged = merged
         # Values far to the right of the table, not read (a sheet stretched by them).
         self.far_cells = far_cells
+        # A workbook's cells that held a date or time (row as the user sees it, column
+        # from 0): read as ISO text, which is no id anyone typed.
+        self.date_cells = date_cells if date_cells is not None else np.zeros((0, 2), np.int64)
 
     @property
     def cells(self) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from removal_batch.core.date_cells import date_order_ids
 from removal_batch.core.fields import (
     ALL_FIELDS,
     HEADER_LOOKUP,
@@ -58,7 +59,8 @@ class RequestTable:
     # Feed shape: order-level fields live in one cell each (the Key<TAB>Value line).
     fixed_cells: dict[str, tuple[int, str]] = field(default_factory=dict)
     present_fields: frozenset[str] = frozenset()
-    # Item cells a merged range covers (core.merged_cells): errors found in the reading.
+    # Errors found in the reading: item cells a merged range covers (core.merged_cells),
+    # order ids held as dates (core.date_cells).
     covered_cells: pd.DataFrame | None = None
     # Positions in ``rows`` where a list begins again after a repeat of the header row
     # (two exports pasted together): blank order ids there start an order of their own.
@@ -518,6 +520,9 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
         if body.empty:
             return ShapeResult(None, [*problems, _no_rows_after(raw, header_row)])
     merged = apply_merged_cells(raw, _frame(body, columns, {}), columns, header_row)
+    found = [
+        f for f in (merged.covered, date_order_ids(raw, merged.rows, columns)) if f is not None
+    ]
     table = RequestTable(
         file=raw.file,
         shape="table",
@@ -526,7 +531,7 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
         header_row=header_row,
         field_columns={f: column_letter(c) for f, c in columns.items()},
         present_fields=frozenset(columns),
-        covered_cells=merged.covered,
+        covered_cells=pd.concat(found, ignore_index=True) if found else None,
         section_starts=sections,
         repeated_headers=repeat_rows,
     )

@@ -42,8 +42,10 @@ CHECK_CODES: dict[str, str] = {
     "state_for_country": "state-invalid",
     "postal_code_for_country": "postal-code-invalid",
     "phone_for_country": "phone-invalid",
-    # Not pandera's: an item cell a merged range covers (core.merged_cells).
+    # Not pandera's: an item cell a merged range covers (core.merged_cells), an order id
+    # held as a date (core.date_cells).
     "merged_cell": "value-missing",
+    "date_cell": "order-id-invalid",
 }
 # Whole-row checks: the one field each judges.
 ROW_CHECK_FIELDS: dict[str, str] = {
@@ -564,12 +566,16 @@ def _result(table: RequestTable, failures: pd.DataFrame, settings: Settings) -> 
     rows = table.rows
     covered = table.covered_cells
     if covered is not None and len(covered):
-        # A merged range's covered cell is said to be so, not blank: one problem a cell.
+        # A merged range's covered cell is said to be so, not blank, and an order id held
+        # as a date is said to be one: one problem a cell.
         at = pd.MultiIndex.from_frame(failures[["index", "field"]].astype(object))
         mine = pd.MultiIndex.from_frame(covered[["index", "field"]].astype(object))
-        failures = pd.concat(
-            [failures[~at.isin(mine)], covered.assign(check="merged_cell")], ignore_index=True
-        ).astype({"index": np.int64})
+        if "check" not in covered:
+            covered = covered.assign(check="merged_cell")
+        covered = covered.assign(check=covered["check"].fillna("merged_cell"))
+        failures = pd.concat([failures[~at.isin(mine)], covered], ignore_index=True).astype(
+            {"index": np.int64}
+        )
     if failures.empty:
         clean = pd.DataFrame(False, index=rows.index, columns=list(ALL_FIELDS))
         return ValidationResult(empty_problems(), clean)

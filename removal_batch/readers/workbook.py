@@ -15,6 +15,7 @@ import pickle
 import signal
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,18 +86,19 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def _column_text(values: np.ndarray) -> Any:
-    """Text for one column, as cell_text would give cell by cell, as an Arrow string array.
+def _column_text(values: np.ndarray) -> tuple[Any, np.ndarray]:
+    """Text for one column, as cell_text would give cell by cell, as an Arrow string array,
+    and the positions of the cells that held a date or time (_DATE_TYPES).
 
     Most columns are all text; a quantity column is floats under a text header. Whole
     floats, by far the commonest number, are formatted by Arrow's integer cast, and only
-    the other cells (the header, an odd value) go through cell_text one by one.
+    the other cells (the header, an odd value, a date) go through cell_text one by one.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if pd.api.types.infer_dtype(values, skipna=False) == "string":
-        return pa.array(values, type=pa.large_string())
+        return pa.array(values, type=pa.large_string()), _NO_CELLS
     # Exact types (bool is an int and datetime a date, but each is written its own way);
     # map(type) runs in C, a Python test per cell does not.
     types = np.fromiter(map(type, values), dtype=object, count=len(values))
@@ -109,13 +111,18 @@ def _column_text(values: np.ndarray) -> Any:
     text = np.empty(len(values), dtype=object)  # None where Arrow's digits go
     plain = ~by_arrow & (types == str)  # noqa: E721
     text[plain] = values[plain]
-    others = ~by_arrow & ~plain
-    text[others] = [cell_text(v) for v in values[others]]
+    others = np.flatnonzero(~by_arrow & ~plain)
+    odd = values[others]
+    text[others] = [cell_text(v) for v in odd]
+    dates = others[[isinstance(v, _DATE_TYPES) for v in odd]] if len(odd) else _NO_CELLS
     column = pa.array(text, type=pa.large_string(), from_pandas=True)
     if not by_arrow.any():
-        return column
+        return column, dates
     digits = pc.cast(pa.array(numbers[whole].astype(np.int64)), pa.large_string())
-    return pc.replace_with_mask(column, pa.array(by_arrow), digits)
+    return pc.replace_with_mask(column, pa.array(by_arrow), digits), dates
+
+
+_NO_CELLS = np.zeros(0, dtype=np.int64)
 
 
 def _block(rows: list[list[Any]], width: int) -> np.ndarray:
@@ -130,20 +137,30 @@ def _block(rows: list[list[Any]], width: int) -> np.ndarray:
     return block
 
 
-def _grid(rows: list[list[Any]], start: tuple[int, int]) -> pd.DataFrame:
-    """Typed rows at (row, col) offset -> text frame whose columns are absolute indexes."""
+# A cell holding one of these reads as ISO text: in an id column, no id anyone typed.
+_DATE_TYPES = (dt.date, dt.time, dt.timedelta)
+
+
+def _grid(rows: list[list[Any]], start: tuple[int, int]) -> tuple[pd.DataFrame, np.ndarray]:
+    """Typed rows at (row, col) offset -> text frame whose columns are absolute indexes,
+    and the cells that held dates (_date_cells)."""
     width = max((len(r) for r in rows), default=0)
     if not rows or width == 0:
-        return pd.DataFrame(dtype=TEXT)
+        return pd.DataFrame(dtype=TEXT), np.zeros((0, 2), np.int64)
     block = _block(rows, width)
-    frame = pd.DataFrame(
-        {start[1] + j: pd.array(_column_text(block[:, j]), dtype=TEXT) for j in range(width)}
-    )
+    columns, found = {}, []
+    for j in range(width):
+        text, at = _column_text(block[:, j])
+        columns[start[1] + j] = pd.array(text, dtype=TEXT)
+        if len(at):
+            found.append(np.column_stack([at + start[0] + 1, np.full(len(at), start[1] + j)]))
+    frame = pd.DataFrame(columns)
+    dates = np.concatenate(found).astype(np.int64) if found else np.zeros((0, 2), np.int64)
     if start[1]:
         # Leading empty columns keep their letters: column 0 is always A.
         for j in range(start[1]):
             frame.insert(j, j, "")
-    return frame
+    return frame, dates
 
 
 def _too_large(message: str) -> ReadError:
@@ -366,14 +383,26 @@ def _sheet(book: Any, sheet: str) -> Any:
 MOST_SHEET_ROWS = 1 << 20
 
 
-def _read_sheet(handle: Any, nrows: int | None) -> tuple[pd.DataFrame, int, FarCells | None]:
+@dataclass
+class _Sheet:
+    """One sheet as read: its text cells from ``first_row`` (0-based), the cells that held
+    dates, and the values left out far to the right."""
+
+    cells: pd.DataFrame
+    first_row: int
+    dates: np.ndarray
+    far: FarCells | None
+
+
+def _read_sheet(handle: Any, nrows: int | None) -> _Sheet:
     with _sheet_errors():
         start = handle.start or (0, 0)
         rows = handle.to_python(
             skip_empty_area=True, nrows=None if nrows is None else min(nrows, MOST_SHEET_ROWS)
         )
     rows, far = _without_far_cells(rows, start)
-    return _grid(rows, start), int(start[0]), far
+    cells, dates = _grid(rows, start)
+    return _Sheet(cells, int(start[0]), dates, far)
 
 
 # A request table is about 15 columns; a sheet wider than this has a stray cell far out.
@@ -557,21 +586,21 @@ def _read_workbook_here(
         # The first sheet with a whole request header is taken; failing one, the best (an
         # inventory report pasted in first must not hide the requests after it); with no
         # header anywhere, the first sheet is reported (file-kind-unknown).
-        best: tuple[int, str, pd.DataFrame, int, np.ndarray | None, FarCells | None] | None
-        best = None
+        best: tuple[int, str, _Sheet, np.ndarray | None] | None = None
         fits: dict[str, int] = {}
         for sheet in sheets:
             handle = _sized_sheet(book, sheet, limits)
-            cells, first_row, far = _read_sheet(handle, limits.max_rows + 101)
-            fits[sheet] = fit = header_probe(_peek(name, sheet, cells, first_row))
+            read = _read_sheet(handle, limits.max_rows + 101)
+            fits[sheet] = fit = header_probe(_peek(name, sheet, read.cells, read.first_row))
             if sheet.strip().lower() == PREFERRED_SHEET:
                 fit = REQUEST_HEADER + 1
             if best is None or fit > best[0]:
-                best = (fit, sheet, cells, first_row, _merged_ranges(handle), far)
+                best = (fit, sheet, read, _merged_ranges(handle))
             if fit >= REQUEST_HEADER:
                 break
         assert best is not None  # sheets is not empty
-        _, chosen, cells, first_row, merged, far = best
+        _, chosen, read, merged = best
+        cells, first_row, far = read.cells, read.first_row, read.far
         others = _other_request_sheets(path, book, sheets, chosen, fits, name, header_probe, limits)
         chosen_hidden = chosen in _hidden_sheets(book)
     finally:
@@ -599,6 +628,7 @@ def _read_workbook_here(
         sheet_hidden=chosen_hidden,
         merged=merged if merged is not None else extras.merged,
         far_cells=far,
+        date_cells=read.dates,
     )
 
 
@@ -662,10 +692,10 @@ def _other_request_sheets(
             continue
         if sheet not in fits:
             try:
-                cells, first_row, _ = _read_sheet(_sized_sheet(book, sheet, limits), PEEK_ROWS)
+                peek = _read_sheet(_sized_sheet(book, sheet, limits), PEEK_ROWS)
             except ReadError:
                 continue
-            fits[sheet] = header_probe(_peek(name, sheet, cells, first_row))
+            fits[sheet] = header_probe(_peek(name, sheet, peek.cells, peek.first_row))
         if fits[sheet] >= REQUEST_HEADER:
             found.append(sheet)
     return found
