@@ -1913,3 +1913,44 @@ def test_an_order_id_excel_turned_into_a_date_is_refused_at_its_cell(tmp_path: P
     (said,) = result.problems[result.problems["code"] == "order-id-invalid"]["message"]
     assert said.startswith("MerchantRemovalOrderID is a date in the sheet (2026-03-12)")
     assert list(result.decision.orders["order_id"]) == ["R1"]
+
+
+def test_a_quantity_shown_as_another_number_is_refused_with_both(tmp_path: Path, check) -> None:
+    """#,##0, shows 5000 as 5: the user sees 5, we read 5000, and in cap mode (or with
+    enough stock) a thousand times the units went out. A percentage (0% shows 0.05 as 5%)
+    is the same question. Refused at the cell, with both readings; a 0 shows as itself,
+    and a format that only groups thousands (#,##0) changes no number."""
+    header = request_rows([])[0]
+    rows = request_rows(
+        [
+            {**ROW, "MerchantSKU": "SKU-4"},
+            {**ROW, "MerchantRemovalOrderID": "R2", "MerchantSKU": "SKU-4"},
+            {**ROW, "MerchantRemovalOrderID": "R3", "MerchantSKU": "SKU-4"},
+        ]
+    )
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Removal Request"
+    for row in rows:
+        ws.append([value or None for value in row])
+    sellable = header.index("SellableQuantity") + 1
+    unsellable = header.index("UnsellableQuantity") + 1
+    ws.cell(row=2, column=sellable, value=5000).number_format = "#,##0,"
+    ws.cell(row=2, column=unsellable, value=0).number_format = "#,##0,"
+    ws.cell(row=3, column=sellable, value=0.05).number_format = "0%"
+    ws.cell(row=4, column=sellable, value=5).number_format = "#,##0"
+    path = tmp_path / "scaled.xlsx"
+    book.save(path)
+    result = check(path)
+    letter = chr(ord("A") + sellable - 1)
+    assert codes_at(result) == {(2, letter, "value-not-integer"), (3, letter, "value-not-integer")}
+    said = sorted(result.problems[result.problems["code"] == "value-not-integer"]["message"])
+    assert said[0] == (
+        "SellableQuantity holds 0.05, but its number format (0%) shows it as a percentage "
+        "(times 100), so which number is meant is unclear. Format the cell as Number and "
+        "type the units."
+    )
+    assert said[1].startswith(
+        "SellableQuantity holds 5000, but its number format (#,##0,) shows it divided by 1,000"
+    )
+    assert list(result.decision.orders["order_id"]) == ["R3"]

@@ -82,6 +82,7 @@ class RawTable:
         merged: np.ndarray | None = None,
         far_cells: FarCells | None = None,
         date_cells: np.ndarray | None = None,
+        scaled_cells: dict[tuple[int, int], str] | None = None,
     ) -> None:
         if cells is None and lists is None:
             raise ValueError("a RawTable needs its cells, or their rows as lists")
@@ -108,6 +109,9 @@ class RawTable:
         # A workbook's cells that held a date or time (row as the user sees it, column
         # from 0): read as ISO text, which is no id anyone typed.
         self.date_cells = date_cells if date_cells is not None else np.zeros((0, 2), np.int64)
+        # A workbook's numbers whose format shows another number (5000 as 5 in #,##0,):
+        # (row as the user sees it, column from 0) -> what the format does, in words.
+        self.scaled_cells = scaled_cells or {}
 
     @property
     def cells(self) -> pd.DataFrame:

@@ -39,6 +39,7 @@ from removal_batch.core.raw_table import (
     RawTable,
     head_rows,
 )
+from removal_batch.core.scaled_cells import scaled_quantities
 
 # A header is looked for among the first rows only: title rows above it are fine,
 # a header on row 500 is not a request file.
@@ -60,7 +61,8 @@ class RequestTable:
     fixed_cells: dict[str, tuple[int, str]] = field(default_factory=dict)
     present_fields: frozenset[str] = frozenset()
     # Errors found in the reading: item cells a merged range covers (core.merged_cells),
-    # order ids held as dates (core.date_cells).
+    # order ids held as dates (core.date_cells), quantities shown as another number
+    # (core.scaled_cells).
     covered_cells: pd.DataFrame | None = None
     # Positions in ``rows`` where a list begins again after a repeat of the header row
     # (two exports pasted together): blank order ids there start an order of their own.
@@ -520,9 +522,12 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
         if body.empty:
             return ShapeResult(None, [*problems, _no_rows_after(raw, header_row)])
     merged = apply_merged_cells(raw, _frame(body, columns, {}), columns, header_row)
-    found = [
-        f for f in (merged.covered, date_order_ids(raw, merged.rows, columns)) if f is not None
-    ]
+    read_errors = (
+        merged.covered,
+        date_order_ids(raw, merged.rows, columns),
+        scaled_quantities(raw, merged.rows, columns),
+    )
+    found = [f for f in read_errors if f is not None]
     table = RequestTable(
         file=raw.file,
         shape="table",

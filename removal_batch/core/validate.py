@@ -46,6 +46,8 @@ CHECK_CODES: dict[str, str] = {
     # held as a date (core.date_cells).
     "merged_cell": "value-missing",
     "date_cell": "order-id-invalid",
+    # A quantity its format shows as another number (core.scaled_cells).
+    "scaled_cell": "value-not-integer",
 }
 # Whole-row checks: the one field each judges.
 ROW_CHECK_FIELDS: dict[str, str] = {

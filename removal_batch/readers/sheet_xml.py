@@ -101,6 +101,25 @@ _AFFIX = re.compile(r"[A-Za-z0-9._-]*[A-Za-z0-9][A-Za-z0-9._-]*")
 _CONDITION = re.compile(r"\[(<=|>=|<>|<|>|=)\s*(-?[0-9]+(?:\.[0-9]*)?)\]")
 
 
+# Excel's built-in number formats that show a percentage: 0% and 0.00%.
+_BUILTIN_PERCENT = {"9": "0%", "10": "0.00%"}
+
+
+def scale_of(code: str) -> str | None:
+    """How a number format shows a number as another one, as words: "as a percentage
+    (times 100)" for a % outside quotes, "divided by 1,000" for each comma after the last
+    digit (#,##0, shows 5000 as 5); None for a format that shows the number itself."""
+    shown = "".join(
+        m.group(4) or "" for m in _FORMAT_TOKEN.finditer(_sections(code)[0]) if m.group(4)
+    )
+    if "%" in shown:
+        return "as a percentage (times 100)"
+    scaled = re.search(r"[0#?](,+)[^0#?]*$", shown)
+    if scaled is None:
+        return None
+    return f"divided by {1000 ** len(scaled.group(1)):,}"
+
+
 def _sections(code: str) -> list[str]:
     """A format code's sections: split at the semicolons outside quotes and escapes."""
     sections, start = [], 0
@@ -214,6 +233,34 @@ def _padded_styles(
     return styles
 
 
+def _scaled_styles(archive: zipfile.ZipFile) -> dict[int, str]:
+    """Style index -> what its number format does to a number shown (scale_of), with the
+    format: for the styles that show a number as another (5000 as 5, 0.05 as 5%)."""
+    data = _read_part(archive, "xl/styles.xml")
+    if data is None or (b"%" not in data and b"," not in data):
+        return {}
+    root = ElementTree.fromstring(data)
+    codes = dict(_BUILTIN_PERCENT)
+    for element in root.iter():
+        if _local(element.tag) == "numFmt":
+            number, code = _attribute(element, "numFmtId"), _attribute(element, "formatCode")
+            if number is not None and code is not None:
+                codes[number] = code
+    said = {
+        number: f"its number format ({code}) shows it {how}"
+        for number, code in codes.items()
+        if (how := scale_of(code)) is not None
+    }
+    styles = {}
+    for element in root.iter():
+        if _local(element.tag) == "cellXfs":
+            for index, xf in enumerate(e for e in element if _local(e.tag) == "xf"):
+                format_id = _attribute(xf, "numFmtId")
+                if format_id in said:
+                    styles[index] = said[format_id]
+    return styles
+
+
 def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> the zip part holding it, from the workbook and its relationships."""
     book, links = (
@@ -277,6 +324,9 @@ class SheetExtras:
     # An Excel table's Total Row (the table's sums, not a request), one per table: its
     # row as shown, and the table's first and last columns (from 0).
     totals_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), dtype=np.int64))
+    # Numeric cells whose format shows another number (5000 as 5, 0.05 as 5%): 0-based
+    # sheet row and column -> what the format does, in words.
+    scaled: dict[tuple[int, int], str] = field(default_factory=dict)
 
 
 def sheet_extras(path: Path, sheet: str) -> SheetExtras:
@@ -288,6 +338,7 @@ def sheet_extras(path: Path, sheet: str) -> SheetExtras:
             if part is None:
                 return SheetExtras()
             styles = _padded_styles(archive)
+            scaling = _scaled_styles(archive)
             stale = _recalculated_on_load(archive)
             totals = _totals_rows(archive, part)
             data = _read_part(archive, part, limit=1 << 40)
@@ -295,8 +346,21 @@ def sheet_extras(path: Path, sheet: str) -> SheetExtras:
             return SheetExtras()
         data = _with_references(data)
         padded = _cells_with_styles(data, styles) if styles else None
+        scaled = {}
+        if scaling:
+            found = _styled_cells(data, set(scaling))
+            if found is not None:
+                rows, columns, ids = found
+                scaled = {
+                    (int(r), int(c)): scaling[int(i)]
+                    for r, c, i in zip(rows, columns, ids, strict=True)
+                }
         return SheetExtras(
-            padded, _hidden_rows(data), _unvalued_cells(data, stale), totals_rows=totals
+            padded,
+            _hidden_rows(data),
+            _unvalued_cells(data, stale),
+            totals_rows=totals,
+            scaled=scaled,
         )
     except Exception:  # noqa: BLE001 - see the module's docstring: values stay calamine's
         return SheetExtras()
@@ -474,8 +538,27 @@ def cell_texts(rows: list[int], columns: list[int], texts: list[str]) -> CellTex
 
 
 def _cells_with_styles(data: bytes, styles: dict[int, Padding]) -> PaddedCells | None:
-    """Scan the sheet's XML for the start tags of cells with one of ``styles``. The
-    regular expression does the scanning; Python sees only the cells it finds."""
+    """The numeric cells with one of ``styles``, each with its padding."""
+    found = _styled_cells(data, set(styles))
+    if found is None:
+        return None
+    rows, columns, ids = found
+    order = sorted(styles)
+    slot = {style: i for i, style in enumerate(order)}
+    return PaddedCells(
+        rows=rows,
+        columns=columns,
+        format_ids=np.asarray([slot[int(i)] for i in ids], dtype=np.int64),
+        formats=[styles[s] for s in order],
+    )
+
+
+def _styled_cells(
+    data: bytes, styles: set[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Scan the sheet's XML for the start tags of numeric cells with one of ``styles``:
+    their 0-based rows and columns, and styles. The regular expression does the scanning;
+    Python sees only the cells it finds."""
     alternatives = b"|".join(str(s).encode() for s in sorted(styles))
     # A self-closed tag (<c r="A5" s="1"/>) is a formatted cell with no value: skipped.
     # A cell's attributes are a few short ones: bounding them keeps a damaged sheet's
@@ -500,13 +583,10 @@ def _cells_with_styles(data: bytes, styles: dict[int, Padding]) -> PaddedCells |
         ids.append(int(match.group(1)))
     if not rows:
         return None
-    order = sorted(styles)
-    slot = {style: i for i, style in enumerate(order)}
-    return PaddedCells(
-        rows=np.asarray(rows, dtype=np.int64),
-        columns=np.asarray(columns, dtype=np.int64),
-        format_ids=np.asarray([slot[i] for i in ids], dtype=np.int64),
-        formats=[styles[s] for s in order],
+    return (
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(columns, dtype=np.int64),
+        np.asarray(ids, dtype=np.int64),
     )
 
 

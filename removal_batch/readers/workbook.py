@@ -629,6 +629,7 @@ def _read_workbook_here(
         merged=merged if merged is not None else extras.merged,
         far_cells=far,
         date_cells=read.dates,
+        scaled_cells={(r + 1, c): how for (r, c), how in extras.scaled.items()},
     )
 
 
