@@ -1954,3 +1954,14 @@ def test_a_quantity_shown_as_another_number_is_refused_with_both(tmp_path: Path,
         "SellableQuantity holds 5000, but its number format (#,##0,) shows it divided by 1,000"
     )
     assert list(result.decision.orders["order_id"]) == ["R3"]
+
+
+def test_an_xls_quantity_shown_as_another_number_is_refused(check) -> None:
+    """tests/data/scaled-quantities.xls (written by xlwt: make_scaled_xls.py): the same
+    question in an old .xls, whose formats xlrd reads."""
+    result = check(Path(__file__).parent / "data" / "scaled-quantities.xls")
+    assert codes_at(result) == {(2, "D", "value-not-integer"), (3, "D", "value-not-integer")}
+    said = sorted(result.problems[result.problems["code"] == "value-not-integer"]["message"])
+    assert "but its number format (0%) shows it as a percentage" in said[0]
+    assert "but its number format (#,##0,) shows it divided by 1,000" in said[1]
+    assert list(result.decision.orders["order_id"]) == ["R3"]

@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from removal_batch.readers.sheet_xml import SheetExtras, cell_texts, pad_like_excel, padding_of
+from removal_batch.readers.sheet_xml import (
+    SheetExtras,
+    cell_texts,
+    pad_like_excel,
+    padding_of,
+    scale_of,
+)
 
 _ERROR, _NUMBER = 5, 2  # xlrd's cell types (XL_CELL_ERROR, XL_CELL_NUMBER)
 
@@ -40,11 +46,18 @@ def _cells(path: Path, sheet: str) -> SheetExtras:
         grid = book.sheet_by_name(sheet)
         # Cell styles (XF indexes) whose number format pads with zeros.
         padded_xf = {}
+        # And those whose format shows a number as another (#,##0, shows 5000 as 5).
+        scaled_xf = {}
         for index, xf in enumerate(book.xf_list):
             shown = book.format_map.get(xf.format_key)
-            padding = padding_of(shown.format_str) if shown is not None else None
+            code = shown.format_str if shown is not None else ""
+            padding = padding_of(code) if code else None
             if padding is not None:
                 padded_xf[index] = padding
+            how = scale_of(code) if code else None
+            if how is not None:
+                scaled_xf[index] = f"its number format ({code}) shows it {how}"
+        scaled: dict[tuple[int, int], str] = {}
         rows: list[int] = []
         columns: list[int] = []
         texts: list[str] = []
@@ -54,7 +67,7 @@ def _cells(path: Path, sheet: str) -> SheetExtras:
                 rows.append(row)
                 columns.append(column)
                 texts.append(error_text_from_code.get(grid.cell_value(row, column), "#N/A"))
-            if not padded_xf:
+            if not padded_xf and not scaled_xf:
                 continue
             # Whole numbers of each padded style, padded in one step per style (xlrd gives
             # a cell's style one cell at a time).
@@ -62,6 +75,8 @@ def _cells(path: Path, sheet: str) -> SheetExtras:
             for row in np.flatnonzero(types == _NUMBER).tolist():
                 value = grid.cell_value(row, column)
                 style = grid.cell_xf_index(row, column)
+                if style in scaled_xf:
+                    scaled[(row, column)] = scaled_xf[style]
                 if style in padded_xf and value >= 0 and value == int(value):
                     numbers.setdefault(style, []).append(row)
             for style, at in numbers.items():
@@ -71,5 +86,4 @@ def _cells(path: Path, sheet: str) -> SheetExtras:
                 texts += pad_like_excel(digits, padded_xf[style]).tolist()
     finally:
         book.release_resources()
-    placed = cell_texts(rows, columns, texts)
-    return SheetExtras(unvalued=placed) if placed is not None else SheetExtras()
+    return SheetExtras(unvalued=cell_texts(rows, columns, texts), scaled=scaled)
