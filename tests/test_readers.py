@@ -1965,3 +1965,16 @@ def test_an_xls_quantity_shown_as_another_number_is_refused(check) -> None:
     assert "but its number format (0%) shows it as a percentage" in said[0]
     assert "but its number format (#,##0,) shows it divided by 1,000" in said[1]
     assert list(result.decision.orders["order_id"]) == ["R3"]
+
+
+def test_a_built_in_percentage_alone_is_found(tmp_path: Path) -> None:
+    """Excel's own 0% (format 9) is named in styles.xml by its number only: a workbook
+    whose styles hold no % or comma still has its percentages found."""
+    from removal_batch.readers.sheet_xml import sheet_extras
+
+    book = openpyxl.Workbook()
+    book.active["B3"] = 0.05
+    book.active["B3"].number_format = "0%"
+    book.save(tmp_path / "pct.xlsx")
+    extras = sheet_extras(tmp_path / "pct.xlsx", "Sheet")
+    assert extras.scaled == {(2, 1): "its number format (0%) shows it as a percentage (times 100)"}

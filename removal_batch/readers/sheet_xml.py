@@ -237,7 +237,9 @@ def _scaled_styles(archive: zipfile.ZipFile) -> dict[int, str]:
     """Style index -> what its number format does to a number shown (scale_of), with the
     format: for the styles that show a number as another (5000 as 5, 0.05 as 5%)."""
     data = _read_part(archive, "xl/styles.xml")
-    if data is None or (b"%" not in data and b"," not in data):
+    # A custom format shows its % or comma; a built-in percentage only its number.
+    markers = (b"%", b",", b'numFmtId="9"', b'numFmtId="10"')
+    if data is None or not any(marker in data for marker in markers):
         return {}
     root = ElementTree.fromstring(data)
     codes = dict(_BUILTIN_PERCENT)
