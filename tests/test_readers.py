@@ -1978,3 +1978,23 @@ def test_a_built_in_percentage_alone_is_found(tmp_path: Path) -> None:
     book.save(tmp_path / "pct.xlsx")
     extras = sheet_extras(tmp_path / "pct.xlsx", "Sheet")
     assert extras.scaled == {(2, 1): "its number format (0%) shows it as a percentage (times 100)"}
+
+
+def test_a_quantity_a_format_hides_is_refused(tmp_path: Path, check) -> None:
+    """;;; shows nothing: the user sees a blank quantity (0) and we read 5."""
+    header = request_rows([])[0]
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Removal Request"
+    for row in request_rows([{**ROW, "MerchantSKU": "SKU-4"}]):
+        ws.append([value or None for value in row])
+    hidden = ws.cell(row=2, column=header.index("SellableQuantity") + 1, value=1)
+    hidden.number_format = ";;;"
+    book.save(tmp_path / "hidden.xlsx")
+    result = check(tmp_path / "hidden.xlsx")
+    (said,) = result.problems[result.problems["code"] == "value-not-integer"]["message"]
+    assert said.startswith(
+        "SellableQuantity holds 1, but its number format (;;;) shows it as nothing (the cell "
+        "looks blank)"
+    )
+    assert result.decision.orders.empty

@@ -108,10 +108,12 @@ _BUILTIN_PERCENT = {"9": "0%", "10": "0.00%"}
 def scale_of(code: str) -> str | None:
     """How a number format shows a number as another one, as words: "as a percentage
     (times 100)" for a % outside quotes, "divided by 1,000" for each comma after the last
-    digit (#,##0, shows 5000 as 5); None for a format that shows the number itself."""
-    shown = "".join(
-        m.group(4) or "" for m in _FORMAT_TOKEN.finditer(_sections(code)[0]) if m.group(4)
-    )
+    digit (#,##0, shows 5000 as 5), "as nothing" for an empty first section (;;; hides
+    the value); None for a format that shows the number itself."""
+    first = _sections(code)[0]
+    if code and not first.strip():  # ;;; and the like: the cell looks blank
+        return "as nothing (the cell looks blank)"
+    shown = "".join(m.group(4) or "" for m in _FORMAT_TOKEN.finditer(first) if m.group(4))
     if "%" in shown:
         return "as a percentage (times 100)"
     scaled = re.search(r"[0#?](,+)[^0#?]*$", shown)
@@ -237,8 +239,8 @@ def _scaled_styles(archive: zipfile.ZipFile) -> dict[int, str]:
     """Style index -> what its number format does to a number shown (scale_of), with the
     format: for the styles that show a number as another (5000 as 5, 0.05 as 5%)."""
     data = _read_part(archive, "xl/styles.xml")
-    # A custom format shows its % or comma; a built-in percentage only its number.
-    markers = (b"%", b",", b'numFmtId="9"', b'numFmtId="10"')
+    # A custom format shows its %, comma or ;; a built-in percentage only its number.
+    markers = (b"%", b",", b";", b'numFmtId="9"', b'numFmtId="10"')
     if data is None or not any(marker in data for marker in markers):
         return {}
     root = ElementTree.fromstring(data)
