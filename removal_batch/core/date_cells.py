@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.raw_table import RawTable
+from removal_batch.core.read_failures import read_failures
 
 ID_FIELD = "MerchantRemovalOrderID"
 
@@ -34,12 +35,4 @@ def date_order_ids(
         + "), not an id: Excel turns an id typed like 3-12 into a date. Format the column "
         "as Text and type the id again."
     )
-    return pd.DataFrame(
-        {
-            "index": at.astype(np.int64),
-            "field": ID_FIELD,
-            "value": "",
-            "message": message.to_numpy(dtype=object),
-            "check": "date_cell",
-        }
-    )
+    return read_failures(at, ID_FIELD, message, "date_cell")

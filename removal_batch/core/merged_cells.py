@@ -21,12 +21,13 @@ import pandas as pd
 
 from removal_batch.core.fields import ORDER_FIELDS, column_letter
 from removal_batch.core.raw_table import TEXT, RawTable
+from removal_batch.core.read_failures import read_failures
 
 
 @dataclass
 class MergedCells:
     rows: pd.DataFrame  # the request rows, order-level values filled down their merges
-    # Item cells a merge covers: index (row position), field, value, message; None for
+    # Item cells a merge covers (core.read_failures); None for
     # none (most files: a frame built per file costs a batch of 1,000 files 0.2 s).
     covered: pd.DataFrame | None
 
@@ -141,11 +142,4 @@ def _covered_cells(
         + what
         + " on each row."
     )
-    return pd.DataFrame(
-        {
-            "index": positions.astype(np.int64),
-            "field": name,
-            "value": "",
-            "message": message.to_numpy(dtype=object),
-        }
-    )
+    return read_failures(positions, name, message, "merged_cell")

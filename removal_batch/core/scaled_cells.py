@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.raw_table import RawTable
+from removal_batch.core.read_failures import read_failures
 
 QUANTITY_FIELDS = ("SellableQuantity", "UnsellableQuantity")
 
@@ -50,15 +51,5 @@ def scaled_quantities(
             + ", so which number is meant is unclear. Format the cell as Number and type "
             "the units."
         )
-        found.append(
-            pd.DataFrame(
-                {
-                    "index": at.astype(np.int64),
-                    "field": name,
-                    "value": "",
-                    "message": message.to_numpy(dtype=object),
-                    "check": "scaled_cell",
-                }
-            )
-        )
+        found.append(read_failures(at, name, message, "scaled_cell"))
     return pd.concat(found, ignore_index=True) if found else None

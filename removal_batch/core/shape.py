@@ -40,6 +40,7 @@ from removal_batch.core.raw_table import (
     head_rows,
 )
 from removal_batch.core.scaled_cells import scaled_quantities
+from removal_batch.core.wording import counted
 
 # A header is looked for among the first rows only: title rows above it are fine,
 # a header on row 500 is not a request file.
@@ -160,14 +161,16 @@ def _far_cells(raw: RawTable, far: FarCells) -> Problem:
     XFD): ignored like a column without a header, and named so they can be deleted."""
     row, col, text = far.first[0]
     others = far.count - 1
-    also = f" and {others:,} other cell{'s' if others != 1 else ''}" if others else ""
+    if others:
+        what = f"Cell {column_letter(col)}{row} and {counted(others, 'other cell')} hold"
+        it, they = "them", "they are"
+    else:
+        what, it, they = f"Cell {column_letter(col)}{row} holds", "it", "it is"
     return Problem(
         "header-unknown",
-        f"Cell {column_letter(col)}{row}{also} hold{'s' if not others else ''} a value far "
-        f"to the right of the table, after column {column_letter(far.after)}; "
-        f"{'it is' if not others else 'they are'} ignored. Delete "
-        f"{'it' if not others else 'them'} (in Excel, Ctrl+End goes to the last cell): "
-        "such a cell makes every row of the sheet as wide as the sheet.",
+        f"{what} a value far to the right of the table, after column "
+        f"{column_letter(far.after)}; {they} ignored. Delete {it} (in Excel, Ctrl+End goes "
+        "to the last cell): such a cell makes every row of the sheet as wide as the sheet.",
         file=raw.file,
         sheet=raw.sheet,
         row=row,

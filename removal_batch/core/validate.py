@@ -568,13 +568,10 @@ def _result(table: RequestTable, failures: pd.DataFrame, settings: Settings) -> 
     rows = table.rows
     covered = table.covered_cells
     if covered is not None and len(covered):
-        # A merged range's covered cell is said to be so, not blank, and an order id held
-        # as a date is said to be one: one problem a cell.
+        # Errors found in the reading (core.read_failures) come with their own words
+        # and replace the schema's for their cell: one problem a cell.
         at = pd.MultiIndex.from_frame(failures[["index", "field"]].astype(object))
         mine = pd.MultiIndex.from_frame(covered[["index", "field"]].astype(object))
-        if "check" not in covered:
-            covered = covered.assign(check="merged_cell")
-        covered = covered.assign(check=covered["check"].fillna("merged_cell"))
         failures = pd.concat([failures[~at.isin(mine)], covered], ignore_index=True).astype(
             {"index": np.int64}
         )

@@ -122,6 +122,13 @@ def scale_of(code: str) -> str | None:
     return f"divided by {1000 ** len(scaled.group(1)):,}"
 
 
+def shown_otherwise(code: str) -> str | None:
+    """What a number format that shows a number as another does to it, as the end of a
+    sentence about the cell (scale_of); None for one that shows the number itself."""
+    how = scale_of(code)
+    return None if how is None else f"its number format ({code}) shows it {how}"
+
+
 def _sections(code: str) -> list[str]:
     """A format code's sections: split at the semicolons outside quotes and escapes."""
     sections, start = [], 0
@@ -208,39 +215,13 @@ def _read_part(archive: zipfile.ZipFile, name: str, limit: int = MAX_SMALL_PART)
     return archive.read(info)
 
 
-def _padded_styles(
-    archive: zipfile.ZipFile,
-) -> dict[int, Padding]:
-    """Style index -> padding, for the cell styles whose number format pads with zeros."""
+def _style_formats(archive: zipfile.ZipFile) -> dict[int, str]:
+    """Style index -> number format code, for the cell styles whose format is a custom one
+    or a built-in percentage (the only built-ins that show a number as another): read
+    once for the zero-padding formats and the scaling ones."""
     data = _read_part(archive, "xl/styles.xml")
-    if data is None or b"numFmt " not in data:  # no custom number format at all
-        return {}
-    root = ElementTree.fromstring(data)
-    paddings = {}
-    for element in root.iter():
-        if _local(element.tag) == "numFmt":
-            number, code = _attribute(element, "numFmtId"), _attribute(element, "formatCode")
-            padding = padding_of(code or "")
-            if number is not None and padding is not None:
-                paddings[number] = padding
-    if not paddings:
-        return {}
-    styles = {}
-    for element in root.iter():
-        if _local(element.tag) == "cellXfs":
-            for index, xf in enumerate(e for e in element if _local(e.tag) == "xf"):
-                number = _attribute(xf, "numFmtId")
-                if number in paddings:
-                    styles[index] = paddings[number]
-    return styles
-
-
-def _scaled_styles(archive: zipfile.ZipFile) -> dict[int, str]:
-    """Style index -> what its number format does to a number shown (scale_of), with the
-    format: for the styles that show a number as another (5000 as 5, 0.05 as 5%)."""
-    data = _read_part(archive, "xl/styles.xml")
-    # A custom format shows its %, comma or ;; a built-in percentage only its number.
-    markers = (b"%", b",", b";", b'numFmtId="9"', b'numFmtId="10"')
+    # A custom format is a numFmt element; a built-in percentage is named by number only.
+    markers = (b"numFmt ", b'numFmtId="9"', b'numFmtId="10"')
     if data is None or not any(marker in data for marker in markers):
         return {}
     root = ElementTree.fromstring(data)
@@ -248,20 +229,15 @@ def _scaled_styles(archive: zipfile.ZipFile) -> dict[int, str]:
     for element in root.iter():
         if _local(element.tag) == "numFmt":
             number, code = _attribute(element, "numFmtId"), _attribute(element, "formatCode")
-            if number is not None and code is not None:
+            if number is not None and code:
                 codes[number] = code
-    said = {
-        number: f"its number format ({code}) shows it {how}"
-        for number, code in codes.items()
-        if (how := scale_of(code)) is not None
-    }
     styles = {}
     for element in root.iter():
         if _local(element.tag) == "cellXfs":
             for index, xf in enumerate(e for e in element if _local(e.tag) == "xf"):
-                format_id = _attribute(xf, "numFmtId")
-                if format_id in said:
-                    styles[index] = said[format_id]
+                number = _attribute(xf, "numFmtId")
+                if number in codes:
+                    styles[index] = codes[number]
     return styles
 
 
@@ -341,14 +317,15 @@ def sheet_extras(path: Path, sheet: str) -> SheetExtras:
             part = _sheet_parts(archive).get(sheet)
             if part is None:
                 return SheetExtras()
-            styles = _padded_styles(archive)
-            scaling = _scaled_styles(archive)
+            formats = _style_formats(archive)
             stale = _recalculated_on_load(archive)
             totals = _totals_rows(archive, part)
             data = _read_part(archive, part, limit=1 << 40)
         if data is None:
             return SheetExtras()
         data = _with_references(data)
+        styles = {i: p for i, code in formats.items() if (p := padding_of(code)) is not None}
+        scaling = {i: how for i, code in formats.items() if (how := shown_otherwise(code))}
         padded = _cells_with_styles(data, styles) if styles else None
         scaled = {}
         if scaling:

@@ -21,7 +21,7 @@ from removal_batch.readers.sheet_xml import (
     cell_texts,
     pad_like_excel,
     padding_of,
-    scale_of,
+    shown_otherwise,
 )
 
 _ERROR, _NUMBER = 5, 2  # xlrd's cell types (XL_CELL_ERROR, XL_CELL_NUMBER)
@@ -54,9 +54,9 @@ def _cells(path: Path, sheet: str) -> SheetExtras:
             padding = padding_of(code) if code else None
             if padding is not None:
                 padded_xf[index] = padding
-            how = scale_of(code) if code else None
+            how = shown_otherwise(code) if code else None
             if how is not None:
-                scaled_xf[index] = f"its number format ({code}) shows it {how}"
+                scaled_xf[index] = how
         scaled: dict[tuple[int, int], str] = {}
         rows: list[int] = []
         columns: list[int] = []
