@@ -1528,6 +1528,106 @@ def test_an_ods_zip_plus_four_reads_as_it_shows() -> None:
         assert extras.unvalued is None
 
 
+def test_an_ods_quantity_shown_as_another_number_is_refused(tmp_path: Path, check) -> None:
+    """As in an .xlsx: LibreOffice shows 0.05 in a percentage cell as 5%, and 5000 in a
+    format with a display factor of 1,000 as 5; calamine gives 0.05 and 5000, and the 5000
+    went out with enough stock. A 0, and a number in groups (5,000), show themselves."""
+    header = request_rows([])[0]
+
+    def number(value: float, shown: str, kind: str = "float") -> str:
+        return (
+            f'<table:table-cell office:value-type="{kind}" office:value="{value}">'
+            f"<text:p>{shown}</text:p></table:table-cell>"
+        )
+
+    def cells(values: dict[str, object]) -> list[str]:
+        return [
+            str(values[h])
+            if str(values.get(h, "")).startswith("<")
+            else _text_cell(str(values.get(h, "")))
+            for h in header
+        ]
+
+    line = {**ROW, "MerchantSKU": "SKU-4"}
+    rows = (
+        _ods_row(cells({h: h for h in header}))
+        + _ods_row(cells({**line, "SellableQuantity": number(5000, "5")}))
+        + _ods_row(
+            cells(
+                {
+                    **line,
+                    "MerchantRemovalOrderID": "R2",
+                    "SellableQuantity": number(0.05, "5%", "percentage"),
+                }
+            )
+        )
+        + _ods_row(
+            cells(
+                {
+                    **line,
+                    "MerchantRemovalOrderID": "R3",
+                    "SellableQuantity": number(5, "5"),
+                    "UnsellableQuantity": number(0, "0%", "percentage"),
+                }
+            )
+        )
+        + _ods_row(
+            cells({**line, "MerchantRemovalOrderID": "R4", "SellableQuantity": number(5, "5,000")})
+        )
+    )
+    result = check(_ods(tmp_path / "scaled.ods", rows))
+    letter = openpyxl.utils.get_column_letter(header.index("SellableQuantity") + 1)
+    assert codes_at(result) == {(2, letter, "value-not-integer"), (3, letter, "value-not-integer")}
+    said = sorted(result.problems[result.problems["code"] == "value-not-integer"]["message"])
+    assert said[0] == (
+        "SellableQuantity holds 0.05, but the sheet shows it as 5% (a percentage: times 100), "
+        "so which number is meant is unclear. Format the cell as Number and type the units."
+    )
+    assert said[1].startswith(
+        "SellableQuantity holds 5000, but the sheet shows it as 5 (its format divides by 1,000)"
+    )
+    # 5,000 for a 5 is the value with three decimals (a decimal comma): R4 goes out.
+    assert list(result.decision.orders["order_id"]) == ["R3", "R4"]
+
+
+def test_an_ods_number_shown_as_itself_is_not_taken_for_another() -> None:
+    """Rounding, grouping, a decimal comma, a currency, a scientific format: the value's
+    own digits, not a scaled number."""
+    from removal_batch.readers.ods_xml import _walk
+
+    def number(value: float, shown: str, kind: str = "float") -> str:
+        return (
+            f'<table:table-cell office:value-type="{kind}" office:value="{value}">'
+            f"<text:p>{shown}</text:p></table:table-cell>"
+        )
+
+    same = [
+        number(0.4, "0"),
+        number(5000, "5,000"),
+        number(5000, "5.000"),
+        number(1234567, "1 234 567"),
+        number(5000, "$5,000.00", "currency"),
+        number(5000, "5E+03"),
+        number(4500, "4.5E+03"),
+        number(5, "5 pcs"),
+    ]
+    assert _walk(_ods_content(_ods_row(same)), "S").scaled == {}
+    scaled = [
+        number(4500, "5"),
+        number(2_000_000, "2"),
+        number(1500, "1,5"),
+        number(5, "500%", "percentage"),
+    ]
+    found = _walk(_ods_content(_ods_row(scaled, ' table:number-rows-repeated="2"')), "S").scaled
+    hows = [
+        "the sheet shows it as 5 (its format divides by 1,000)",
+        "the sheet shows it as 2 (its format divides by 1,000,000)",
+        "the sheet shows it as 1,5 (its format divides by 1,000)",
+        "the sheet shows it as 500% (a percentage: times 100)",
+    ]
+    assert found == {(row, col): how for row in (0, 1) for col, how in enumerate(hows)}
+
+
 def test_ods_cells_and_rows_are_placed_with_their_repeats() -> None:
     """Repeated cells and rows take as many places as they stand for; a covered cell (under
     a merge) takes one; a number shown in another format (1,234.00) is left alone."""

@@ -33,10 +33,12 @@ _CALC_EXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.
 _ROW, _CELL = f"{{{_TABLE}}}table-row", f"{{{_TABLE}}}table-cell"
 _COVERED = f"{{{_TABLE}}}covered-table-cell"
 _SHEET = f"{{{_TABLE}}}table"
-# A float cell shown with leading zeros, an error's text, a hidden row or a merged cell:
-# without one of them the walk is skipped.
+# A float cell shown with leading zeros, an error's text, a hidden row, a merged cell, or a
+# number shown as another (a percentage; a format dividing by a thousand): without one of
+# them the walk is skipped.
 _WORTH_A_WALK = re.compile(
     rb'office:value-type="float"[^<>]{0,2048}>\s*<text:p>(?:0[0-9]|[0-9]+-[0-9])'
+    rb'|office:value-type="percentage"|number:display-factor='
     rb'|calcext:value-type="error"'
     rb"|<text:p>(?:" + SPREADSHEET_ERROR.encode() + rb")</text:p>"
     rb'|table:visibility="(?:collapse|filter)"'
@@ -62,7 +64,9 @@ def ods_extras(path: Path, sheet: str) -> SheetExtras:
                 return SheetExtras()
             with archive.open("content.xml") as handle:
                 data = handle.read()
-        if _WORTH_A_WALK.search(data) is None:
+            # A named style (styles.xml) may divide what its cells show by a thousand.
+            named = archive.read("styles.xml") if "styles.xml" in archive.namelist() else b""
+        if _WORTH_A_WALK.search(data) is None and b"number:display-factor=" not in named:
             return SheetExtras()
         return _walk(data, sheet)
     except Exception:  # noqa: BLE001 - see the module's docstring: values stay calamine's
@@ -112,12 +116,69 @@ def _as_shown(cell: ElementTree.Element) -> str | None:
     return shown if value == int(shown.replace("-", "")) else None
 
 
+# The number a cell shows: its first run of digits with separators (a currency sign or a
+# unit around it is left out).
+_SHOWN_NUMBER = re.compile(r"-?[0-9][0-9.,' \u00a0\u202f]*")
+
+
+def _shown_readings(shown: str) -> list[tuple[float, int]]:
+    """The numbers a shown text can mean, each with its decimal places: 5,000 is 5000 with
+    a decimal point and 5.000 with a decimal comma."""
+    match = _SHOWN_NUMBER.search(shown)
+    if match is None:
+        return []
+    digits = re.sub(r"[' \u00a0\u202f]", "", match.group()).rstrip(".,")
+    readings = []
+    for group, point in ((",", "."), (".", ",")):
+        text = digits.replace(group, "").replace(point, ".")
+        try:
+            number = float(text)
+        except ValueError:
+            continue
+        readings.append((number, len(text.partition(".")[2])))
+    return readings
+
+
+def _shown_as_another(cell: ElementTree.Element) -> str | None:
+    """How a numeric cell shows a number other than its value, as the end of a sentence
+    about the cell (as sheet_xml.shown_otherwise words an .xlsx's); None when it shows
+    its value. A percentage (0.05 shown 5%), or a format dividing by a thousand (5000 shown
+    5, LibreOffice's display factor): which number the user means is unclear."""
+    kind = cell.get(f"{{{_OFFICE}}}value-type")
+    if kind not in ("float", "percentage", "currency"):
+        return None
+    try:
+        value = float(cell.get(f"{{{_OFFICE}}}value", ""))
+    except ValueError:
+        return None
+    if value == 0:
+        return None  # 0 shows as itself, 0%
+    shown = _shown_text(cell).strip()
+    if kind == "percentage":
+        return f"the sheet shows it as {shown} (a percentage: times 100)"
+    if value != int(value) or re.search(r"[0-9][Ee][+-]?[0-9]", shown):
+        return None  # a fraction's rounding, or a scientific format: the value's own digits
+    readings = _shown_readings(shown)
+
+    def shows(number: float) -> bool:  # as LibreOffice rounds it to the places shown
+        return any(abs(number - reading) <= 0.5 / 10**places for reading, places in readings)
+
+    if not readings or shows(value):
+        return None
+    for power in (1, 2, 3):
+        if shows(value / 1000**power):
+            return f"the sheet shows it as {shown} (its format divides by {1000**power:,})"
+    return None
+
+
 def _walk(data: bytes, sheet: str) -> SheetExtras:
     rows: list[int] = []
     columns: list[int] = []
     texts: list[str] = []
     hidden: list[np.ndarray] = []
     merged: list[tuple[int, int, int, int]] = []
+    scaled: dict[tuple[int, int], str] = {}
+    row_scaled: list[tuple[int, str]] = []  # this row's: column, how
     in_sheet = False
     row = 0  # 0-based row of the next <table:row>
     column = row_starts = 0
@@ -136,6 +197,7 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
         if tag == _ROW and event == "start":
             column = 0
             row_starts = len(rows)  # this row's cells are placed from here
+            row_scaled = []
         elif tag in (_CELL, _COVERED) and event == "end":
             repeat = int(element.get(f"{{{_TABLE}}}number-columns-repeated", "1"))
             shown = _as_shown(element) if tag == _CELL else None
@@ -144,6 +206,9 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
                 across = int(element.get(f"{{{_TABLE}}}number-columns-spanned", "1"))
                 if down > 1 or across > 1:
                     merged.append((row + 1, column, row + down, column + across - 1))
+            how = _shown_as_another(element) if tag == _CELL else None
+            if how is not None:
+                row_scaled += [(column + k, how) for k in range(min(repeat, _MOST_REPEATS))]
             if shown is not None:
                 for k in range(min(repeat, _MOST_REPEATS)):
                     rows.append(row)
@@ -151,12 +216,14 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
                     texts.append(shown)
             column += repeat
             element.clear()
-            if len(rows) > _MOST_PLACED:
+            if len(rows) + len(row_scaled) > _MOST_PLACED:
                 return SheetExtras()
         elif tag == _ROW and event == "end":
             repeat = int(element.get(f"{{{_TABLE}}}number-rows-repeated", "1"))
             if element.get(f"{{{_TABLE}}}visibility") in ("collapse", "filter"):
                 hidden.append(np.arange(row + 1, row + 1 + min(repeat, _MOST_REPEATS)))
+            for k in range(min(repeat, _MOST_REPEATS) if row_scaled else 0):
+                scaled.update(((row + k, c), how) for c, how in row_scaled)
             if repeat > 1 and len(rows) > row_starts:  # a repeated row repeats its cells
                 placed = slice(row_starts, len(rows))
                 row_columns, row_texts = columns[placed], texts[placed]
@@ -166,11 +233,12 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
                     texts += row_texts
             row += repeat
             element.clear()
-            if len(rows) > _MOST_PLACED:
+            if len(rows) + len(scaled) > _MOST_PLACED:
                 return SheetExtras()
     hidden_rows = np.concatenate(hidden) if hidden else np.zeros(0, dtype=np.int64)
     return SheetExtras(
         hidden_rows=hidden_rows.astype(np.int64),
         unvalued=cell_texts(rows, columns, texts),
         merged=np.array(merged, dtype=np.int64).reshape(-1, 4) if merged else None,
+        scaled=scaled,
     )
