@@ -40,6 +40,18 @@ def _console(stderr: bool = False) -> Console:
     return Console(stderr=stderr, markup=False)
 
 
+def print_json(text: str) -> None:
+    """--json's text on stdout. Where stdout is not UTF-8 (a legacy encoding: see
+    cli._streams_that_print_anything), non-ASCII characters are written as JSON escapes
+    (\\u4e2d): pure ASCII reads the same in any encoding, and a JSON reader turns the
+    escapes back into the same text (a ? would change a SKU; cp1252 bytes would be read
+    wrong as UTF-8, JSON's own encoding)."""
+    encoding = (sys.stdout.encoding or "utf-8").lower().replace("-", "")
+    if encoding not in ("utf8", "utf8sig") and not text.isascii():
+        text = json.dumps(json.loads(text), indent=2)
+    sys.stdout.write(text + "\n")
+
+
 def _print_error(message: str) -> None:
     """``removal-batch: message`` on stderr, the prefix in red (a path in the message may
     hold control characters: shown, not sent)."""
@@ -396,7 +408,7 @@ def run_check(
     if as_json:
         from removal_batch.writers.summary import summary_json
 
-        sys.stdout.write((summary if summary is not None else summary_json(result)) + "\n")
+        print_json(summary if summary is not None else summary_json(result))
     else:
         from removal_batch.writers.terminal import print_summary
 
@@ -500,7 +512,7 @@ def run_command(
     if outcome.result is None:
         if as_json:
             nothing = {"message": outcome.message, "not_read": outcome.never_read, "exit_code": 0}
-            sys.stdout.write(json.dumps(nothing) + "\n")
+            print_json(json.dumps(nothing))
         else:
             console.print(outcome.message)
         _tell_never_read(err, outcome.never_read)
@@ -510,8 +522,7 @@ def run_command(
         from removal_batch.writers.summary import summary_json
 
         # summary.json's own text: built once (0.1 s for a million lines).
-        text = outcome.summary if outcome.summary is not None else summary_json(result)
-        sys.stdout.write(text + "\n")
+        print_json(outcome.summary if outcome.summary is not None else summary_json(result))
     else:
         from removal_batch.writers.terminal import print_summary
 

@@ -45,6 +45,18 @@ def _library_settings() -> None:
     os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
 
 
+def _streams_that_print_anything() -> None:
+    """A console or pipe in a legacy encoding (Windows' cp1252 when the output is redirected
+    to a file, a latin-1 locale) cannot carry a SKU in Chinese or an emoji: printing the
+    table raised, and the batch ended as an internal error after it was checked. Such
+    characters are shown as ? there instead; --json escapes them (app.print_json)."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding not in ("utf8", "utf8sig") and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="replace")
+
+
 def _no_cycle_collection() -> None:
     """A command runs one batch and leaves: reference counting frees its tables as it goes,
     and what cycles remain go with the process. The cycle collector's passes over every
@@ -63,6 +75,7 @@ def entry() -> None:
     the same way)."""
     _library_settings()  # before anything imports numpy or pyarrow
     _no_cycle_collection()
+    _streams_that_print_anything()
     try:
         main()
         code = 0

@@ -62,6 +62,41 @@ def test_check_json_does_not_import_rich() -> None:
         assert ("rich.console" in modules) == imported
 
 
+def test_a_stdout_in_a_legacy_encoding_prints_every_sku(tmp_path: Path) -> None:
+    """Output redirected on Windows is cp1252, which has no Chinese or emoji: printing the
+    table raised once the batch was checked (exit 3). The terminal now shows ? for what it
+    cannot carry, and --json escapes it (pure ASCII, read back as the same text)."""
+    import json
+    import os
+
+    name = "réq-中.txt"
+    request = tmp_path / name
+    request.write_text(
+        "MerchantRemovalOrderID\tRemovalDisposition\tMerchantSKU\tSellableQuantity\t"
+        "UnsellableQuantity\nR1\tDisposal\tSKU-中文😀\t1\t0\n",
+        encoding="utf-8",
+    )
+    inventory = Path(__file__).resolve().parents[1] / "sample_files" / "inventory"
+    args = ["check", str(request), "--inventory", str(inventory / "fba-inventory-2026-11-20.txt")]
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252"}
+    for extra in ([], ["--json"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "removal_batch", *args, *extra],
+            capture_output=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 1, done.stderr.decode("cp1252", "replace")
+        if extra:
+            assert done.stdout.isascii()
+            summary = json.loads(done.stdout)
+            assert [i["file"] for i in summary["inputs"]] == [name]
+        else:
+            shown = done.stdout.decode("cp1252")
+            assert "SKU 'SKU-???'" in shown
+            assert "réq-" in shown  # what cp1252 has is shown as it is
+
+
 def test_the_command_keeps_numpy_to_one_blas_thread_and_small_pages() -> None:
     """numpy's OpenBLAS would start a spinning thread per extra core at import, and numpy
     and Arrow's allocator would advise 2 MB pages that the kernel zeroes at every first
