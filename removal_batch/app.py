@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from removal_batch.core.settings import Settings, SettingsError, settings_from_mapping
 from removal_batch.faults import checkpoint
-from removal_batch.names import link_loops, link_target, printable
+from removal_batch.names import carries_any_text, link_loops, link_target, printable
 from removal_batch.pipeline import (
     EXIT_INTERNAL,
     EXIT_USAGE,
@@ -46,8 +46,7 @@ def print_json(text: str) -> None:
     (\\u4e2d): pure ASCII reads the same in any encoding, and a JSON reader turns the
     escapes back into the same text (a ? would change a SKU; cp1252 bytes would be read
     wrong as UTF-8, JSON's own encoding)."""
-    encoding = (sys.stdout.encoding or "utf-8").lower().replace("-", "")
-    if encoding not in ("utf8", "utf8sig") and not text.isascii():
+    if not carries_any_text(sys.stdout) and not text.isascii():
         text = json.dumps(json.loads(text), indent=2)
     sys.stdout.write(text + "\n")
 

@@ -50,9 +50,10 @@ def _streams_that_print_anything() -> None:
     to a file, a latin-1 locale) cannot carry a SKU in Chinese or an emoji: printing the
     table raised, and the batch ended as an internal error after it was checked. Such
     characters are shown as ? there instead; --json escapes them (app.print_json)."""
+    from removal_batch.names import carries_any_text
+
     for stream in (sys.stdout, sys.stderr):
-        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
-        if encoding not in ("utf8", "utf8sig") and hasattr(stream, "reconfigure"):
+        if not carries_any_text(stream) and hasattr(stream, "reconfigure"):
             with contextlib.suppress(ValueError, OSError):
                 stream.reconfigure(errors="replace")
 

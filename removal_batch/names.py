@@ -36,3 +36,10 @@ def link_loops(link: Path) -> bool:
     except OSError as exc:
         return exc.errno == errno.ELOOP
     return False
+
+
+def carries_any_text(stream: object) -> bool:
+    """Whether a text stream is UTF-8, so that any character can be written to it (the
+    console's or pipe's encoding; not so for cp1252 or latin-1)."""
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+    return encoding in ("utf8", "utf8sig")

@@ -1458,6 +1458,26 @@ def _text_cell(text: str) -> str:
     )
 
 
+def _number_cell(value: float, shown: str, kind: str = "float") -> str:
+    """A numeric .ods cell: its value, and the text LibreOffice shows for it."""
+    return (
+        f'<table:table-cell office:value-type="{kind}" office:value="{value}">'
+        f"<text:p>{shown}</text:p></table:table-cell>"
+    )
+
+
+def _request_cells(values: dict[str, object]) -> list[str]:
+    """A request row's .ods cells in the header's order: a value given as XML stands as
+    it is, any other is a text cell."""
+    header = request_rows([])[0]
+    return [
+        str(values[h])
+        if str(values.get(h, "")).startswith("<")
+        else _text_cell(str(values.get(h, "")))
+        for h in header
+    ]
+
+
 def test_an_ods_reads_as_it_shows_zeros_errors_and_hidden_rows(tmp_path: Path, check) -> None:
     """An OpenDocument cell keeps its value and the text it shows: a ZIP 2134 shown
     02134 (a 00000 format) reads 02134, a SKU 123 shown 00123 finds 00123, a failed
@@ -1465,14 +1485,6 @@ def test_an_ods_reads_as_it_shows_zeros_errors_and_hidden_rows(tmp_path: Path, c
     hand or by a filter, repeats counted, are named."""
     header = request_rows([])[0]
     line = {**ROW, "AddressStateOrRegion": "MA"}
-
-    def cells(values: dict[str, object]) -> list[str]:
-        return [
-            str(values[h])
-            if str(values.get(h, "")).startswith("<")
-            else _text_cell(str(values.get(h, "")))
-            for h in header
-        ]
 
     padded = {
         **line,
@@ -1488,10 +1500,12 @@ def test_an_ods_reads_as_it_shows_zeros_errors_and_hidden_rows(tmp_path: Path, c
         'office:value="0" calcext:value-type="error"><text:p>#DIV/0!</text:p></table:table-cell>',
     }
     rows = (
-        _ods_row(cells({h: h for h in header}))
-        + _ods_row(cells(padded))
-        + _ods_row(cells(failed), ' table:visibility="collapse"')
-        + _ods_row(cells({**line, "MerchantRemovalOrderID": "R3"}), ' table:visibility="filter"')
+        _ods_row(_request_cells({h: h for h in header}))
+        + _ods_row(_request_cells(padded))
+        + _ods_row(_request_cells(failed), ' table:visibility="collapse"')
+        + _ods_row(
+            _request_cells({**line, "MerchantRemovalOrderID": "R3"}), ' table:visibility="filter"'
+        )
     )
     result = check(_ods(tmp_path / "o.ods", rows))
     (outcome,) = result.files
@@ -1510,21 +1524,15 @@ def test_an_ods_zip_plus_four_reads_as_it_shows() -> None:
     calamine's 21341234 was refused as no ZIP code, a value the user cannot find."""
     from removal_batch.readers.ods_xml import _WORTH_A_WALK, _walk
 
-    def number(value: int, shown: str) -> str:
-        return (
-            f'<table:table-cell office:value-type="float" office:value="{value}">'
-            f"<text:p>{shown}</text:p></table:table-cell>"
-        )
-
     for value, shown in ((21341234, "02134-1234"), (123456789, "12345-6789")):
-        content = _ods_content(_ods_row([number(value, shown)]))
+        content = _ods_content(_ods_row([_number_cell(value, shown)]))
         assert _WORTH_A_WALK.search(content) is not None
         extras = _walk(content, "S")
         assert extras.unvalued is not None
         assert list(extras.unvalued.texts) == [shown]
     # Digits that are not the value, or a negative number, stay calamine's.
     for value, shown in ((21341235, "02134-1234"), (-5, "-5"), (1234, "1 234")):
-        extras = _walk(_ods_content(_ods_row([number(value, shown)])), "S")
+        extras = _walk(_ods_content(_ods_row([_number_cell(value, shown)])), "S")
         assert extras.unvalued is None
 
 
@@ -1534,45 +1542,37 @@ def test_an_ods_quantity_shown_as_another_number_is_refused(tmp_path: Path, chec
     went out with enough stock. A 0, and a number in groups (5,000), show themselves."""
     header = request_rows([])[0]
 
-    def number(value: float, shown: str, kind: str = "float") -> str:
-        return (
-            f'<table:table-cell office:value-type="{kind}" office:value="{value}">'
-            f"<text:p>{shown}</text:p></table:table-cell>"
-        )
-
-    def cells(values: dict[str, object]) -> list[str]:
-        return [
-            str(values[h])
-            if str(values.get(h, "")).startswith("<")
-            else _text_cell(str(values.get(h, "")))
-            for h in header
-        ]
-
     line = {**ROW, "MerchantSKU": "SKU-4"}
     rows = (
-        _ods_row(cells({h: h for h in header}))
-        + _ods_row(cells({**line, "SellableQuantity": number(5000, "5")}))
+        _ods_row(_request_cells({h: h for h in header}))
+        + _ods_row(_request_cells({**line, "SellableQuantity": _number_cell(5000, "5")}))
         + _ods_row(
-            cells(
+            _request_cells(
                 {
                     **line,
                     "MerchantRemovalOrderID": "R2",
-                    "SellableQuantity": number(0.05, "5%", "percentage"),
+                    "SellableQuantity": _number_cell(0.05, "5%", "percentage"),
                 }
             )
         )
         + _ods_row(
-            cells(
+            _request_cells(
                 {
                     **line,
                     "MerchantRemovalOrderID": "R3",
-                    "SellableQuantity": number(5, "5"),
-                    "UnsellableQuantity": number(0, "0%", "percentage"),
+                    "SellableQuantity": _number_cell(5, "5"),
+                    "UnsellableQuantity": _number_cell(0, "0%", "percentage"),
                 }
             )
         )
         + _ods_row(
-            cells({**line, "MerchantRemovalOrderID": "R4", "SellableQuantity": number(5, "5,000")})
+            _request_cells(
+                {
+                    **line,
+                    "MerchantRemovalOrderID": "R4",
+                    "SellableQuantity": _number_cell(5, "5,000"),
+                }
+            )
         )
     )
     result = check(_ods(tmp_path / "scaled.ods", rows))
@@ -1595,28 +1595,22 @@ def test_an_ods_number_shown_as_itself_is_not_taken_for_another() -> None:
     own digits, not a scaled number."""
     from removal_batch.readers.ods_xml import _walk
 
-    def number(value: float, shown: str, kind: str = "float") -> str:
-        return (
-            f'<table:table-cell office:value-type="{kind}" office:value="{value}">'
-            f"<text:p>{shown}</text:p></table:table-cell>"
-        )
-
     same = [
-        number(0.4, "0"),
-        number(5000, "5,000"),
-        number(5000, "5.000"),
-        number(1234567, "1 234 567"),
-        number(5000, "$5,000.00", "currency"),
-        number(5000, "5E+03"),
-        number(4500, "4.5E+03"),
-        number(5, "5 pcs"),
+        _number_cell(0.4, "0"),
+        _number_cell(5000, "5,000"),
+        _number_cell(5000, "5.000"),
+        _number_cell(1234567, "1 234 567"),
+        _number_cell(5000, "$5,000.00", "currency"),
+        _number_cell(5000, "5E+03"),
+        _number_cell(4500, "4.5E+03"),
+        _number_cell(5, "5 pcs"),
     ]
     assert _walk(_ods_content(_ods_row(same)), "S").scaled == {}
     scaled = [
-        number(4500, "5"),
-        number(2_000_000, "2"),
-        number(1500, "1,5"),
-        number(5, "500%", "percentage"),
+        _number_cell(4500, "5"),
+        _number_cell(2_000_000, "2"),
+        _number_cell(1500, "1,5"),
+        _number_cell(5, "500%", "percentage"),
     ]
     found = _walk(_ods_content(_ods_row(scaled, ' table:number-rows-repeated="2"')), "S").scaled
     hows = [
