@@ -9,7 +9,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import RETURN_ADDRESS, codes, codes_at, request_rows, write_delimited
+from conftest import (
+    REQUEST_HEADER,
+    RETURN_ADDRESS,
+    codes,
+    codes_at,
+    request_rows,
+    write_delimited,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -304,13 +311,86 @@ def test_bom_does_not_hide_the_first_header(tmp_path: Path, check) -> None:
 
 
 def test_ragged_rows_and_classic_mac_line_endings(tmp_path: Path, check) -> None:
-    rows = request_rows([ROW, {**ROW, "MerchantRemovalOrderID": "", "MerchantSKU": "ABC-1"}])
-    rows[2] = rows[2] + ["", ""]  # trailing empty cells, as some exports write
+    header = [*REQUEST_HEADER, "Notes"]
+    rows = request_rows(
+        [ROW, {**ROW, "MerchantRemovalOrderID": "", "MerchantSKU": "ABC-1"}], header=header
+    )
+    rows[2] = rows[2][:-1]  # the last, empty cell left out, as some exports write
     path = tmp_path / "m.txt"
     path.write_text("\r".join("\t".join(r) for r in rows))
     result = check(path)
     assert result.files[0].rows == 2
-    assert result.problems.empty
+    assert set(result.problems["code"]) <= {"header-unknown"}
+
+
+def _shifted_csv(rows: list[list[str]]) -> str:
+    """Rows joined with commas and no quoting, as a hand-made export writes them."""
+    return "".join(",".join(r) + "\n" for r in rows)
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_a_csv_row_shifted_by_an_unquoted_comma_refuses_the_file(
+    tmp_path: Path, check, size: str
+) -> None:
+    """A value holding the delimiter, unquoted, adds a cell: the values after it move one
+    column right. With the row's last cell blank nothing stands past the header, and a SKU
+    "AB,3" became SKU "AB" with 3 sellable units and the real quantity as unsellable: the
+    file passed with quantities no one asked for. Refused whole, naming the row."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
+    header += ["UnsellableQuantity", "ShippingNotes"]
+    fill = [["G1", "Disposal", "00123", "1", "0", ""]] * (1 if size == "small" else 12_000)
+    rows = [header, *fill, ["G2", "Disposal", "ABC-1,3", "1", "0", ""]]
+    path = tmp_path / "shifted.csv"
+    path.write_text(_shifted_csv(rows))
+    if size == "large":
+        assert path.stat().st_size > 256 * 1024  # past the small-file reader
+    result = check(path)
+    assert result.decision.lines.empty
+    refused = result.problems[result.problems["code"] == "file-unreadable"]
+    assert refused["row"].tolist() == [len(rows)]
+    message = refused["message"].iloc[0]
+    assert f"Row {len(rows):,} has more cells than the header row" in message
+    assert "comma" in message and "double quotes" in message
+
+
+def test_rows_padded_alike_and_notes_right_of_a_blank_row_are_no_shift(
+    tmp_path: Path, check
+) -> None:
+    """What a longer record may be without a moved value: every data row padded with the
+    same empty cells (the header not), and a note typed right of an otherwise blank row."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
+    header += ["UnsellableQuantity"]
+    rows = [
+        header,
+        ["G1", "Disposal", "00123", "1", "0", ""],
+        ["", "", "ABC-1", "2", "0", ""],
+        ["", "", "", "", "", "", "checked: Ann"],
+    ]
+    path = tmp_path / "padded.csv"
+    path.write_text(_shifted_csv(rows))
+    result = check(path)
+    assert result.decision.lines["sku"].tolist() == ["00123", "ABC-1"]
+    assert set(result.problems["code"]) == {"header-unknown"}
+
+
+def test_padded_rows_holding_values_past_the_header_are_a_shift(tmp_path: Path, check) -> None:
+    """Most rows one cell longer than the header is padding only while that cell is
+    empty: a row with a value there moved its values (or holds a column no header names),
+    and cannot be told from a shift."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
+    header += ["UnsellableQuantity"]
+    rows = [
+        header,
+        ["G1", "Disposal", "00123", "1", "0", ""],
+        ["", "", "ABC-1", "2", "0", ""],
+        ["G2", "Disposal", "ABC-1,3", "2", "0"],
+    ]
+    path = tmp_path / "padded.csv"
+    path.write_text(_shifted_csv(rows))
+    result = check(path)
+    assert result.decision.lines.empty
+    refused = result.problems[result.problems["code"] == "file-unreadable"]
+    assert refused["row"].tolist() == [4]
 
 
 def test_feed_shape_ends_as_the_same_frame(tmp_path: Path, check) -> None:

@@ -112,6 +112,11 @@ class RawTable:
         # A workbook's numbers whose format shows another number (5000 as 5 in #,##0,):
         # (row as the user sees it, column from 0) -> what the format does, in words.
         self.scaled_cells = scaled_cells or {}
+        # A text file's cells per record as written, before short records were padded
+        # (None: not known, or every record alike), and its delimiter: a record longer
+        # than its header row had a value holding the delimiter (readers.text).
+        self.record_widths: np.ndarray | None = None
+        self.delimiter = ""
 
     @property
     def cells(self) -> pd.DataFrame:
@@ -137,6 +142,23 @@ class RawTable:
 
     def __repr__(self) -> str:
         return f"RawTable(file={self.file!r}, sheet={self.sheet!r}, {self.height} x {self.width})"
+
+
+def longer_records(widths: np.ndarray, header_row: int) -> np.ndarray:
+    """Positions (counted from the record below the header) of the records with more cells
+    than the header record and than most records: a value holding the delimiter added a
+    cell even where the record's last value is blank, leaving nothing past the header to
+    see. Records a program padded alike (the header not) are the common width, not a
+    shift."""
+    if header_row >= len(widths):
+        return np.array([], dtype=np.int64)
+    allowed = int(widths[header_row])
+    below = widths[header_row + 1 :]
+    if len(below) >= 2:
+        counts = np.bincount(below)
+        if counts.max() * 2 > len(below):
+            allowed = max(allowed, int(counts.argmax()))
+    return np.flatnonzero(below > allowed)
 
 
 def _text_frame(rows: list[list[str]], width: int) -> pd.DataFrame:

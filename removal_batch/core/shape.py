@@ -38,6 +38,7 @@ from removal_batch.core.raw_table import (
     FarCells,
     RawTable,
     head_rows,
+    longer_records,
 )
 from removal_batch.core.scaled_cells import scaled_quantities
 from removal_batch.core.wording import counted
@@ -148,12 +149,65 @@ def recognise_request(raw: RawTable) -> ShapeResult:
         )
         return ShapeResult(None, [empty])
     shaped = _recognise(raw)
+    if shaped.table is not None and raw.record_widths is not None:
+        shifted = _shifted_records(raw, shaped.table.header_row)
+        if shifted is not None:
+            return ShapeResult(None, [shifted])
     if shaped.table is None and looks_like_inventory_header(raw):
         # Said instead of the missing request columns: the file is of another kind.
         return ShapeResult(None, [_inventory_report(raw)])
     if shaped.table is not None and raw.far_cells is not None and raw.far_cells.count:
         shaped.problems.append(_far_cells(raw, raw.far_cells))
     return shaped
+
+
+def _shifted_records(raw: RawTable, header_row: int) -> Problem | None:
+    """A text file's records with more cells than its header row: a value holding the
+    delimiter (an address "12 Main St, Apt 3" written without quotes) moved every value
+    after it one column to the right, so a SKU's number may stand under a quantity header.
+    Records padded alike are let through only while nothing stands past the header."""
+    widths = raw.record_widths
+    assert widths is not None
+    at = np.flatnonzero(raw.row_numbers == header_row)
+    if not len(at):
+        return None
+    header_idx = int(at[0])
+    header_cells = int(widths[header_idx])
+    longer = longer_records(widths, header_idx)
+    below = widths[header_idx + 1 :]
+    padded = np.flatnonzero(below > header_cells)
+    if len(padded) and len(padded) > len(longer):
+        # Rows at the common width past the header: shifted too where they hold a value
+        # there (a column without a header cannot be told from a moved value).
+        past = raw.cells.iloc[header_idx + 1 :, header_cells:]
+        holding = np.flatnonzero(past.ne("").any(axis=1).to_numpy())
+        longer = np.union1d(longer, np.intersect1d(padded, holding))
+    if len(longer):
+        # A record blank under every header holds no request line to move (a note typed
+        # to the right of the table is reported as a column without a header).
+        heads = raw.cells.iloc[header_idx + 1 + longer, :header_cells]
+        longer = longer[heads.ne("").any(axis=1).to_numpy()]
+    if not len(longer):
+        return None
+    numbers = raw.row_numbers[header_idx + 1 + longer]
+    shown = ", ".join(f"{n:,}" for n in numbers[:5])
+    more = f" and {len(longer) - 5:,} more" if len(longer) > 5 else ""
+    one = len(longer) == 1
+    mark = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "vertical bar"}.get(
+        raw.delimiter, "delimiter"
+    )
+    return Problem(
+        "file-unreadable",
+        f"{'Row' if one else 'Rows'} {shown}{more} {'has' if one else 'have'} more cells "
+        f"than the header row (row {header_row:,}, {counted(header_cells, 'cell')}): a value in "
+        f"{'the row' if one else 'each'} holds a {mark}, so the values after it moved one "
+        "column to the right and the SKUs and quantities cannot be trusted. Nothing in "
+        f"this file was used. Put that value in double quotes, or remove the {mark} from "
+        "it (or give the extra column a header), then try the file again.",
+        file=raw.file,
+        sheet=raw.sheet,
+        row=int(numbers[0]),
+    )
 
 
 def _far_cells(raw: RawTable, far: FarCells) -> Problem:

@@ -12,7 +12,13 @@ import pandas as pd
 
 from removal_batch import prefetch
 from removal_batch.core.fields import column_letter
-from removal_batch.core.raw_table import TEXT, ColumnChoice, RawTable, raw_table_from_rows
+from removal_batch.core.raw_table import (
+    TEXT,
+    ColumnChoice,
+    RawTable,
+    longer_records,
+    raw_table_from_rows,
+)
 from removal_batch.readers import (
     UTF32_BOMS,
     ColumnPicker,
@@ -345,7 +351,7 @@ def read_text(
             raise stray
     if table.height > limits.max_rows + 100:
         raise ReadError("file-too-large", _too_many_rows(table.height, limits))
-    table.file, table.encoding = name, source.encoding
+    table.file, table.encoding, table.delimiter = name, source.encoding, delimiter
     return table
 
 
@@ -479,9 +485,13 @@ def _parse(
         return _parse_ragged(source.text, delimiter, quoting, choice)
     head = np.array([len(r) for r in _split(source.head, delimiter, quoting, limit=200)])
     width = int(head.max(initial=1))
-    if choice is not None and len(_longer_records(head, choice)):
+    if choice is not None and len(longer_records(head, choice.header_row)):
         # Only the csv module tells each record's length: pandas pads the short ones.
         return _parse_ragged(source.text, delimiter, quoting, choice)
+    if choice is None and len(np.unique(head[head > 1])) > 1:
+        # Records of unequal width in a request file: only the csv module tells each one's
+        # length, which shows a record longer than its header (core.shape refuses it).
+        return _parse_ragged(source.text, delimiter, quoting)
     keep = None
     if choice is not None:
         # The columns past the header are read too, to be looked at and dropped.
@@ -533,29 +543,15 @@ def _narrowed(
     if past:
         below = table.cells.iloc[choice.header_row + 1 :]
         filled = np.flatnonzero(below[past].ne("").any(axis=1).to_numpy())
-    longer = np.array([], dtype=np.int64) if widths is None else _longer_records(widths, choice)
+    longer = np.array([], dtype=np.int64)
+    if widths is not None:
+        longer = longer_records(widths, choice.header_row)
     if len(filled) or len(longer):
         message = _shifted(table, choice, filled, longer, widths, delimiter)
         raise ReadError("file-unreadable", message)
     table.cells = table.cells[[c for c in choice.positions if c in table.cells.columns]]
     table.lists = None  # the lists hold every column
     return table
-
-
-def _longer_records(widths: np.ndarray, choice: ColumnChoice) -> np.ndarray:
-    """Positions (counted from the row below the header) of the records with more cells
-    than the header and than most rows: a value holding the delimiter added a cell even
-    where the row's last value is blank, leaving nothing past the header to see. Rows a
-    program padded alike (the header not) are the rows' common width, not a shift."""
-    if choice.header_row >= len(widths):
-        return np.array([], dtype=np.int64)
-    allowed = int(widths[choice.header_row])
-    below = widths[choice.header_row + 1 :]
-    if len(below) >= 2:
-        counts = np.bincount(below)
-        if counts.max() * 2 > len(below):
-            allowed = max(allowed, int(counts.argmax()))
-    return np.flatnonzero(below > allowed)
 
 
 def _shifted(
@@ -645,4 +641,6 @@ def _parse_ragged(
 ) -> RawTable:
     rows = _split(text, delimiter, quoting)
     widths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-    return _narrowed(raw_table_from_rows("", rows), choice, delimiter, widths)
+    table = raw_table_from_rows("", rows)
+    table.record_widths = widths
+    return _narrowed(table, choice, delimiter, widths)
