@@ -211,3 +211,30 @@ def test_no_column_is_told_to_take_the_name_of_one_the_file_has(
     assert said == (
         "Column P 'Notes' is not a column of the Removal Request template; its values are ignored."
     )
+
+
+def test_an_over_request_writes_large_numbers_with_thousands_separators() -> None:
+    """'only 999999 are available (1000000 in the snapshot...)' is hard to read at a
+    glance; every figure of the message is grouped, one line or many at once."""
+    import numpy as np
+    import pandas as pd
+
+    from removal_batch.core.allocation import _exceeds, _exceeds_each
+
+    one = _exceeds("ABC-1", 1_200_000, 999_999, "sellable", 1_000_000)
+    assert one == (
+        "1,200,000 sellable units of SKU 'ABC-1' requested, but only 999,999 are available "
+        "(1,000,000 in the snapshot, 1 already requested by earlier orders)."
+    )
+    many = _exceeds_each(
+        pd.Series(["ABC-1", "B"]),
+        np.array([1_200_000, 3]),
+        np.array([0, 2]),
+        "unsellable",
+        np.array([2_500_000, 2]),
+    )
+    assert many.tolist() == [
+        "1,200,000 unsellable units of SKU 'ABC-1' requested, but only 0 are available "
+        "(2,500,000 in the snapshot, 2,500,000 already requested by earlier orders).",
+        "3 unsellable units of SKU 'B' requested, but only 2 are available (2 in the snapshot).",
+    ]

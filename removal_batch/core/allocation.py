@@ -131,8 +131,8 @@ def allocate_units(
                                 line,
                                 field,
                                 "quantity-capped",
-                                f"{field} for SKU '{skus[i]}' reduced from {asked[kind][i]} "
-                                f"to {give[kind]}: only "
+                                f"{field} for SKU '{skus[i]}' reduced from {asked[kind][i]:,} "
+                                f"to {give[kind]:,}: only "
                                 f"{counted(free[kind][i], word + ' unit')} "
                                 f"{is_are(free[kind][i])} still available.",
                                 str(asked[kind][i]),
@@ -249,9 +249,7 @@ def _exceeds_each(
 
     earlier = in_snapshot - free
     taken = pd.Series(
-        np.where(
-            earlier > 0, ", " + earlier.astype(str) + " already requested by earlier orders", ""
-        )
+        np.where(earlier > 0, ", " + text(earlier) + " already requested by earlier orders", "")
     )
     return (
         text(asked)
@@ -261,10 +259,10 @@ def _exceeds_each(
         + " of SKU '"
         + skus.astype(str)
         + "' requested, but only "
-        + pd.Series(free.astype(str))
+        + text(free)
         + pd.Series(np.where(free == 1, " is", " are"))
         + " available ("
-        + pd.Series(in_snapshot.astype(str))
+        + text(in_snapshot)
         + " in the snapshot"
         + taken
         + ")."
@@ -273,10 +271,10 @@ def _exceeds_each(
 
 def _exceeds(sku: str, asked: int, free: int, word: str, in_snapshot: int) -> str:
     earlier = in_snapshot - free
-    taken = f", {earlier} already requested by earlier orders" if earlier > 0 else ""
+    taken = f", {earlier:,} already requested by earlier orders" if earlier > 0 else ""
     return (
-        f"{counted(asked, word + ' unit')} of SKU '{sku}' requested, but only {free} "
-        f"{is_are(free)} available ({in_snapshot} in the snapshot{taken})."
+        f"{counted(asked, word + ' unit')} of SKU '{sku}' requested, but only {free:,} "
+        f"{is_are(free)} available ({in_snapshot:,} in the snapshot{taken})."
     )
 
 
