@@ -132,7 +132,7 @@ def write_outputs(result: BatchResult, out_dir: Path, with_orders: bool = True) 
             decision.orders["output_file"] = pending.names
             decision.orders["upload_file"] = uploads
         _write_error_reports(result, out_dir / "errors")
-        summary = write_summary(result, out_dir / "summary.json")
+        summary = write_summary(result, out_dir / "summary.json", dry_run=not with_orders)
         checkpoint("summary-written")
         if pending is not None:
             pending.result()  # waits; raises what the writer met
@@ -521,7 +521,9 @@ def run_command(
         from removal_batch.writers.summary import summary_json
 
         # summary.json's own text: built once (0.1 s for a million lines).
-        print_json(outcome.summary if outcome.summary is not None else summary_json(result))
+        print_json(
+            outcome.summary if outcome.summary is not None else summary_json(result, dry_run)
+        )
     else:
         from removal_batch.writers.terminal import print_summary
 

@@ -347,9 +347,15 @@ def test_dry_run_writes_reports_only(tmp_path: Path) -> None:
     assert not (run / "orders").exists()
     assert ledger_orders(root) == []
     assert [p.name for p in (root / "inbox").iterdir()] == ["a.txt"]
+    # Read later, the summary must not pass for a run whose orders went out.
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["dry_run"] is True and [o["id"] for o in summary["orders"]] == ["D1"]
     # It says where the reports are, not "reports and orders" (review H6).
     shown = "".join(proc.stdout.split())  # rich folds a long path anywhere
     assert f"Reports:{run}" in shown and "Reportsandorders" not in shown
+    assert cli("run", str(root)).returncode == 1
+    (issued,) = {p for p in (root / "out").iterdir() if p != run}
+    assert json.loads((issued / "summary.json").read_text())["dry_run"] is False
 
 
 def test_discovery_skips_lock_files_dot_files_and_files_being_written(tmp_path: Path) -> None:

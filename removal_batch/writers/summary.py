@@ -61,7 +61,7 @@ def orders_json(orders: pd.DataFrame) -> str:
     return "[" + ", ".join(records.to_pylist()) + "]"
 
 
-def _sections(result: BatchResult) -> tuple[dict[str, Any], dict[str, Any]]:
+def _sections(result: BatchResult, dry_run: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """summary.json's fields before "orders" and after it."""
     orders = result.decision.orders
     inputs = [
@@ -93,6 +93,9 @@ def _sections(result: BatchResult) -> tuple[dict[str, Any], dict[str, Any]]:
         "started": result.started,
         "finished": result.finished,
         "tool_version": result.tool_version,
+        # A dry run's orders were checked, not written or recorded: whoever reads the
+        # summary later must not take them for issued.
+        "dry_run": dry_run,
         "snapshot": {
             "file": result.snapshot.file,
             "sha256": result.snapshot.sha256,
@@ -119,27 +122,27 @@ def _sections(result: BatchResult) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, after
 
 
-def summary_dict(result: BatchResult) -> dict[str, Any]:
-    before, after = _sections(result)
+def summary_dict(result: BatchResult, dry_run: bool = False) -> dict[str, Any]:
+    before, after = _sections(result, dry_run)
     return {**before, "orders": json.loads(orders_json(result.decision.orders)), **after}
 
 
-def summary_json(result: BatchResult) -> str:
+def summary_json(result: BatchResult, dry_run: bool = False) -> str:
     """Indented for people when small; compact when large (the indenting encoder is pure
     Python and takes seconds on 50,000 orders). Compact text is put together from its
     sections, the orders list built by orders_json."""
     orders = result.decision.orders
     if len(orders) <= 1000:
-        return json.dumps(summary_dict(result), indent=2, ensure_ascii=False)
-    before, after = _sections(result)
+        return json.dumps(summary_dict(result, dry_run), indent=2, ensure_ascii=False)
+    before, after = _sections(result, dry_run)
     head = json.dumps(before, ensure_ascii=False)[:-1]  # without its closing brace
     tail = json.dumps(after, ensure_ascii=False)[1:]  # without its opening brace
     return f'{head}, "orders": {orders_json(orders)}, {tail}'
 
 
-def write_summary(result: BatchResult, path: Path) -> str:
+def write_summary(result: BatchResult, path: Path, dry_run: bool = False) -> str:
     """Write summary.json atomically; returns its text (``--json`` prints the same)."""
-    text = summary_json(result)
+    text = summary_json(result, dry_run)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".summary-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
