@@ -101,6 +101,8 @@ class FileOutcome:
     validation: ValidationResult | None = None
     # Request rows the workbook hides (by hand or by a filter): read like the others.
     hidden_rows: list[int] = field(default_factory=list)
+    # Columns the workbook hides that were read as a field: letter -> field.
+    hidden_columns: dict[str, str] = field(default_factory=dict)
     other_request_sheets: list[str] = field(default_factory=list)
     sheet_hidden: bool = False
     # Reported without being read (a name that is not text, a broken link...): a run does
@@ -556,6 +558,11 @@ def read_request(
     if len(raw.hidden_rows):
         sources = table.rows["source_row"].to_numpy()
         outcome.hidden_rows = sources[np.isin(sources, raw.hidden_rows)].astype(int).tolist()
+    if len(raw.hidden_columns):
+        hidden = {column_letter(int(c)) for c in raw.hidden_columns}
+        outcome.hidden_columns = {
+            letter: name for name, letter in table.field_columns.items() if letter in hidden
+        }
     outcome.problems = found
     return outcome
 

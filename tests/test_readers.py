@@ -1252,6 +1252,39 @@ def test_a_damaged_sheet_cannot_make_the_padding_scan_quadratic() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+def test_columns_hidden_in_excel_are_read_and_named(tmp_path: Path, inventory: Path) -> None:
+    """A hidden column is read like the others: a quantity or an address no one looking
+    at the sheet sees would be sent. The terminal and summary.json name the hidden columns
+    read as a field (a hidden column of notes is nobody's concern)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from removal_batch.cli import main
+
+    header = [*REQUEST_HEADER, "Notes"]
+    lines = [{**ROW, "MerchantSKU": "SKU-4", "SellableQuantity": "3", "Notes": "x"}]
+    path = _workbook(tmp_path / "c.xlsx", request_rows(lines, header=header))
+    book = openpyxl.load_workbook(path)
+    sheet = book["Removal Request"]
+    sellable = header.index("SellableQuantity") + 1
+    for index in (sellable, len(header)):  # N, and P (Notes)
+        sheet.column_dimensions[openpyxl.utils.get_column_letter(index)].hidden = True
+    book.save(path)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["check", str(path), "--inventory", str(inventory), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads((out / "summary.json").read_text())["inputs"]
+    assert entry["hidden_columns"] == {"N": "SellableQuantity"}
+    said = " ".join(result.output.split())
+    assert (
+        "c.xlsx: column N (SellableQuantity) is hidden in the workbook, and was read like "
+        "every other column. Unhide it to see what was sent." in said
+    )
+
+
 def test_rows_hidden_in_excel_are_read_and_named(tmp_path: Path, inventory: Path) -> None:
     """Hidden rows (by hand or by a filter) are in the file: they are checked and sent like
     the others, and the terminal and summary.json name them, since a user may have hidden

@@ -83,6 +83,7 @@ class RawTable:
         far_cells: FarCells | None = None,
         date_cells: np.ndarray | None = None,
         scaled_cells: dict[tuple[int, int], str] | None = None,
+        hidden_columns: np.ndarray | None = None,
     ) -> None:
         if cells is None and lists is None:
             raise ValueError("a RawTable needs its cells, or their rows as lists")
@@ -96,6 +97,10 @@ class RawTable:
         self._width = len(lists[0]) if lists else 0
         # Rows the workbook hides (row numbers as the user sees them); read all the same.
         self.hidden_rows = hidden_rows if hidden_rows is not None else np.zeros(0, np.int64)
+        # Columns the workbook hides (from 0 for A); read all the same.
+        self.hidden_columns = (
+            hidden_columns if hidden_columns is not None else np.zeros(0, np.int64)
+        )
         # A workbook's other sheets that hold a whole request table, and were not read.
         self.other_request_sheets = other_request_sheets or []
         # The sheet read is hidden in the workbook (a "Removal Request" sheet is read all

@@ -307,6 +307,8 @@ class SheetExtras:
     # Numeric cells whose format shows another number (5000 as 5, 0.05 as 5%): 0-based
     # sheet row and column -> what the format does, in words.
     scaled: dict[tuple[int, int], str] = field(default_factory=dict)
+    # Columns the sheet hides (from 0 for A): read all the same.
+    hidden_columns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def sheet_extras(path: Path, sheet: str) -> SheetExtras:
@@ -342,6 +344,7 @@ def sheet_extras(path: Path, sheet: str) -> SheetExtras:
             _unvalued_cells(data, stale),
             totals_rows=totals,
             scaled=scaled,
+            hidden_columns=_hidden_columns(data),
         )
     except Exception:  # noqa: BLE001 - see the module's docstring: values stay calamine's
         return SheetExtras()
@@ -446,6 +449,31 @@ def _hidden_rows(data: bytes) -> np.ndarray:
         if number is not None:
             rows.append(int(number.group(1)))
     return np.asarray(rows, dtype=np.int64)
+
+
+_HIDDEN_COLUMNS = re.compile(
+    rb'<(?:[A-Za-z_][\w.-]{0,64}:)?col\s[^<>]{0,1024}?\bhidden="(?:1|true)"[^<>]{0,1024}>'
+)
+_COLUMN_SPAN = re.compile(rb'\bmin="([0-9]{1,5})"[^<>]{0,1024}?\bmax="([0-9]{1,5})"')
+# Past the last column a sheet may have (XFD): a <col> span beyond it is not read.
+_LAST_COLUMN = 16_384
+
+
+def _hidden_columns(data: bytes) -> np.ndarray:
+    """Columns (from 0 for A) of the <col min max hidden="1"> spans in the sheet's <cols>,
+    which come before its cells: a hidden column is read like the others."""
+    cols_end = data.find(b"<sheetData")
+    head = data if cols_end < 0 else data[:cols_end]
+    if b'hidden="' not in head:
+        return np.zeros(0, dtype=np.int64)
+    spans = []
+    for match in _HIDDEN_COLUMNS.finditer(head):
+        span = _COLUMN_SPAN.search(match.group(0))
+        if span is not None:
+            first, last = int(span.group(1)), min(int(span.group(2)), _LAST_COLUMN)
+            if 1 <= first <= last:
+                spans.append(np.arange(first - 1, last, dtype=np.int64))
+    return np.unique(np.concatenate(spans)) if spans else np.zeros(0, dtype=np.int64)
 
 
 _PREFIX = rb"(?:[A-Za-z_][\w.-]{0,64}:)?"

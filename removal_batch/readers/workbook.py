@@ -624,6 +624,7 @@ def _read_workbook_here(
         sheet=chosen,
         encoding="",
         hidden_rows=extras.hidden_rows,
+        hidden_columns=extras.hidden_columns,
         other_request_sheets=others,
         sheet_hidden=chosen_hidden,
         merged=merged if merged is not None else extras.merged,

@@ -77,6 +77,7 @@ def _sections(result: BatchResult, dry_run: bool) -> tuple[dict[str, Any], dict[
             "status": f.status,
             "counts_by_code": f.counts_by_code(),
             "hidden_rows": [list(run) for run in row_runs(f.hidden_rows)],
+            "hidden_columns": f.hidden_columns,
             "other_request_sheets": f.other_request_sheets,
             "sheet_hidden": f.sheet_hidden,
         }

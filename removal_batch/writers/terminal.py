@@ -137,6 +137,18 @@ def hidden_rows_line(name: str, rows: list[int]) -> str:
     )
 
 
+def hidden_columns_line(name: str, columns: dict[str, str]) -> str:
+    """A column the workbook hides is read like the others: quantities or an address no
+    one looking at the sheet can see would be sent."""
+    said = ", ".join(f"{letter} ({field})" for letter, field in sorted(columns.items()))
+    one = len(columns) == 1
+    return (
+        f"{name}: column{'' if one else 's'} {said} {'is' if one else 'are'} hidden in the "
+        f"workbook, and {'was' if one else 'were'} read like every other column. Unhide "
+        f"{'it' if one else 'them'} to see what was sent."
+    )
+
+
 def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -> None:
     """Every text that comes from the user's files (names, cells, messages quoting them)
     goes out as rich Text, never through rich's markup: a file named '[bold]x.txt' would
@@ -191,6 +203,9 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
             console.print(Text(visible(said), style="yellow"))
         if f.hidden_rows:
             console.print(Text(visible(hidden_rows_line(f.name, f.hidden_rows)), style="yellow"))
+        if f.hidden_columns:
+            said = hidden_columns_line(f.name, f.hidden_columns)
+            console.print(Text(visible(said), style="yellow"))
     if len(shown) < len(files):
         in_table = {id(f) for f in shown}
         rest = [f for f in files if id(f) not in in_table]
