@@ -101,6 +101,28 @@ def test_a_default_address_on_the_blocked_list_is_refused() -> None:
     ]
 
 
+def test_a_german_default_address_on_the_blocked_list_is_refused_however_spelled() -> None:
+    """Straße typed as Str. is the same street: the blocked Amazon site went unnoticed."""
+    leipzig = {
+        "AddressName": "Lager Nord",
+        "AddressFieldOne": "Amazonstr. 1",
+        "AddressCity": "Leipzig",
+        "AddressPostalCode": "04347",
+        "AddressCountryCode": "DE",
+        "ContactPhoneNumber": "0341 1234567",
+    }
+    blocked = [{"AddressFieldOne": "Amazonstraße 1", "AddressPostalCode": "04347"}]
+    found = problems(leipzig, marketplace="DE", blocked_addresses=blocked)
+    assert found == [
+        "The address of order [default_address] ('Amazonstr. 1') is a fulfillment center on "
+        "the blocked list. Removal orders cannot be sent to another Amazon site; give your "
+        "own address."
+    ]
+    beach = {**leipzig, "AddressFieldOne": "Am Strand 1"}
+    street = [{"AddressFieldOne": "Am Straße 1"}]
+    assert problems(beach, marketplace="DE", blocked_addresses=street) == []
+
+
 def test_an_italian_province_code_in_the_default_address_is_no_us_territory() -> None:
     """Parma's province is PR: an Italian seller's default address was refused as Puerto
     Rico, and every run stopped (a review's finding)."""

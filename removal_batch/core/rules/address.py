@@ -365,13 +365,33 @@ def address_territory(
     )
 
 
+# The German street word however it is written: Straße (STRASSE in capitals), Strasse, Str.
+# or Str, alone or ending the street's name ("Amazonstraße"). Only where no letter follows,
+# so Strand, Strasser Weg and Straßenbahn stay as they are. A letter: \w but no digit or _.
+_LETTER = r"[^\W\d_]"
+_STRASSE = rf"(?:STRASSE|STR)(?!{_LETTER})"
+
+
+def _german_street(upper: pd.Series) -> pd.Series:
+    """One spelling of the German street word, joined to the name before it: "Amazon
+    Straße 1", "Amazon-Str. 1" and "Amazonstrasse 1" all as AMAZONSTR 1 (capitals,
+    punctuation already spaces)."""
+    joined = upper.str.replace(rf"(?<={_LETTER})\s*{_STRASSE}", "STR", regex=True)
+    alone = joined.str.replace(r"\bSTRASSE(?![^\W\d_])", "STR", regex=True)
+    # "Amazonstraße1": the number apart, as it is typed after "Amazonstraße ".
+    return alone.str.replace(rf"(?<={_LETTER}STR)(?=\d)", " ", regex=True)
+
+
 def _normal_address(values: pd.Series) -> pd.Series:
     """Address text as compared: capitals, punctuation as spaces, one space between words,
-    the usual abbreviations (BOULEVARD -> BLVD); full-width digits and letters ("４２５５")
-    as plain ones, invisible characters dropped. Made once per distinct value."""
+    the usual abbreviations (BOULEVARD -> BLVD, Straße -> STR); full-width digits and
+    letters ("４２５５") as plain ones, invisible characters dropped. Made once per
+    distinct value."""
     codes, distinct = pd.factorize(values)
     text = _plain_letters(distinct)
-    words = text.str.upper().str.replace(r"[^\w\s]", " ", regex=True).str.split()
+    # upper() writes ß as SS, but leaves the capital ẞ.
+    upper = text.str.upper().str.replace("\u1e9e", "SS", regex=False)
+    words = _german_street(upper.str.replace(r"[^\w\s]", " ", regex=True)).str.split()
     normal = words.map(lambda ws: " ".join(SPELLINGS.get(w, w) for w in ws)).to_numpy(object)
     return pd.Series(
         np.where(codes >= 0, normal[codes] if len(normal) else "", ""), index=values.index
