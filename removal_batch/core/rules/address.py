@@ -34,12 +34,29 @@ ADDRESS_LINES = ("AddressFieldOne", "AddressFieldTwo", "AddressFieldThree")
 # an underscore or a slash (P/O Box). The O may be typed as a zero ("P.0. Box"). It ends
 # where no letter follows, so "PO Box7" is one and "12 Poblano Way" is not.
 _SEP = r"[\s.,_/-]*"
+# A box number: "12", "#12", "No. 12", "Nº 12", "n° 12".
+_BOX_NUMBER = rf"(?:#|n[o°º]?\.?)?{_SEP}\d"
+# PO boxes in other languages: the words themselves (Postfach, Postbus, Boîte postale,
+# Casella postale, Case postale, Caixa postal, Apartado de correos), and abbreviations
+# only before a box number, as they are other things alone: BP is a petrol company,
+# "Apartado" a Colombian town. A "C.P." box has at most four digits: "C.P. 28001" is a
+# Spanish or Mexican postal code (código postal). Each ends where no letter follows, so
+# "Postfachstraße" (a street's name), "Apartamento" and "Apt 4" are no boxes.
+_FOREIGN_BOX = (
+    r"post(?:fach|bus|boks)"
+    rf"|bo[iî]te{_SEP}postale|cas(?:ella|e){_SEP}postale|caixa{_SEP}postal"
+    rf"|apartado{_SEP}(?:de{_SEP}correos|postal|a[eé]reo)|apdo"
+    rf"|apartado{_SEP}{_BOX_NUMBER}|b{_SEP}p{_SEP}{_BOX_NUMBER}"
+    r"|c(?:\.\s*|\s)?p(?:\.\s*|\s+)(?:n[o°º]?\.?\s*)?\d{1,4}(?!\d)"
+)
 # A line that starts with "Box 12" is a box too (a rural route's, a post office's).
 PO_BOX = re.compile(
     # A zero for the O only before a whole "box": P0B 1A0 is an Ontario postal code.
     rf"\b(?:p{_SEP}(?:o{_SEP}(?:b(?:ox|x)?|drawer)|0{_SEP}b(?:ox|x))"
-    rf"|post(?:al)?{_SEP}(?:office{_SEP})?b(?:ox|x))(?![a-z])"
-    r"|^\s*box\s*#?\s*\d",
+    rf"|post(?:al)?{_SEP}(?:office{_SEP})?b(?:ox|x)|{_FOREIGN_BOX})(?![^\W\d_])"
+    r"|^\s*box\s*#?\s*\d"
+    # Japanese 私書箱 (a post-office box), written without spaces: "中央郵便局私書箱12号".
+    r"|\u79c1\u66f8\u7bb1",
     re.IGNORECASE,
 )
 # A city that starts with the word APO, FPO or DPO however it is dotted or spaced ("APO AE",
