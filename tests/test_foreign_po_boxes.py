@@ -34,6 +34,10 @@ BOXES = [
     "Caixa Postal 123",
     "\uff30\uff4f\uff53\uff54\uff46\uff41\uff43\uff48 12",  # full-width letters
     "\u4e2d\u592e\u90f5\u4fbf\u5c40\u79c1\u66f8\u7bb1\u7b2c12\u53f7",  # 中央郵便局私書箱第12号
+    "GPO Box 1234",
+    "G.P.O. Box 99",
+    "Locked Bag 2000",
+    "Private Bag 92019",
 ]
 STREETS = [
     "Bpstraße 5",
@@ -52,6 +56,9 @@ STREETS = [
     "Apartado, Antioquia",
     "Via Capri 3",
     "Case 12",
+    "12 Gpo Street",
+    "Locked Bag Rd 4",
+    "Privatebag Lane",
 ]
 
 
