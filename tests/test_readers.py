@@ -1631,6 +1631,22 @@ def test_an_ods_reads_as_it_shows_zeros_errors_and_hidden_rows(tmp_path: Path, c
     assert codes_at(result) == {(3, letter, "value-not-integer")}
 
 
+def test_an_ods_column_hidden_is_named_when_read_as_a_field(tmp_path: Path, check) -> None:
+    """As in an .xlsx: a column the sheet collapses is read, and named when it is a field."""
+    header = request_rows([])[0]
+    sellable = header.index("SellableQuantity")
+    columns = (
+        f'<table:table-column table:number-columns-repeated="{sellable}"/>'
+        '<table:table-column table:visibility="collapse"/>'
+        '<table:table-column table:number-columns-repeated="4"/>'
+    )
+    rows = _ods_row(_request_cells({h: h for h in header})) + _ods_row(_request_cells(ROW))
+    result = check(_ods(tmp_path / "c.ods", columns + rows))
+    (outcome,) = result.files
+    assert outcome.hidden_columns == {"N": "SellableQuantity"}
+    assert result.decision.lines["sku"].tolist() == [ROW["MerchantSKU"]]
+
+
 def test_an_ods_zip_plus_four_reads_as_it_shows() -> None:
     """An .ods number in a 00000-0000 format shows 02134-1234 (and 12345-6789), as
     README promises for any format of zeros; only a text led by a zero was taken, and

@@ -33,6 +33,7 @@ _CALC_EXT = "urn:org:documentfoundation:names:experimental:calc:xmlns:calcext:1.
 _ROW, _CELL = f"{{{_TABLE}}}table-row", f"{{{_TABLE}}}table-cell"
 _COVERED = f"{{{_TABLE}}}covered-table-cell"
 _SHEET = f"{{{_TABLE}}}table"
+_COLUMN = f"{{{_TABLE}}}table-column"
 # A float cell shown with leading zeros, an error's text, a hidden row, a merged cell, or a
 # number shown as another (a percentage; a format dividing by a thousand): without one of
 # them the walk is skipped.
@@ -176,6 +177,8 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
     columns: list[int] = []
     texts: list[str] = []
     hidden: list[np.ndarray] = []
+    hidden_columns: list[np.ndarray] = []
+    next_column = 0  # of the next <table:table-column>
     merged: list[tuple[int, int, int, int]] = []
     scaled: dict[tuple[int, int], str] = {}
     row_scaled: list[tuple[int, str]] = []  # this row's: column, how
@@ -194,7 +197,13 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
             if event == "end" and tag in (_CELL, _COVERED, _ROW):
                 element.clear()
             continue
-        if tag == _ROW and event == "start":
+        if tag == _COLUMN and event == "start":
+            repeat = int(element.get(f"{{{_TABLE}}}number-columns-repeated", "1"))
+            if element.get(f"{{{_TABLE}}}visibility") in ("collapse", "filter"):
+                span = min(repeat, _MOST_REPEATS)
+                hidden_columns.append(np.arange(next_column, next_column + span))
+            next_column += repeat
+        elif tag == _ROW and event == "start":
             column = 0
             row_starts = len(rows)  # this row's cells are placed from here
             row_scaled = []
@@ -238,6 +247,9 @@ def _walk(data: bytes, sheet: str) -> SheetExtras:
     hidden_rows = np.concatenate(hidden) if hidden else np.zeros(0, dtype=np.int64)
     return SheetExtras(
         hidden_rows=hidden_rows.astype(np.int64),
+        hidden_columns=(
+            np.concatenate(hidden_columns) if hidden_columns else np.zeros(0, dtype=np.int64)
+        ).astype(np.int64),
         unvalued=cell_texts(rows, columns, texts),
         merged=np.array(merged, dtype=np.int64).reshape(-1, 4) if merged else None,
         scaled=scaled,
