@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import INVENTORY_HEADER, RETURN_ADDRESS, request_rows, write_delimited
 from invariants import check_written_outputs, read_back
+from workspace_helpers import HEADER, age, cli, make_workspace, published_orders
 
 import removal_batch.writers.order_files as order_files
 from removal_batch.app import write_outputs
@@ -280,3 +282,107 @@ def test_every_order_is_written_with_its_own_disposition_and_address(
             assert len(rows) == 2
             for field, value in want.items():
                 assert rows[field].tolist() == [value, value], (order_id, field)
+
+
+def _snapshot_csv(path: Path, skus: list[tuple[str, str, int]]) -> Path:
+    """A snapshot saved as .csv (a quoted cell there may hold a tab or a line break)."""
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(INVENTORY_HEADER)
+        for sku, fnsku, sellable in skus:
+            writer.writerow([sku, fnsku, "", "", str(sellable), "0", "0"])
+    return path
+
+
+def _request(path: Path, rows: list[list[str]]) -> Path:
+    """A request file (.csv or .xlsx, by ``path``) with the columns of workspace_helpers."""
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        assert sheet is not None
+        for row in [HEADER, *rows]:
+            sheet.append(row)
+        book.save(path)
+    else:
+        with path.open("w", newline="", encoding="utf-8") as out:
+            csv.writer(out).writerows([HEADER, *rows])
+    return age(path)
+
+
+@pytest.mark.parametrize("mark", ["\t", "\n", "\r\n", "\u2028"])
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_sku_holding_a_tab_or_line_break_is_refused_not_rewritten(
+    tmp_path: Path, mark: str, suffix: str
+) -> None:
+    """'AB<tab>C' written as 'AB C' is another SKU: here one the snapshot lists too, so the
+    two lines of one order asked for 10 units of 'AB C', which has 5."""
+    inventory = _snapshot_csv(
+        tmp_path / "inventory.csv", [(f"AB{mark}C", "X1", 5), ("AB C", "X2", 5)]
+    )
+    rows = [["R1", "Disposal", f"AB{mark}C", "5", "0"], ["R1", "", "AB C", "5", "0"]]
+    request = _request(tmp_path / f"r{suffix}", rows)
+    result = run_batch([request], inventory, Settings())
+    problems = result.problems
+    refused = problems[problems["code"].eq("sku-unknown")]
+    assert refused["row"].tolist() == [2] and refused["column"].tolist() == ["C"]
+    said = refused["message"].iloc[0]
+    assert ("a tab" if mark == "\t" else "a line break") in said and "Alt+Enter" in said
+    assert result.exit_code == 1 and result.decision.orders.empty
+    out = tmp_path / "out"
+    write_outputs(result, out)
+    assert not list((out / "upload").glob("*.txt"))
+    # With --allow-partial only the line of the SKU as it is listed is sent.
+    partial = run_batch([request], inventory, Settings(allow_partial=True))
+    assert partial.decision.lines["sku"].tolist() == ["AB C"]
+    assert partial.decision.lines["sellable"].tolist() == [5]
+
+
+def test_an_fnsku_of_a_snapshot_sku_holding_a_tab_is_refused(tmp_path: Path) -> None:
+    inventory = _snapshot_csv(tmp_path / "inventory.csv", [("AB\tC", "X1", 5), ("AB C", "X2", 5)])
+    request = write_delimited(
+        tmp_path / "r.txt",
+        [
+            ["MerchantRemovalOrderID", "RemovalDisposition", "FNSKU"] + HEADER[3:],
+            ["R1", "Disposal", "X1", "5", "0"],
+        ],
+    )
+    result = run_batch([request], inventory, Settings())
+    refused = result.problems[result.problems["code"].eq("sku-unknown")]
+    assert refused["column"].tolist() == ["C"]
+    assert "FNSKU 'X1' is the FNSKU of SKU 'AB[tab]C'" in refused["message"].iloc[0]
+    assert result.decision.orders.empty
+
+
+def test_the_writer_never_rewrites_a_sku_or_an_order_id(tmp_path: Path) -> None:
+    """A SKU or order id holding a tab that got past the rules stops the writing: written
+    with a space, it would name another SKU (or order)."""
+    lines = pd.DataFrame(
+        {"order_id": ["R1"], "sku": ["AB\tC"], "sellable": [1], "unsellable": [0]}
+    ).astype({"order_id": TEXT, "sku": TEXT})
+    with pytest.raises(ValueError, match="SKU holding a tab"):
+        order_files.item_lines(lines)
+    lines = lines.assign(order_id=pd.array(["R\n1"], dtype=TEXT), sku=pd.array(["C"], dtype=TEXT))
+    orders = pd.DataFrame({name: [""] for name in ORDER_FIELDS[2:]}, dtype=TEXT).assign(
+        order_id=lines["order_id"], disposition=pd.array(["Disposal"], dtype=TEXT), lines=[1]
+    )
+    with pytest.raises(ValueError, match="order id holding a tab"):
+        order_files.write_upload_files(orders, lines, tmp_path / "upload", 10)
+    with pytest.raises(ValueError, match="order id holding a tab"):
+        order_files.order_file_layout(orders, lines)
+
+
+def test_a_sku_holding_a_tab_is_refused_by_a_workspace_run(tmp_path: Path) -> None:
+    """End to end: `run` on a workspace whose snapshot (.csv) lists 'AB<tab>C' and 'AB C'."""
+    root = make_workspace(tmp_path / "ws")
+    (root / "inventory" / "inventory.txt").unlink()
+    age(_snapshot_csv(root / "inventory" / "inventory.csv", [("AB\tC", "", 5), ("AB C", "", 5)]))
+    rows = [["R1", "Disposal", "AB\tC", "5", "0"], ["R1", "", "AB C", "5", "0"]]
+    _request(root / "inbox" / "r.csv", [*rows, ["R2", "Disposal", "AB\nC", "1", "0"]])
+    done = cli("run", str(root))
+    assert done.returncode == 1, done.stderr
+    assert published_orders(root) == []
+    (run,) = [p for p in (root / "out").iterdir() if not p.name.startswith(".")]
+    report = (run / "errors" / "r.csv.errors.csv").read_text(encoding="utf-8-sig")
+    assert report.count(",sku-unknown,error,") == 2 and "AB[tab]C" in report

@@ -392,6 +392,8 @@ def test_a_country_or_state_written_out_gets_its_code(
         ("\uff33\uff2b\uff35-4", "written plainly it is 'SKU-4'", "Check the spelling"),
         # A cell wrapped with Alt+Enter, as Excel saves it: quoted, with a line break.
         ('"SKU-\n4"', "written plainly it is 'SKU-4'", "Check the spelling"),
+        # A tab pasted into a quoted cell, with no listed SKU in it: the tab is named.
+        ('"SKU-\t9"', "It holds a tab, which a tab-delimited upload file cannot", "spelling"),
         # Two slips at once: no one explanation fits, so the general advice.
         ("\u200dabc-1", "Check the spelling", "Did you mean"),
         # Excel's display of 123456789012, saved into a CSV: no SKU can be guessed back.

@@ -1,9 +1,12 @@
 """Order files for Amazon: one feed file per order, and table-shape bulk upload files.
 
 Both are tab-delimited UTF-8 text with no quoting (Amazon's flat files have none), so
-tabs and line breaks of every kind inside a value are turned into spaces; only a value
-that starts with a double quote is quoted, as Excel would write it. Lines are joined
-with Arrow's compute kernels: a million lines must not mean a million Python steps.
+tabs and line breaks of every kind inside free text (an address, a note) are turned into
+spaces. A SKU or an order id is never changed: written otherwise it would name another
+one, so the rules refuse one holding a tab or a line break, and one reaching here stops
+the writing. Only a value that starts with a double quote is quoted, as Excel would write
+it. Lines are joined with Arrow's compute kernels: a million lines must not mean a million
+Python steps.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ import pyarrow.compute as pc
 from removal_batch import forking
 from removal_batch.core.fields import (
     ADDRESS_FIELDS,
+    FLAT_BREAKS,
     ITEM_FIELDS,
     ORDER_FIELDS,
     arrow_strings,
+    may_hold_breaks,
     single_array,
     text_buffer,
 )
@@ -36,40 +41,33 @@ ITEM_HEADER = "\t".join(ITEM_FIELDS)
 UPLOAD_HEADER = list(ORDER_FIELDS + ITEM_FIELDS)
 # Fields a Disposal (or Liquidations) order leaves out: Amazon keeps what it removes.
 RETURN_ONLY = frozenset(ADDRESS_FIELDS)
-# A tab, NUL, and every character a reader may take for a line break: besides CR and LF,
-# the ones Python's splitlines and Unicode-aware readers split on (vertical tab, form feed,
-# the file/group/record separators, NEL, and the line and paragraph separators).
-BREAKS = "[\t\r\n\x00\x0b\x0c\x1c\x1d\x1e\u0085\u2028\u2029]+"
-_BREAK_BYTES = (0, 9, 10, 11, 12, 13, 28, 29, 30)
+BREAKS = FLAT_BREAKS + "+"
 
 
-def _may_hold_breaks(array: pa.Array) -> bool:
-    """Whether the text holds a tab, NUL or line break of any kind, read off Arrow's data
-    buffer in numpy passes (a regular expression over a million SKUs takes 0.15 s). The
-    buffer may hold bytes of values outside a slice: a false alarm costs the exact test,
-    never a wrong answer."""
-    data = array.buffers()[2]
-    if data is None or data.size == 0:
-        return False
-    raw = np.frombuffer(data, dtype=np.uint8)
-    if np.isin(raw[raw < 31], _BREAK_BYTES).any():
-        return True
-    if raw.max() < 0x80:  # ASCII only (most columns): no multi-byte break
-        return False
-    # NEL is C2 85 in UTF-8; the line and paragraph separators E2 80 A8 and E2 80 A9.
-    lead = np.flatnonzero(raw[:-1] == 0xC2)
-    if (raw[lead + 1] == 0x85).any():
-        return True
-    lead = np.flatnonzero(raw[:-2] == 0xE2)
-    return bool(((raw[lead + 1] == 0x80) & ((raw[lead + 2] | 1) == 0xA9)).any())
+def _strings(values: pd.Series) -> pa.Array:
+    # pandas may hold text as large_string; the joins below need one string type.
+    return single_array(pc.fill_null(pc.cast(arrow_strings(values), pa.string()), ""))
 
 
 def _flat(values: pd.Series) -> pa.Array:
     """Text with no tab or line break in it (those would break the flat file)."""
-    # pandas may hold text as large_string; the joins below need one string type.
-    array = single_array(pc.fill_null(pc.cast(arrow_strings(values), pa.string()), ""))
-    if _may_hold_breaks(array):
+    array = _strings(values)
+    if may_hold_breaks(array):
         array = single_array(pc.replace_substring_regex(array, BREAKS, " "))
+    return _quoted(array)
+
+
+def _exact(values: pd.Series, what: str) -> pa.Array:
+    """An identifier (SKU, order id) as it is: Amazon matches it exactly, so it is never
+    rewritten. One holding a tab or a line break is refused by the rules (sku-unknown,
+    order-id-invalid); finding one here is a bug, stopped before a wrong file is written."""
+    array = _strings(values)
+    if may_hold_breaks(array) and pc.any(pc.match_substring_regex(array, FLAT_BREAKS)).as_py():
+        raise ValueError(f"a {what} holding a tab or a line break reached the order files")
+    return _quoted(array)
+
+
+def _quoted(array: pa.Array) -> pa.Array:
     # A value starting with a double quote would open a quoted field for any reader that
     # honours quotes (Excel, ours), swallowing the lines after it. Such a value is written
     # the way Excel's "Text (Tab delimited)" export writes it: quoted, quotes doubled.
@@ -93,7 +91,9 @@ def item_lines(lines: pd.DataFrame) -> pa.Array:
     """Each line's "sku<TAB>sellable<TAB>unsellable<LF>": the same text ends every row of
     both kinds of file, so it is built once for both."""
     return _join(
-        _flat(lines["sku"]), _numbers(lines["sellable"]), _numbers(lines["unsellable"], "\n")
+        _exact(lines["sku"], "SKU"),
+        _numbers(lines["sellable"]),
+        _numbers(lines["unsellable"], "\n"),
     )
 
 
@@ -175,7 +175,7 @@ def order_file_layout(
     is_return = orders["disposition"].eq("Return").to_numpy()
     head = [
         pc.binary_join_element_wise(
-            "MerchantRemovalOrderID\t", _flat(orders["order_id"]), "\n", ""
+            "MerchantRemovalOrderID\t", _exact(orders["order_id"], "order id"), "\n", ""
         ),
         pc.binary_join_element_wise("RemovalDisposition\t", _flat(orders["disposition"]), "\n", ""),
     ]
@@ -322,7 +322,7 @@ def write_upload_files(
     position, line_text = _grouped_items(orders, lines, items)
     # The order fields are joined once per order, then repeated on each of its lines.
     order_text = _join(
-        _flat(orders["order_id"]),
+        _exact(orders["order_id"], "order id"),
         _flat(orders["disposition"]),
         *[_flat(orders[name]) for name in ORDER_FIELDS[2:]],
     )

@@ -17,7 +17,14 @@ from removal_batch.core.checks import (
     UNSAVED_FORMULA,
     is_whole_number,
 )
-from removal_batch.core.fields import INVISIBLE, arrow_strings, strip_text
+from removal_batch.core.fields import (
+    FLAT_BREAKS,
+    INVISIBLE,
+    arrow_strings,
+    may_hold_breaks,
+    single_array,
+    strip_text,
+)
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.inventory import Snapshot
 from removal_batch.core.raw_table import SPREADSHEET_ERROR
@@ -101,10 +108,15 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     SKUs are value-missing."""
     # A SKU cell that already failed a check (too long) is not looked up again.
     unknown = lines["sku"].ne("") & (lines["sku_pos"] < 0) & ~lines["sku_cell_error"]
+    # One holding a tab or a line break cannot be uploaded even where the snapshot lists it.
+    broken = holds_breaks(lines["sku"]) & (lines["sku_pos"] >= 0) & ~lines["sku_cell_error"]
     by_fnsku = lines["MerchantSKU"].eq("") & lines["FNSKU"].ne("")
     # One column is filtered, not the whole frame of lines (a tenth of the time).
     plain = lines.loc[unknown & ~by_fnsku, "MerchantSKU"]
     advice = _near_miss_hint(plain, snapshot)
+    odd = advice.eq("") & holds_breaks(plain)
+    if odd.any():
+        advice[odd] = " It holds " + _breaks_held(plain[odd]) + BREAK_ADVICE
     advice = advice.mask(advice.eq(""), " Check the spelling, or use a newer snapshot.")
     # A SKU Excel turned into a number or a date cannot be guessed back: other advice.
     for pattern, instead in EXCEL_MANGLED:
@@ -117,7 +129,78 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
             "FNSKU '" + missing_fnsku + "' is not in the inventory snapshot " + snapshot.file + "."
         )
         parts.append(findings(missing_fnsku.index, "FNSKU", "sku-unknown", message, missing_fnsku))
+    if broken.any():
+        parts += _broken_sku_findings(lines[broken], snapshot)
     return concat_findings(parts)
+
+
+def holds_breaks(values: pd.Series) -> pd.Series:
+    """Which values hold a tab, a NUL or a line break of any kind (what a tab-delimited
+    upload file cannot carry). The exact test only when a byte scan finds one."""
+    if values.empty or not may_hold_breaks(single_array(arrow_strings(values))):
+        return pd.Series(False, index=values.index)
+    found = values.str.contains(FLAT_BREAKS, regex=True)
+    return found.fillna(False).astype(bool)
+
+
+# Why a SKU holding a tab or a line break is refused, and what to do.
+BREAK_WHY = (
+    ", which a tab-delimited upload file cannot carry (a tab starts a new column, a line "
+    "break a new row); written any other way it would be another SKU."
+)
+BREAK_ADVICE = (
+    BREAK_WHY + " Delete it from the cell (in Excel a line break is typed with Alt+Enter) "
+    "and type the SKU exactly as Seller Central lists it."
+)
+
+
+def _breaks_held(skus: pd.Series) -> pd.Series:
+    """ "a tab", "a line break" or both: what each SKU holds."""
+    tab = skus.str.contains("\t", regex=False).fillna(False).astype(bool)
+    other = skus.str.replace("\t", "", regex=False).str.contains(FLAT_BREAKS, regex=True)
+    other = other.fillna(False).astype(bool)
+    return pd.Series(
+        np.where(tab & other, "a tab and a line break", np.where(tab, "a tab", "a line break")),
+        index=skus.index,
+    )
+
+
+def _broken_sku_findings(lines: pd.DataFrame, snapshot: Snapshot) -> list[pd.DataFrame]:
+    """Lines whose SKU, listed in the snapshot, holds a tab or a line break: the upload
+    file cannot carry it (a tab starts the next column, a line break the next row), and
+    writing it as a space would send another SKU, one that may be listed too and so escape
+    that SKU's available units. No Amazon SKU holds one: the snapshot's SKU is wrong too
+    (a .csv or .xlsx report edited by hand)."""
+    sku = lines["sku"]
+    what = _breaks_held(sku)
+    shown = sku.str.replace("\t", "[tab]", regex=False).str.replace(
+        FLAT_BREAKS, "[line break]", regex=True
+    )
+    by_fnsku = lines["MerchantSKU"].eq("")
+    parts = []
+    typed = lines[~by_fnsku]
+    if len(typed):
+        at = typed.index
+        message = "SKU '" + shown[at] + "' holds " + what[at] + BREAK_ADVICE
+        parts.append(findings(at, "MerchantSKU", "sku-unknown", message, typed["MerchantSKU"]))
+    owned = lines[by_fnsku]
+    if len(owned):
+        at = owned.index
+        message = (
+            "FNSKU '"
+            + owned["FNSKU"]
+            + "' is the FNSKU of SKU '"
+            + shown[at]
+            + "' in the inventory snapshot "
+            + snapshot.file
+            + ", and that SKU holds "
+            + what[at]
+            + BREAK_WHY
+            + " Give the MerchantSKU exactly as Seller Central lists it, or download the "
+            "snapshot again."
+        )
+        parts.append(findings(at, "FNSKU", "sku-unknown", message, owned["FNSKU"]))
+    return parts
 
 
 # SKUs Excel changed as they were typed, and what to tell the user: a long number shown
