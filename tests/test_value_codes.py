@@ -1163,3 +1163,61 @@ def test_an_identifier_excel_changed_says_what_happened(
     problems = result.problems
     found = problems[problems["column"].eq(column) & problems["code"].ne("order-held")]
     assert len(found) == 1 and said in found["message"].iloc[0]
+
+
+def test_ids_are_compared_in_capitals_of_a_to_z_only(tmp_path: Path, inventory: Path) -> None:
+    """Unicode capitalises a dotless i to I, a long s to S and ß to SS: an id refused for
+    one of them (order-id-invalid) held back the valid id it capitalises to, in another
+    file, in the ledger or as a part id, with "differs only in capitals"."""
+    first = write_delimited(
+        tmp_path / "a.txt",
+        request_rows(
+            [
+                {**BASE, "MerchantRemovalOrderID": "ORD\u0131D1"},
+                {**BASE, "MerchantRemovalOrderID": "\u017fr7"},
+                {**BASE, "MerchantRemovalOrderID": "stra\u00dfe-p1", "MerchantSKU": "SKU-4"},
+            ]
+        ),
+    )
+    rows = [
+        {**BASE, "MerchantRemovalOrderID": "ORDID1"},
+        {**BASE, "MerchantRemovalOrderID": "STRASSE"},
+        {"MerchantSKU": "ABC-1", "SellableQuantity": "1"},
+    ]
+    second = write_delimited(tmp_path / "b.txt", request_rows(rows))
+    result = run_batch(
+        [first, second],
+        inventory,
+        Settings(max_skus_per_order=1),
+        used_ids={"SR7": "20261128-101500-ab12"},
+    )
+    assert codes_at(result) == {
+        (2, "A", "order-id-invalid"),
+        (3, "A", "order-id-invalid"),
+        (4, "A", "order-id-invalid"),
+        (3, "A", "order-split"),  # b.txt's STRASSE, written as two parts
+    }
+    written = result.decision.orders["order_id"].tolist()
+    assert written == ["ORDID1", "STRASSE-P1", "STRASSE-P2"]
+
+
+def test_an_fnsku_matches_in_capitals_of_a_to_z_only(tmp_path: Path) -> None:
+    """x000000001 is X000000001; an FNSKU with a dotless i is not one with an I."""
+    inventory = write_delimited(
+        tmp_path / "inventory.txt",
+        [INVENTORY_HEADER, ["SKU-I", "XI00001", "", "", "5", "0", "0"]],
+    )
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "FNSKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    rows = [
+        {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"}
+        | {"FNSKU": "x\u013100001", "SellableQuantity": "1"},
+        {"MerchantRemovalOrderID": "D2", "RemovalDisposition": "Disposal"}
+        | {"MerchantSKU": "SKU-I", "FNSKU": "X\u013100001", "SellableQuantity": "1"},
+        {"MerchantRemovalOrderID": "D3", "RemovalDisposition": "Disposal"}
+        | {"FNSKU": "xi00001", "SellableQuantity": "1"},
+    ]
+    request = write_delimited(tmp_path / "f.txt", request_rows(rows, header))
+    result = run_batch([request], inventory, Settings())
+    assert codes_at(result) == {(2, "D", "sku-unknown"), (3, "D", "sku-unknown")}
+    assert result.decision.orders["order_id"].tolist() == ["D3"]

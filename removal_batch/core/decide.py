@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from removal_batch.core.allocation import Availability, allocate_units, excess_of_held_lines
 from removal_batch.core.codes import SEVERITY_NAMES
-from removal_batch.core.fields import ADDRESS_FIELDS, in_set
+from removal_batch.core.fields import ADDRESS_FIELDS, ascii_upper, ascii_upper_text, in_set
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
 from removal_batch.core.fingerprint import file_key, order_fingerprints
 from removal_batch.core.inventory import Snapshot
@@ -353,13 +353,14 @@ def _disposition_missing(orders: pd.DataFrame) -> pd.DataFrame:
 def _duplicate_ids(orders: pd.DataFrame, used_ids: Mapping[str, str]) -> pd.DataFrame:
     """The same id in two input files of the run (the first file keeps it), or already
     issued. Ids are compared without regard to capitals: AB1 and ab1 would be one order
-    file on Windows and macOS, the second written over the first."""
+    file on Windows and macOS, the second written over the first. Capitals of A-Z only:
+    an id refused for a dotless i or a long s must not take the id it capitalises to."""
     given = orders[~orders["generated_id"]]
-    key = given["order_id"].str.upper()
+    key = ascii_upper(given["order_id"])
     again = given[key.duplicated(keep="first")]
     first_id = given["order_id"].groupby(key.to_numpy()).first()
     # A year's ledger holds a million ids: capitalised by Arrow, not one by one.
-    used_upper = pd.Series(list(used_ids), dtype=TEXT).str.upper()
+    used_upper = ascii_upper(pd.Series(list(used_ids), dtype=TEXT))
     earlier = given[in_set(key, used_upper)]
     parts = []
     if len(again):
@@ -385,7 +386,7 @@ def _duplicate_ids(orders: pd.DataFrame, used_ids: Mapping[str, str]) -> pd.Data
         issued = ids.copy()
         if not exact.all():  # an id issued in other capitals: which one (a few at most)
             hits = set(key[earlier.index][~exact])
-            spelled = {i.upper(): i for i in used_ids if i.upper() in hits}
+            spelled = {ascii_upper_text(i): i for i in used_ids if ascii_upper_text(i) in hits}
             issued[~exact] = key[earlier.index][~exact].map(spelled)
         # The run of each, asked for these few ids only (the ledger holds up to a million).
         run = pd.Series([used_ids[i] for i in issued], index=issued.index, dtype=object)
@@ -482,8 +483,8 @@ def _part_id_clashes(
         return concat_findings([])
     # In any capitals, as _duplicate_ids compares (X-P1 and x-p1 are one file on Windows).
     exact_ids = set(orders["order_id"].tolist())
-    batch_ids = {i.upper() for i in exact_ids}
-    used_upper = {upper for upper in map(str.upper, used_ids) if "-P" in upper}
+    batch_ids = {ascii_upper_text(i) for i in exact_ids}
+    used_upper = {upper for upper in map(ascii_upper_text, used_ids) if "-P" in upper}
     at: list[int] = []
     codes: list[str] = []
     messages: list[str] = []
@@ -507,7 +508,9 @@ def _part_id_clashes(
                 f"{len(order_id) - (longest - MAX_ORDER_ID)} characters or fewer."
             )
             continue
-        clash = next((n for n in names if n.upper() in batch_ids or n.upper() in used_upper), None)
+        clash = next(
+            (n for n in names if (u := ascii_upper_text(n)) in batch_ids or u in used_upper), None
+        )
         if clash is None:
             continue
         exact = clash in exact_ids or clash in used_ids
@@ -515,7 +518,7 @@ def _part_id_clashes(
         where = (
             f"is the id of another order in this batch{capitals}. Give one of the two orders "
             "another id."
-            if clash.upper() in batch_ids
+            if ascii_upper_text(clash) in batch_ids
             else f"was already issued in an earlier run{capitals}. Give this order another id."
         )
         at.append(first_line)

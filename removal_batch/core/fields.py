@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -88,6 +89,28 @@ def column_letter(index: int) -> str:
 def is_arrow_text(values: pd.Series | pd.Index) -> bool:
     """Whether ``values`` is text held in Arrow (every cell a reader returns is)."""
     return isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"
+
+
+# Ids (order ids, FNSKUs) are compared in any capitals of A-Z only: Unicode's case rules
+# would make 'ORDıD1' (a dotless i), 'ſKU' (a long s) or 'ﬁ' one id with 'ORDID1', 'SKU'
+# and 'FI', which Amazon and the file systems keep apart.
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+
+def ascii_upper_text(text: str) -> str:
+    """``text`` with a-z capitalised and every other character as it is."""
+    return text.translate(_ASCII_UPPER)
+
+
+def ascii_upper(values: pd.Series) -> pd.Series:
+    """``ascii_upper_text`` of each value, by Arrow's kernel (Arrow-backed text out)."""
+    import pyarrow.compute as pc
+
+    upper = pc.ascii_upper(arrow_strings(values))
+    return pd.Series(
+        pd.array(upper, dtype=pd.StringDtype(storage="pyarrow", na_value=np.nan)),
+        index=values.index,
+    )
 
 
 def single_array(array: Any) -> Any:

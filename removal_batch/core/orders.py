@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.fields import ORDER_FIELDS, non_empty
+from removal_batch.core.fields import ORDER_FIELDS, ascii_upper_text, non_empty
 from removal_batch.core.findings import concat_findings, findings
 
 # Values compared without regard to case: "return" and "Return" do not conflict.
@@ -31,13 +31,13 @@ DISPOSITION_NAMES = {
 def generated_ids(prefix: str, day: dt.date, taken: Collection[str]) -> Iterator[str]:
     """<prefix>-YYYYMMDD-NNNN, skipping ids already used (in this run or in the ledger),
     in any capitals: rb-...-0001 and RB-...-0001 would be one order file on Windows."""
-    stem = f"{prefix}-{day:%Y%m%d}-".upper()
-    used = {t.upper() for t in taken if t[: len(stem)].upper() == stem}
+    stem = ascii_upper_text(f"{prefix}-{day:%Y%m%d}-")
+    used = {ascii_upper_text(t) for t in taken if ascii_upper_text(t[: len(stem)]) == stem}
     number = 0
     while True:
         number += 1
         candidate = f"{prefix}-{day:%Y%m%d}-{number:04d}"
-        if candidate.upper() not in used:
+        if ascii_upper_text(candidate) not in used:
             yield candidate
 
 

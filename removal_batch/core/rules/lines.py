@@ -21,6 +21,7 @@ from removal_batch.core.fields import (
     FLAT_BREAKS,
     INVISIBLE,
     arrow_strings,
+    ascii_upper,
     may_hold_breaks,
     single_array,
     strip_text,
@@ -76,8 +77,8 @@ def fnsku_mismatch(lines: pd.DataFrame, snapshot: Snapshot, positions: np.ndarra
         np.asarray(arrow_strings(snapshot.frame["fnsku"]).take(pa.array(at[listed])), dtype=object),
         index=given.index,
     )
-    # FNSKUs are capitals (X00...): a lower-case one typed is the same code.
-    wrong = theirs.ne("") & theirs.str.upper().ne(given.str.upper())
+    # FNSKUs are capitals (X00...): a lower-case one typed is the same code (a-z only).
+    wrong = theirs.ne("") & ascii_upper(theirs).ne(ascii_upper(given))
     if not wrong.any():
         return concat_findings([])
     given, theirs = given[wrong], theirs[wrong]
@@ -277,11 +278,11 @@ def _owners(
 
 def _fnsku_owners(snapshot: Snapshot, wanted: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """_owners by FNSKU. FNSKUs are capitals (X00...): one typed in small letters is the
-    same code, here as in fnsku_mismatch."""
+    same code, here as in fnsku_mismatch; only a-z is capitalised (a dotless i is no I)."""
     return _owners(
-        pc.utf8_upper(arrow_strings(snapshot.frame["fnsku"])),
+        pc.ascii_upper(arrow_strings(snapshot.frame["fnsku"])),
         snapshot.sku_array,
-        pc.utf8_upper(arrow_strings(wanted)),
+        pc.ascii_upper(arrow_strings(wanted)),
     )
 
 
