@@ -1647,6 +1647,17 @@ def test_an_ods_column_hidden_is_named_when_read_as_a_field(tmp_path: Path, chec
     assert result.decision.lines["sku"].tolist() == [ROW["MerchantSKU"]]
 
 
+def test_an_xls_names_its_hidden_rows_and_columns(tmp_path: Path, check) -> None:
+    """An .xls hides rows and columns as an .xlsx does, and they are read and named alike
+    (tests/data/make_hidden_xls.py wrote the file: row 3, columns D and F hidden)."""
+    source = Path(__file__).parent / "data" / "hidden-rows-and-columns.xls"
+    result = check(source)
+    (outcome,) = result.files
+    assert outcome.hidden_rows == [3]
+    assert outcome.hidden_columns == {"D": "SellableQuantity"}
+    assert result.decision.lines["sellable"].tolist() == [1, 1, 1]
+
+
 def test_an_ods_zip_plus_four_reads_as_it_shows() -> None:
     """An .ods number in a 00000-0000 format shows 02134-1234 (and 12345-6789), as
     README promises for any format of zeros; only a text led by a zero was taken, and

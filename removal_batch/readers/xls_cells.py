@@ -84,6 +84,14 @@ def _cells(path: Path, sheet: str) -> SheetExtras:
                 rows += at
                 columns += [column] * len(at)
                 texts += pad_like_excel(digits, padded_xf[style]).tolist()
+        # Rows (as shown, from 1) and columns (from 0) the sheet hides: read all the same.
+        hidden_rows = sorted(r + 1 for r, info in grid.rowinfo_map.items() if info.hidden)
+        hidden_columns = sorted(c for c, info in grid.colinfo_map.items() if info.hidden)
     finally:
         book.release_resources()
-    return SheetExtras(unvalued=cell_texts(rows, columns, texts), scaled=scaled)
+    return SheetExtras(
+        unvalued=cell_texts(rows, columns, texts),
+        scaled=scaled,
+        hidden_rows=np.asarray(hidden_rows, dtype=np.int64),
+        hidden_columns=np.asarray(hidden_columns, dtype=np.int64),
+    )
