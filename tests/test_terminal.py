@@ -174,3 +174,29 @@ def test_the_snapshot_checked_against_is_named_with_its_age(
     assert said("--inventory", str(inventory)).endswith(
         "(the file's modification time), 3 hours before this run. [modified]"
     )
+
+
+def test_a_workbook_problem_names_its_sheet(tmp_path: Path, inventory: Path) -> None:
+    """Excel opens a workbook on whichever sheet was last shown: "row 2 column D" alone
+    sends the user to the wrong sheet when the one read is not it."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    sheet = book.create_sheet("Removal Request")
+    row = {
+        "MerchantRemovalOrderID": "D1",
+        "RemovalDisposition": "Disposal",
+        "MerchantSKU": "SKU-4",
+        "SellableQuantity": "x",
+    }
+    for values in request_rows([row]):
+        sheet.append(values)
+    book.save(tmp_path / "book.xlsx")
+    result = CliRunner().invoke(
+        main,
+        ["check", str(tmp_path / "book.xlsx"), "--inventory", str(inventory)],
+        terminal_width=200,
+    )
+    assert result.exit_code == 1
+    assert "value-not-integer book.xlsx sheet 'Removal Request' row 2 column N:" in result.output

@@ -226,7 +226,7 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
                     visible(
                         f"  {rec['order_id']}  {rec['disposition']}  "
                         f"{counted(rec['lines'], 'line')}, "
-                        f"{rec['sellable_units']} sellable + {rec['unsellable_units']} "
+                        f"{rec['sellable_units']:,} sellable + {rec['unsellable_units']:,} "
                         f"unsellable, from {rec['source_file']}"
                     )
                 )
@@ -240,6 +240,8 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
         severe = problems[problems["severity"].isin(["fatal", "error"])]
         for rec in severe.head(SHOWN_ERRORS).to_dict("records"):
             place = rec["file"]
+            if rec.get("sheet"):  # a workbook's: Excel shows the first sheet, maybe another
+                place += f" sheet '{rec['sheet']}'"
             if rec["row"] is not None and str(rec["row"]) != "<NA>":
                 place += f" row {rec['row']}"
             if rec["column"]:
