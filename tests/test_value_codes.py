@@ -1039,14 +1039,31 @@ def test_an_id_differing_only_in_capitals_names_the_other(tmp_path: Path, invent
     result = run_batch([request], inventory, Settings(), used_ids=used_ids)
     said = result.problems.loc[result.problems["code"].eq("order-id-duplicate"), "message"]
     assert said.tolist() == [
-        "Order id ab1 differs only in capitals from order AB1 of this batch: their order files "
-        "would be one file on Windows and macOS. Give one of them another id.",
+        "Order id ab1 differs only in capitals from order AB1 (a.txt row 2) of this batch: "
+        "their order files would be one file on Windows and macOS. Give one of them another "
+        "id.",
         "Order id r7 differs only in capitals from order R7, issued in run "
         "20261128-101500-ab12 (their order files would be one file on Windows and macOS). If "
         "this is that order, it was sent already: delete its rows. Only a different order "
         "needs a new id.",
     ]
     assert result.decision.orders["order_id"].tolist() == ["AB1"]
+
+
+def test_an_id_used_in_two_files_names_where_the_first_is(tmp_path: Path, inventory: Path) -> None:
+    """Which of two orders with one id keeps it is the file first in name order: the
+    message says where that order is, so the user can tell which of the two to change."""
+    first = write_delimited(
+        tmp_path / "a.txt", request_rows([{**BASE, "MerchantRemovalOrderID": "Q0"}] * 1)
+    )
+    later = [{**BASE, "MerchantRemovalOrderID": "Q1"}, {**BASE, "MerchantRemovalOrderID": "Q0"}]
+    second = write_delimited(tmp_path / "b.txt", request_rows(later))
+    result = run_batch([first, second], inventory, Settings())
+    said = result.problems.loc[result.problems["code"].eq("order-id-duplicate"), "message"]
+    assert said.tolist() == [
+        "Order id Q0 is also used by an order in another file of this batch (a.txt row 2). "
+        "Each removal order needs its own id."
+    ]
 
 
 def test_a_sku_and_an_fnsku_of_different_items_are_refused(tmp_path: Path, inventory: Path) -> None:

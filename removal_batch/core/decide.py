@@ -9,7 +9,7 @@ it is about, and is placed at the user's row and column at the end.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -190,7 +190,7 @@ def decide_orders(
             [
                 grouping.findings,
                 _disposition_missing(orders),
-                _duplicate_ids(orders, used_ids),
+                _duplicate_ids(orders, used_ids, lines, [p.name for p in places]),
                 _part_id_clashes(orders, grouping.lines, used_ids, part_limit(settings)),
                 address_findings(
                     orders,
@@ -350,7 +350,12 @@ def _disposition_missing(orders: pd.DataFrame) -> pd.DataFrame:
     return findings(blank["first_line"], "RemovalDisposition", "value-missing", message)
 
 
-def _duplicate_ids(orders: pd.DataFrame, used_ids: Mapping[str, str]) -> pd.DataFrame:
+def _duplicate_ids(
+    orders: pd.DataFrame,
+    used_ids: Mapping[str, str],
+    lines: pd.DataFrame,
+    file_names: Sequence[str],
+) -> pd.DataFrame:
     """The same id in two input files of the run (the first file keeps it), or already
     issued. Ids are compared without regard to capitals: AB1 and ab1 would be one order
     file on Windows and macOS, the second written over the first. Capitals of A-Z only:
@@ -366,14 +371,32 @@ def _duplicate_ids(orders: pd.DataFrame, used_ids: Mapping[str, str]) -> pd.Data
     if len(again):
         ids = again["order_id"]
         other = key[again.index].map(first_id)
+        # Where the order keeping the id starts, so the user can tell which one to change.
+        keeper = given.groupby(key.to_numpy())[["file_pos", "first_line"]].first()
+        at = keeper.loc[key[again.index].to_numpy()]
+        rows = lines.loc[at["first_line"].to_numpy(), "source_row"].to_numpy()
+        where = pd.Series(
+            [
+                f" ({file_names[int(f)]} row {int(r):,})"
+                for f, r in zip(at["file_pos"], rows, strict=True)
+            ],
+            index=ids.index,
+        )
         message = (
-            "Order id " + ids + " is also used by an order in another file of this "
-            "batch. Each removal order needs its own id."
+            "Order id "
+            + ids
+            + " is also used by an order in another file of this batch"
+            + where
+            + ". Each removal order needs its own id."
         ).mask(
             ids.ne(other),
-            "Order id " + ids + " differs only in capitals from order " + other + " of this "
-            "batch: their order files would be one file on Windows and macOS. Give one of "
-            "them another id.",
+            "Order id "
+            + ids
+            + " differs only in capitals from order "
+            + other
+            + where
+            + " of this batch: their order files would be one file on Windows and macOS. "
+            "Give one of them another id.",
         )
         parts.append(
             findings(
