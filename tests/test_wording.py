@@ -238,3 +238,25 @@ def test_an_over_request_writes_large_numbers_with_thousands_separators() -> Non
         "(2,500,000 in the snapshot, 2,500,000 already requested by earlier orders).",
         "3 unsellable units of SKU 'B' requested, but only 2 are available (2 in the snapshot).",
     ]
+
+
+def test_a_long_value_is_quoted_in_part_and_its_length_grouped(
+    tmp_path: Path, check: CheckOne
+) -> None:
+    """A cell holding a pasted page of text made a message screens long; the message
+    quotes its start and says how long it is (the report's value column has it whole)."""
+    rows = [
+        {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Q" * 500, "MerchantSKU": "ABC-1"},
+        {
+            "MerchantRemovalOrderID": "D2",
+            "RemovalDisposition": "Disposal",
+            "MerchantSKU": "X" * 3000,
+        },
+    ]
+    for row in rows:
+        row["SellableQuantity"] = "1"
+    result = check(write_delimited(tmp_path / "long.txt", request_rows(rows)))
+    (disposition,) = _messages(result, "disposition-invalid")
+    assert disposition.startswith("RemovalDisposition '" + "Q" * 40 + "...' (500 characters) is")
+    (too_long,) = _messages(result, "value-too-long")
+    assert too_long.startswith("MerchantSKU is 3,000 characters long; at most 40")

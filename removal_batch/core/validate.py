@@ -119,8 +119,31 @@ def _failures(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
 _STATE_EXAMPLES = {"US": "NV or TX", "CA": "ON or BC"}
 
 
+# A value quoted in a message is cut after this many characters: a cell holding a pasted
+# page of text made a message of screens (the error report's value column has it whole).
+QUOTED_CHARS = 60
+
+
+def _grouped(numbers: pd.Series) -> pd.Series:
+    """Whole numbers as text with thousands commas (formatted one by one only where one
+    is needed: every row of a large file may be in a message)."""
+    text = numbers.astype(str)
+    big = numbers >= 1000
+    if big.any():
+        text = text.mask(big, numbers[big].map("{:,}".format))
+    return text
+
+
 def _quote(values: pd.Series) -> pd.Series:
-    return "'" + values.astype(str) + "'"
+    text = values.astype(str)
+    quoted = "'" + text + "'"
+    lengths = text.str.len()
+    long = lengths > QUOTED_CHARS
+    if long.any():
+        counts = _grouped(lengths[long])
+        cut = "'" + text[long].str.slice(0, QUOTED_CHARS - 20) + "...' (" + counts + " characters)"
+        quoted = quoted.mask(long, cut)
+    return quoted
 
 
 # How each country's postal codes are written, for the message (each one passes the
@@ -267,7 +290,7 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         code.eq("value-too-long"),
         field
         + " is "
-        + value.str.len().astype(str)
+        + _grouped(value.str.len())
         + " characters long; at most "
         + found["limit"].astype(str)
         + " are accepted. Shorten it.",
