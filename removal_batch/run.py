@@ -7,7 +7,9 @@ Order of steps, so that a run killed at any instant can be finished or undone:
 4. the ledger records the run in one transaction;
 5. inputs move from ``inbox/`` to ``archive/<run-id>/``, then the pending record goes.
 On the next run, ``recover`` finishes every run that was published (steps 4-5) and
-removes every unpublished folder, whose inputs are still in the inbox.
+removes every unpublished folder, whose inputs are still in the inbox. A run counts as
+published by the ledger, or else by its staging folder being gone (``_published``), never
+by ``out/<run-id>/`` being there: the user may have moved or renamed it since.
 """
 
 from __future__ import annotations
@@ -151,6 +153,18 @@ def _pending_records(space: Workspace) -> Iterator[tuple[Path, RunRecord | None]
         yield pending, RunRecord(**{**data, "lines": [tuple(x) for x in data["lines"]]})
 
 
+def _published(space: Workspace, ledger: Ledger, record: RunRecord) -> bool:
+    """Whether a run with a pending record published its outputs. A run in the ledger did
+    (it is recorded only once published). Otherwise its staging folder tells: the rename
+    that publishes is what takes it away (the pending record is saved while it is there,
+    and recovery removes it only after the pending record). Not ``out/<run-id>/`` being
+    there: the user may have renamed or moved it since, and its orders may be uploaded
+    already; a run redone for that would issue every one of them a second time."""
+    if ledger.has_run(record.run_id):
+        return True
+    return not os.path.lexists(space.out / f"{TMP_PREFIX}{record.run_id}")
+
+
 def interrupted_runs(space: Workspace, ledger: Ledger) -> list[str]:
     """Runs published but not yet recorded, which ``recover`` finishes (a run recorded but
     not archived has its orders in the ledger already)."""
@@ -158,8 +172,8 @@ def interrupted_runs(space: Workspace, ledger: Ledger) -> list[str]:
         record.run_id
         for _, record in _pending_records(space)
         if record is not None
-        and (space.out / record.run_id).is_dir()
         and not ledger.has_run(record.run_id)
+        and _published(space, ledger, record)
     ]
 
 
@@ -196,7 +210,7 @@ def recover(space: Workspace, ledger: Ledger) -> tuple[list[str], list[str]]:
         if record is None:
             pending.unlink(missing_ok=True)
             continue
-        if (space.out / record.run_id).is_dir():
+        if _published(space, ledger, record):
             ledger.record_run(record)
             checkpoint("recover-recorded")
             problem = _archive_run(space, ledger, record.run_id, record.inputs)

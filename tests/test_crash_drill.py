@@ -206,3 +206,40 @@ def test_a_file_rewritten_before_recovery_is_processed_not_archived(
     assert "D7" in ledger_orders(root) and "D7" in published_orders(root)
     archived = {p.read_bytes() for p in (root / "archive").glob("*/a.txt")}
     assert content in archived  # archived by the run that processed it
+
+
+@pytest.mark.parametrize("point", ["published", "ledger-run-inserted", "archive-input#1"])
+@pytest.mark.parametrize("where", ["renamed in out", "moved out of the workspace"])
+def test_a_published_run_whose_folder_was_moved_is_not_redone(
+    tmp_path: Path, reference, point: str, where: str
+) -> None:
+    """A run killed after publishing; before the next run, the user renames its folder
+    (marked as uploaded) or moves it away. Its orders went out: recovery records the run
+    and archives its inputs, and issues none of its orders a second time. It went by the
+    folder out/<run-id>: without it, the run was taken for one never published, and
+    redone (every order issued twice), or, recorded already, its inputs stayed in the
+    inbox for good."""
+    template, inputs, orders = reference
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    assert cli("run", str(root), env={"REMOVAL_BATCH_KILL_AT": point}).returncode == -9
+    (run,) = [p for p in (root / "out").iterdir() if not p.name.startswith(".")]
+    target = (
+        run.with_name(f"uploaded {run.name}")
+        if where == "renamed in out"
+        else tmp_path / "sent" / run.name
+    )
+    target.parent.mkdir(exist_ok=True)
+    shutil.move(run, target)
+    if point == "published":
+        # Not recorded yet: a dry run cannot finish it, whatever became of its folder.
+        assert cli("run", str(root), "--dry-run").returncode == 2
+    again = cli("run", str(root))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"Finished run {run.name}" in again.stderr
+    assert "nothing to do" in again.stdout
+    assert sorted(p.stem for p in (target / "orders").glob("*.txt")) == orders
+    assert ledger_orders(root) == orders
+    assert published_orders(root) == (orders if where == "renamed in out" else [])
+    assert list((root / "inbox").iterdir()) == []
+    assert _digests(list((root / "archive" / run.name).iterdir())) == inputs
