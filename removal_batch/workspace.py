@@ -146,7 +146,8 @@ def init_workspace(root: Path, with_samples: bool) -> Workspace:
 
 
 def skipped_on_purpose(path: Path) -> bool:
-    """Excel lock files (~$...) and dot-files: never inputs, and never mentioned."""
+    """Office lock files (Excel's ~$name.xlsx; LibreOffice's .~lock.name.xlsx#, a dot-file)
+    and dot-files: never inputs, and never mentioned."""
     return path.name.startswith((".", "~$"))
 
 

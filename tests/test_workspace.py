@@ -375,6 +375,24 @@ def test_discovery_skips_lock_files_dot_files_and_files_being_written(tmp_path: 
     assert [p.name for p in busy] == ["fresh.txt"]
 
 
+def test_office_lock_files_stay_in_the_inbox_unread_and_unmentioned(tmp_path: Path) -> None:
+    """The lock files Excel (~$name.xlsx) and LibreOffice (.~lock.name.xlsx#) keep beside a
+    workbook open for editing are no requests: a run leaves them where they are, neither
+    read, reported nor archived (Excel holds its own locked: reading it fails)."""
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    locks = ["~$a.xlsx", ".~lock.a.xlsx#"]
+    for name in locks:
+        age(write_delimited(root / "inbox" / name, [["owner", "Jane"]]))
+    proc = cli("run", str(root), "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (summary,) = run_summaries(root)
+    assert [i["file"] for i in summary["inputs"]] == ["a.txt"]
+    assert not summary["not_read"] and proc.stderr == ""
+    assert sorted(p.name for p in (root / "inbox").iterdir()) == sorted(locks)
+    assert [p.name for p in (root / "archive").glob("*/*")] == ["a.txt"]
+
+
 def test_a_folder_or_a_pipe_in_the_inbox_is_named_not_passed_over(tmp_path: Path) -> None:
     """A folder of requests dragged into the inbox is not read (its files are not looked
     at), nor is a named pipe (reading it would wait forever); a run says so last, on
