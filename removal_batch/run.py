@@ -50,6 +50,7 @@ from removal_batch.workspace import (
     is_broken_link,
     never_read,
     newest_inventory,
+    open_for_writing,
 )
 
 if TYPE_CHECKING:
@@ -297,8 +298,12 @@ def run_workspace(
     # Named, as what no run reads is: "cp ... && removal-batch run" otherwise ended with
     # exit 0 and the new file silently left for a later run (and a later place in the
     # first come, first served order).
+    still_open = {path for path in busy if open_for_writing(path)}
     passed_over = never_read(space.inbox) + [
-        f"{display_name(path)} changed less than {SETTLE_SECONDS:g} seconds ago (it may "
+        f"{display_name(path)} is still open in the program writing it; it is left in the "
+        "inbox for the next run."
+        if path in still_open
+        else f"{display_name(path)} changed less than {SETTLE_SECONDS:g} seconds ago (it may "
         "still be being written); it is left in the inbox for the next run."
         for path in busy
     ]
@@ -310,6 +315,9 @@ def run_workspace(
             recovered,
             "The inbox has no files ready; nothing to do."
             if not busy
+            else "The inbox has no files ready: the files in it are still being written "
+            "(open in the program writing them). Run again once they are saved."
+            if still_open
             else "The inbox has no files ready: the files in it changed in the last "
             f"{SETTLE_SECONDS:g} seconds. Run again in a moment.",
             never_read=passed_over,

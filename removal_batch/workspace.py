@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
@@ -221,9 +222,31 @@ def _special_kind(mode: int) -> str:
     return "a device"
 
 
+def open_for_writing(path: Path) -> bool:
+    """Whether a program still has the file open for writing (Linux refuses a read lease
+    then). A file written in bursts (a slow copy over the network, a script writing as it
+    goes) can stay unchanged for longer than the settling time, and would be read
+    half-written. Where leases say nothing (another system, a network file system, another
+    user's file), False: the settling time alone decides."""
+    if not hasattr(fcntl, "F_SETLEASE"):
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return False  # unreadable: the run reports it
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return exc.errno == errno.EAGAIN
+    finally:
+        os.close(fd)  # lets the lease go as well
+    return False
+
+
 def discover_inputs(inbox: Path, now: float | None = None) -> tuple[list[Path], list[Path]]:
-    """(settled inputs in name order, files still being written). Broken links are inputs
-    too (settled by the link's own time), so that a run reports them."""
+    """(settled inputs in name order, files still being written: changed within the
+    settling time, or still open for writing). Broken links are inputs too (settled by the
+    link's own time), so that a run reports them."""
     now = time.time() if now is None else now
     ready: list[Path] = []
     busy: list[Path] = []
@@ -231,8 +254,8 @@ def discover_inputs(inbox: Path, now: float | None = None) -> tuple[list[Path], 
         st = input_stat(path)
         if st is None or not is_request_name(path):
             continue
-        age = now - st.st_mtime
-        (ready if age >= SETTLE_SECONDS else busy).append(path)
+        settled = now - st.st_mtime >= SETTLE_SECONDS and not open_for_writing(path)
+        (ready if settled else busy).append(path)
     return ready, busy
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import fcntl
 import io
 import json
 import os
@@ -391,6 +392,39 @@ def test_office_lock_files_stay_in_the_inbox_unread_and_unmentioned(tmp_path: Pa
     assert not summary["not_read"] and proc.stderr == ""
     assert sorted(p.name for p in (root / "inbox").iterdir()) == sorted(locks)
     assert [p.name for p in (root / "archive").glob("*/*")] == ["a.txt"]
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETLEASE"), reason="Linux: write leases")
+def test_a_file_still_open_for_writing_is_left_for_the_next_run(tmp_path: Path) -> None:
+    """A file written in bursts (a slow copy over the network, a script writing as it
+    goes) can stay unchanged for longer than the settling time while its writer still has
+    it open. By its time alone it was taken as settled and read half-written: its first
+    orders were issued, and the rest came later as another file. It is left in the inbox,
+    said, and taken by the run after it is closed."""
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    half = drop(root, "b.txt", [("D2", [("00B", 1, 0)])])
+    with open(half, "a", encoding="utf-8", newline="") as writer:
+        age(half)
+        ready, busy = discover_inputs(root / "inbox")
+        assert [p.name for p in ready] == ["a.txt"] and [p.name for p in busy] == ["b.txt"]
+        proc = cli("run", str(root), "--json")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert ledger_orders(root) == ["D1"]
+        (summary,) = run_summaries(root)
+        assert summary["not_read"] == [
+            "b.txt is still open in the program writing it; it is left in the inbox for "
+            "the next run."
+        ]
+        (root / "inbox" / "a.txt").unlink(missing_ok=True)
+        alone = cli("run", str(root), "--json")
+        assert alone.returncode == 0
+        assert "still being written" in json.loads(alone.stdout)["message"]
+        writer.write("D3\tDisposal\t00C\t1\t0\r\n")
+    age(half)
+    assert cli("run", str(root)).returncode == 0
+    assert ledger_orders(root) == ["D1", "D2", "D3"]
+    assert list((root / "inbox").iterdir()) == []
 
 
 def test_a_folder_or_a_pipe_in_the_inbox_is_named_not_passed_over(tmp_path: Path) -> None:
