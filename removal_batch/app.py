@@ -648,7 +648,7 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     import gc
     import time
 
-    from removal_batch.workspace import Workspace, input_stat, never_read
+    from removal_batch.workspace import Workspace, input_stat, never_read, open_for_writing
 
     gc.enable()  # one process, run after run: cycles must not pile up (see cli.entry)
 
@@ -677,7 +677,14 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
                 if st is not None:
                     current[path.name] = (st.st_size, st.st_mtime, st.st_ctime)
             handled = {n: sig for n, sig in handled.items() if current.get(n) == sig}
-            settled = [n for n, sig in current.items() if seen.get(n) == sig and n not in handled]
+            # Unchanged over one poll, and not open for writing: a run leaves such a file
+            # in the inbox, and watch would take it as handled, and wait for a change
+            # that closing it does not make.
+            settled = [
+                n
+                for n, sig in current.items()
+                if seen.get(n) == sig and n not in handled and not open_for_writing(space.inbox / n)
+            ]
             seen = current
             now = time.time()
             if settled and now - max(current[n][1] for n in settled) >= 2.0 and now >= retry_at:

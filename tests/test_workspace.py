@@ -692,6 +692,37 @@ def test_watch_does_not_run_again_for_a_file_the_last_run_left(
     assert len(runs) == 3, runs
 
 
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETLEASE"), reason="Linux: write leases")
+def test_watch_waits_for_a_file_to_be_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file unchanged but still open for writing is not settled: watch ran for it, the
+    run left it in the inbox, and watch then took it as handled, so that closing it
+    (nothing changed) never started the run that would take it."""
+    from removal_batch import app
+
+    root = make_workspace(tmp_path / "ws")
+    half = drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    writer = open(half, "a", encoding="utf-8")  # noqa: SIM115 (closed while watching)
+    runs: list[int] = []
+    polls = {"n": 0}
+    monkeypatch.setattr(app, "run_command", lambda *args, **kwargs: runs.append(polls["n"]) or 0)
+
+    def poll(seconds: float) -> None:
+        polls["n"] += 1
+        if polls["n"] == 8:
+            writer.close()  # done writing, nothing changed since
+        if polls["n"] == 16:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", poll)
+    try:
+        assert app.watch_command(root, 0.01, 0.0, None) == 0
+    finally:
+        writer.close()
+    assert len(runs) == 1 and runs[0] >= 8, runs
+
+
 def test_watch_runs_once_for_a_broken_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A link dropped into the inbox whose file is gone starts a run (which reports it), and
     only one while it stays as it is."""
