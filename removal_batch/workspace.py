@@ -6,6 +6,7 @@ import errno
 import fcntl
 import os
 import shutil
+import signal
 import stat
 import time
 from collections.abc import Iterator
@@ -235,6 +236,10 @@ def open_for_writing(path: Path) -> bool:
     except OSError:
         return False  # unreadable: the run reports it
     try:
+        # A program opening the file for writing while the lease is held breaks it, and the
+        # kernel signals the holder: SIGIO by default, which ends the process. SIGURG is
+        # ignored unless handled (removal-batch handles neither).
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
         fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
     except OSError as exc:
         return exc.errno == errno.EAGAIN

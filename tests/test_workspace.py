@@ -723,6 +723,39 @@ def test_watch_waits_for_a_file_to_be_closed(
     assert len(runs) == 1 and runs[0] >= 8, runs
 
 
+# open_for_writing with another program opening the file for writing while it holds the
+# lease (between taking it and closing the file).
+LEASE_BROKEN = """
+import os, subprocess, sys, time
+from pathlib import Path
+from removal_batch import workspace
+path, real_close = Path(sys.argv[1]), os.close
+def close(fd):
+    os.close = real_close
+    writer = subprocess.Popen([sys.executable, "-c", f"open({str(path)!r}, 'a').close()"])
+    time.sleep(1.0)
+    real_close(fd)
+    writer.wait()
+os.close = close
+print(workspace.open_for_writing(path))
+"""
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETLEASE"), reason="Linux: write leases")
+def test_a_lease_broken_while_it_is_held_does_not_end_the_run(tmp_path: Path) -> None:
+    """A program opening the file for writing in the instant the lease is held breaks it,
+    and the kernel signals the holder: by default with SIGIO, which ended the run."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "a.txt"
+    path.write_text("x")
+    proc = subprocess.run(
+        [sys.executable, "-c", LEASE_BROKEN, str(path)], capture_output=True, text=True
+    )
+    assert (proc.returncode, proc.stdout.strip()) == (0, "False"), proc.stderr
+
+
 def test_watch_runs_once_for_a_broken_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A link dropped into the inbox whose file is gone starts a run (which reports it), and
     only one while it stays as it is."""
