@@ -416,6 +416,9 @@ def test_a_country_or_state_written_out_gets_its_code(
         ),
         # A sibling's number is never guessed (SKU-4 is listed; SKU-5 may be a product).
         ("SKU-5", "Check the spelling", "Did you mean"),
+        # The FNSKU off Amazon's label, typed as the SKU (in small letters too).
+        ("X000000002", "It is the FNSKU of SKU 'ABC-1' in the snapshot: put that SKU", "spelling"),
+        ("x000000004", "It is the FNSKU of SKU 'SKU-4'", "spelling"),
     ],
 )
 def test_an_unknown_sku_says_what_probably_happened(

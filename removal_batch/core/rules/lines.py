@@ -243,7 +243,15 @@ def _near_miss_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
     hint = pd.Series("", index=skus.index, dtype=skus.dtype)  # text + text, in any pandas
     if skus.empty:
         return hint
-    for explain in (_invisible_hint, _lookalike_hint, _capitals_hint, _lost_zeros_hint, _typo_hint):
+    hints = (
+        _fnsku_hint,
+        _invisible_hint,
+        _lookalike_hint,
+        _capitals_hint,
+        _lost_zeros_hint,
+        _typo_hint,
+    )
+    for explain in hints:
         todo = hint.eq("")
         if not todo.any():
             break
@@ -290,6 +298,29 @@ def _only_match(known_keys: pa.Array, known: pa.Array, wanted_keys: pa.Array) ->
     """For each wanted key, the one known value with that key (None when there is none,
     or more than one)."""
     return _owners(known_keys, known, wanted_keys)[0]
+
+
+def _fnsku_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
+    """An FNSKU (the X00... code on Amazon's label) typed in the SKU column: the label is
+    what a warehouse person has in hand. Said with the SKU it stands for."""
+    hint = pd.Series("", index=skus.index, dtype=skus.dtype)
+    if "fnsku" not in snapshot.frame or not skus.str.match(r"(?i)[XB]0").fillna(False).any():
+        return hint
+    owners, counts = _fnsku_owners(snapshot, skus)
+    owner = pd.Series(owners.to_numpy(), index=skus.index)
+    one = owner.notna()
+    if one.any():
+        hint[one] = (
+            " It is the FNSKU of SKU '" + owner[one].astype(str) + "' in the snapshot: put "
+            "that SKU in MerchantSKU, or the FNSKU in a column of its own named FNSKU."
+        )
+    many = pd.Series(counts > 1, index=skus.index) & ~one
+    if many.any():
+        hint[many] = (
+            " It is an FNSKU that the snapshot lists for more than one SKU: put the SKU meant "
+            "in MerchantSKU."
+        )
+    return hint
 
 
 def _invisible_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
