@@ -785,6 +785,33 @@ def test_every_postal_example_in_the_messages_passes_its_countrys_check() -> Non
             assert re.fullmatch(patterns[country], example), (country, example)
 
 
+@pytest.mark.parametrize(
+    ("country", "code", "valid"),
+    [
+        ("CA", "K1A 0B1", True),
+        ("CA", "H0H 0H0", True),
+        ("CA", "V6B4Y8", True),
+        ("CA", "D1A 1A1", False),  # D, F, I, O, Q and U are never used
+        ("CA", "K1O 1A1", False),
+        ("CA", "K1A 1U1", False),
+        ("CA", "W1A 1A1", False),  # W and Z never first
+        ("CA", "Z1A 1A1", False),
+        ("GB", "GIR 0AA", True),
+        ("GB", "SW1A 1AA", True),
+        ("GB", "GIR 1AA", False),
+    ],
+)
+def test_postal_codes_take_the_letters_their_post_uses(
+    tmp_path: Path, check, country: str, code: str, valid: bool
+) -> None:
+    state = {"CA": "ON", "GB": ""}[country]
+    row = {**BASE, "AddressCountryCode": country, "AddressStateOrRegion": state}
+    row |= {"AddressPostalCode": code, "ContactPhoneNumber": "+1 613 555 0142"}
+    result = check(write_delimited(tmp_path / "p.txt", request_rows([row])))
+    found = set(result.problems["code"])
+    assert ("postal-code-invalid" in found) != valid, found
+
+
 def test_a_wrong_postal_code_says_how_its_country_writes_them(tmp_path: Path, check) -> None:
     rows = [{**BASE, "AddressPostalCode": "ABCDE"}]
     result = check(write_delimited(tmp_path / "p.txt", request_rows(rows)))
