@@ -1268,3 +1268,33 @@ def test_an_fnsku_matches_in_capitals_of_a_to_z_only(tmp_path: Path) -> None:
     result = run_batch([request], inventory, Settings())
     assert codes_at(result) == {(2, "D", "sku-unknown"), (3, "D", "sku-unknown")}
     assert result.decision.orders["order_id"].tolist() == ["D3"]
+
+
+@pytest.mark.parametrize(
+    ("country", "state", "postal", "phone", "local"),
+    [
+        ("US", "NV", "89501", "555-0142", True),
+        ("US", "NV", "89501", "5550142", True),
+        ("CA", "ON", "K1A 0B1", "555 0142", True),
+        ("GB", "", "SW1A 1AA", "7946 0958", True),
+        ("US", "NV", "89501", "775-555-0142", False),
+        ("CA", "ON", "K1A 0B1", "613-555-0142", False),
+        ("GB", "", "SW1A 1AA", "020 7946 0958", False),
+    ],
+)
+def test_a_phone_without_its_area_code_is_refused(
+    tmp_path: Path, check, country: str, state: str, postal: str, phone: str, local: bool
+) -> None:
+    """555-0142 is dialled only within its area: a carrier's depot elsewhere cannot call
+    it. phonenumbers calls it possible (locally only); it is refused, and said why."""
+    row = {**BASE, "AddressCountryCode": country, "AddressStateOrRegion": state}
+    row |= {"AddressPostalCode": postal, "ContactPhoneNumber": phone}
+    result = check(write_delimited(tmp_path / "p.txt", request_rows([row])))
+    said = result.problems.loc[result.problems["code"].eq("phone-invalid"), "message"]
+    if local:
+        assert said.tolist() == [
+            f"ContactPhoneNumber '{phone}' has no area code: the carrier must be able to call "
+            f"it from anywhere in {country}. Write the whole number, with its area code."
+        ]
+    else:
+        assert said.empty

@@ -341,8 +341,27 @@ def _phone_possible(phone: str, country: str) -> bool:
     if not _phone_region(country):
         return True  # no country to judge it by: country-invalid says what is wrong
     number, abroad = _parsed_phone(phone, country)
-    # A number of another country is no number of the address's country.
-    return number is not None and not abroad and bool(phonenumbers.is_possible_number(number))
+    # A number of another country is no number of the address's country; one only dialled
+    # from within its area (555-0142, no area code) reaches no one from a carrier's desk.
+    return (
+        number is not None
+        and not abroad
+        and phonenumbers.is_possible_number_with_reason(number)
+        == phonenumbers.ValidationResult.IS_POSSIBLE
+    )
+
+
+def phone_lacks_area_code(phone: str, country: str) -> bool:
+    """Whether a number is one dialled only within its area: the area code left out."""
+    import phonenumbers
+
+    number, abroad = _parsed_phone(phone, country)
+    return (
+        number is not None
+        and not abroad
+        and phonenumbers.is_possible_number_with_reason(number)
+        == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY
+    )
 
 
 def phone_abroad(phone: str, country: str) -> str:

@@ -18,6 +18,7 @@ from removal_batch.core.checks import (
     country_name,
     load_reference_data,
     phone_abroad,
+    phone_lacks_area_code,
     state_meant,
 )
 from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, INVISIBLE, ORDER_FIELDS
@@ -449,6 +450,23 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         + " is a number Excel turned into scientific notation, which loses its last "
         "digits. Format the column as Text and type the phone number again.",
     )
+    bad_phone = code.eq("phone-invalid")
+    if bad_phone.any():
+        local = pd.Series(
+            [
+                phone_lacks_area_code(v, c) if b else False
+                for v, c, b in zip(value, country, bad_phone, strict=True)
+            ],
+            index=value.index,
+        )
+        put(
+            local,
+            "ContactPhoneNumber "
+            + _quote(value)
+            + " has no area code: the carrier must be able to call it from anywhere in "
+            + country
+            + ". Write the whole number, with its area code.",
+        )
     dialled = code.eq("phone-invalid") & value.str.startswith("+").fillna(False)
     if dialled.any():
         abroad = pd.Series(
