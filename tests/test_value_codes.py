@@ -1298,3 +1298,17 @@ def test_a_phone_without_its_area_code_is_refused(
         ]
     else:
         assert said.empty
+
+
+@pytest.mark.parametrize(("country", "postal"), [("DE", "1067"), ("MX", "6600"), ("FR", "100")])
+def test_a_postal_code_that_lost_its_zeros_says_so_outside_the_us(
+    tmp_path: Path, check, country: str, postal: str
+) -> None:
+    """Dresden's 01067 typed into a number cell is 1067: said as for a US ZIP code."""
+    row = {**BASE, "AddressCountryCode": country, "AddressStateOrRegion": ""}
+    row |= {"AddressPostalCode": postal}
+    result = check(write_delimited(tmp_path / "p.txt", request_rows([row])))
+    said = result.problems.loc[result.problems["code"].eq("postal-code-invalid"), "message"]
+    (message,) = said.tolist()
+    assert "probably lost (e.g. 01067 became 1067)" in message
+    assert message.endswith("Format the column as Text and type the full postal code.")

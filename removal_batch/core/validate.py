@@ -423,7 +423,10 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         + country.map(POSTAL_EXAMPLES).fillna("; check it against the address")
         + ".",
     )
-    lost_zero = postal & country.eq("US") & value.str.fullmatch(r"\d{3,4}").fillna(False)
+    # Five-digit codes that may start with 0 (a ZIP in Massachusetts, Dresden's 01067,
+    # Mexico City's 06600): a spreadsheet drops the zeros of one typed as a number.
+    five_digits = country.isin(["US", "DE", "FR", "IT", "ES", "MX"])
+    lost_zero = postal & five_digits & value.str.fullmatch(r"\d{3,4}").fillna(False)
     put(
         lost_zero,
         "AddressPostalCode "
@@ -432,8 +435,11 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         + value.str.len().astype(str)
         + " digits: "
         + value.str.len().map({4: "its leading zero was", 3: "its leading zeros were"})
-        + " probably lost (e.g. 02134 became 2134). Format the column as Text and type the "
-        "full ZIP code.",
+        + " probably lost (e.g. "
+        + country.map({"US": "02134 became 2134"}).fillna("01067 became 1067")
+        + "). Format the column as Text and type the full "
+        + country.map({"US": "ZIP code"}).fillna("postal code")
+        + ".",
     )
     put(
         code.eq("phone-invalid"),
