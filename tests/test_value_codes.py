@@ -1312,3 +1312,19 @@ def test_a_postal_code_that_lost_its_zeros_says_so_outside_the_us(
     (message,) = said.tolist()
     assert "probably lost (e.g. 01067 became 1067)" in message
     assert message.endswith("Format the column as Text and type the full postal code.")
+
+
+@pytest.mark.parametrize(
+    "postal", ["\u3012100-0001", "\u3012 \uff11\uff10\uff10-\uff10\uff10\uff10\uff11"]
+)
+def test_a_japanese_postal_mark_is_named_and_left_out(tmp_path: Path, check, postal: str) -> None:
+    """〒 is written before a postal code on Japanese envelopes and forms: the code is
+    refused with it (it is no part of it), and the message gives the code without it."""
+    row = {**BASE, "AddressCountryCode": "JP", "AddressStateOrRegion": ""}
+    row |= {"AddressPostalCode": postal, "ContactPhoneNumber": "03-1234-5678"}
+    result = check(write_delimited(tmp_path / "p.txt", request_rows([row])))
+    said = result.problems.loc[result.problems["code"].eq("postal-code-invalid"), "message"]
+    assert said.tolist() == [
+        f"AddressPostalCode '{postal}' starts with the postal mark \u3012, which is not part of "
+        "the code: write 100-0001."
+    ]

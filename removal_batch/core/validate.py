@@ -502,6 +502,18 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
             + " is typed in full-width characters, which carriers cannot read: type it "
             "with plain ones, " + plain + ".",
         )
+    # Japan's postal mark, written before a postal code on envelopes, is no part of it.
+    marked = code.eq("postal-code-invalid") & value.str.startswith("\u3012").fillna(False)
+    if marked.any():
+        bare = value.str.slice(1).str.strip().map(lambda v: unicodedata.normalize("NFKC", v))
+        put(
+            marked,
+            "AddressPostalCode "
+            + _quote(value)
+            + " starts with the postal mark \u3012, which is not part of the code: write "
+            + bare
+            + ".",
+        )
     # Whatever the field's rule, a failed or uncalculated formula is explained as one.
     failed = value.str.fullmatch(SPREADSHEET_ERROR).fillna(False).astype(bool)
     if failed.any():
