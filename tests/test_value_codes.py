@@ -326,6 +326,13 @@ def test_a_point_before_three_zeros_is_not_taken_for_a_whole_number() -> None:
             "'UK' is the United Kingdom (GB), but the US marketplace sends removal orders only "
             "within the United States (US): give an address there.",
         ),
+        # Written as its own people write it: pycountry knows the English names only.
+        (
+            {"AddressCountryCode": "Deutschland"},
+            "'Deutschland' is Germany (DE), but the US marketplace sends removal orders only "
+            "within the United States (US): give an address there.",
+        ),
+        ({"AddressCountryCode": "Estados Unidos"}, "Use 'US' for the United States."),
         (
             {"AddressCountryCode": "Canada"},
             "'Canada' is Canada (CA), but the US marketplace sends removal orders only within "

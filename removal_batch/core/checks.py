@@ -223,15 +223,54 @@ def subdivision_codes(country: str) -> frozenset[str]:
     return frozenset(_subdivisions_by_name(country).values())
 
 
+# Countries of Amazon's marketplaces as their own people write them (pycountry knows the
+# English names only): 'Deutschland' on a German seller's sheet means DE.
+OWN_NAMES = {
+    "deutschland": "DE",
+    "bundesrepublik deutschland": "DE",
+    "españa": "ES",
+    "espana": "ES",
+    "méxico": "MX",
+    "italia": "IT",
+    "nederland": "NL",
+    "polska": "PL",
+    "sverige": "SE",
+    "belgië": "BE",
+    "belgie": "BE",
+    "belgique": "BE",
+    "belgien": "BE",
+    "brasil": "BR",
+    "österreich": "AT",
+    "osterreich": "AT",
+    "schweiz": "CH",
+    "suisse": "CH",
+    "svizzera": "CH",
+    "日本": "JP",
+    "nippon": "JP",
+    "nihon": "JP",
+    "estados unidos": "US",
+    "états-unis": "US",
+    "etats-unis": "US",
+    "vereinigte staaten": "US",
+    "royaume-uni": "GB",
+    "vereinigtes königreich": "GB",
+    "reino unido": "GB",
+    "regno unito": "GB",
+}
+
+
 @cache
 def country_meant(value: str) -> str:
     """The two-letter code of a country written another way ('USA', 'United States',
-    'UK'), or "" when the value names no country."""
+    'UK', 'Deutschland'), or "" when the value names no country."""
     import pycountry
 
     text = value.strip()
     if text.upper() == "UK":  # the United Kingdom's usual short name; its code is GB
         return "GB"
+    own = OWN_NAMES.get(text.lower())
+    if own is not None:
+        return own
     try:
         return str(pycountry.countries.lookup(text).alpha_2)
     except LookupError:
