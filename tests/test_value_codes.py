@@ -1335,3 +1335,26 @@ def test_a_japanese_postal_mark_is_named_and_left_out(tmp_path: Path, check, pos
         f"AddressPostalCode '{postal}' starts with the postal mark \u3012, which is not part of "
         "the code: write 100-0001."
     ]
+
+
+def test_an_order_without_an_id_in_the_same_file_dropped_twice_goes_out_once(
+    tmp_path: Path, inventory: Path
+) -> None:
+    """The same file saved twice, apart (another line end, a browser's "(1)"): the sha256
+    check does not know them for one file, and its order without an id went out twice
+    under two generated ids. A file of another name asks for its own order."""
+    row = {**BASE, "MerchantRemovalOrderID": ""}
+    first = write_delimited(tmp_path / "weekly.txt", request_rows([row]))
+    again = tmp_path / "weekly (1).txt"
+    again.write_bytes(first.read_bytes().replace(b"\r\n", b"\n"))
+    other = tmp_path / "other.txt"  # the same order, another file: bytes apart too
+    other.write_bytes(first.read_bytes() + b"\r\n")
+    result = run_batch([first, again, other], inventory, Settings())
+    said = result.problems.loc[result.problems["code"].eq("order-id-duplicate")]
+    assert said["file"].tolist() == ["weekly.txt"]
+    assert (
+        said["message"]
+        .iloc[0]
+        .startswith("This order repeats the order without an id of weekly (1).txt, in this batch")
+    )
+    assert sorted(result.decision.orders["source_file"]) == ["other.txt", "weekly (1).txt"]

@@ -459,28 +459,41 @@ def _repeated_orders(
     only so (any id typed in the file sends a repeat on purpose). A file has at most one
     order without an id: few orders to look at."""
     generated = orders[orders["generated_id"].to_numpy(dtype=bool)]
-    if not generated_before or generated.empty:
+    if generated.empty:
         return concat_findings([])
     names = [file_key(places[int(pos)].name) for pos in generated["file_pos"]]
-    earlier = [
-        generated_before.get((name, fingerprint))
-        for name, fingerprint in zip(names, generated["fingerprint"], strict=True)
+    keys = list(zip(names, generated["fingerprint"], strict=True))
+    earlier = [generated_before.get(key) for key in keys]
+    messages: list[str | None] = [
+        None
+        if found is None
+        else f"This order repeats order {found[0]}, sent in run {found[1]} from the same "
+        "file: it was sent already. Delete its rows; to send the same removal again, give "
+        "it an order id of your own."
+        for found in earlier
     ]
-    hit = np.array([found is not None for found in earlier], dtype=bool)
+    # The same file twice in one batch, saved apart (a.txt and "a (1).txt" with other line
+    # ends): its order without an id would go out twice, under two generated ids.
+    first_of: dict[tuple[str, str], int] = {}
+    for at, key in enumerate(keys):
+        if messages[at] is None and key in first_of:
+            first = generated.iloc[first_of[key]]
+            messages[at] = (
+                "This order repeats the order without an id of "
+                f"{places[int(first['file_pos'])].name}, in this batch: the same file was "
+                "dropped twice. Delete one of the two; to send the same removal twice, give "
+                "each an order id of your own."
+            )
+        first_of.setdefault(key, at)
+    hit = np.array([m is not None for m in messages], dtype=bool)
     if not hit.any():
         return concat_findings([])
-    messages = [
-        f"This order repeats order {order_id}, sent in run {run_id} from the same file: it "
-        "was sent already. Delete its rows; to send the same removal again, give it an "
-        "order id of your own."
-        for order_id, run_id in (found for found in earlier if found is not None)
-    ]
     # The cell as typed: blank (the message names the order sent).
     return findings(
         generated["first_line"].to_numpy()[hit],
         "MerchantRemovalOrderID",
         "order-id-duplicate",
-        messages,
+        [m for m in messages if m is not None],
     )
 
 
