@@ -23,7 +23,7 @@ from removal_batch.pipeline import load_snapshot, run_batch
 def test_values_with_quotes_tabs_and_breaks_read_back_as_sent(tmp_path: Path) -> None:
     inventory = write_delimited(
         tmp_path / "inventory.txt",
-        [INVENTORY_HEADER, ['"Q1', "X1", "B1", "Quoted", "5", "0", "0"]],
+        [INVENTORY_HEADER, ["Q1", "X1", "B1", "Quoted", "5", "0", "0"]],
     )
     row = {
         **RETURN_ADDRESS,
@@ -32,7 +32,7 @@ def test_values_with_quotes_tabs_and_breaks_read_back_as_sent(tmp_path: Path) ->
         "AddressName": '"""Acme"" Returns"',
         "AddressFieldOne": '12" Dock St',
         "ShippingNotes": '"Fragile\tlabel"',  # a quoted tab: written as a space
-        "MerchantSKU": '"""Q1"',
+        "MerchantSKU": "Q1",
         "SellableQuantity": "2",
     }
     request = write_delimited(tmp_path / "r.txt", request_rows([row]))
@@ -49,7 +49,28 @@ def test_values_with_quotes_tabs_and_breaks_read_back_as_sent(tmp_path: Path) ->
         assert rows["AddressName"].tolist() == ['"Acme" Returns']
         assert rows["AddressFieldOne"].tolist() == ['12" Dock St']
         assert rows["ShippingNotes"].tolist() == ["Fragile label"]
-        assert rows["MerchantSKU"].tolist() == ['"Q1']
+        assert rows["MerchantSKU"].tolist() == ["Q1"]
+
+
+def test_a_sku_starting_with_a_double_quote_is_refused(tmp_path: Path) -> None:
+    """Written as Excel writes it (quoted, its quote doubled), a reader that ignores quotes
+    sees another SKU; written bare, one that honours them opens a quoted value. Amazon's
+    reading is not known: such a SKU is refused, even where the snapshot lists it."""
+    inventory = write_delimited(
+        tmp_path / "inventory.txt",
+        [INVENTORY_HEADER, ['"Q1', "X1", "B1", "Quoted", "5", "0", "0"]],
+    )
+    row = {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"}
+    row |= {"MerchantSKU": '"""Q1"', "SellableQuantity": "2"}
+    request = write_delimited(tmp_path / "r.txt", request_rows([row]))
+    result = run_batch([request], inventory, Settings())
+    refused = result.problems[result.problems["code"].eq("sku-unknown")]
+    assert refused["message"].tolist() == [
+        "SKU '\"Q1' starts with a double quote, which the upload file cannot carry as it is: "
+        "Amazon may read it as the start of a quoted value, and so as another SKU. Remove this "
+        "line from the file and remove the units of this SKU in Seller Central."
+    ]
+    assert result.decision.orders.empty
 
 
 @pytest.mark.parametrize("mark", ["\x0b", "\x0c", "\x1c", "\x1e", "\x85", "\u2028", "\u2029"])

@@ -132,6 +132,25 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
         parts.append(findings(missing_fnsku.index, "FNSKU", "sku-unknown", message, missing_fnsku))
     if broken.any():
         parts += _broken_sku_findings(lines[broken], snapshot)
+    # One starting with a double quote: a flat-file reader that honours quotes takes it for
+    # a quoted value, one that does not keeps the quotes Excel's way of writing it adds;
+    # either way Amazon may read another SKU. (Listed, else it is sku-unknown above.)
+    quoted = (
+        lines["sku"].str.startswith('"').fillna(False).astype(bool)
+        & (lines["sku_pos"] >= 0)
+        & ~lines["sku_cell_error"]
+        & ~broken
+    )
+    if quoted.any():
+        sku = lines.loc[quoted, "sku"]
+        message = (
+            "SKU '"
+            + sku
+            + "' starts with a double quote, which the upload file cannot carry as it is: "
+            "Amazon may read it as the start of a quoted value, and so as another SKU. Remove "
+            "this line from the file and remove the units of this SKU in Seller Central."
+        )
+        parts.append(findings(sku.index, "MerchantSKU", "sku-unknown", message, sku))
     return concat_findings(parts)
 
 
