@@ -214,3 +214,33 @@ def test_run_starts_are_where_any_column_changes(pairs: list[tuple[int, int]]) -
     assert run_starts(first).tolist() == [
         i for i in range(len(pairs)) if i == 0 or first[i] != first[i - 1]
     ]
+
+
+def test_skus_written_alike_share_their_units(tmp_path: Path) -> None:
+    """A snapshot saved from a spreadsheet may list 'A B' and 'A<line break>B' apart; the
+    order files write a line break as a space, so both would go to Amazon as 'A B', with
+    the units of each: twice what 'A B' has. A SKU holding a tab or a line break is refused."""
+    inventory = tmp_path / "inv.csv"
+    inventory.write_bytes(
+        b'sku,afn-fulfillable-quantity,afn-unsellable-quantity\r\nA B,5,0\r\n"A\nB",5,0\r\n'
+        b'"A\tC",5,0\r\nA C,5,0\r\n'
+    )
+    request = tmp_path / "a.csv"
+    request.write_bytes(
+        b"MerchantRemovalOrderID,RemovalDisposition,MerchantSKU,SellableQuantity,"
+        b'UnsellableQuantity\r\nO1,Disposal,A B,5,0\r\nO2,Disposal,"A\nB",5,0\r\n'
+        b'O3,Disposal,"A\tC",5,0\r\nO4,Disposal,A C,5,0\r\n'
+    )
+    result = run_batch([request], inventory, Settings())
+    write_outputs(result, tmp_path / "out")
+    sent: dict[str, int] = {}
+    for upload in (tmp_path / "out" / "upload").glob("*.txt"):
+        rows = upload.read_text(encoding="utf-8").splitlines()
+        at = rows[0].split("\t").index("MerchantSKU")
+        for row in rows[1:]:
+            cells = row.split("\t")
+            sent[cells[at]] = sent.get(cells[at], 0) + int(cells[at + 1])
+    assert sent == {"A B": 5, "A C": 5}
+    problems = result.problems
+    refused = problems[problems["code"].eq("sku-unknown")]
+    assert sorted(refused["row"].astype(int)) == [3, 4]
