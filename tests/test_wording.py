@@ -260,3 +260,35 @@ def test_a_long_value_is_quoted_in_part_and_its_length_grouped(
     assert disposition.startswith("RemovalDisposition '" + "Q" * 40 + "...' (500 characters) is")
     (too_long,) = _messages(result, "value-too-long")
     assert too_long.startswith("MerchantSKU is 3,000 characters long; at most 40")
+
+
+def test_a_value_refused_for_an_invisible_character_says_so(
+    tmp_path: Path, check: CheckOne
+) -> None:
+    """'Dis\\u00adposal' looks like Disposal on screen: "not allowed here; use Return or
+    Disposal" left the user staring at a cell that says Disposal."""
+    rows = [
+        {
+            "MerchantRemovalOrderID": "D1",
+            "RemovalDisposition": "Dis\u00adposal",
+            "MerchantSKU": "ABC-1",
+            "SellableQuantity": "1",
+        },
+        {
+            "MerchantRemovalOrderID": "D2\u200b",
+            "RemovalDisposition": "Disposal",
+            "MerchantSKU": "ABC-1",
+            "SellableQuantity": "1",
+        },
+    ]
+    result = check(write_delimited(tmp_path / "u.txt", request_rows(rows)))
+    assert _messages(result, "disposition-invalid") == [
+        "RemovalDisposition 'Dis\u00adposal' holds an invisible character (U+00AD), probably "
+        "pasted in with it: without it, it reads 'Disposal'. Delete the cell's text and type "
+        "it again."
+    ]
+    assert _messages(result, "order-id-invalid") == [
+        "MerchantRemovalOrderID 'D2\u200b' holds an invisible character (U+200B), probably "
+        "pasted in with it: without it, it reads 'D2'. Delete the cell's text and type it "
+        "again."
+    ]

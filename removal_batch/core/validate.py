@@ -514,6 +514,22 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
             + bare
             + ".",
         )
+    # A value refused for a character no one can see (a soft hyphen, a zero-width space
+    # pasted along from a web page): the message says so, or the user finds nothing wrong.
+    unseen = ~code.eq("value-not-integer") & value.str.contains(INVISIBLE).fillna(False)
+    if unseen.any():
+        first = value[unseen].str.extract(f"({INVISIBLE})", expand=False)
+        put(
+            unseen,
+            field
+            + " "
+            + _quote(value)
+            + " holds an invisible character ("
+            + first.map(lambda c: f"U+{ord(c):04X}")
+            + "), probably pasted in with it: without it, it reads '"
+            + value.str.replace(INVISIBLE, "", regex=True)
+            + "'. Delete the cell's text and type it again.",
+        )
     # Whatever the field's rule, a failed or uncalculated formula is explained as one.
     failed = value.str.fullmatch(SPREADSHEET_ERROR).fillna(False).astype(bool)
     if failed.any():
