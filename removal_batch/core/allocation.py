@@ -245,7 +245,13 @@ def _exceeds_each(
     """_exceeds for many lines at once (every line of a large held batch may be over)."""
 
     def text(numbers: np.ndarray) -> pd.Series:
-        return pd.Series(numbers).map("{:,}".format)
+        # Grouped one by one only where a comma goes (every line of a batch may be over).
+        plain = pd.Series(numbers)
+        shown = plain.astype(str)
+        big = plain >= 1000
+        if big.any():
+            shown[big] = plain[big].map("{:,}".format)
+        return shown
 
     earlier = in_snapshot - free
     taken = pd.Series(
