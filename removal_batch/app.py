@@ -638,8 +638,24 @@ def template_command(path: Path, force: bool = False, settings_path: Path | None
 
 
 # After a run that processed nothing (exit 2: the workspace busy, no snapshot yet, a
-# settings error), the files wait this long, then are tried again.
+# settings error) or failed (exit 3: a full disk, a read-only out folder), the files wait
+# this long, then are tried again; twice as long after each failure in a row, up to
+# WATCH_RETRY_MAX.
 WATCH_RETRY_AFTER = 30.0
+WATCH_RETRY_MAX = 600.0
+
+
+def _watched_run(root: Path, wait: float) -> int:
+    """One run for watch. An unexpected error ends that run (exit 3, one line and a log),
+    not the watch: the files stay in the inbox and are tried again."""
+    try:
+        return run_command(root, None, None, None, None, False, False, wait, False)
+    except Exception as exc:
+        from removal_batch.errorlog import write_error_log
+
+        where = write_error_log(exc)
+        _print_error(f"internal error ({type(exc).__name__}: {exc}).{where}")
+        return EXIT_INTERNAL
 
 
 def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) -> int:
@@ -666,6 +682,7 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     runs = 0
     told: set[str] = set()  # never-read entries named already (a run names them again)
     retry_at = 0.0
+    failures = 0  # runs in a row that processed nothing or failed
     try:
         while max_runs is None or runs < max_runs:
             notes = never_read(space.inbox)
@@ -688,18 +705,24 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
             seen = current
             now = time.time()
             if settled and now - max(current[n][1] for n in settled) >= 2.0 and now >= retry_at:
-                code = run_command(root, None, None, None, None, False, False, wait, False)
+                code = _watched_run(root, wait)
                 console.print(f"run finished with exit code {code}", highlight=False)
                 runs += 1
-                if code == EXIT_USAGE:
-                    # Nothing was processed: the files are not set aside as handled, or
-                    # they would wait for a change of their own that may never come.
-                    retry_at = time.time() + WATCH_RETRY_AFTER
+                if code in (EXIT_USAGE, EXIT_INTERNAL):
+                    # Nothing was processed, or nothing published (a full disk): the files
+                    # are not set aside as handled, or they would wait for a change of their
+                    # own that may never come. Freeing space changes nothing in the inbox.
+                    pause = min(WATCH_RETRY_AFTER * 2**failures, WATCH_RETRY_MAX)
+                    failures += 1
+                    retry_at = time.time() + pause
+                    what = "Nothing was processed" if code == EXIT_USAGE else "The run failed"
                     console.print(
-                        f"Nothing was processed; trying again in {WATCH_RETRY_AFTER:g} seconds.",
+                        f"{what}; the files stay in the inbox and are tried again in "
+                        f"{pause:g} seconds.",
                         highlight=False,
                     )
                 else:
+                    failures = 0
                     # Only the settled files: the run surely took those (older than its
                     # settling time); one still being written stays a reason for the next run.
                     handled.update((n, current[n]) for n in settled)

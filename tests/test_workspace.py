@@ -1147,3 +1147,34 @@ def test_an_orders_fingerprint_is_its_content_not_its_layout() -> None:
     found = order_fingerprints(orders, lines, "key").tolist()
     assert found[0] == found[1] and found[3] == found[4]
     assert len({found[0], found[2], found[3], found[5]}) == 4
+
+
+def test_watch_tries_again_after_a_run_that_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run that ends with exit 3 (a full disk, a read-only out folder) published nothing:
+    its files were set aside as handled and never tried again until one changed. An
+    unexpected error in a run ended the watch itself. Both are tried again after a pause."""
+    from removal_batch import app
+
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    outcomes: list[object] = [3, OSError(28, "No space left on device"), 0]
+    runs: list[int] = []
+
+    def run(*args: object, **kwargs: object) -> int:
+        runs.append(1)
+        outcome = outcomes.pop(0) if outcomes else 0
+        if isinstance(outcome, Exception):
+            raise outcome
+        assert isinstance(outcome, int)
+        return outcome
+
+    monkeypatch.setattr(app, "run_command", run)
+    monkeypatch.setattr(app, "WATCH_RETRY_AFTER", 0.0)
+    _stop_watching_after(monkeypatch, 24)
+    assert app.watch_command(root, 0.01, 0.0, None) == 0
+    assert len(runs) == 3
+    captured = capsys.readouterr()
+    assert captured.out.count("tried again") == 2
+    assert "No space left on device" in captured.err and "Traceback" not in captured.err
