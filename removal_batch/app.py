@@ -683,16 +683,35 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     told: set[str] = set()  # never-read entries named already (a run names them again)
     retry_at = 0.0
     failures = 0  # runs in a row that processed nothing or failed
+    lost: str | None = None  # why the inbox cannot be read, while it cannot
     try:
         while max_runs is None or runs < max_runs:
-            notes = never_read(space.inbox)
+            try:
+                notes = never_read(space.inbox)
+                current = {}
+                for path in space.inbox.iterdir():
+                    st = input_stat(path)
+                    if st is not None:
+                        current[path.name] = (st.st_size, st.st_mtime, st.st_ctime)
+            except OSError as exc:
+                # Renamed or deleted, a network drive gone, its permissions changed: said
+                # once, and watched for until it is back (nothing in it was lost by us).
+                if lost is None:
+                    lost = exc.strerror or str(exc)
+                    _print_error(
+                        f"The inbox {space.inbox} cannot be read ({lost}). Waiting for it to "
+                        "come back; Ctrl-C stops."
+                    )
+                seen = {}
+                time.sleep(poll)
+                continue
+            if lost is not None:
+                lost = None
+                console.print(
+                    f"The inbox {space.inbox} is back; watching it again.", highlight=False
+                )
             _tell_never_read(console, [n for n in notes if n not in told])
             told = set(notes)
-            current = {}
-            for path in space.inbox.iterdir():
-                st = input_stat(path)
-                if st is not None:
-                    current[path.name] = (st.st_size, st.st_mtime, st.st_ctime)
             handled = {n: sig for n, sig in handled.items() if current.get(n) == sig}
             # Unchanged over one poll, and not open for writing: a run leaves such a file
             # in the inbox, and watch would take it as handled, and wait for a change

@@ -1178,3 +1178,38 @@ def test_watch_tries_again_after_a_run_that_failed(
     captured = capsys.readouterr()
     assert captured.out.count("tried again") == 2
     assert "No space left on device" in captured.err and "Traceback" not in captured.err
+
+
+def test_watch_waits_for_an_inbox_that_went_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The inbox renamed or deleted while watching (a network drive unmounted): watch ended
+    as an internal error (FileNotFoundError). It says so once, waits, and runs for what
+    lands in the inbox once it is back."""
+    from removal_batch import app
+
+    root = make_workspace(tmp_path / "ws")
+    inbox, away = root / "inbox", tmp_path / "inbox-away"
+    runs: list[list[str]] = []
+    monkeypatch.setattr(
+        app, "run_command", lambda *a, **k: runs.append(sorted(os.listdir(inbox))) or 0
+    )
+    polls = {"n": 0}
+
+    def poll(seconds: float) -> None:
+        polls["n"] += 1
+        if polls["n"] == 2:
+            inbox.rename(away)
+        if polls["n"] == 8:
+            away.rename(inbox)
+            drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+        if polls["n"] == 16:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", poll)
+    assert app.watch_command(root, 0.01, 0.0, None) == 0
+    captured = capsys.readouterr()
+    err, out = " ".join(captured.err.split()), " ".join(captured.out.split())
+    assert err.count("cannot be read (No such file or directory)") == 1, err
+    assert "is back" in out
+    assert runs == [["a.txt"]]
