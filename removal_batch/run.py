@@ -76,7 +76,7 @@ class RunOutcome:
     summary: str | None = None  # the text of the published summary.json
     never_read: list[str] = field(default_factory=list)  # see workspace.never_read
     # Runs done but for moving their inputs to the archive (a read-only folder): said, and
-    # tried again by the next run.
+    # tried again by the next run. Also pending records that cannot be read (set aside).
     not_archived: list[str] = field(default_factory=list)
 
 
@@ -143,15 +143,36 @@ def _archive_inputs(space: Workspace, run_id: str, inputs: list[dict[str, str]])
 
 
 def _pending_records(space: Workspace) -> Iterator[tuple[Path, RunRecord | None]]:
-    """Each pending record of a run not finished, with what it holds (None: torn before
-    its rename completed, so the run was never published)."""
+    """Each pending record of a run not finished, with what it holds (None: it cannot be
+    read). A record is written to a temporary name, synced and renamed, so a torn write
+    never leaves a .json: one that does not read was damaged since (a disk error, an
+    edit), and may be the only trace of a run that published its orders."""
     for pending in sorted(space.pending.glob("*.json")):
         try:
             data = json.loads(pending.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record = RunRecord(**{**data, "lines": [tuple(x) for x in data["lines"]]})
+        except (OSError, ValueError, KeyError, TypeError):
             yield pending, None
             continue
-        yield pending, RunRecord(**{**data, "lines": [tuple(x) for x in data["lines"]]})
+        yield pending, record
+
+
+def _set_aside(space: Workspace, pending: Path) -> str:
+    """Keep a pending record that cannot be read under another name (recovery no longer
+    looks at it) and say what it may mean."""
+    aside = pending.with_name(pending.name + ".unreadable")
+    kept = f"it is kept as {aside}"
+    try:
+        os.replace(pending, aside)
+    except OSError as exc:
+        kept = f"it could not be renamed ({exc.strerror or exc}) and stays as it is"
+    run_id = pending.stem
+    return (
+        f"The record of unfinished run {run_id} ({pending}) cannot be read; {kept}. That run "
+        f"may have published orders in {space.out / run_id} without recording them: check "
+        "that folder before uploading anything, since its orders are not counted as issued "
+        "and its inputs, if still in the inbox, are processed again."
+    )
 
 
 def _published(space: Workspace, ledger: Ledger, record: RunRecord) -> bool:
@@ -202,14 +223,15 @@ def _archive_run(
 
 def recover(space: Workspace, ledger: Ledger) -> tuple[list[str], list[str]]:
     """Finish runs that were published but not recorded or archived; drop unpublished ones.
-    Returns the runs finished, and what could not be archived."""
+    Returns the runs finished, and problems to tell (inputs that could not be archived,
+    records that could not be read)."""
     finished, not_archived = [], []
     # In the order the runs published: runs of one second sort by their random suffix, and
     # an input the later one skipped belongs in the archive of the run that processed it.
     records = sorted(_pending_records(space), key=lambda kept: kept[1].issued_at if kept[1] else 0)
     for pending, record in records:
         if record is None:
-            pending.unlink(missing_ok=True)
+            not_archived.append(_set_aside(space, pending))
             continue
         if _published(space, ledger, record):
             ledger.record_run(record)

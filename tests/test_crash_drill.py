@@ -243,3 +243,23 @@ def test_a_published_run_whose_folder_was_moved_is_not_redone(
     assert published_orders(root) == (orders if where == "renamed in out" else [])
     assert list((root / "inbox").iterdir()) == []
     assert _digests(list((root / "archive" / run.name).iterdir())) == inputs
+
+
+def test_a_pending_record_that_cannot_be_read_is_kept_and_told(tmp_path: Path) -> None:
+    """A pending record is renamed into place whole, so one that does not read was damaged
+    since (a disk error, an edit); it may be the only trace of a run that published its
+    orders. Recovery deleted it without a word; it is set aside and the user told."""
+    root = make_workspace(tmp_path / "ws")
+    pending = root / ".removal-batch" / "pending" / "20261129-000000-abcd.json"
+    pending.write_text('{"run_id": "20261129-000000-abcd", "started": "2026-11-')
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    proc = cli("run", str(root))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    said = " ".join(proc.stderr.split())
+    assert "20261129-000000-abcd" in said and "cannot be read" in said, said
+    assert not pending.exists()
+    kept = pending.with_name(pending.name + ".unreadable")
+    assert kept.read_text().startswith('{"run_id": "20261129-000000-abcd"')
+    again = cli("run", str(root))  # told once: the record set aside is not looked at again
+    assert again.returncode == 0 and "cannot be read" not in again.stderr
