@@ -97,18 +97,18 @@ def _stamp(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def _unchanged(inputs: list[Path], stamps: dict[str, tuple[int, int]]) -> None:
-    """An input changed or vanished while it was read: its orders could not be trusted."""
+def _changed(inputs: list[Path], stamps: dict[str, tuple[int, int]]) -> list[Path]:
+    """Inputs that changed or vanished while they were read: their orders cannot be
+    trusted."""
+    changed = []
     for path in inputs:
         try:
             same = _stamp(path) == stamps[path.name]
-        except FileNotFoundError:
+        except OSError:
             same = False
         if not same:
-            raise UsageError(
-                f"{display_name(path)} changed or disappeared while the run was reading it; "
-                "nothing was processed. Wait until it is completely saved, then run again."
-            )
+            changed.append(path)
+    return changed
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -377,21 +377,49 @@ def run_workspace(
         else:
             take.append(path)
     checkpoint("hashed")
-    result = run_batch(
-        take,
-        inventory,
-        settings,
-        options.inventory_time,
-        progress,
-        used_ids=ledger.order_ids(),
-        taken=lambda info: _units_taken(ledger, info),
-        generated_before=ledger.generated_orders(),
-        skipped=skipped,
-        digests=digests,
-    )
+    while True:
+        result = run_batch(
+            take,
+            inventory,
+            settings,
+            options.inventory_time,
+            progress,
+            used_ids=ledger.order_ids(),
+            taken=lambda info: _units_taken(ledger, info),
+            generated_before=ledger.generated_orders(),
+            skipped=skipped,
+            digests=digests,
+        )
+        changed = _changed([p for p in inputs if p.name in stamps], stamps)
+        if not changed:
+            break
+        # Only those files are left out, as files still being written are: neither
+        # recorded nor archived, they are read by the next run. The batch is decided again
+        # without them (their orders took ids and units from the others); each round
+        # leaves out at least one more file, so this ends.
+        for path in changed:
+            stamps.pop(path.name, None)
+            digests.pop(display_name(path), None)
+            passed_over.append(
+                f"{display_name(path)} changed or disappeared while the run was reading it; "
+                "it was not processed, and is left in the inbox (if still there) for the "
+                "next run."
+            )
+        gone = set(changed)
+        take = [p for p in take if p not in gone]
+        skipped = [f for f in skipped if f.path not in gone]
+        if not take and not skipped:
+            return RunOutcome(
+                None,
+                None,
+                recovered,
+                "The inbox has no files ready: the files in it changed while the run was "
+                "reading them. Run again once they are saved.",
+                never_read=passed_over,
+                not_archived=not_archived,
+            )
     result.not_read = passed_over
     checkpoint("decided")
-    _unchanged([p for p in inputs if p.name in stamps], stamps)
     result.run_id = _unused_run_id(space, ledger, result.run_id, result.started)
     staging = space.out / f"{TMP_PREFIX}{result.run_id}"
     try:

@@ -7,12 +7,13 @@ import errno
 import json
 import os
 import signal
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from workspace_helpers import drop, ledger_orders, make_workspace
+from workspace_helpers import age, drop, ledger_orders, make_workspace, published_orders
 
 import removal_batch.pipeline as pipeline
 import removal_batch.writers.order_files as order_files
@@ -233,11 +234,22 @@ def test_input_deleted_or_rewritten_mid_run(
 
     monkeypatch.setattr(pipeline, "read_request", meddling)
     code, output = _run(root)
-    assert code == 2
-    assert "changed or disappeared while the run was reading it" in output
+    # Only a.txt is left out (as a file still being written is): it stopped the whole
+    # batch with exit 2. It is neither recorded nor archived; b.txt goes ahead.
+    assert code == 0, output
+    assert "a.txt changed or disappeared while the run was reading it" in output
     inbox, out, pending = _state(root)
-    assert "b.txt" in inbox and out == [] and pending == []
-    assert ledger_orders(root) == []
+    assert inbox == ([] if change == "delete" else ["a.txt"]) and pending == []
+    (run_id,) = out
+    assert sorted(os.listdir(root / "archive" / run_id)) == ["b.txt"]
+    assert ledger_orders(root) == published_orders(root) == ["D3"]
+    with sqlite3.connect(root / ".removal-batch" / "ledger.sqlite3") as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM inputs")] == ["b.txt"]
+    if change == "rewrite":  # the next run takes it, as it is now
+        monkeypatch.setattr(pipeline, "read_request", real)
+        age(root / "inbox" / "a.txt")
+        assert _run(root)[0] == 0
+        assert ledger_orders(root) == ["D1", "D2", "D3", "D9"]
 
 
 def test_corrupt_ledger(tmp_path: Path) -> None:
@@ -607,3 +619,22 @@ def test_each_internal_error_gets_a_log_of_its_own() -> None:
     ]
     for log in logs:
         log.unlink()
+
+
+def test_the_only_input_rewritten_mid_run_is_left_for_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    real = pipeline.read_request
+
+    def meddling(path: Path, name: str, settings, *begun):  # type: ignore[no-untyped-def]
+        outcome = real(path, name, settings, *begun)
+        path.write_text(path.read_text() + "D9\tDisposal\t00A\t1\t0\n")
+        return outcome
+
+    monkeypatch.setattr(pipeline, "read_request", meddling)
+    code, output = _run(root)
+    assert code == 0 and "changed while the run was reading them" in output, output
+    assert _state(root) == (["a.txt"], [], [])
+    assert ledger_orders(root) == []
