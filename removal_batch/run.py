@@ -157,9 +157,11 @@ def _pending_records(space: Workspace) -> Iterator[tuple[Path, RunRecord | None]
         yield pending, record
 
 
-def _set_aside(space: Workspace, pending: Path) -> str:
+def _set_aside(space: Workspace, ledger: Ledger, pending: Path) -> str:
     """Keep a pending record that cannot be read under another name (recovery no longer
-    looks at it) and say what it may mean."""
+    looks at it) and say what it means. Only for a run whose orders cannot go out twice:
+    one the ledger holds, or one that never published (its staging folder is still there).
+    """
     aside = pending.with_name(pending.name + ".unreadable")
     kept = f"it is kept as {aside}"
     try:
@@ -167,11 +169,31 @@ def _set_aside(space: Workspace, pending: Path) -> str:
     except OSError as exc:
         kept = f"it could not be renamed ({exc.strerror or exc}) and stays as it is"
     run_id = pending.stem
+    if ledger.has_run(run_id):
+        meaning = (
+            "The ledger holds that run, so none of its orders is issued again; its inputs, "
+            f"if still in the inbox, are skipped as processed (move them to "
+            f"{space.archive / run_id})."
+        )
+    else:
+        meaning = (
+            "That run never published anything (its outputs were still being written), so "
+            "nothing of it went out; its inputs are read again."
+        )
+    return f"The record of unfinished run {run_id} ({pending}) cannot be read; {kept}. {meaning}"
+
+
+def _unreadable_published(space: Workspace, pending: Path) -> str:
+    """The record of a run that published (its staging folder is gone) but was not
+    recorded cannot be read: which inputs it took is unknown, and a run now would issue
+    their orders a second time."""
+    run_id = pending.stem
     return (
-        f"The record of unfinished run {run_id} ({pending}) cannot be read; {kept}. That run "
-        f"may have published orders in {space.out / run_id} without recording them: check "
-        "that folder before uploading anything, since its orders are not counted as issued "
-        "and its inputs, if still in the inbox, are processed again."
+        f"The record of unfinished run {run_id} ({pending}) cannot be read, and that run "
+        f"published its orders (in {space.out / run_id}, unless that folder was moved) "
+        "without recording them. Nothing was processed: a run now would issue those orders "
+        f"again. If they were or will be uploaded, move that run's request files from the "
+        f"inbox to {space.archive / run_id}; then delete {pending} and run again."
     )
 
 
@@ -231,7 +253,10 @@ def recover(space: Workspace, ledger: Ledger) -> tuple[list[str], list[str]]:
     records = sorted(_pending_records(space), key=lambda kept: kept[1].issued_at if kept[1] else 0)
     for pending, record in records:
         if record is None:
-            not_archived.append(_set_aside(space, pending))
+            staged = os.path.lexists(space.out / f"{TMP_PREFIX}{pending.stem}")
+            if not staged and not ledger.has_run(pending.stem):
+                raise UsageError(_unreadable_published(space, pending))
+            not_archived.append(_set_aside(space, ledger, pending))
             continue
         if _published(space, ledger, record):
             ledger.record_run(record)

@@ -247,19 +247,43 @@ def test_a_published_run_whose_folder_was_moved_is_not_redone(
 
 def test_a_pending_record_that_cannot_be_read_is_kept_and_told(tmp_path: Path) -> None:
     """A pending record is renamed into place whole, so one that does not read was damaged
-    since (a disk error, an edit); it may be the only trace of a run that published its
-    orders. Recovery deleted it without a word; it is set aside and the user told."""
+    since (a disk error, an edit). Recovery deleted it without a word. Where the run never
+    published (its staging folder is there), it is set aside and the user told once."""
     root = make_workspace(tmp_path / "ws")
-    pending = root / ".removal-batch" / "pending" / "20261129-000000-abcd.json"
+    run_id = "20261129-000000-abcd"
+    pending = root / ".removal-batch" / "pending" / f"{run_id}.json"
     pending.write_text('{"run_id": "20261129-000000-abcd", "started": "2026-11-')
+    (root / "out" / f".tmp-{run_id}").mkdir()
     drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
     proc = cli("run", str(root))
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     said = " ".join(proc.stderr.split())
-    assert "20261129-000000-abcd" in said and "cannot be read" in said, said
+    assert run_id in said and "cannot be read" in said and "never published" in said, said
     assert not pending.exists()
     kept = pending.with_name(pending.name + ".unreadable")
     assert kept.read_text().startswith('{"run_id": "20261129-000000-abcd"')
     again = cli("run", str(root))  # told once: the record set aside is not looked at again
     assert again.returncode == 0 and "cannot be read" not in again.stderr
+
+
+def test_an_unreadable_record_of_a_published_run_stops_the_run(tmp_path: Path) -> None:
+    """The record of a run that published (no staging folder) but was not recorded: its
+    inputs are still in the inbox, and which they are is unknown. Set aside, the next run
+    issued their orders a second time; every run stops (exit 2) until the user says, by
+    deleting the record, that the inputs are dealt with."""
+    root = make_workspace(tmp_path / "ws")
+    run_id = "20261129-000000-abcd"
+    pending = root / ".removal-batch" / "pending" / f"{run_id}.json"
+    pending.write_text('{"run_id": "20261129-000000-abcd", "started": "2026-11-')
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    for _ in range(2):
+        proc = cli("run", str(root))
+        assert proc.returncode == 2, proc.stderr
+        said = " ".join(proc.stderr.split())
+        assert "Traceback" not in said and "Nothing was processed" in said, said
+        assert f"thendelete{pending}andrunagain" in "".join(said.split())  # folded anywhere
+        assert ledger_orders(root) == [] and pending.exists()
+    pending.unlink()
+    assert cli("run", str(root)).returncode == 0
+    assert ledger_orders(root) == ["D1"]
