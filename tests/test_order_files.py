@@ -407,3 +407,22 @@ def test_a_sku_holding_a_tab_is_refused_by_a_workspace_run(tmp_path: Path) -> No
     (run,) = [p for p in (root / "out").iterdir() if not p.name.startswith(".")]
     report = (run / "errors" / "r.csv.errors.csv").read_text(encoding="utf-8-sig")
     assert report.count(",sku-unknown,error,") == 2 and "AB[tab]C" in report
+
+
+@pytest.mark.parametrize("order_id", ["SKU", "msku"])
+def test_an_order_file_whose_id_names_a_column_reads_back(
+    tmp_path: Path, inventory: Path, order_id: str
+) -> None:
+    """'MerchantRemovalOrderID<TAB>SKU' names two fields: it was taken for a table's header
+    and our own order file refused as lacking the required columns. A key line above the
+    SKU header is a key line, whatever its value."""
+    row = {"MerchantRemovalOrderID": order_id, "RemovalDisposition": "Disposal"}
+    row |= {"MerchantSKU": "ABC-1", "SellableQuantity": "2"}
+    result = run_batch(
+        [write_delimited(tmp_path / "r.txt", request_rows([row]))], inventory, Settings()
+    )
+    write_outputs(result, tmp_path / "out")
+    again = run_batch([tmp_path / "out" / "orders" / f"{order_id}.txt"], inventory, Settings())
+    assert again.files[0].shape == "feed"
+    assert again.decision.orders["order_id"].tolist() == [order_id]
+    assert again.decision.lines["sellable"].tolist() == [2]

@@ -101,8 +101,19 @@ class _Head:
         return [(i, r[0]) for i, r in enumerate(self.fields[:upto]) if r and r[0]]
 
     def header_rows(self) -> list[int]:
-        """Rows naming two fields or more: the first is the header."""
-        return [i for i, r in enumerate(self.fields) if len({f for f in r if f}) >= 2]
+        """Rows naming two fields or more: the first is the header. A feed's key line whose
+        value names a field too ("MerchantRemovalOrderID<TAB>SKU", an order id that is a
+        column's name) is no header where a SKU header follows it: it is a key line."""
+        rows = [i for i, r in enumerate(self.fields) if len({f for f in r if f}) >= 2]
+        items = [i for i in rows if {f for f in self.fields[i] if f} <= ITEM_HEADER_FIELDS]
+        if items:
+            rows = [i for i in rows if i >= items[0] or not self._key_line(i)]
+        return rows
+
+    def _key_line(self, index: int) -> bool:
+        """Key<TAB>value: an order field's name, then one value."""
+        first = self.fields[index][0] if self.fields[index] else None
+        return first in ORDER_FIELDS and sum(1 for c in self.cells[index] if c) == 2
 
     def only_feed_keys(self) -> bool:
         """Two or more rows start with a key, and every key is an order field: the top of a
