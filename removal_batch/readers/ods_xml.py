@@ -89,6 +89,16 @@ def _shown_text(cell: ElementTree.Element) -> str:
     return "\n".join(lines)
 
 
+def _plainly_shown(cell: ElementTree.Element) -> bool:
+    """A number shown as its own value, one paragraph of plain text ("5" for 5): by far
+    the most cells of a sheet, and nothing to look at further."""
+    value = cell.get(f"{{{_OFFICE}}}value")
+    if value is None or len(cell) != 1:
+        return False
+    paragraph = cell[0]
+    return paragraph.tag == f"{{{_TEXT}}}p" and len(paragraph) == 0 and paragraph.text == value
+
+
 def _as_shown(cell: ElementTree.Element) -> str | None:
     """The text to read for a cell where calamine's value would be wrong, else None."""
     error = cell.get(f"{{{_CALC_EXT}}}value-type") == "error"
@@ -96,6 +106,8 @@ def _as_shown(cell: ElementTree.Element) -> str | None:
     number = cell.get(f"{{{_OFFICE}}}value-type") == "float"
     if not (error or formula or number):
         return None
+    if not error and number and _plainly_shown(cell):
+        return None  # its value, as calamine reads it (a formula's too: no error shown)
     shown = _shown_text(cell).strip()
     if error:
         return shown or None
@@ -147,6 +159,8 @@ def _shown_as_another(cell: ElementTree.Element) -> str | None:
     5, LibreOffice's display factor): which number the user means is unclear."""
     kind = cell.get(f"{{{_OFFICE}}}value-type")
     if kind not in ("float", "percentage", "currency"):
+        return None
+    if kind != "percentage" and _plainly_shown(cell):
         return None
     try:
         value = float(cell.get(f"{{{_OFFICE}}}value", ""))
