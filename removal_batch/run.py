@@ -197,16 +197,16 @@ def _unreadable_published(space: Workspace, pending: Path) -> str:
     )
 
 
-def _published(space: Workspace, ledger: Ledger, record: RunRecord) -> bool:
+def _published(space: Workspace, ledger: Ledger, run_id: str) -> bool:
     """Whether a run with a pending record published its outputs. A run in the ledger did
     (it is recorded only once published). Otherwise its staging folder tells: the rename
     that publishes is what takes it away (the pending record is saved while it is there,
     and recovery removes it only after the pending record). Not ``out/<run-id>/`` being
     there: the user may have renamed or moved it since, and its orders may be uploaded
     already; a run redone for that would issue every one of them a second time."""
-    if ledger.has_run(record.run_id):
+    if ledger.has_run(run_id):
         return True
-    return not os.path.lexists(space.out / f"{TMP_PREFIX}{record.run_id}")
+    return not os.path.lexists(space.out / f"{TMP_PREFIX}{run_id}")
 
 
 def interrupted_runs(space: Workspace, ledger: Ledger) -> list[str]:
@@ -217,7 +217,7 @@ def interrupted_runs(space: Workspace, ledger: Ledger) -> list[str]:
         for _, record in _pending_records(space)
         if record is not None
         and not ledger.has_run(record.run_id)
-        and _published(space, ledger, record)
+        and _published(space, ledger, record.run_id)
     ]
 
 
@@ -253,12 +253,11 @@ def recover(space: Workspace, ledger: Ledger) -> tuple[list[str], list[str]]:
     records = sorted(_pending_records(space), key=lambda kept: kept[1].issued_at if kept[1] else 0)
     for pending, record in records:
         if record is None:
-            staged = os.path.lexists(space.out / f"{TMP_PREFIX}{pending.stem}")
-            if not staged and not ledger.has_run(pending.stem):
+            if _published(space, ledger, pending.stem) and not ledger.has_run(pending.stem):
                 raise UsageError(_unreadable_published(space, pending))
             not_archived.append(_set_aside(space, ledger, pending))
             continue
-        if _published(space, ledger, record):
+        if _published(space, ledger, record.run_id):
             ledger.record_run(record)
             checkpoint("recover-recorded")
             problem = _archive_run(space, ledger, record.run_id, record.inputs)

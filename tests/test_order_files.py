@@ -384,6 +384,9 @@ def test_the_writer_never_rewrites_a_sku_or_an_order_id(tmp_path: Path) -> None:
     ).astype({"order_id": TEXT, "sku": TEXT})
     with pytest.raises(ValueError, match="SKU holding a tab"):
         order_files.item_lines(lines)
+    # Quoted as free text is, '"Q' would be another SKU to a reader that ignores quotes.
+    with pytest.raises(ValueError, match="SKU starting with a double quote"):
+        order_files.item_lines(lines.assign(sku=pd.array(['"Q'], dtype=TEXT)))
     lines = lines.assign(order_id=pd.array(["R\n1"], dtype=TEXT), sku=pd.array(["C"], dtype=TEXT))
     orders = pd.DataFrame({name: [""] for name in ORDER_FIELDS[2:]}, dtype=TEXT).assign(
         order_id=lines["order_id"], disposition=pd.array(["Disposal"], dtype=TEXT), lines=[1]

@@ -323,6 +323,16 @@ def test_ragged_rows_and_classic_mac_line_endings(tmp_path: Path, check) -> None
     assert set(result.problems["code"]) <= {"header-unknown"}
 
 
+# The columns of a Disposal request, for the tests of shifted rows.
+_DISPOSAL_HEADER = [
+    "MerchantRemovalOrderID",
+    "RemovalDisposition",
+    "MerchantSKU",
+    "SellableQuantity",
+    "UnsellableQuantity",
+]
+
+
 def _shifted_csv(rows: list[list[str]]) -> str:
     """Rows joined with commas and no quoting, as a hand-made export writes them."""
     return "".join(",".join(r) + "\n" for r in rows)
@@ -336,8 +346,7 @@ def test_a_csv_row_shifted_by_an_unquoted_comma_refuses_the_file(
     column right. With the row's last cell blank nothing stands past the header, and a SKU
     "AB,3" became SKU "AB" with 3 sellable units and the real quantity as unsellable: the
     file passed with quantities no one asked for. Refused whole, naming the row."""
-    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
-    header += ["UnsellableQuantity", "ShippingNotes"]
+    header = [*_DISPOSAL_HEADER, "ShippingNotes"]
     fill = [["G1", "Disposal", "00123", "1", "0", ""]] * (1 if size == "small" else 12_000)
     rows = [header, *fill, ["G2", "Disposal", "ABC-1,3", "1", "0", ""]]
     path = tmp_path / "shifted.csv"
@@ -358,8 +367,7 @@ def test_rows_padded_alike_and_notes_right_of_a_blank_row_are_no_shift(
 ) -> None:
     """What a longer record may be without a moved value: every data row padded with the
     same empty cells (the header not), and a note typed right of an otherwise blank row."""
-    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
-    header += ["UnsellableQuantity"]
+    header = _DISPOSAL_HEADER
     rows = [
         header,
         ["G1", "Disposal", "00123", "1", "0", ""],
@@ -377,8 +385,7 @@ def test_padded_rows_holding_values_past_the_header_are_a_shift(tmp_path: Path, 
     """Most rows one cell longer than the header is padding only while that cell is
     empty: a row with a value there moved its values (or holds a column no header names),
     and cannot be told from a shift."""
-    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
-    header += ["UnsellableQuantity"]
+    header = _DISPOSAL_HEADER
     rows = [
         header,
         ["G1", "Disposal", "00123", "1", "0", ""],

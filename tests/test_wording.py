@@ -287,6 +287,12 @@ def test_a_value_refused_for_an_invisible_character_says_so(
         "pasted in with it: without it, it reads 'Disposal'. Delete the cell's text and type "
         "it again."
     ]
+    # A SKU too long is told it is too long, invisible character or not.
+    rows = [{**rows[1], "MerchantRemovalOrderID": "D3", "MerchantSKU": "A\u200b" + "B" * 40}]
+    longer = check(write_delimited(tmp_path / "v.txt", request_rows(rows)))
+    assert _messages(longer, "value-too-long") == [
+        "MerchantSKU is 42 characters long; at most 40 are accepted. Shorten it."
+    ]
     assert _messages(result, "order-id-invalid") == [
         "MerchantRemovalOrderID 'D2\u200b' holds an invisible character (U+200B), probably "
         "pasted in with it: without it, it reads 'D2'. Delete the cell's text and type it "

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from removal_batch.core.findings import concat_findings, findings
-from removal_batch.core.wording import counted, is_are
+from removal_batch.core.wording import counted, grouped, is_are
 
 KINDS = ("sellable", "unsellable")
 QUANTITIES = (
@@ -245,13 +245,7 @@ def _exceeds_each(
     """_exceeds for many lines at once (every line of a large held batch may be over)."""
 
     def text(numbers: np.ndarray) -> pd.Series:
-        # Grouped one by one only where a comma goes (every line of a batch may be over).
-        plain = pd.Series(numbers)
-        shown = plain.astype(str)
-        big = plain >= 1000
-        if big.any():
-            shown[big] = plain[big].map("{:,}".format)
-        return shown
+        return grouped(pd.Series(numbers))
 
     earlier = in_snapshot - free
     taken = pd.Series(

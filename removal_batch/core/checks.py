@@ -374,33 +374,33 @@ def _parsed_phone(phone: str, country: str) -> tuple[Any, bool]:
     return number, bool(home_code) and number.country_code != home_code
 
 
+def _phone_verdict(phone: str, country: str) -> Any:
+    """phonenumbers' ValidationResult for a number of the address's country, or None: it
+    cannot be read, or is another country's (+44 ... on a US address)."""
+    import phonenumbers
+
+    number, abroad = _parsed_phone(phone, country)
+    if number is None or abroad:
+        return None
+    return phonenumbers.is_possible_number_with_reason(number)
+
+
 def _phone_possible(phone: str, country: str) -> bool:
     import phonenumbers
 
     if not _phone_region(country):
         return True  # no country to judge it by: country-invalid says what is wrong
-    number, abroad = _parsed_phone(phone, country)
-    # A number of another country is no number of the address's country; one only dialled
-    # from within its area (555-0142, no area code) reaches no one from a carrier's desk.
-    return (
-        number is not None
-        and not abroad
-        and phonenumbers.is_possible_number_with_reason(number)
-        == phonenumbers.ValidationResult.IS_POSSIBLE
-    )
+    # One only dialled from within its area (555-0142, no area code) reaches no one from a
+    # carrier's desk elsewhere: possible "locally only" is not possible here.
+    return _phone_verdict(phone, country) == phonenumbers.ValidationResult.IS_POSSIBLE
 
 
 def phone_lacks_area_code(phone: str, country: str) -> bool:
     """Whether a number is one dialled only within its area: the area code left out."""
     import phonenumbers
 
-    number, abroad = _parsed_phone(phone, country)
-    return (
-        number is not None
-        and not abroad
-        and phonenumbers.is_possible_number_with_reason(number)
-        == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY
-    )
+    local = phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY
+    return _phone_verdict(phone, country) == local
 
 
 def phone_abroad(phone: str, country: str) -> str:

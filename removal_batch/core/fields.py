@@ -113,6 +113,13 @@ def ascii_upper(values: pd.Series) -> pd.Series:
     )
 
 
+def first_invisible(values: pd.Series) -> pd.Series:
+    """The code point of each value's first invisible character ("U+200B"), for messages;
+    the values all hold one."""
+    first = values.str.extract(f"({INVISIBLE})", expand=False)
+    return first.map(lambda c: f"U+{ord(c):04X}")
+
+
 def single_array(array: Any) -> Any:
     """One contiguous Arrow array (a column built by concat comes in pieces)."""
     import pyarrow as pa

@@ -149,6 +149,12 @@ class RawTable:
         return f"RawTable(file={self.file!r}, sheet={self.sheet!r}, {self.height} x {self.width})"
 
 
+def delimiter_name(delimiter: str) -> str:
+    """A delimiter as a message names it: "comma", "tab"."""
+    names = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "vertical bar"}
+    return names.get(delimiter, repr(delimiter) if delimiter else "delimiter")
+
+
 def longer_records(widths: np.ndarray, header_row: int) -> np.ndarray:
     """Positions (counted from the record below the header) of the records with more cells
     than the header record and than most records: a value holding the delimiter added a

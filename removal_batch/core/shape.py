@@ -37,6 +37,7 @@ from removal_batch.core.raw_table import (
     TEXT,
     FarCells,
     RawTable,
+    delimiter_name,
     head_rows,
     longer_records,
 )
@@ -185,14 +186,11 @@ def _shifted_records(raw: RawTable, header_row: int) -> Problem | None:
     header_idx = int(at[0])
     header_cells = int(widths[header_idx])
     longer = longer_records(widths, header_idx)
-    below = widths[header_idx + 1 :]
-    padded = np.flatnonzero(below > header_cells)
-    if len(padded) and len(padded) > len(longer):
-        # Rows at the common width past the header: shifted too where they hold a value
+    if (widths[header_idx + 1 :] > header_cells).any():
+        # Rows at a common width past the header are padding only while nothing stands
         # there (a column without a header cannot be told from a moved value).
         past = raw.cells.iloc[header_idx + 1 :, header_cells:]
-        holding = np.flatnonzero(past.ne("").any(axis=1).to_numpy())
-        longer = np.union1d(longer, np.intersect1d(padded, holding))
+        longer = np.union1d(longer, np.flatnonzero(past.ne("").any(axis=1).to_numpy()))
     if len(longer):
         # A record blank under every header holds no request line to move (a note typed
         # to the right of the table is reported as a column without a header).
@@ -204,9 +202,7 @@ def _shifted_records(raw: RawTable, header_row: int) -> Problem | None:
     shown = ", ".join(f"{n:,}" for n in numbers[:5])
     more = f" and {len(longer) - 5:,} more" if len(longer) > 5 else ""
     one = len(longer) == 1
-    mark = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "vertical bar"}.get(
-        raw.delimiter, "delimiter"
-    )
+    mark = delimiter_name(raw.delimiter)
     return Problem(
         "file-unreadable",
         f"{'Row' if one else 'Rows'} {shown}{more} {'has' if one else 'have'} more cells "

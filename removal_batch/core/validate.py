@@ -21,13 +21,20 @@ from removal_batch.core.checks import (
     phone_lacks_area_code,
     state_meant,
 )
-from removal_batch.core.fields import ADDRESS_FIELDS, ALL_FIELDS, INVISIBLE, ORDER_FIELDS
+from removal_batch.core.fields import (
+    ADDRESS_FIELDS,
+    ALL_FIELDS,
+    INVISIBLE,
+    ORDER_FIELDS,
+    first_invisible,
+)
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
 from removal_batch.core.raw_table import NOT_CALCULATED, SPREADSHEET_ERROR
 from removal_batch.core.rules.address import US_TERRITORIES, default_address_refusals
 from removal_batch.core.schema import length_limits, request_schema, schema_errors
 from removal_batch.core.settings import DISPOSITIONS, Settings
 from removal_batch.core.shape import RequestTable
+from removal_batch.core.wording import grouped
 
 # pandera check name -> SPEC code. One place, so a code never drifts from its check.
 CHECK_CODES: dict[str, str] = {
@@ -125,23 +132,13 @@ _STATE_EXAMPLES = {"US": "NV or TX", "CA": "ON or BC"}
 QUOTED_CHARS = 60
 
 
-def _grouped(numbers: pd.Series) -> pd.Series:
-    """Whole numbers as text with thousands commas (formatted one by one only where one
-    is needed: every row of a large file may be in a message)."""
-    text = numbers.astype(str)
-    big = numbers >= 1000
-    if big.any():
-        text = text.mask(big, numbers[big].map("{:,}".format))
-    return text
-
-
 def _quote(values: pd.Series) -> pd.Series:
     text = values.astype(str)
     quoted = "'" + text + "'"
     lengths = text.str.len()
     long = lengths > QUOTED_CHARS
     if long.any():
-        counts = _grouped(lengths[long])
+        counts = grouped(lengths[long])
         cut = "'" + text[long].str.slice(0, QUOTED_CHARS - 20) + "...' (" + counts + " characters)"
         quoted = quoted.mask(long, cut)
     return quoted
@@ -291,7 +288,7 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         code.eq("value-too-long"),
         field
         + " is "
-        + _grouped(value.str.len())
+        + grouped(value.str.len())
         + " characters long; at most "
         + found["limit"].astype(str)
         + " are accepted. Shorten it.",
@@ -458,13 +455,12 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
     )
     bad_phone = code.eq("phone-invalid")
     if bad_phone.any():
-        local = pd.Series(
-            [
-                phone_lacks_area_code(v, c) if b else False
-                for v, c, b in zip(value, country, bad_phone, strict=True)
-            ],
-            index=value.index,
-        )
+        # The refused phones only (phonenumbers' parse of each is cached from the check).
+        local = pd.Series(False, index=value.index)
+        local[bad_phone] = [
+            phone_lacks_area_code(v, c)
+            for v, c in zip(value[bad_phone], country[bad_phone], strict=True)
+        ]
         put(
             local,
             "ContactPhoneNumber "
@@ -516,16 +512,18 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         )
     # A value refused for a character no one can see (a soft hyphen, a zero-width space
     # pasted along from a web page): the message says so, or the user finds nothing wrong.
-    unseen = ~code.eq("value-not-integer") & value.str.contains(INVISIBLE).fillna(False)
+    # Not for a value too long or a quantity: their own messages say what is wrong.
+    unseen = ~code.isin(["value-not-integer", "value-too-long"]) & value.str.contains(
+        INVISIBLE
+    ).fillna(False)
     if unseen.any():
-        first = value[unseen].str.extract(f"({INVISIBLE})", expand=False)
         put(
             unseen,
             field
             + " "
             + _quote(value)
             + " holds an invisible character ("
-            + first.map(lambda c: f"U+{ord(c):04X}")
+            + first_invisible(value[unseen])
             + "), probably pasted in with it: without it, it reads '"
             + value.str.replace(INVISIBLE, "", regex=True)
             + "'. Delete the cell's text and type it again.",

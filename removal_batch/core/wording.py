@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def counted(n: int, noun: str, plural: str = "") -> str:
     """``n`` and the noun in the number it takes; ``plural`` for nouns not made with -s."""
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def grouped(numbers: pd.Series) -> pd.Series:
+    """Whole numbers as text with thousands commas, formatted one by one only where a
+    comma goes (every line of a large batch may be in a message)."""
+    text = numbers.astype(str)
+    big = numbers >= 1000
+    if big.any():
+        text = text.mask(big, numbers[big].map("{:,}".format))
+    return text
 
 
 def is_are(n: int) -> str:

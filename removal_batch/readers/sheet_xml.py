@@ -433,9 +433,16 @@ def _recalculated_on_load(archive: zipfile.ZipFile) -> bool:
     return book is not None and _FULL_CALC.search(book) is not None
 
 
-_HIDDEN_ROW = re.compile(
-    rb'<(?:[A-Za-z_][\w.-]{0,64}:)?row\s[^<>]{0,1024}?\bhidden="(?:1|true)"[^<>]{0,1024}>'
-)
+def _hidden_element(tag: bytes) -> re.Pattern[bytes]:
+    """<tag ... hidden="1" ...> (a row or a column span), with any namespace prefix."""
+    return re.compile(
+        rb"<(?:[A-Za-z_][\w.-]{0,64}:)?"
+        + tag
+        + rb'\s[^<>]{0,1024}?\bhidden="(?:1|true)"[^<>]{0,1024}>'
+    )
+
+
+_HIDDEN_ROW = _hidden_element(b"row")
 
 
 def _hidden_rows(data: bytes) -> np.ndarray:
@@ -451,9 +458,7 @@ def _hidden_rows(data: bytes) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64)
 
 
-_HIDDEN_COLUMNS = re.compile(
-    rb'<(?:[A-Za-z_][\w.-]{0,64}:)?col\s[^<>]{0,1024}?\bhidden="(?:1|true)"[^<>]{0,1024}>'
-)
+_HIDDEN_COLUMNS = _hidden_element(b"col")
 _COLUMN_SPAN = re.compile(rb'\bmin="([0-9]{1,5})"[^<>]{0,1024}?\bmax="([0-9]{1,5})"')
 # Past the last column a sheet may have (XFD): a <col> span beyond it is not read.
 _LAST_COLUMN = 16_384

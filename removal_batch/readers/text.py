@@ -16,6 +16,7 @@ from removal_batch.core.raw_table import (
     TEXT,
     ColumnChoice,
     RawTable,
+    delimiter_name,
     longer_records,
     raw_table_from_rows,
 )
@@ -568,7 +569,7 @@ def _shifted(
     numbers = table.row_numbers[choice.header_row + 1 + at[:5]]
     rows = ", ".join(f"{n:,}" for n in numbers)
     many = f" and {len(at) - 5:,} more" if len(at) > 5 else ""
-    mark = {"\t": "tab", ",": "comma", ";": "semicolon"}.get(delimiter, repr(delimiter))
+    mark = delimiter_name(delimiter)
     one = len(at) == 1
     if len(np.setdiff1d(at, filled)) == 0:
         last = column_letter(choice.header_width - 1)

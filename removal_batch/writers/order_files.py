@@ -59,12 +59,17 @@ def _flat(values: pd.Series) -> pa.Array:
 
 def _exact(values: pd.Series, what: str) -> pa.Array:
     """An identifier (SKU, order id) as it is: Amazon matches it exactly, so it is never
-    rewritten. One holding a tab or a line break is refused by the rules (sku-unknown,
-    order-id-invalid); finding one here is a bug, stopped before a wrong file is written."""
+    rewritten. One holding a tab or a line break, or starting with a double quote, is
+    refused by the rules (sku-unknown, order-id-invalid); finding one here is a bug,
+    stopped before a wrong file is written."""
     array = _strings(values)
     if may_hold_breaks(array) and pc.any(pc.match_substring_regex(array, FLAT_BREAKS)).as_py():
         raise ValueError(f"a {what} holding a tab or a line break reached the order files")
-    return _quoted(array)
+    # Quoted as free text is, it would be another id to a reader that ignores quotes
+    # (sku-unknown refuses a SKU starting with one; an order id cannot hold one).
+    if pc.any(pc.starts_with(array, '"')).as_py():
+        raise ValueError(f"a {what} starting with a double quote reached the order files")
+    return array
 
 
 def _quoted(array: pa.Array) -> pa.Array:

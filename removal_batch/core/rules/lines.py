@@ -22,6 +22,7 @@ from removal_batch.core.fields import (
     INVISIBLE,
     arrow_strings,
     ascii_upper,
+    first_invisible,
     may_hold_breaks,
     single_array,
     strip_text,
@@ -351,8 +352,7 @@ def _invisible_hint(skus: pd.Series, snapshot: Snapshot) -> pd.Series:
     listed = cleaned[snapshot.positions(cleaned) >= 0]
     if listed.empty:
         return hint
-    first = skus[listed.index].str.extract(f"({INVISIBLE})", expand=False)
-    code = first.map(lambda c: f"U+{ord(c):04X}")
+    code = first_invisible(skus[listed.index])
     hint[listed.index] = (
         " It holds an invisible character (" + code + "), probably pasted in with it; "
         "without it, it is '" + listed + "', which the snapshot lists. Type the SKU again."
