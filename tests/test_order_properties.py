@@ -244,3 +244,236 @@ def test_skus_written_alike_share_their_units(tmp_path: Path) -> None:
     problems = result.problems
     refused = problems[problems["code"].eq("sku-unknown")]
     assert sorted(refused["row"].astype(int)) == [3, 4]
+
+
+# Runs in one workspace: FNSKU-typed lines, ids reused across files and runs, orders
+# without an id, orders written in parts, file names used again by later runs. Each SKU's
+# FNSKU is "X" + the SKU; XGONE is no item's.
+RUN_SKUS = ["A", "B", "C", "GONE"]
+typed_line = st.tuples(st.sampled_from(RUN_SKUS), st.booleans(), quantity, quantity)
+# (id: None for a fresh one, "" for none (first order of a file only), or a shared one;
+# lines as (sku, typed as its FNSKU, sellable, unsellable))
+run_order = st.tuples(
+    st.sampled_from([None, None, "", "", "X1", "x1", "X2"]),
+    st.lists(typed_line, min_size=1, max_size=4),
+)
+# A run's files, the stem of their names ("a": a-0.txt, a-1.txt...), and whether its first
+# file is the last run's first file dropped again as it was, saved with other line ends.
+run_files = st.tuples(
+    st.sampled_from(["a", "b"]),
+    st.lists(st.lists(run_order, min_size=1, max_size=3), min_size=1, max_size=2),
+    st.booleans(),
+)
+
+Placed = tuple[str, int]  # (file name, order's place in it)
+Written = dict[Placed, dict[str, tuple[int, int]]]  # what each order got, per SKU
+
+
+def _request_rows(run: int, f: int, orders: list[tuple[str | None, list]]) -> list[list[str]]:
+    """A request file's rows (a blank id is kept for the first order only: below another
+    it would continue that order; an id used twice in one file would join two orders)."""
+    rows = [["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "FNSKU"]]
+    rows[0] += ["SellableQuantity", "UnsellableQuantity"]
+    used: set[str] = set()
+    for o, (oid, lines) in enumerate(orders):
+        if oid is None or (oid == "" and o > 0) or oid.upper() in used:
+            oid = f"R{run}F{f}O{o}"
+        used.add(oid.upper())
+        for i, (sku, by_fnsku, s, u) in enumerate(lines):
+            rows.append(
+                [
+                    oid if i == 0 else "",
+                    "Disposal" if i == 0 else "",
+                    "" if by_fnsku else sku,
+                    "X" + sku if by_fnsku else "",
+                    str(s),
+                    str(u),
+                ]
+            )
+    return rows
+
+
+def _orders_of(rows: list[list[str]]) -> list[tuple[str, list[list[str]]]]:
+    """Each order's id as written (blank: none) and its rows, in file order."""
+    orders: list[tuple[str, list[list[str]]]] = []
+    for at, row in enumerate(rows[1:]):
+        if row[0] or at == 0:
+            orders.append((row[0], []))
+        orders[-1][1].append(row)
+    return orders
+
+
+def reference_runs(
+    runs: list[list[tuple[str, bytes, list[list[str]]]]],
+    snap: dict[str, tuple[int, int]],
+    policy: Settings,
+) -> list[Written]:
+    """Every order of every run decided one after another, as SPEC 4 and 6 say, in the
+    plainest way. A file whose bytes were seen before is skipped. An id issued before, or
+    given to an order of an earlier file of the batch, holds its order; so does an order
+    without an id that a file of the same name sent before as it stands. What a run
+    writes is gone for the runs after it."""
+    left = {s: list(v) for s, v in snap.items()}
+    issued: set[str] = set()
+    sent_without_id: set[tuple[str, tuple[tuple[str, int, int], ...]]] = set()
+    seen: set[bytes] = set()
+    decided = []
+    for files in runs:
+        written: Written = {}
+        in_batch: set[str] = set()
+        for name, content, rows in sorted(files):
+            if content in seen:
+                continue
+            seen.add(content)
+            for place, (oid, lines) in enumerate(_orders_of(rows)):
+                # The SKU each line names (an FNSKU of no item names none).
+                named = [(sku or snap.get(fnsku[1:]) and fnsku[1:] or "", s, u)
+                         for _, _, sku, fnsku, s, u in lines]  # fmt: skip
+                asked = (name, tuple(sorted((sku, int(s), int(u)) for sku, s, u in named)))
+                if oid:
+                    held = oid.upper() in issued or oid.upper() in in_batch
+                    in_batch.add(oid.upper())
+                else:
+                    held = asked in sent_without_id
+                keep, bad, skus = [], False, set()
+                for sku, s, u in named:
+                    if sku not in snap or sku in skus or (s == "0" and u == "0"):
+                        bad = True
+                    else:
+                        keep.append((sku, int(s), int(u)))
+                    skus.add(sku)
+                if held or (bad and not policy.allow_partial):
+                    continue
+                taken: dict[str, tuple[int, int]] = {}
+                over = False
+                for sku, s, u in keep:
+                    free_s, free_u = left[sku]
+                    if policy.on_excess == "cap":
+                        give = (min(s, free_s), min(u, free_u))
+                    elif s > free_s or u > free_u:
+                        over = True
+                        continue
+                    else:
+                        give = (s, u)
+                    if give != (0, 0):
+                        taken[sku] = give
+                        if policy.on_excess == "cap":
+                            left[sku] = [free_s - give[0], free_u - give[1]]
+                if over and not policy.allow_partial:
+                    continue
+                if policy.on_excess == "reject":
+                    for sku, (s, u) in taken.items():
+                        left[sku][0] -= s
+                        left[sku][1] -= u
+                if taken:
+                    written[(name, place)] = taken
+                    if oid:
+                        issued.add(oid.upper())
+                    else:
+                        sent_without_id.add(asked)
+        decided.append(written)
+    return decided
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(run_files, min_size=2, max_size=3),
+    st.fixed_dictionaries({s: st.tuples(quantity, quantity) for s in RUN_SKUS[:3]}),
+    st.sampled_from(["reject", "cap"]),
+    st.booleans(),
+    st.integers(min_value=1, max_value=3),
+    st.integers(min_value=1, max_value=4),
+)
+def test_runs_in_a_workspace_equal_deciding_every_order_in_turn(
+    runs, snap, on_excess, partial, per_order, per_file
+) -> None:
+    """Consecutive runs in one workspace, each deducting what the ledger says earlier runs
+    issued since the snapshot: the order files of all runs are what deciding every order
+    of every run one after another writes. No unit is requested twice, no order is written
+    twice or lost, and no order id is issued twice."""
+    import json
+    import re
+
+    from invariants import read_back
+    from workspace_helpers import age, make_workspace
+
+    from removal_batch.ledger import Ledger
+    from removal_batch.run import RunOptions, run_workspace
+    from removal_batch.workspace import Workspace
+
+    policy = Settings(
+        on_excess=on_excess,
+        allow_partial=partial,
+        max_skus_per_order=per_order,
+        max_skus_per_file=per_file,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        root = make_workspace(Path(tmp) / "ws", snap)
+        inv = [["sku", "fnsku", "afn-fulfillable-quantity", "afn-unsellable-quantity"]]
+        inv += [[s, "X" + s, str(v[0]), str(v[1])] for s, v in snap.items()]
+        age(write_delimited(root / "inventory" / "inventory.txt", inv), 3600)
+        space = Workspace(root)
+        dropped = []
+        got: list[Written] = []
+        every_id: list[str] = []
+        for r, (stem, files, again) in enumerate(runs):
+            again = again and r > 0
+            if again:
+                stem, files = runs[r - 1][0], [runs[r - 1][1][0], *files[1:]]
+            batch = []
+            for f, orders in enumerate(files):
+                rows = _request_rows(r - 1 if again and f == 0 else r, f, orders)
+                path = write_delimited(root / "inbox" / f"{stem}-{f}.txt", rows)
+                if again and f == 0:
+                    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n"))
+                batch.append((age(path).name, path.read_bytes(), rows))
+            dropped.append(batch)
+            ledger = Ledger(space.ledger_path)
+            try:
+                outcome = run_workspace(space, policy, RunOptions(), ledger)
+            finally:
+                ledger.close()
+            assert outcome.out_dir is not None
+            assert not list(space.inbox.iterdir())  # every input archived
+            summary = json.loads((outcome.out_dir / "summary.json").read_text())
+            ids_in = {name: [oid for oid, _ in _orders_of(rows)] for name, _, rows in batch}
+            written: Written = {}
+            for entry in summary["orders"]:
+                rows = read_back(outcome.out_dir / entry["output_file"])
+                uploaded = read_back(outcome.out_dir / entry["upload_file"])
+                order_id = entry["id"]
+                every_id.append(order_id)
+                assert rows["MerchantRemovalOrderID"].eq(order_id).all()
+                assert uploaded["MerchantRemovalOrderID"].eq(order_id).sum() == len(rows)
+                assert int(entry["lines"]) == len(rows) <= min(per_order, per_file)
+                base = re.sub(r"-P[0-9]+$", "", order_id)  # no id given ends so
+                ids = ids_in[entry["source_file"]]
+                place = ids.index(base) if base in ids else ids.index("")
+                units = [
+                    (sku, int(s), int(u))
+                    for sku, s, u in zip(
+                        rows["MerchantSKU"],
+                        rows["SellableQuantity"],
+                        rows["UnsellableQuantity"],
+                        strict=True,
+                    )
+                ]
+                assert int(entry["sellable_units"]) == sum(s for _, s, _ in units)
+                assert int(entry["unsellable_units"]) == sum(u for _, _, u in units)
+                mine = written.setdefault((entry["source_file"], place), {})
+                for sku, s, u in units:
+                    assert sku not in mine  # a SKU once per order, in all its parts
+                    mine[sku] = (s, u)
+            got.append(written)
+        assert got == reference_runs(dropped, snap, policy)
+        assert len(every_id) == len({i.upper() for i in every_id})
+        ledger = Ledger(space.ledger_path)
+        try:
+            parts = {re.sub(r"-P[0-9]+$", "", i) for i in every_id if re.search("-P[0-9]+$", i)}
+            assert set(ledger.order_ids()) == set(every_id) | parts
+            taken = ledger.taken_since(0)
+        finally:
+            ledger.close()
+        for sku, units in taken.iterrows():
+            assert units["sellable"] <= snap[str(sku)][0]
+            assert units["unsellable"] <= snap[str(sku)][1]
