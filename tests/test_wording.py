@@ -46,6 +46,39 @@ def test_over_request_says_one_unit_is_available(tmp_path: Path, check: CheckOne
     assert "unit(s)" not in message
 
 
+def test_a_refused_over_request_says_how_to_put_it_right(tmp_path: Path, check: CheckOne) -> None:
+    """'Only 1 is available' left the user to guess what to do about it: the message ends
+    with the way out, for a line decided in turn and for one of an order held already (a
+    bad disposition), and for a SKU with nothing left."""
+    # ABC-1 has 5 sellable units: D1 takes 4, so 1 is left for D2 and none for D3.
+    rows = [
+        {"MerchantRemovalOrderID": "D1", "MerchantSKU": "ABC-1", "SellableQuantity": "4"},
+        {"MerchantRemovalOrderID": "D2", "MerchantSKU": "ABC-1", "SellableQuantity": "3"},
+        {"MerchantRemovalOrderID": "D3", "MerchantSKU": "ABC-1", "SellableQuantity": "2"},
+    ]
+    for row in rows:
+        row["RemovalDisposition"] = "Disposal"
+    path = write_delimited(tmp_path / "a.txt", request_rows(rows))
+    said = _messages(check(path), "quantity-exceeds-sellable")
+    cap = ", or run with --on-excess cap to have it lowered for you."
+    lower, zero = " Lower the quantity to 1 or less" + cap, " Set the quantity to 0" + cap
+    assert said == [
+        "3 sellable units of SKU 'ABC-1' requested, but only 1 is available (5 in the "
+        "snapshot, 4 already requested by earlier orders)." + lower,
+        "2 sellable units of SKU 'ABC-1' requested, but only 1 is available (5 in the "
+        "snapshot, 4 already requested by earlier orders)." + lower,
+    ]
+    # D3 held for its disposition: its line is told what it could get in its place.
+    rows[1]["SellableQuantity"] = "1"
+    rows[2]["RemovalDisposition"] = "Recycle"
+    path = write_delimited(tmp_path / "b.txt", request_rows(rows))
+    said = _messages(check(path), "quantity-exceeds-sellable")
+    assert said == [
+        "2 sellable units of SKU 'ABC-1' requested, but only 0 are available (5 in the "
+        "snapshot, 5 already requested by earlier orders)." + zero
+    ]
+
+
 def test_capped_line_says_one_unit_is_still_available(tmp_path: Path, check: CheckOne) -> None:
     (message,) = _over(tmp_path, check, "cap")
     assert message.endswith("reduced from 3 to 1: only 1 sellable unit is still available.")
@@ -169,14 +202,15 @@ def test_the_many_lines_wording_of_an_excess_is_the_one_lines() -> None:
     import numpy as np
     import pandas as pd
 
-    from removal_batch.core.allocation import _exceeds, _exceeds_each
+    from removal_batch.core.allocation import _exceeds, _exceeds_each, _lower_it
 
-    cases = [("A", 1, 0, 0), ("B-2", 2, 1, 1), ("C", 1_500, 3, 10), ("D", 7, 7, 9)]
+    cases = [("A", 1, 0, 0), ("B-2", 2, 1, 1), ("C", 1_500, 3, 10), ("D", 7_000, 2_500, 9)]
     skus, asked, free, listed = (list(c) for c in zip(*cases, strict=True))
     each = _exceeds_each(
         pd.Series(skus), np.array(asked), np.array(free), "sellable", np.array(listed)
     )
-    assert each.tolist() == [_exceeds(*case[:3], "sellable", case[3]) for case in cases]
+    one = [_exceeds(*case[:3], "sellable", case[3]) + _lower_it(case[2]) for case in cases]
+    assert each.tolist() == one
 
 
 def test_only_a_disposition_the_settings_can_allow_is_told_how(
@@ -233,7 +267,7 @@ def test_an_over_request_writes_large_numbers_with_thousands_separators() -> Non
         "unsellable",
         np.array([2_500_000, 2]),
     )
-    assert many.tolist() == [
+    assert [m.partition(").")[0] + ")." for m in many] == [
         "1,200,000 unsellable units of SKU 'ABC-1' requested, but only 0 are available "
         "(2,500,000 in the snapshot, 2,500,000 already requested by earlier orders).",
         "3 unsellable units of SKU 'B' requested, but only 2 are available (2 in the snapshot).",

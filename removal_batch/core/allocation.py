@@ -159,7 +159,8 @@ def allocate_units(
                         free[kind][i],
                         word,
                         snapshot_units[kind][skus[i]],
-                    ),
+                    )
+                    + _lower_it(free[kind][i]),
                     str(asked[kind][i]),
                 )
             )
@@ -266,7 +267,23 @@ def _exceeds_each(
         + " in the snapshot"
         + taken
         + ")."
+        + pd.Series(
+            np.where(free > 0, " Lower the quantity to " + text(free) + " or less", _TO_ZERO)
+        )
+        + _BY_CAP
     )
+
+
+# What to do about an over-request that is refused (with --on-excess cap, the line is
+# lowered or dropped instead, and its message says so). Not "delete the line": its other
+# quantity may be one that fits.
+_TO_ZERO = " Set the quantity to 0"
+_BY_CAP = ", or run with --on-excess cap to have it lowered for you."
+
+
+def _lower_it(free: int) -> str:
+    """The way out of a refused over-request: _exceeds_each's, for one line."""
+    return (f" Lower the quantity to {free:,} or less" if free > 0 else _TO_ZERO) + _BY_CAP
 
 
 def _exceeds(sku: str, asked: int, free: int, word: str, in_snapshot: int) -> str:
