@@ -153,7 +153,7 @@ def _write_error_reports(result: BatchResult, errors_dir: Path) -> None:
 
         base = errors_dir / f"{report_stem(outcome.name)}.errors"
         write_errors_csv(outcome.problems, base.with_name(base.name + ".csv"))
-        raw = outcome.table.raw if outcome.table is not None else None
+        raw = outcome.table.raw if outcome.table is not None else outcome.refused_raw
         write_errors_xlsx(outcome.problems, raw, base.with_name(base.name + ".xlsx"))
         checkpoint("error-report-written")
 

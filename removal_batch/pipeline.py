@@ -43,7 +43,7 @@ from removal_batch.core.problems import (
     sort_problems,
     without_cells,
 )
-from removal_batch.core.raw_table import REQUEST_HEADER, longest_cell
+from removal_batch.core.raw_table import REQUEST_HEADER, RawTable, longest_cell
 from removal_batch.core.schema import inventory_schema
 from removal_batch.core.settings import Settings
 from removal_batch.core.shape import RequestTable, has_request_header, recognise_request
@@ -98,6 +98,9 @@ class FileOutcome:
     status: str = "rejected"
     problems: pd.DataFrame = field(default_factory=pd.DataFrame)
     table: RequestTable | None = None
+    # The cells of a file refused at its header (a column twice, one missing), kept for
+    # the error report's Annotated sheet when a problem points at one of its rows.
+    refused_raw: RawTable | None = None
     validation: ValidationResult | None = None
     # Request rows the workbook hides (by hand or by a filter): read like the others.
     hidden_rows: list[int] = field(default_factory=list)
@@ -542,6 +545,8 @@ def read_request(
     found = problems_frame(shaped.problems)
     if shaped.table is None:
         outcome.problems = found
+        if found["row"].notna().any():
+            outcome.refused_raw = raw
         return outcome
     table = shaped.table
     if len(table.rows) > settings.max_rows:

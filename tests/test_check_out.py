@@ -158,3 +158,34 @@ def test_check_never_writes_into_a_run_folder_through_a_linked_out(workspace: Pa
     code, said = _check(inputs, workspace / "inventory" / "inventory.txt", run_folder)
     assert code == 2, said
     assert _tree(run_folder) == before
+
+
+def test_a_file_refused_at_its_header_is_shown_annotated(workspace: Path, tmp_path: Path) -> None:
+    """A file refused for its header (a column twice) had an errors.xlsx of the Errors
+    sheet alone: the input, with the cell to mend coloured, was left out. A file with no
+    header at all has no cell to show, and no Annotated sheet."""
+    import openpyxl
+    from conftest import write_delimited
+
+    twice = write_delimited(
+        tmp_path / "twice.txt",
+        [
+            ["Removal requests"],
+            ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SKU"]
+            + ["SellableQuantity", "UnsellableQuantity"],
+            ["D1", "Disposal", "00A", "00A", "1", "0"],
+        ],
+    )
+    none = write_delimited(tmp_path / "none.txt", [["a", "b"], ["1", "2"]])
+    inventory = workspace / "inventory" / "inventory.txt"
+    assert _check([twice, none], inventory, tmp_path / "out")[0] == 1
+    errors = tmp_path / "out" / "errors"
+    book = openpyxl.load_workbook(errors / "twice.txt.errors.xlsx")
+    assert book.sheetnames == ["Errors", "Annotated"]
+    sheet = book["Annotated"]
+    assert [c.value for c in sheet[1]] == ["Problems", "Row", *"ABCDEF"]
+    assert [c.value for c in sheet[3]][:3] == ["D: header-duplicate", 2, "MerchantRemovalOrderID"]
+    marked = [c.coordinate for row in sheet.iter_rows() for c in row if c.fill.fill_type]
+    assert marked == ["F3"]  # column D of the input, on its header row (row 2)
+    assert "header-duplicate" in sheet["F3"].comment.text
+    assert openpyxl.load_workbook(errors / "none.txt.errors.xlsx").sheetnames == ["Errors"]
