@@ -136,6 +136,21 @@ def test_a_feed_missing_a_key_says_to_add_the_key_line(tmp_path: Path, check: Ch
     ]
 
 
+def test_a_feed_without_its_disposition_line_is_told_to_add_the_line(
+    tmp_path: Path, check: CheckOne
+) -> None:
+    """A feed without its RemovalDisposition key line was told to add a column to its SKU
+    header row ("even if some of its cells stay blank"): done, the file is no feed."""
+    lines = ["MerchantRemovalOrderID\tF1", "", "MerchantSKU\tSellableQuantity", "ABC-1\t1"]
+    (tmp_path / "f.txt").write_text("\n".join(lines) + "\n")
+    assert _messages(check(tmp_path / "f.txt"), "header-missing") == [
+        "The file has no RemovalDisposition line. Add one among the key lines above the SKU "
+        "header (row 3): RemovalDisposition, a tab, then the value.",
+        "The required column UnsellableQuantity is missing from the header row (row 3). Add "
+        "it, even if some of its cells stay blank.",
+    ]
+
+
 def test_a_partly_typed_address_says_why_the_default_did_not_fill_it(
     tmp_path: Path, check: CheckOne
 ) -> None:

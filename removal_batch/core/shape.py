@@ -421,16 +421,30 @@ def _header_problems(
 
 
 def _missing_required(
-    raw: RawTable, present: set[str], required: tuple[str, ...], header_row: int
+    raw: RawTable,
+    present: set[str],
+    required: tuple[str, ...],
+    header_row: int,
+    feed: bool = False,
 ) -> list[Problem]:
+    """``feed``: a one-order feed file, whose order fields are key lines above its SKU
+    header, not columns of it."""
     problems = []
     for name in _missing_fields(present, required):
         hint = " (or an FNSKU column)" if name == "MerchantSKU" else ""
+        message = (
+            f"The required column {name}{hint} is missing from the header row "
+            f"(row {header_row}). Add it, even if some of its cells stay blank."
+        )
+        if feed and name in ORDER_FIELDS:
+            message = (
+                f"The file has no {name} line. Add one among the key lines above the SKU "
+                f"header (row {header_row}): {name}, a tab, then the value."
+            )
         problems.append(
             Problem(
                 "header-missing",
-                f"The required column {name}{hint} is missing from the header row "
-                f"(row {header_row}). Add it, even if some of its cells stay blank.",
+                message,
                 file=raw.file,
                 sheet=raw.sheet,
                 row=header_row,
@@ -709,7 +723,7 @@ def _feed(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     item_fields = head.fields[header_idx]
     problems += _header_problems(raw, header_row, item_cells, item_fields)
     present = {f for f in item_fields if f} | {name for _, name in keys}
-    problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row)
+    problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row, feed=True)
     if any(p.code in {"header-duplicate", "header-missing"} for p in problems):
         return ShapeResult(None, problems)
     body = _data_rows(raw, header_idx + 1, _field_positions(item_fields))
