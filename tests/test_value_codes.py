@@ -1103,6 +1103,32 @@ def test_an_id_used_in_two_files_names_where_the_first_is(tmp_path: Path, invent
     ]
 
 
+def test_an_id_used_in_two_files_names_the_sheet_and_the_id_line(
+    tmp_path: Path, inventory: Path
+) -> None:
+    """'(a.xlsx row 3)' sent the user to the sheet the workbook opens on, not the request
+    sheet after it; '(b.txt row 4)' to a feed's first SKU line, not its id line."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    sheet = book.create_sheet("Requests")
+    for row in [["Removal requests"], *request_rows([{**BASE, "MerchantRemovalOrderID": "Q0"}])]:
+        sheet.append(row)
+    book.save(tmp_path / "a.xlsx")
+    feed = ["MerchantRemovalOrderID\tQ1", "RemovalDisposition\tDisposal", ""]
+    feed += ["MerchantSKU\tSellableQuantity\tUnsellableQuantity", "00123\t1\t0"]
+    (tmp_path / "b.txt").write_text("\n".join(feed) + "\n")
+    later = [{**BASE, "MerchantRemovalOrderID": "Q0"}, {**BASE, "MerchantRemovalOrderID": "Q1"}]
+    third = write_delimited(tmp_path / "c.txt", request_rows(later))
+    result = run_batch([tmp_path / "a.xlsx", tmp_path / "b.txt", third], inventory, Settings())
+    said = result.problems.loc[result.problems["code"].eq("order-id-duplicate"), "message"]
+    assert [m.partition("(")[2].partition(")")[0] for m in said] == [
+        "a.xlsx sheet 'Requests' row 3",
+        "b.txt row 1",
+    ]
+
+
 def test_a_sku_and_an_fnsku_of_different_items_are_refused(tmp_path: Path, inventory: Path) -> None:
     """Both columns filled, naming two items of the snapshot: the FNSKU was ignored and the
     MerchantSKU's units sent without a word (two reviews' finding). Matching ones pass."""

@@ -190,7 +190,7 @@ def decide_orders(
             [
                 grouping.findings,
                 _disposition_missing(orders),
-                _duplicate_ids(orders, used_ids, lines, [p.name for p in places]),
+                _duplicate_ids(orders, used_ids, lines, places),
                 _part_id_clashes(orders, grouping.lines, used_ids, part_limit(settings)),
                 address_findings(
                     orders,
@@ -350,11 +350,21 @@ def _disposition_missing(orders: pd.DataFrame) -> pd.DataFrame:
     return findings(blank["first_line"], "RemovalDisposition", "value-missing", message)
 
 
+def _id_place(place: FilePlaces, first_row: int) -> str:
+    """Where an order's id is typed, as the user finds it: the sheet of a workbook (its
+    request sheet may not be the one it opens on), and a feed's id line rather than its
+    first SKU line."""
+    fixed = place.fixed_cells.get("MerchantRemovalOrderID")
+    row = fixed[0] if fixed is not None else first_row
+    sheet = f" sheet '{place.sheet}'" if place.sheet else ""
+    return f"{place.name}{sheet} row {row:,}"
+
+
 def _duplicate_ids(
     orders: pd.DataFrame,
     used_ids: Mapping[str, str],
     lines: pd.DataFrame,
-    file_names: Sequence[str],
+    places: Sequence[FilePlaces],
 ) -> pd.DataFrame:
     """The same id in two input files of the run (the first file keeps it), or already
     issued. Ids are compared without regard to capitals: AB1 and ab1 would be one order
@@ -377,7 +387,7 @@ def _duplicate_ids(
         rows = lines.loc[at["first_line"].to_numpy(), "source_row"].to_numpy()
         where = pd.Series(
             [
-                f" ({file_names[int(f)]} row {int(r):,})"
+                f" ({_id_place(places[int(f)], int(r))})"
                 for f, r in zip(at["file_pos"], rows, strict=True)
             ],
             index=ids.index,
