@@ -1795,6 +1795,24 @@ def test_ods_cells_and_rows_are_placed_with_their_repeats() -> None:
     assert extras.hidden_rows.tolist() == [2, 3]
 
 
+def test_an_ods_space_count_is_not_spelled_out_past_what_a_cell_holds() -> None:
+    """<text:s text:c="N"/> stands for N spaces: a count of 100 million in one cell of a
+    600-byte file took half a minute and a gigabyte to check. A cell's shown text gets no
+    more spaces than a cell can hold."""
+    from removal_batch.readers.ods_xml import _walk
+
+    error = (
+        '<table:table-cell calcext:value-type="error" office:value-type="string">'
+        '<text:p>#<text:s text:c="100000000"/>N/A<text:s text:c="100000000"/>!</text:p>'
+        "</table:table-cell>"
+    )
+    extras = _walk(_ods_content(_ods_row([error])), "S")
+    assert extras.unvalued is not None
+    (shown,) = extras.unvalued.texts
+    assert shown.startswith("#") and "N/A" in shown and shown.endswith("!")
+    assert len(shown) <= 32_767 + len("#N/A!")
+
+
 def test_an_xls_reads_its_error_cells_and_zip_code_format(tmp_path: Path, inventory: Path) -> None:
     """tests/data/errors-and-zip-format.xls (written by xlwt, as old exporters do): a ZIP
     2134 in a 00000 format, a #DIV/0! quantity and a #N/A order id. calamine reads the

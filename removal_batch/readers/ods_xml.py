@@ -74,14 +74,23 @@ def ods_extras(path: Path, sheet: str) -> SheetExtras:
         return SheetExtras()
 
 
+# The most <text:s/> spaces spelled out for one cell: more than a cell holds (Excel's limit
+# is 32,767 characters). Each is a count in the XML: text:c="99999999" in a 600-byte file
+# made 100 million spaces, half a minute and a gigabyte to check the file.
+_MOST_SPACES = 32_767
+
+
 def _shown_text(cell: ElementTree.Element) -> str:
     """A cell's shown text: its paragraphs, with <text:s/> spaces, joined by line breaks."""
     lines = []
+    room = _MOST_SPACES
     for paragraph in cell.iter(f"{{{_TEXT}}}p"):
         parts = [paragraph.text or ""]
         for child in paragraph:
             if child.tag == f"{{{_TEXT}}}s":
-                parts.append(" " * int(child.get(f"{{{_TEXT}}}c", "1")))
+                spaces = max(0, min(int(child.get(f"{{{_TEXT}}}c", "1")), room))
+                room -= spaces
+                parts.append(" " * spaces)
             else:
                 parts.append("".join(child.itertext()))
             parts.append(child.tail or "")
