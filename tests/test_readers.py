@@ -1813,6 +1813,26 @@ def test_an_ods_space_count_is_not_spelled_out_past_what_a_cell_holds() -> None:
     assert len(shown) <= 32_767 + len("#N/A!")
 
 
+def test_an_ods_names_no_hidden_row_or_column_past_the_sheets_edge() -> None:
+    """Hidden empty rows and columns repeated over and over (calamine reads nothing for
+    them) named each one: a 2 KB file made 2.4 GB of hidden row numbers. None past
+    the sheet's 1,048,576 rows and 16,384 columns is named."""
+    from removal_batch.readers.ods_xml import _walk
+
+    hidden_rows = _ods_row(
+        ["<table:table-cell/>"],
+        ' table:number-rows-repeated="100000" table:visibility="collapse"',
+    )
+    hidden_columns = (
+        '<table:table-column table:number-columns-repeated="100000" table:visibility="collapse"/>'
+    )
+    rows = _ods_row([_text_cell("x")], ' table:visibility="collapse"') + hidden_rows * 30
+    extras = _walk(_ods_content(hidden_columns * 3 + rows), "S")
+    assert extras.hidden_rows[:2].tolist() == [1, 2]
+    assert extras.hidden_rows.max() == 1_048_576 == len(extras.hidden_rows)
+    assert extras.hidden_columns.tolist() == list(range(16_384))
+
+
 def test_an_xls_reads_its_error_cells_and_zip_code_format(tmp_path: Path, inventory: Path) -> None:
     """tests/data/errors-and-zip-format.xls (written by xlwt, as old exporters do): a ZIP
     2134 in a 00000 format, a #DIV/0! quantity and a #N/A order id. calamine reads the
