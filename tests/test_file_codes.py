@@ -164,6 +164,24 @@ def test_a_utf8_file_with_a_windows_1252_line_names_that_line(
     assert "line 3 holds a byte" in result.problems["message"][0].lower()
 
 
+def test_a_windows_1252_line_a_megabyte_above_the_first_utf8_letter_is_found(
+    tmp_path: Path, check
+) -> None:
+    """UTF-8 letters were looked for only in the megabyte after the Windows-1252 byte:
+    with the first accented name further down, the whole file was read as Windows-1252
+    and the name went into the order as JÃ¼rgen MÃ¼ller, exit 0."""
+    header, pasted = request_rows([{**GOOD, "AddressFieldTwo": "Bâtiment C"}])
+    filler = ",".join(request_rows([GOOD])[1])
+    late = request_rows([{**GOOD, "MerchantRemovalOrderID": "R2", "AddressName": "Jürgen Müller"}])
+    top = (",".join(header) + "\r\n").encode() + (",".join(pasted) + "\r\n").encode("cp1252")
+    rest = (filler + "\r\n") * (1_200_000 // len(filler)) + ",".join(late[1]) + "\r\n"
+    path = tmp_path / "pasted.csv"
+    path.write_bytes(top + rest.encode())
+    result = check(path)
+    assert codes(result) == {"file-encoding"}
+    assert result.problems["row"].tolist() == [2]
+
+
 def test_a_bad_byte_in_a_file_of_carriage_returns_names_its_line(tmp_path: Path, check) -> None:
     """Excel for Mac ends lines with a carriage return alone: the line was always 1."""
     rows = request_rows([GOOD, {**GOOD, "MerchantRemovalOrderID": "R2"}])

@@ -52,8 +52,8 @@ def _line_at(data: bytes, position: int) -> int:
 # byte of 0x80-0xBF (é, ü, ł... in UTF-8), and â€ followed by one (’, “, –). A Windows-1252
 # file may well hold other valid pairs (JOSÉ’S is C9 92): they prove nothing.
 _UTF8_EVIDENCE = re.compile(rb"[\xc3-\xc5][\x80-\xbf]|\xe2[\x80-\x82][\x80-\xbf]")
-# How far past the first byte that is not UTF-8 evidence is looked for, when there is none
-# before it: a foreign line first, the UTF-8 text after it.
+# How much of the file is weighed at a time, from the first byte that is not UTF-8 on,
+# when there is no evidence before it: a foreign line first, the UTF-8 text after it.
 _EVIDENCE_WINDOW = 1 << 20
 
 
@@ -114,12 +114,9 @@ def _refuse_mixed(data: bytes, bad: int) -> None:
     is refused: read as Windows-1252 whole, every UTF-8 letter of it would turn into two
     (Jürgen as JÃ¼rgen) and go into the orders. Mostly: UTF-8 letters before the first
     byte that is not (a Windows-1252 file's first accent is that byte: the search is
-    short), or more of them than such bytes in the megabyte after it."""
-    if _UTF8_EVIDENCE.search(data, 0, bad) is None:
-        window = data[bad : bad + _EVIDENCE_WINDOW]
-        invalid = window.decode("utf-8", errors="replace").count("\ufffd")
-        if len(_UTF8_EVIDENCE.findall(window)) <= invalid:
-            return
+    short), or more of them than such bytes in a megabyte after it (_utf8_after)."""
+    if _UTF8_EVIDENCE.search(data, 0, bad) is None and not _utf8_after(data, bad):
+        return
     line = _line_at(data, bad)
     raise ReadError(
         "file-encoding",
@@ -130,6 +127,30 @@ def _refuse_mixed(data: bytes, bad: int) -> None:
         "(for a .txt).",
         row=line,
     )
+
+
+def _utf8_after(data: bytes, bad: int) -> bool:
+    """Whether a megabyte of the file, from byte ``bad`` on, holds more UTF-8 letters than
+    bytes that are not UTF-8. Every megabyte is weighed, not the first only: the first
+    UTF-8 name may come 50,000 lines after a line pasted from a Windows file, and read as
+    Windows-1252 it went into the orders as JÃ¼rgen. A megabyte is decoded and searched
+    only when numpy finds the start of such a letter in it: a lead byte followed by one of
+    0x80-0xBF, which a Windows-1252 letter (ä, é, Ä) seldom is."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    for start in range(bad, len(data), _EVIDENCE_WINDOW):
+        here = view[start : start + _EVIDENCE_WINDOW]
+        if start > bad and not (here >= 0x80).any():
+            continue  # ASCII
+        lead, follow = here[:-1], here[1:]
+        pairs = ((lead >= 0xC3) & (lead <= 0xC5)) | (lead == 0xE2)
+        possible = int(np.count_nonzero(pairs & (follow >= 0x80) & (follow <= 0xBF)))
+        if not possible:
+            continue
+        window = data[start : start + _EVIDENCE_WINDOW]
+        invalid = window.decode("utf-8", errors="replace").count("\ufffd")
+        if possible > invalid and len(_UTF8_EVIDENCE.findall(window)) > invalid:
+            return True
+    return False
 
 
 # Characters Windows-1252 gives bytes that, in another single-byte encoding, are letters:
