@@ -441,3 +441,35 @@ def test_shared_strings_scan_leaves_large_normal_parts_alone(tmp_path: Path) -> 
     strings = [f"SKU-{i:07d} & note <{i}>" for i in range(60_000)]
     path = write_shared_strings_workbook(tmp_path / "normal.xlsx", strings)
     check_zip(path, ReadLimits())
+
+
+def test_a_file_too_big_for_memory_is_that_files_problem(
+    tmp_path: Path, check, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 66 MB CSV of 4,000 rows padded to 16,384 columns ran out of a 3 GB cap while
+    being shaped, and the whole check ended as an internal error (exit 3). Out of memory
+    on one file is that file's file-too-large; the other files are checked as ever."""
+    import removal_batch.pipeline as pipeline
+    from removal_batch.core.raw_table import RawTable
+    from removal_batch.core.shape import ShapeResult
+
+    good = tmp_path / "a.txt"
+    good.write_text("\n".join("\t".join(r) for r in request_rows([GOOD])) + "\n")
+    wide = tmp_path / "b.csv"
+    wide.write_text("\n".join(",".join(r) for r in request_rows([GOOD])) + "\n")
+    shape = pipeline.recognise_request
+
+    def out_of_memory_on_the_wide_one(raw: RawTable) -> ShapeResult:
+        if raw.file == "b.csv":
+            raise MemoryError
+        return shape(raw)
+
+    monkeypatch.setattr(pipeline, "recognise_request", out_of_memory_on_the_wide_one)
+    result = check(good, wide)
+    by_file = {f.name: f for f in result.files}
+    assert by_file["a.txt"].status == "accepted"
+    assert by_file["b.csv"].status == "rejected"
+    assert set(result.problems.loc[result.problems["file"] == "b.csv", "code"]) == {
+        "file-too-large"
+    }
+    assert result.exit_code == 1
