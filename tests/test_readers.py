@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from conftest import (
+    INVENTORY_HEADER,
     REQUEST_HEADER,
     RETURN_ADDRESS,
     codes,
@@ -1077,6 +1078,42 @@ def test_numbers_in_excels_zip_code_format_read_with_their_zeros(tmp_path: Path,
     }
 
 
+def test_a_sku_in_excels_number_format_reads_with_its_trailing_zeros(tmp_path: Path) -> None:
+    """A SKU typed 1.50 into a cell of Excel's Number format (0.00, built-in: styles.xml
+    names it by id alone) is held as 1.5 and shown 1.50. Read as 1.5, it took the
+    snapshot's other product "1.5"; read as shown, it is "1.50". A fraction the format
+    rounds (1.505 shown 1.51) keeps the digits typed, and a whole number in it reads as
+    that integer (SPEC 3.1: 2, not 2.00)."""
+    from removal_batch.core.settings import Settings
+    from removal_batch.pipeline import run_batch
+
+    snapshot = write_delimited(
+        tmp_path / "inventory.txt",
+        [
+            list(INVENTORY_HEADER),
+            ["1.5", "X1", "B1", "Other", "10", "0", "0"],
+            ["1.50", "X2", "B2", "Meant", "10", "0", "0"],
+            ["2", "X3", "B3", "Two", "10", "0", "0"],
+            ["001.25", "X4", "B4", "Padded", "10", "0", "0"],
+        ],
+    )
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    rows: list[list[object]] = [header]
+    cells = [(1.5, "0.00"), (1.505, "0.00"), (2, "0.00"), (1.25, "000.00"), (0.1 + 0.2, "0.00")]
+    rows += [[f"D{i}", "Disposal", sku, 1, 0] for i, (sku, _) in enumerate(cells)]
+    path = _workbook(tmp_path / "d.xlsx", rows)
+    book = openpyxl.load_workbook(path)
+    for i, (_, code) in enumerate(cells):
+        book["Removal Request"].cell(row=i + 2, column=3).number_format = code
+    book.save(path)
+    result = run_batch([path], snapshot, Settings())
+    skus = result.files[0].table.rows["MerchantSKU"]
+    assert list(skus) == ["1.50", "1.505", "2", "001.25", "0.30"]
+    unknown = {(row, column) for row, column, code in codes_at(result) if code == "sku-unknown"}
+    assert unknown == {(3, "C"), (6, "C")}  # 1.505 and 0.30: in no snapshot row
+
+
 @pytest.mark.parametrize(
     ("code", "groups", "separators"),
     [
@@ -1085,7 +1122,9 @@ def test_numbers_in_excels_zip_code_format_read_with_their_zeros(tmp_path: Path,
         ('000"-"00"-"0000', (3, 2, 4), ["-", "-"]),
         ("000 000", (3, 3), [" "]),
         ("0", None, None),
-        ("0.00", None, None),
+        ("0.00", (1,), []),  # fixed decimals: (see the test just above)
+        ("000.00", (3,), []),
+        ("#,##0.00", None, None),
         ("#,##0", None, None),
         ("@", None, None),
         # The first section is the one for the positive numbers read here.

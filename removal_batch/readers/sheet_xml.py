@@ -9,6 +9,9 @@ have them. Only formats made of zeros and separators (``00000``, ``00000-0000``,
 ``000-00-0000``) are applied: they show a whole number's digits, padded, and nothing else;
 and the same with literal text of an id's characters around them (``"RR-"000`` shows 7
 as RR-007, ``00000"-NAT"`` 77 as 00077-NAT). A unit after a space (``0" pcs"``) is not.
+Fixed decimals (``0.00``, Excel's Number format, and ``000.00``) show a fraction with
+trailing zeros: a SKU typed 1.50 is held as 1.5 and shown 1.50, and is read as shown
+where no digit is rounded away (see pad_like_excel).
 
 Rows hidden in Excel (by hand, or by a filter) are read and checked like the others, as
 they are in the file; the user, who may have hidden rows already sent, is told which.
@@ -47,6 +50,8 @@ from removal_batch.core.raw_table import NOT_CALCULATED
 MAX_SMALL_PART = 16 << 20
 # Zeros, each group after the first led by one separator: 00000, 00000-0000, 000 00 0000.
 _PADDED = re.compile(r"0+(?:[- ]0+)*")
+# Fixed decimals: 0.00, 000.00.
+_FIXED = re.compile(r"(0+)\.(0+)")
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
 _CELL_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
 _ROW_NUMBER = re.compile(rb'\br="([0-9]{1,7})"')
@@ -67,6 +72,9 @@ class Padding:
     # as 00077-NAT): only letters, digits and . _ - (an id's or a SKU's characters).
     prefix: str = ""
     suffix: str = ""
+    # Decimal places shown (2 for 0.00): one group of zeros before the point, no
+    # separators.
+    decimals: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,9 @@ _CONDITION = re.compile(r"\[(<=|>=|<>|<|>|=)\s*(-?[0-9]+(?:\.[0-9]*)?)\]")
 
 # Excel's built-in number formats that show a percentage: 0% and 0.00%.
 _BUILTIN_PERCENT = {"9": "0%", "10": "0.00%"}
+# Excel's built-in Number format with two decimals (Format Cells > Number), named by its
+# id alone: 1.5 shows as 1.50.
+_BUILTIN_FIXED = {"2": "0.00"}
 
 
 def scale_of(code: str) -> str | None:
@@ -158,7 +169,7 @@ def _section_padding(section: str) -> tuple[Padding | None, tuple[str, float] | 
             )
             literal.append(other is None)
     text = "".join(plain)
-    if _PADDED.fullmatch(text) and text != "0":
+    if (_PADDED.fullmatch(text) and text != "0") or _FIXED.fullmatch(text):
         return _zeros(text), condition
     # Literal text before or after the zeros: "RR-"000, 00000"-NAT", \S\K\U0000.
     start, end = 0, len(plain)
@@ -167,13 +178,18 @@ def _section_padding(section: str) -> tuple[Padding | None, tuple[str, float] | 
     while end > start and literal[end - 1]:
         end -= 1
     prefix, digits, suffix = "".join(plain[:start]), "".join(plain[start:end]), "".join(plain[end:])
-    if _AFFIX.fullmatch(prefix + suffix) and _PADDED.fullmatch(digits):
-        zeros = _zeros(digits)
-        return Padding(zeros.groups, zeros.separators, prefix=prefix, suffix=suffix), condition
+    if _AFFIX.fullmatch(prefix + suffix) and (
+        _PADDED.fullmatch(digits) or _FIXED.fullmatch(digits)
+    ):
+        zeros = dataclasses.replace(_zeros(digits), prefix=prefix, suffix=suffix)
+        return zeros, condition
     return None, condition
 
 
 def _zeros(text: str) -> Padding:
+    fixed = _FIXED.fullmatch(text)
+    if fixed is not None:
+        return Padding((len(fixed.group(1)),), (), decimals=len(fixed.group(2)))
     groups = re.split(r"[- ]", text)
     return Padding(tuple(len(g) for g in groups), tuple(re.findall(r"[- ]", text)))
 
@@ -216,16 +232,16 @@ def _read_part(archive: zipfile.ZipFile, name: str, limit: int = MAX_SMALL_PART)
 
 
 def _style_formats(archive: zipfile.ZipFile) -> dict[int, str]:
-    """Style index -> number format code, for the cell styles whose format is a custom one
-    or a built-in percentage (the only built-ins that show a number as another): read
-    once for the zero-padding formats and the scaling ones."""
+    """Style index -> number format code, for the cell styles whose format is a custom one,
+    a built-in percentage (the only built-ins that show a number as another) or the
+    built-in 0.00: read once for the zero-padding formats and the scaling ones."""
     data = _read_part(archive, "xl/styles.xml")
-    # A custom format is a numFmt element; a built-in percentage is named by number only.
-    markers = (b"numFmt ", b'numFmtId="9"', b'numFmtId="10"')
+    # A custom format is a numFmt element; a built-in one is named by number only.
+    markers = (b"numFmt ", b'numFmtId="9"', b'numFmtId="10"', b'numFmtId="2"')
     if data is None or not any(marker in data for marker in markers):
         return {}
     root = ElementTree.fromstring(data)
-    codes = dict(_BUILTIN_PERCENT)
+    codes = {**_BUILTIN_PERCENT, **_BUILTIN_FIXED}
     for element in root.iter():
         if _local(element.tag) == "numFmt":
             number, code = _attribute(element, "numFmtId"), _attribute(element, "formatCode")
@@ -619,20 +635,16 @@ def _meets(number: pd.Series, operator: str, bound: float) -> pd.Series:
 def pad_like_excel(values: pd.Series, padding: Padding) -> pd.Series:
     """Whole non-negative numbers' text as the format shows it: 2134 -> 02134 with (5,),
     21341234 -> 02134-1234 with (5, 4). Excel puts extra digits in the first group; any
-    other text (a fraction, a negative number) is left as it is."""
+    other text (a fraction, a negative number) is left as it is. A format with decimals
+    shows a non-negative fraction with its trailing zeros (1.5 -> 1.50 with 0.00) and
+    leaves whole numbers as they are (SPEC 3.1: 5 reads 5, not 5.00)."""
+    if padding.condition is not None:
+        return _pad_by_condition(values, padding, padding.condition)
+    if padding.decimals:
+        return _fixed_like_excel(values, padding)
     digits = values.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)
     if not digits.any():
         return values
-    if padding.condition is not None:
-        number = values[digits].astype("float64")
-        meets = _meets(number, *padding.condition)
-        result = values.copy()
-        plain = dataclasses.replace(padding, condition=None, otherwise=None)
-        result[meets.index[meets]] = pad_like_excel(values[meets.index[meets]], plain)
-        if padding.otherwise is not None:
-            rest = meets.index[~meets]
-            result[rest] = pad_like_excel(values[rest], padding.otherwise)
-        return result
     groups = padding.groups
     text = values[digits].str.zfill(sum(groups))
     tail = sum(groups[1:])
@@ -644,4 +656,38 @@ def pad_like_excel(values: pd.Series, padding: Padding) -> pd.Series:
         at = end
     result = values.copy()
     result[digits] = padding.prefix + shown + padding.suffix
+    return result
+
+
+def _pad_by_condition(
+    values: pd.Series, padding: Padding, condition: tuple[str, float]
+) -> pd.Series:
+    """Each non-negative number padded by the section whose condition it meets."""
+    numeric = values.str.fullmatch(r"[0-9]+(?:\.[0-9]+)?").fillna(False).astype(bool)
+    if not numeric.any():
+        return values
+    meets = _meets(values[numeric].astype("float64"), *condition)
+    result = values.copy()
+    plain = dataclasses.replace(padding, condition=None, otherwise=None)
+    result[meets.index[meets]] = pad_like_excel(values[meets.index[meets]], plain)
+    if padding.otherwise is not None:
+        rest = meets.index[~meets]
+        result[rest] = pad_like_excel(values[rest], padding.otherwise)
+    return result
+
+
+def _fixed_like_excel(values: pd.Series, padding: Padding) -> pd.Series:
+    """Non-negative fractions' text (Excel's 15 significant digits, as cell_text gives
+    them) as a fixed-decimal format shows it: 1.5 -> 1.50 with 0.00, 001.50 with 000.00.
+    Only where the format shows every digit: 1.505 shows 1.51 in 0.00, a number the
+    user did not type, and rounding would show a quantity of 1.999 as a whole 2.00. Such
+    a cell keeps its value's digits, as before."""
+    parts = values.str.extract(r"^([0-9]+)\.([0-9]+)$")
+    shown = parts[1].str.len().le(padding.decimals).fillna(False).astype(bool)
+    if not shown.any():
+        return values
+    whole = parts.loc[shown, 0].str.zfill(padding.groups[0])
+    fraction = parts.loc[shown, 1].str.ljust(padding.decimals, "0")
+    result = values.copy()
+    result[shown] = padding.prefix + whole + "." + fraction + padding.suffix
     return result
