@@ -1889,6 +1889,16 @@ def test_an_xls_reads_its_error_cells_and_zip_code_format(tmp_path: Path, invent
     assert result.decision.orders.empty
 
 
+def test_an_xls_reads_a_sku_in_a_fixed_decimal_format_as_shown() -> None:
+    """tests/data/fixed-decimals.xls (written by xlwt): SKUs typed as numbers in 0.00 and
+    000.00 read as the sheet shows them, as in an .xlsx: 1.5 as 1.50 (not the snapshot's
+    other SKU 1.5), 1.25 as 001.25. A fraction the format rounds keeps its digits, and a
+    whole number reads as that integer."""
+    source = Path(__file__).parent / "data" / "fixed-decimals.xls"
+    raw = read_table(source, has_request_header)
+    assert raw.cells[2].tolist() == ["MerchantSKU", "1.50", "1.505", "2", "001.25"]
+
+
 def test_cells_placed_from_the_xml_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """A sheet built to exhaust a reader: an error cell a million rows down grows no
     million-row frame, and an .ods walk placing more cells than the bound gives up

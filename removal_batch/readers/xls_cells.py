@@ -69,18 +69,19 @@ def _cells(path: Path, sheet: str) -> SheetExtras:
                 texts.append(error_text_from_code.get(grid.cell_value(row, column), "#N/A"))
             if not padded_xf and not scaled_xf:
                 continue
-            # Whole numbers of each padded style, padded in one step per style (xlrd gives
-            # a cell's style one cell at a time).
+            # Non-negative numbers of each padded style, padded in one step per style (xlrd
+            # gives a cell's style one cell at a time): whole ones, and fractions for a
+            # fixed-decimal format (1.5 shown 1.50 by 0.00).
             numbers: dict[int, list[int]] = {}
             for row in np.flatnonzero(types == _NUMBER).tolist():
                 value = grid.cell_value(row, column)
                 style = grid.cell_xf_index(row, column)
                 if style in scaled_xf:
                     scaled[(row, column)] = scaled_xf[style]
-                if style in padded_xf and value >= 0 and value == int(value):
+                if style in padded_xf and value >= 0:
                     numbers.setdefault(style, []).append(row)
             for style, at in numbers.items():
-                digits = pd.Series([str(int(grid.cell_value(r, column))) for r in at])
+                digits = pd.Series([_number_text(grid.cell_value(r, column)) for r in at])
                 rows += at
                 columns += [column] * len(at)
                 texts += pad_like_excel(digits, padded_xf[style]).tolist()
@@ -95,3 +96,9 @@ def _cells(path: Path, sheet: str) -> SheetExtras:
         hidden_rows=np.asarray(hidden_rows, dtype=np.int64),
         hidden_columns=np.asarray(hidden_columns, dtype=np.int64),
     )
+
+
+def _number_text(value: float) -> str:
+    """A number's text as the workbook reader gives it (its cell_text): a whole number's
+    digits, else Excel's 15 significant digits."""
+    return str(int(value)) if value == int(value) else format(value, ".15g")
