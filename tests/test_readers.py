@@ -1637,6 +1637,22 @@ def _request_cells(values: dict[str, object]) -> list[str]:
     ]
 
 
+def test_an_ods_reads_a_sku_in_a_fixed_decimal_format_as_shown(tmp_path: Path) -> None:
+    """An .ods keeps the text a number shows: a SKU 1.5 shown 1.50 (a 0.00 format) reads
+    1.50, as in an .xlsx, not the snapshot's other SKU 1.5; 1.25 shown 001.25 reads so. A
+    fraction the format rounds (1.505 shown 1.51) keeps its digits, and a whole number
+    shown 2.00 reads 2 (SPEC 3.1)."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    skus = [(1.5, "1.50"), (1.505, "1.51"), (2, "2.00"), (1.25, "001.25")]
+    rows = _ods_row([_text_cell(h) for h in header])
+    for i, (value, shown) in enumerate(skus):
+        cells = [_text_cell(f"D{i}"), _text_cell("Disposal"), _number_cell(value, shown)]
+        rows += _ods_row(cells + [_number_cell(1, "1"), _number_cell(0, "0")])
+    raw = read_table(_ods(tmp_path / "d.ods", rows), has_request_header)
+    assert raw.cells[2].tolist() == ["MerchantSKU", "1.50", "1.505", "2", "001.25"]
+
+
 def test_an_ods_reads_as_it_shows_zeros_errors_and_hidden_rows(tmp_path: Path, check) -> None:
     """An OpenDocument cell keeps its value and the text it shows: a ZIP 2134 shown
     02134 (a 00000 format) reads 02134, a SKU 123 shown 00123 finds 00123, a failed

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from decimal import Decimal
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -38,7 +39,8 @@ _COLUMN = f"{{{_TABLE}}}table-column"
 # number shown as another (a percentage; a format dividing by a thousand): without one of
 # them the walk is skipped.
 _WORTH_A_WALK = re.compile(
-    rb'office:value-type="float"[^<>]{0,2048}>\s*<text:p>(?:0[0-9]|[0-9]+-[0-9])'
+    rb'office:value-type="float"[^<>]{0,2048}>\s*<text:p>'
+    rb"(?:0[0-9]|[0-9]+-[0-9]|[0-9]+\.[0-9]*[1-9]0+</text:p>)"
     rb'|office:value-type="percentage"|number:display-factor='
     rb'|calcext:value-type="error"'
     rb"|<text:p>(?:" + SPREADSHEET_ERROR.encode() + rb")</text:p>"
@@ -131,6 +133,8 @@ def _as_shown(cell: ElementTree.Element) -> str | None:
         return shown
     if not number:
         return None
+    if re.fullmatch(r"[0-9]+\.[0-9]+", shown):
+        return _fraction_as_shown(cell, shown)
     # Only digits that are the value itself, padded with zeros or in groups split by
     # hyphens: 02134 for 2134, 02134-1234 for 21341234 (a ZIP+4 in a 00000-0000 format),
     # 100-0001 (a Japanese postal code). Any other format (1,234.00, 1 234, 5%, a date) is
@@ -142,6 +146,20 @@ def _as_shown(cell: ElementTree.Element) -> str | None:
     except ValueError:
         return None
     return shown if value == int(shown.replace("-", "")) else None
+
+
+def _fraction_as_shown(cell: ElementTree.Element, shown: str) -> str | None:
+    """A fraction shown with the trailing zeros of a fixed-decimal format (1.5 shown 1.50
+    by 0.00, 001.50 by 000.00), as an .xlsx's is read (sheet_xml.pad_like_excel): where
+    the text is the value itself, to Excel's 15 significant digits. A rounded one (1.505
+    shown 1.51) keeps its value's digits; so does a whole number (2, not 2.00)."""
+    try:
+        value = float(cell.get(f"{{{_OFFICE}}}value", ""))
+    except ValueError:
+        return None
+    if value.is_integer() or Decimal(shown) != Decimal(format(value, ".15g")):
+        return None
+    return shown
 
 
 # The number a cell shows: its first run of digits with separators (a currency sign or a
