@@ -540,6 +540,35 @@ def test_workbook_round_trip_keeps_identifiers_exactly(tmp_path: Path, check) ->
     assert result.files[0].sheet == "Removal Request"
 
 
+def test_a_long_number_whose_last_digits_excel_lost_is_no_other_sku(tmp_path: Path) -> None:
+    """Excel keeps 15 significant digits: a SKU typed 1234567890123456 into a number
+    cell is saved as 1234567890123450, read as that, the snapshot's neighbouring SKU, and
+    its units removed. And a program's 9007199254740993 is a double's 9007199254740992.
+    Both are refused as a long number that lost its digits; a program's 16 digits that
+    Excel could not have changed (not ending in 0, below 2**53) read as written."""
+    from removal_batch.core.settings import Settings
+    from removal_batch.pipeline import run_batch
+
+    snapshot = write_delimited(
+        tmp_path / "inventory.txt",
+        [
+            list(INVENTORY_HEADER),
+            ["1234567890123450", "X1", "B1", "Neighbour", "10", "0", "0"],
+            ["1234567890123456", "X2", "B2", "Meant", "10", "0", "0"],
+            ["9007199254740992", "X3", "B3", "Neighbour", "10", "0", "0"],
+        ],
+    )
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    skus = [1234567890123450, 9007199254740993, 1234567890123456]
+    rows = [header] + [[f"D{i}", "Disposal", sku, 1, 0] for i, sku in enumerate(skus)]
+    result = run_batch([_workbook(tmp_path / "long.xlsx", rows)], snapshot, Settings())
+    assert list(result.decision.orders["order_id"]) == ["D2"]
+    unknown = result.problems[result.problems["code"].eq("sku-unknown")]
+    assert unknown["row"].tolist() == [2, 3]
+    assert unknown["message"].str.contains("scientific notation, which loses its digits").all()
+
+
 def test_workbook_picks_the_removal_request_sheet(tmp_path: Path, check) -> None:
     rows = request_rows([ROW])
     path = _workbook(tmp_path / "s.xlsx", rows, first=[["Fill in the next sheet"]])
@@ -741,6 +770,12 @@ def test_workbook_columns_become_text_as_cell_by_cell(values: list[object]) -> N
         (0.1 + 0.2, "0.3"),  # Excel shows 15 significant digits, not the float's 17
         (1 / 3, "0.333333333333333"),
         (5.0, "5"),
+        (123456789012345.0, "123456789012345"),  # 15 digits: all kept as typed
+        (1234567890123456.0, "1234567890123456"),  # a program's: Excel makes the last a 0
+        # Excel's of a typed 1234567890123456, and a number past 2**53 (2**53 + 2): their
+        # last digits may not be the ones typed or written.
+        (1234567890123450.0, "1.23456789012345e+15"),
+        (9007199254740994.0, "9.00719925474099e+15"),
         (float("nan"), ""),
         (True, "TRUE"),
         (False, "FALSE"),
@@ -753,6 +788,16 @@ def test_a_typed_cell_reads_as_excel_shows_it(value: object, shown: str) -> None
     from removal_batch.readers.workbook import cell_text
 
     assert cell_text(value) == shown
+
+
+@pytest.mark.parametrize("value", [2134.0, 1.5, 1234567890123456.0, 1234567890123450.0, 2.0**60])
+def test_an_xls_number_reads_alike_in_a_padded_style(value: float) -> None:
+    """An .xls number in a zero-padding or fixed-decimal style is read by xlrd, not
+    calamine: its text before the padding is any workbook cell's."""
+    from removal_batch.readers.workbook import cell_text
+    from removal_batch.readers.xls_cells import _number_text
+
+    assert _number_text(value) == cell_text(value)
 
 
 def test_a_bom_is_not_part_of_the_first_cell(tmp_path: Path, check) -> None:

@@ -52,6 +52,23 @@ MAX_SMALL_PART = 16 << 20
 _PADDED = re.compile(r"0+(?:[- ]0+)*")
 # Fixed decimals: 0.00, 000.00.
 _FIXED = re.compile(r"(0+)\.(0+)")
+# Excel keeps 15 significant digits of a number typed: 1234567890123456 becomes
+# 1234567890123450, and a double holds whole numbers exactly only below 2**53. A whole
+# number of 16 digits ending in 0, or past 2**53, may not be the one typed or written:
+# read as the scientific notation Excel shows (1.23456789012345e+15), which the checks
+# refuse as a long number that lost its digits, not as another SKU.
+ALL_DIGITS_KEPT = 10**15
+EXACT_BELOW = 2**53
+
+
+def digits_trusted(number: float) -> bool:
+    """Whether a whole number's digits are the ones typed or written (see above): 16
+    digits not ending in 0 were written by a program (Excel would have made the last a
+    0), and are exact below 2**53."""
+    size = abs(number)
+    return size < ALL_DIGITS_KEPT or (size < EXACT_BELOW and number % 10 != 0)
+
+
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})([0-9]{1,7})"')
 _CELL_TYPE = re.compile(rb'\bt="([a-zA-Z]+)"')
 _ROW_NUMBER = re.compile(rb'\br="([0-9]{1,7})"')

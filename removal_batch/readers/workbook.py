@@ -36,9 +36,12 @@ from removal_batch.readers import (
 )
 from removal_batch.readers.ods_xml import ods_extras
 from removal_batch.readers.sheet_xml import (
+    ALL_DIGITS_KEPT,
+    EXACT_BELOW,
     CellTexts,
     PaddedCells,
     SheetExtras,
+    digits_trusted,
     pad_like_excel,
     sheet_extras,
     sheet_sizes,
@@ -72,7 +75,7 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
-        if value.is_integer() and abs(value) < 1e16:
+        if value.is_integer() and digits_trusted(value):
             return str(int(value))
         return format(value, ".15g")
     if isinstance(value, int):
@@ -105,7 +108,10 @@ def _column_text(values: np.ndarray) -> tuple[Any, np.ndarray]:
     floats = np.flatnonzero(types == float)  # noqa: E721 - elementwise, over a column
     numbers = values[floats].astype(np.float64)
     # NaN fails the first test (NaN != NaN), inf the second.
-    whole = (numbers == np.floor(numbers)) & (np.abs(numbers) < 1e16)
+    size = np.abs(numbers)
+    exact = size < EXACT_BELOW  # NaN and inf too are not: no remainder taken of them
+    trusted = (size < ALL_DIGITS_KEPT) | (exact & (np.where(exact, numbers, 0.0) % 10 != 0))
+    whole = (numbers == np.floor(numbers)) & trusted
     by_arrow = np.zeros(len(values), dtype=bool)
     by_arrow[floats[whole]] = True
     text = np.empty(len(values), dtype=object)  # None where Arrow's digits go

@@ -19,6 +19,7 @@ import pandas as pd
 from removal_batch.readers.sheet_xml import (
     SheetExtras,
     cell_texts,
+    digits_trusted,
     pad_like_excel,
     padding_of,
     shown_otherwise,
@@ -100,5 +101,7 @@ def _cells(path: Path, sheet: str) -> SheetExtras:
 
 def _number_text(value: float) -> str:
     """A number's text as the workbook reader gives it (its cell_text): a whole number's
-    digits, else Excel's 15 significant digits."""
-    return str(int(value)) if value == int(value) else format(value, ".15g")
+    digits where they can be trusted, else Excel's 15 significant digits."""
+    if value == int(value) and digits_trusted(value):
+        return str(int(value))
+    return format(value, ".15g")
