@@ -2304,6 +2304,33 @@ def test_an_order_id_excel_turned_into_a_date_is_refused_at_its_cell(tmp_path: P
     assert list(result.decision.orders["order_id"]) == ["R1"]
 
 
+def test_an_address_line_excel_turned_into_a_date_is_refused(tmp_path: Path, check) -> None:
+    """An address line typed 1-2-3 (a Japanese block and house number) or a unit 3-12 is a
+    date to Excel: read as 2003-01-02, the Return order went out to that address line. It
+    is refused at its cell; a Disposal order's address is dropped, so a date there
+    harms nothing."""
+    ret = {**ROW, "MerchantSKU": "SKU-4"}
+    rows = request_rows(
+        [ret, {**ret, "MerchantRemovalOrderID": "R2", "RemovalDisposition": "Disposal"}]
+    )
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Removal Request"
+    for row in rows:
+        ws.append([value or None for value in row])
+    line = rows[0].index("AddressFieldOne") + 1
+    for at in (2, 3):
+        ws.cell(row=at, column=line, value=datetime.datetime(2003, 1, 2))
+    path = tmp_path / "dated.xlsx"
+    book.save(path)
+    result = check(path)
+    letter = openpyxl.utils.get_column_letter(line)
+    assert codes_at(result) == {(2, letter, "address-required"), (3, "C", "address-ignored")}
+    (said,) = result.problems[result.problems["code"] == "address-required"]["message"]
+    assert said.startswith("AddressFieldOne is a date in the sheet (2003-01-02)")
+    assert list(result.decision.orders["order_id"]) == ["R2"]
+
+
 def test_a_quantity_shown_as_another_number_is_refused_with_both(tmp_path: Path, check) -> None:
     """#,##0, shows 5000 as 5: the user sees 5, we read 5000, and in cap mode (or with
     enough stock) a thousand times the units went out. A percentage (0% shows 0.05 as 5%)

@@ -1,16 +1,22 @@
-"""Order ids a workbook holds as dates: Excel turns an id typed like 3-12 into the date
-12-Mar, which reads as 2026-03-12, a usable id the sheet never shows. Found in the
-reading (RawTable.date_cells), refused here at their cells."""
+"""Order ids and address fields a workbook holds as dates: Excel turns an id typed like
+3-12 into the date 12-Mar, which reads as 2026-03-12, a usable id the sheet never shows;
+and an address line typed 1-2-3 (a Japanese block and house number) or a unit 3-12 into
+2003-01-02 or 2026-03-12, which a Return order would be shipped to. Found in the reading
+(RawTable.date_cells), refused here at their cells."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from removal_batch.core.fields import ADDRESS_FIELDS
 from removal_batch.core.raw_table import RawTable
 from removal_batch.core.read_failures import read_failures
 
 ID_FIELD = "MerchantRemovalOrderID"
+# Dispositions that ship nothing: their address is dropped (address-ignored), a date in
+# it harms no one.
+_NOT_SHIPPED = ("disposal", "liquidation", "liquidations")
 
 
 def date_order_ids(
@@ -36,3 +42,34 @@ def date_order_ids(
         "as Text and type the id again."
     )
     return read_failures(at, ID_FIELD, message, "date_cell")
+
+
+def date_addresses(
+    raw: RawTable, rows: pd.DataFrame, columns: dict[str, int]
+) -> pd.DataFrame | None:
+    """Failures (as date_order_ids) for the address cells that held a date, on the rows
+    of any order but a Disposal or Liquidation one; None when there are none."""
+    dates = raw.date_cells
+    if not len(dates):
+        return None
+    sources = rows["source_row"].to_numpy()
+    disposition = rows["RemovalDisposition"].str.strip().str.lower()
+    shipped = ~disposition.isin(_NOT_SHIPPED).to_numpy(dtype=bool)
+    found = []
+    for name in ADDRESS_FIELDS:
+        col = columns.get(name)
+        if col is None:
+            continue
+        at = np.flatnonzero(np.isin(sources, dates[dates[:, 1] == col, 0]) & shipped)
+        if not len(at):
+            continue
+        values = rows[name].to_numpy(dtype=object, na_value="")[at]
+        message = (
+            name
+            + " is a date in the sheet ("
+            + pd.Series(values, dtype=object).astype(str)
+            + "), not part of an address: Excel turns text typed like 1-2-3 or 3-12 into a "
+            "date. Format the column as Text and type it again."
+        )
+        found.append(read_failures(at, name, message, "date_address_cell"))
+    return pd.concat(found, ignore_index=True) if found else None

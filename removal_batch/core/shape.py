@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.date_cells import date_order_ids
+from removal_batch.core.date_cells import date_addresses, date_order_ids
 from removal_batch.core.fields import (
     ALL_FIELDS,
     HEADER_LOOKUP,
@@ -603,6 +603,7 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     read_errors = (
         merged.covered,
         date_order_ids(raw, merged.rows, columns),
+        date_addresses(raw, merged.rows, columns),
         scaled_quantities(raw, merged.rows, columns),
     )
     found = [f for f in read_errors if f is not None]

@@ -51,9 +51,10 @@ CHECK_CODES: dict[str, str] = {
     "postal_code_for_country": "postal-code-invalid",
     "phone_for_country": "phone-invalid",
     # Not pandera's: an item cell a merged range covers (core.merged_cells), an order id
-    # held as a date (core.date_cells).
+    # or an address field held as a date (core.date_cells).
     "merged_cell": "value-missing",
     "date_cell": "order-id-invalid",
+    "date_address_cell": "address-required",
     # A quantity its format shows as another number (core.scaled_cells).
     "scaled_cell": "value-not-integer",
 }
