@@ -42,15 +42,22 @@ def _run(root: Path) -> tuple[int, str]:
 # Order files are written in place for a few orders and by a forked child for many; a
 # threshold of 1 sends these small runs down the child's path.
 WRITERS = pytest.mark.parametrize(
-    "fork_from", [order_files.FORK_FROM_ORDERS, 1], ids=["in-place", "forked"]
+    "fork_from", [order_files.FORK_FROM_ORDERS, 1, 0], ids=["in-place", "forked", "helped"]
 )
+
+
+def _writer(monkeypatch: pytest.MonkeyPatch, fork_from: int) -> None:
+    """0: forked, with the run writing from the last order back (HELP_FROM_ORDERS)."""
+    monkeypatch.setattr(order_files, "FORK_FROM_ORDERS", max(fork_from, 1))
+    if fork_from == 0:
+        monkeypatch.setattr(order_files, "HELP_FROM_ORDERS", 1)
 
 
 @WRITERS
 def test_disk_full_while_writing_orders(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork_from: int
 ) -> None:
-    monkeypatch.setattr(order_files, "FORK_FROM_ORDERS", fork_from)
+    _writer(monkeypatch, fork_from)
     root = _workspace(tmp_path)
     calls = {"n": 0}
     real = order_files._write
@@ -78,7 +85,7 @@ def test_disk_full_while_writing_orders(
 def test_read_only_output_folder_in_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork_from: int
 ) -> None:
-    monkeypatch.setattr(order_files, "FORK_FROM_ORDERS", fork_from)
+    _writer(monkeypatch, fork_from)
     root = _workspace(tmp_path)
 
     def refused(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -193,6 +194,66 @@ def test_the_forked_order_writer_writes_what_the_in_place_one_does(
         "upload/removal-orders-001.txt",
     ]
     assert forked == in_place
+
+
+def _many_disposals(tmp_path: Path, inventory: Path, count: int):  # -> BatchResult
+    rows = [
+        {
+            "MerchantRemovalOrderID": f"D{i:03d}",
+            "RemovalDisposition": "Disposal",
+            "MerchantSKU": "SKU-4",
+            "SellableQuantity": "1",
+        }
+        for i in range(count)
+    ]
+    path = write_delimited(tmp_path / "many.txt", request_rows(rows))
+    result = run_batch([path], inventory, Settings())
+    assert len(result.decision.orders) == count
+    return result
+
+
+def test_the_run_and_its_writer_meet_in_the_middle(
+    tmp_path: Path, inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With many orders the run writes order files from the last one back while its child
+    writes from the first: every file is written once, by one of them, as in place."""
+    result = _many_disposals(tmp_path, inventory, 80)
+    write_outputs(result, tmp_path / "in-place")
+    expected = {p.name: p.read_bytes() for p in (tmp_path / "in-place" / "orders").iterdir()}
+
+    monkeypatch.setattr(order_files, "FORK_FROM_ORDERS", 1)
+    monkeypatch.setattr(order_files, "HELP_FROM_ORDERS", 1)
+    real = order_files._write
+    by_this_process: list[str] = []
+
+    def slow(folder_fd: int, name: str, parts: list[bytes | memoryview]) -> None:
+        time.sleep(0.005)  # both sides still writing when they meet
+        real(folder_fd, name, parts)
+        by_this_process.append(name)  # the child's list is its own copy
+
+    monkeypatch.setattr(order_files, "_write", slow)
+    folder = tmp_path / "two" / "orders"
+    pending = order_files.begin_order_files(result.decision.orders, result.decision.lines, folder)
+    pending.result()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == expected
+    assert 0 < len(by_this_process) < 80
+    assert by_this_process[0] == "D079.txt"
+
+
+def test_a_gap_between_the_two_writers_is_an_error(
+    tmp_path: Path, inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each side stops at the first file it finds written. A file there before either
+    began stops both short of it, leaving the orders between unwritten: never passed."""
+    result = _many_disposals(tmp_path, inventory, 40)
+    monkeypatch.setattr(order_files, "FORK_FROM_ORDERS", 1)
+    monkeypatch.setattr(order_files, "HELP_FROM_ORDERS", 1)
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    (folder / "D020.txt").write_text("not ours")
+    pending = order_files.begin_order_files(result.decision.orders, result.decision.lines, folder)
+    with pytest.raises(OSError, match="not all written"):
+        pending.result()
 
 
 def test_summary_names_the_files_that_hold_each_order(tmp_path: Path, inventory: Path) -> None:
