@@ -35,6 +35,16 @@ snapshot = st.fixed_dictionaries({s: st.tuples(quantity, quantity) for s in SKUS
 Over = set[tuple[int, int, str]]  # (file, row, kind) of lines over what is left
 
 
+def _policy(on_excess: str, partial: bool, per_order: int, per_file: int) -> Settings:
+    """The settings the property tests draw."""
+    return Settings(
+        on_excess=on_excess,
+        allow_partial=partial,
+        max_skus_per_order=per_order,
+        max_skus_per_file=per_file,
+    )
+
+
 def reference(
     files: list[list[list[tuple[str, int, int]]]],
     snap: dict[str, tuple[int, int]],
@@ -101,12 +111,7 @@ def reference(
     st.integers(min_value=1, max_value=5),
 )
 def test_orders_keep_their_invariants(files, snap, on_excess, partial, per_order, per_file) -> None:
-    policy = Settings(
-        on_excess=on_excess,
-        allow_partial=partial,
-        max_skus_per_order=per_order,
-        max_skus_per_file=per_file,
-    )
+    policy = _policy(on_excess, partial, per_order, per_file)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         inv = [["sku", "afn-fulfillable-quantity", "afn-unsellable-quantity"]]
@@ -401,12 +406,7 @@ def test_runs_in_a_workspace_equal_deciding_every_order_in_turn(
     from removal_batch.run import RunOptions, run_workspace
     from removal_batch.workspace import Workspace
 
-    policy = Settings(
-        on_excess=on_excess,
-        allow_partial=partial,
-        max_skus_per_order=per_order,
-        max_skus_per_file=per_file,
-    )
+    policy = _policy(on_excess, partial, per_order, per_file)
     with tempfile.TemporaryDirectory() as tmp:
         root = make_workspace(Path(tmp) / "ws", snap)
         inv = [["sku", "fnsku", "afn-fulfillable-quantity", "afn-unsellable-quantity"]]

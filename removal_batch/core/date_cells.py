@@ -19,6 +19,26 @@ ID_FIELD = "MerchantRemovalOrderID"
 _NOT_SHIPPED = ("disposal", "liquidation", "liquidations")
 
 
+def _dated(
+    rows: pd.DataFrame,
+    dates: np.ndarray,
+    name: str,
+    col: int,
+    keep: np.ndarray | bool,
+    why: str,
+    check: str,
+) -> pd.DataFrame | None:
+    """Failures for the rows (among ``keep``) whose ``name`` cell, at sheet column
+    ``col``, held a date; ``why`` ends the message."""
+    held = np.isin(rows["source_row"].to_numpy(), dates[dates[:, 1] == col, 0])
+    at = np.flatnonzero(held & keep)
+    if not len(at):
+        return None
+    values = rows[name].to_numpy(dtype=object, na_value="")[at]
+    message = name + " is a date in the sheet (" + pd.Series(values, dtype=object).astype(str)
+    return read_failures(at, name, message + "), " + why, check)
+
+
 def date_order_ids(
     raw: RawTable, rows: pd.DataFrame, columns: dict[str, int]
 ) -> pd.DataFrame | None:
@@ -26,22 +46,13 @@ def date_order_ids(
     held a date; None when there are none. ``rows``: the request frame (``source_row``
     holds each row's number); ``columns``: each field's column index."""
     col = columns.get(ID_FIELD)
-    dates = raw.date_cells
-    if col is None or not len(dates):
+    if col is None or not len(raw.date_cells):
         return None
-    shown_rows = dates[dates[:, 1] == col, 0]
-    at = np.flatnonzero(np.isin(rows["source_row"].to_numpy(), shown_rows))
-    if not len(at):
-        return None
-    values = rows[ID_FIELD].to_numpy(dtype=object, na_value="")[at]
-    message = (
-        ID_FIELD
-        + " is a date in the sheet ("
-        + pd.Series(values, dtype=object).astype(str)
-        + "), not an id: Excel turns an id typed like 3-12 into a date. Format the column "
+    why = (
+        "not an id: Excel turns an id typed like 3-12 into a date. Format the column "
         "as Text and type the id again."
     )
-    return read_failures(at, ID_FIELD, message, "date_cell")
+    return _dated(rows, raw.date_cells, ID_FIELD, col, True, why, "date_cell")
 
 
 def date_addresses(
@@ -49,27 +60,18 @@ def date_addresses(
 ) -> pd.DataFrame | None:
     """Failures (as date_order_ids) for the address cells that held a date, on the rows
     of any order but a Disposal or Liquidation one; None when there are none."""
-    dates = raw.date_cells
-    if not len(dates):
+    if not len(raw.date_cells):
         return None
-    sources = rows["source_row"].to_numpy()
     disposition = rows["RemovalDisposition"].str.strip().str.lower()
     shipped = ~disposition.isin(_NOT_SHIPPED).to_numpy(dtype=bool)
-    found = []
-    for name in ADDRESS_FIELDS:
-        col = columns.get(name)
-        if col is None:
-            continue
-        at = np.flatnonzero(np.isin(sources, dates[dates[:, 1] == col, 0]) & shipped)
-        if not len(at):
-            continue
-        values = rows[name].to_numpy(dtype=object, na_value="")[at]
-        message = (
-            name
-            + " is a date in the sheet ("
-            + pd.Series(values, dtype=object).astype(str)
-            + "), not part of an address: Excel turns text typed like 1-2-3 or 3-12 into a "
-            "date. Format the column as Text and type it again."
-        )
-        found.append(read_failures(at, name, message, "date_address_cell"))
-    return pd.concat(found, ignore_index=True) if found else None
+    why = (
+        "not part of an address: Excel turns text typed like 1-2-3 or 3-12 into a "
+        "date. Format the column as Text and type it again."
+    )
+    found = [
+        _dated(rows, raw.date_cells, name, columns[name], shipped, why, "date_address_cell")
+        for name in ADDRESS_FIELDS
+        if name in columns
+    ]
+    kept = [f for f in found if f is not None]
+    return pd.concat(kept, ignore_index=True) if kept else None
