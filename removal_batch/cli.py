@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from removal_batch import __version__, prefetch
+from removal_batch.readers import forerun
 
 EXIT_USAGE, EXIT_INTERNAL = 2, 3
 
@@ -192,7 +193,9 @@ def check(
     """Check FILES against the inventory snapshot, without a workspace or ledger."""
     # The files' sha256 is shown only in the summary (--out, --json): hashed only then.
     hashed = out_dir is not None or as_json
-    # Before pandas is imported: the files are read (and hashed) on the idle core meanwhile.
+    # Before pandas is imported: the first workbook's reader starts at once (forked before
+    # any thread exists), and the files are read (and hashed) on the idle core meanwhile.
+    forerun.start(list(files))
     prefetch.start([inventory, *files], hashed=hashed)
 
     def check_files() -> int:
@@ -213,6 +216,7 @@ def check(
     try:
         _guarded(check_files)
     finally:
+        forerun.clear()
         prefetch.clear()
 
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from removal_batch.core.raw_table import ColumnChoice, RawTable
 from removal_batch.core.wording import megabytes
+
+if TYPE_CHECKING:
+    # Not at run time: this package is imported before pandas is (readers.forerun).
+    from removal_batch.core.raw_table import ColumnChoice, RawTable
 
 TEXT_SUFFIXES = frozenset({".txt", ".tsv", ".csv"})
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"})
@@ -54,10 +58,10 @@ def cannot_open(error: OSError) -> str:
 
 # How well a peek at a sheet or file shows a request header: 0 not at all, more is better
 # (core.shape.has_request_header). Any non-zero answer picks a text file's delimiter.
-HeaderProbe = Callable[[RawTable], int]
+HeaderProbe = Callable[["RawTable"], int]
 # Given a peek at the first rows, the column positions a caller uses (None: all of them).
 # A 21-column inventory report is read as its 3-6 used columns: a third of the work.
-ColumnPicker = Callable[[RawTable], ColumnChoice | None]
+ColumnPicker = Callable[["RawTable"], "ColumnChoice | None"]
 
 
 class PendingRead:
@@ -122,13 +126,16 @@ def begin_read(
     """Start reading a file. A workbook's child process starts now, so the caller can do
     other work (load the snapshot) on the other core; a text file is read when the result
     is asked for, by the thread that asks (Arrow's reader already uses both cores)."""
-    from removal_batch.readers import workbook
+    from removal_batch.readers import forerun, workbook
 
     try:
         if _is_workbook(path, limits):
+            # Takes the read begun before pandas was imported, if it is this one's.
             return workbook.begin_workbook(path, display_name or path.name, header_probe, limits)
     except ReadError as exc:
+        forerun.clear()
         return PendingRead.failed(exc)
+    forerun.clear()  # a text file is read first: a forerun read another file
     return PendingRead(
         lambda: read_table(path, header_probe, limits, display_name, quoting, columns)
     )

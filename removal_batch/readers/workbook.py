@@ -22,17 +22,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from removal_batch import forking
 from removal_batch.core.raw_table import REQUEST_HEADER, TEXT, FarCells, RawTable
 from removal_batch.core.wording import megabytes
 from removal_batch.readers import (
     OLE_MAGIC,
-    WORKBOOK_SUFFIXES,
     ZIP_MAGIC,
     HeaderProbe,
     PendingRead,
     ReadError,
     ReadLimits,
+    forerun,
+)
+from removal_batch.readers.forerun import (
+    MOST_SHEET_ROWS,
+    PREFERRED_SHEET,
+    READER_ALLOWANCE,
+    named_as_what_it_is,
+    sheet_order,
+    sheet_rows,
+    too_many_rows,
+    vm_size,
 )
 from removal_batch.readers.ods_xml import ods_extras
 from removal_batch.readers.sheet_xml import (
@@ -48,7 +57,6 @@ from removal_batch.readers.sheet_xml import (
 )
 from removal_batch.readers.xls_cells import xls_extras
 
-PREFERRED_SHEET = "removal request"
 PEEK_ROWS = 50
 
 # Zip bombs. Deflate cannot compress better than about 1032 to 1, and real sheets
@@ -269,8 +277,11 @@ def _overlong(run: bytes) -> bool:
 def _open(path: Path) -> Any:
     import python_calamine
 
+    ahead = forerun.opened_book(path)  # opened while the command imported pandas
+    if ahead is not None:
+        return ahead
     try:
-        if _named_as_what_it_is(path):
+        if named_as_what_it_is(path):
             return python_calamine.CalamineWorkbook.from_path(str(path))
         # An .xlsx saved under an .xls name (or .txt): calamine picks its reader by the
         # name when given a path, and by the content when given the bytes.
@@ -316,16 +327,6 @@ def _encrypted(path: Path) -> bool:
     return False
 
 
-def _named_as_what_it_is(path: Path) -> bool:
-    """Whether the file's extension names the kind of workbook its first bytes show."""
-    with path.open("rb") as handle:
-        magic = handle.read(8)
-    suffix = path.suffix.lower()
-    if magic.startswith(OLE_MAGIC):
-        return suffix == ".xls"
-    return magic.startswith(ZIP_MAGIC) and suffix in WORKBOOK_SUFFIXES - {".xls"}
-
-
 def _damaged(exc: BaseException) -> str:
     detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
     lowered = detail.lower()
@@ -347,23 +348,6 @@ def _hidden_sheets(book: Any) -> set[str]:
     }
 
 
-def _sheet_order(book: Any) -> list[str]:
-    """'Removal Request' first if present (hidden or not: SPEC 3.1 says it is used if it
-    exists), then the visible worksheets in order."""
-    import python_calamine
-
-    worksheets = [
-        meta for meta in book.sheets_metadata if meta.typ == python_calamine.SheetTypeEnum.WorkSheet
-    ]
-    preferred = [m.name for m in worksheets if m.name.strip().lower() == PREFERRED_SHEET][:1]
-    visible = [
-        m.name
-        for m in worksheets
-        if m.visible == python_calamine.SheetVisibleEnum.Visible and m.name not in preferred
-    ]
-    return preferred + visible
-
-
 @contextlib.contextmanager
 def _sheet_errors() -> Iterator[None]:
     """calamine's failures on a sheet as file problems (it raises several types, and
@@ -380,13 +364,11 @@ def _sheet_errors() -> Iterator[None]:
 
 def _sheet(book: Any, sheet: str) -> Any:
     """The parsed sheet: calamine parses all of it here, so each sheet is got once."""
+    ahead = forerun.parsed_sheet(book, sheet)  # parsed while the command imported pandas
+    if ahead is not None:
+        return ahead
     with _sheet_errors():
         return book.get_sheet_by_name(sheet)
-
-
-# calamine takes its row count as a 32-bit number; no sheet has more rows than Excel's
-# 1,048,576 (an .ods as many), so a larger max_rows setting reads the whole sheet.
-MOST_SHEET_ROWS = 1 << 20
 
 
 @dataclass
@@ -403,9 +385,12 @@ class _Sheet:
 def _read_sheet(handle: Any, nrows: int | None) -> _Sheet:
     with _sheet_errors():
         start = handle.start or (0, 0)
-        rows = handle.to_python(
-            skip_empty_area=True, nrows=None if nrows is None else min(nrows, MOST_SHEET_ROWS)
-        )
+        rows = forerun.sheet_values(handle, nrows) if nrows is not None else None
+        if rows is None:
+            rows = handle.to_python(
+                skip_empty_area=True,
+                nrows=None if nrows is None else min(nrows, MOST_SHEET_ROWS),
+            )
     rows, far = _without_far_cells(rows, start)
     cells, dates = _grid(rows, start)
     return _Sheet(cells, int(start[0]), dates, far)
@@ -465,12 +450,6 @@ def _merged_ranges(handle: Any) -> np.ndarray | None:
     return None
 
 
-# Memory a workbook may take on top of what the process already has. A workbook can declare
-# billions of cells in a few bytes (one cell at XFD1048576); calamine would try to allocate
-# them all and abort the whole process, so workbooks are read in a child process with a cap.
-READER_ALLOWANCE = 4 << 30
-
-
 def read_workbook(path: Path, name: str, header_probe: HeaderProbe, limits: ReadLimits) -> RawTable:
     return begin_workbook(path, name, header_probe, limits).result()
 
@@ -480,21 +459,17 @@ def begin_workbook(
 ) -> PendingRead:
     """Start reading a workbook in its child process (ReadError now if it is a zip bomb)."""
     check_zip(path, limits)
+    claimed = forerun.claim(path, name, limits, header_probe)
+    if claimed is not None:  # its child has been reading it since the command started
+        pid, report = claimed
+        return PendingRead(
+            lambda: _forerun_result(pid, report, path, name, header_probe, limits),
+            lambda: _stop_child(pid, report),
+        )
     if not hasattr(os, "fork"):
         table = _read_workbook_here(path, name, header_probe, limits)
         return PendingRead(lambda: table)
     return _start_child(path, name, header_probe, limits)
-
-
-def _vm_size() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 def _start_child(
@@ -502,65 +477,79 @@ def _start_child(
 ) -> PendingRead:
     """Read in a forked child with a memory cap; a crash or abort there is a file problem,
     not the end of the batch."""
-    import resource
-
-    cap = _vm_size() + READER_ALLOWANCE
-    read_end, write_end = os.pipe()
+    cap = vm_size() + READER_ALLOWANCE
+    result = forerun.result_file()
     pid = os.fork()
-    if pid == 0:  # the child: read, send the result, and leave without cleanup
+    if pid == 0:  # the child: read, leave the result, and leave without cleanup
+        code = 1
         try:
-            forking.in_child()
-            os.close(read_end)
-            # A reader that aborts prints its own backtrace; the user gets our message instead.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-            limit = cap if hard == resource.RLIM_INFINITY else min(cap, hard)
-            with contextlib.suppress(ValueError, OSError):
-                resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-            try:
-                result: tuple[str, Any] = (
-                    "ok",
-                    _read_workbook_here(path, name, header_probe, limits),
-                )
-            except ReadError as exc:
-                result = ("error", (exc.code, exc.message))
-            except MemoryError:
-                result = ("error", ("file-too-large", _TOO_BIG))
-            except BaseException as exc:  # noqa: BLE001 - anything the reader raises
-                result = ("error", ("file-unreadable", _damaged(exc)))
-            data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_end, "wb") as out:
-                out.write(data)
+            forerun.confine_child(cap)
+            serve_read(path, name, header_probe, limits, result)
+            code = 0
         finally:
-            os._exit(0)
-    os.close(write_end)
-
-    def stop() -> None:
-        with contextlib.suppress(OSError):
-            os.close(read_end)
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-
-    return PendingRead(lambda: _child_result(pid, read_end), stop)
+            os._exit(code)
+    return PendingRead(lambda: _child_result(pid, result), lambda: _stop_child(pid, result))
 
 
-def _child_result(pid: int, read_end: int) -> RawTable:
+def serve_read(
+    path: Path, name: str, header_probe: HeaderProbe, limits: ReadLimits, result_fd: int
+) -> None:
+    """The child's work: read, and leave what came of it in the result file (see
+    forerun.result_file)."""
     try:
-        with os.fdopen(read_end, "rb") as incoming:
-            data = incoming.read()
+        result: tuple[str, Any] = ("ok", _read_workbook_here(path, name, header_probe, limits))
+    except ReadError as exc:
+        result = ("error", (exc.code, exc.message))
+    except MemoryError:
+        result = ("error", ("file-too-large", _TOO_BIG))
+    except BaseException as exc:  # noqa: BLE001 - anything the reader raises
+        result = ("error", ("file-unreadable", _damaged(exc)))
+    forerun.write_result(result_fd, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _stop_child(pid: int, result_fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(result_fd)
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+class _NotServed(Exception):
+    """The forerun's child stopped before reading (see forerun.NOT_SERVED)."""
+
+
+def _forerun_result(
+    pid: int, result_fd: int, path: Path, name: str, header_probe: HeaderProbe, limits: ReadLimits
+) -> RawTable:
+    try:
+        return _child_result(pid, result_fd)
+    except _NotServed:
+        return _start_child(path, name, header_probe, limits).result()
+
+
+def _child_result(pid: int, result_fd: int) -> RawTable:
+    """The child's result, once it has ended. The result is taken from a file, in one read,
+    not from a pipe while the child writes it: 14 MB for 100,000 lines through a 64 KB pipe
+    took this thread 200 reads, each waiting for the GIL behind the snapshot's thread."""
+    try:
         _, status = os.waitpid(pid, 0)
+        data = forerun.read_result(result_fd) if status == 0 else b""
     except BaseException:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         raise
-    if data:
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(result_fd)
+    if data:  # whole: the child wrote it all before it ended cleanly
         kind, payload = pickle.loads(data)
         if kind == "ok":
             return payload
         raise ReadError(*payload)
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == forerun.NOT_SERVED:
+        raise _NotServed
     if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGKILL, signal.SIGABRT):
         raise ReadError("file-too-large", _TOO_BIG)
     raise ReadError(
@@ -584,7 +573,7 @@ def _read_workbook_here(
 ) -> RawTable:
     book = _open(path)
     try:
-        sheets = _sheet_order(book)
+        sheets = sheet_order(book)
         if not sheets:
             raise ReadError("file-empty", "The workbook has no visible worksheet.")
         # Each candidate sheet is read once, whole: calamine parses the whole sheet even for
@@ -596,7 +585,7 @@ def _read_workbook_here(
         fits: dict[str, int] = {}
         for sheet in sheets:
             handle = _sized_sheet(book, sheet, limits)
-            read = _read_sheet(handle, limits.max_rows + 101)
+            read = _read_sheet(handle, sheet_rows(limits))
             fits[sheet] = fit = header_probe(_peek(name, sheet, read.cells, read.first_row))
             if sheet.strip().lower() == PREFERRED_SHEET:
                 fit = REQUEST_HEADER + 1
@@ -654,7 +643,7 @@ def _sheet_extras(path: Path, sheet: str) -> SheetExtras:
 
 def _sized_sheet(book: Any, sheet: str, limits: ReadLimits) -> Any:
     handle = _sheet(book, sheet)
-    if handle.total_height > limits.max_rows + 100 and handle.height > limits.max_rows + 100:
+    if too_many_rows(handle, limits):
         raise ReadError(
             "file-too-large",
             f"Sheet '{sheet}' has {handle.height:,} rows; the limit is "
