@@ -2331,6 +2331,32 @@ def test_an_address_line_excel_turned_into_a_date_is_refused(tmp_path: Path, che
     assert list(result.decision.orders["order_id"]) == ["R2"]
 
 
+@pytest.mark.parametrize("dated", ["12-Mar", "Mar-12", "1/2/2003", "02.01.03", "2003-01-02"])
+def test_an_address_line_excel_saved_as_a_date_in_a_text_file_is_refused(
+    tmp_path: Path, check, dated: str
+) -> None:
+    """In a CSV that Excel saved, a unit typed 3-12 or an address line typed 1-2-3 is the
+    date's text: 12-Mar, 1/2/2003. A Return order's line that is a date and nothing else
+    is refused at its cell; a Disposal order's address is dropped, so it harms nothing;
+    a line that only holds such text among other words is an address."""
+    ret = {**ROW, "MerchantSKU": "SKU-4", "AddressFieldTwo": dated}
+    rows = request_rows(
+        [
+            ret,
+            {**ret, "MerchantRemovalOrderID": "R2", "RemovalDisposition": "Disposal"},
+            {**ret, "MerchantRemovalOrderID": "R3", "AddressFieldTwo": f"Unit {dated}"},
+            {**ret, "MerchantRemovalOrderID": "R4", "AddressFieldTwo": "123 1/2 Main St"},
+        ]
+    )
+    path = write_delimited(tmp_path / "dated.csv", rows, sep=",")
+    result = check(path)
+    letter = openpyxl.utils.get_column_letter(rows[0].index("AddressFieldTwo") + 1)
+    assert codes_at(result) == {(2, letter, "address-required"), (3, "C", "address-ignored")}
+    (said,) = result.problems[result.problems["code"] == "address-required"]["message"]
+    assert said.startswith(f"AddressFieldTwo reads {dated}, the way Excel shows a date")
+    assert list(result.decision.orders["order_id"]) == ["R2", "R3", "R4"]
+
+
 def test_a_quantity_shown_as_another_number_is_refused_with_both(tmp_path: Path, check) -> None:
     """#,##0, shows 5000 as 5: the user sees 5, we read 5000, and in cap mode (or with
     enough stock) a thousand times the units went out. A percentage (0% shows 0.05 as 5%)

@@ -2,14 +2,16 @@
 3-12 into the date 12-Mar, which reads as 2026-03-12, a usable id the sheet never shows;
 and an address line typed 1-2-3 (a Japanese block and house number) or a unit 3-12 into
 2003-01-02 or 2026-03-12, which a Return order would be shipped to. Found in the reading
-(RawTable.date_cells), refused here at their cells."""
+(RawTable.date_cells), refused here at their cells. A text file saved by Excel holds such
+an address line as the date's text (12-Mar, 1/2/2003): a line that is a date and nothing
+else is refused too (dated_address_text)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.fields import ADDRESS_FIELDS
+from removal_batch.core.fields import ADDRESS_FIELDS, arrow_strings, non_empty
 from removal_batch.core.raw_table import RawTable
 from removal_batch.core.read_failures import read_failures
 
@@ -17,6 +19,24 @@ ID_FIELD = "MerchantRemovalOrderID"
 # Dispositions that ship nothing: their address is dropped (address-ignored), a date in
 # it harms no one.
 _NOT_SHIPPED = ("disposal", "liquidation", "liquidations")
+
+
+# The address lines Excel makes dates of (a unit 3-12, a block and house number 1-2-3).
+ADDRESS_LINES = ("AddressFieldOne", "AddressFieldTwo", "AddressFieldThree")
+_MONTH = "(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+# A date as Excel writes it into a text file, and nothing else: 12-Mar and Mar-12 (what
+# 3-12 and Mar-12 typed become), 1/2/2003 or 02.01.2003 (1-2-3 by the locale's order),
+# 2003-01-02. No address line is only that; 123 1/2 Main St or Unit 12-Mar are left alone.
+DATE_TEXT = (
+    rf"(?i)^\s*(?:\d{{1,2}}-{_MONTH}|{_MONTH}-\d{{2}}"
+    r"|\d{1,2}[/.]\d{1,2}[/.](?:\d{2}|\d{4})|\d{4}-\d{2}-\d{2})\s*$"
+)
+
+
+def _shipped(rows: pd.DataFrame) -> np.ndarray:
+    """Rows of an order that ships to its address (any but Disposal and Liquidations)."""
+    disposition = rows["RemovalDisposition"].str.strip().str.lower()
+    return ~disposition.isin(_NOT_SHIPPED).to_numpy(dtype=bool)
 
 
 def _dated(
@@ -62,8 +82,7 @@ def date_addresses(
     of any order but a Disposal or Liquidation one; None when there are none."""
     if not len(raw.date_cells):
         return None
-    disposition = rows["RemovalDisposition"].str.strip().str.lower()
-    shipped = ~disposition.isin(_NOT_SHIPPED).to_numpy(dtype=bool)
+    shipped = _shipped(rows)
     why = (
         "not part of an address: Excel turns text typed like 1-2-3 or 3-12 into a "
         "date. Format the column as Text and type it again."
@@ -75,3 +94,42 @@ def date_addresses(
     ]
     kept = [f for f in found if f is not None]
     return pd.concat(kept, ignore_index=True) if kept else None
+
+
+def dated_address_text(raw: RawTable, rows: pd.DataFrame) -> pd.DataFrame | None:
+    """Failures (as date_order_ids) for the address lines of a text file that hold a date
+    as Excel writes one, on the rows of any order but a Disposal or Liquidation one; None
+    when there are none. A workbook's dates are known from its cells (date_addresses)."""
+    import pyarrow.compute as pc
+
+    if raw.sheet:
+        return None
+    shipped: np.ndarray | None = None
+    found = []
+    for name in ADDRESS_LINES:
+        if name not in rows:
+            continue
+        # Only the filled cells are matched: an address is on an order's first line only.
+        filled = np.flatnonzero(non_empty(rows[name]))
+        if not len(filled):
+            continue
+        values = arrow_strings(rows[name]).take(filled)
+        dated = pc.match_substring_regex(values, DATE_TEXT).to_numpy(zero_copy_only=False)
+        if not dated.any():
+            continue
+        if shipped is None:
+            shipped = _shipped(rows)
+        at = filled[dated & shipped[filled]]
+        if not len(at):
+            continue
+        text = rows[name].to_numpy(dtype=object, na_value="")[at]
+        message = (
+            name
+            + " reads "
+            + pd.Series(text, dtype=object).astype(str).str.strip()
+            + ", the way Excel shows a date: Excel turns an address line typed like 3-12 or "
+            "1-2-3 into a date, and the file was saved with it. Type the address line as it "
+            "should be (in Excel, format the column as Text first), then save the file again."
+        )
+        found.append(read_failures(at, name, message, "date_address_cell"))
+    return pd.concat(found, ignore_index=True) if found else None

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.date_cells import date_addresses, date_order_ids
+from removal_batch.core.date_cells import date_addresses, date_order_ids, dated_address_text
 from removal_batch.core.fields import (
     ALL_FIELDS,
     HEADER_LOOKUP,
@@ -604,6 +604,7 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
         merged.covered,
         date_order_ids(raw, merged.rows, columns),
         date_addresses(raw, merged.rows, columns),
+        dated_address_text(raw, merged.rows),
         scaled_quantities(raw, merged.rows, columns),
     )
     found = [f for f in read_errors if f is not None]
