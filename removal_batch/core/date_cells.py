@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.fields import ADDRESS_FIELDS, arrow_strings, non_empty
+from removal_batch.core.fields import ADDRESS_FIELDS, arrow_strings, holds_byte, non_empty
 from removal_batch.core.raw_table import RawTable
 from removal_batch.core.read_failures import read_failures
 
@@ -107,7 +107,9 @@ def dated_address_text(raw: RawTable, rows: pd.DataFrame) -> pd.DataFrame | None
     shipped: np.ndarray | None = None
     found = []
     for name in ADDRESS_LINES:
-        if name not in rows:
+        # A date's text holds a - / or .: a column without any (read off Arrow's data
+        # buffer) is passed over at once.
+        if name not in rows or not holds_byte(rows[name], b"-/."):
             continue
         # Only the filled cells are matched: an address is on an order's first line only.
         filled = np.flatnonzero(non_empty(rows[name]))
