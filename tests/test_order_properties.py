@@ -206,6 +206,50 @@ def test_orders_are_grouped_as_a_forward_fill_and_ngroup_would(files: list[list[
     assert grouping.lines["order_no"].tolist() == expected_no.tolist()
 
 
+@given(
+    st.lists(
+        st.lists(
+            st.lists(
+                st.tuples(st.sampled_from(["", "", "R1", "R2"]), st.sampled_from(["", "", "CA"])),
+                min_size=1,  # a list begins at a row (core.shape)
+                max_size=5,
+            ),
+            min_size=1,
+            max_size=2,
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_a_lines_order_value_is_the_one_group_orders_gives_its_order(
+    files: list[list[list[tuple[str, str]]]],
+) -> None:
+    """Validation judges a row's postal code by its order's country before the orders are
+    grouped (core.orders.order_values): each line gets the value group_orders gives its
+    order, across files, repeated header rows (lists) and rows of an order apart."""
+    import datetime as dt
+
+    import numpy as np
+
+    from removal_batch.core.fields import ALL_FIELDS
+    from removal_batch.core.orders import group_orders, list_numbers, order_values
+    from removal_batch.core.raw_table import TEXT
+
+    rows = [row for f in files for part in f for row in part]
+    lines = pd.DataFrame({name: pd.Series([""] * len(rows), dtype=TEXT) for name in ALL_FIELDS})
+    lines["MerchantRemovalOrderID"] = pd.Series([i for i, _ in rows], dtype=TEXT)
+    lines["AddressCountryCode"] = pd.Series([c for _, c in rows], dtype=TEXT)
+    sizes = [sum(len(part) for part in f) for f in files]
+    starts = [tuple(np.cumsum([len(part) for part in f])[:-1].tolist()) for f in files]
+    lines["file_pos"] = np.repeat(np.arange(len(files)), sizes)
+    lines["section"] = list_numbers(sizes, starts)
+    lines["source_row"] = np.arange(len(rows)) + 2
+    grouping = group_orders(lines, "RB", dt.date(2026, 11, 27))
+    of_order = grouping.orders.set_index("order_no")["AddressCountryCode"]
+    expected = grouping.lines["order_no"].map(of_order).tolist()
+    assert order_values(lines, "AddressCountryCode", np.arange(len(rows))).tolist() == expected
+
+
 @given(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 1)), max_size=12))
 def test_run_starts_are_where_any_column_changes(pairs: list[tuple[int, int]]) -> None:
     import numpy as np

@@ -114,6 +114,40 @@ def test_canadian_address_checks(tmp_path: Path, check) -> None:
     assert codes_at(result) == {(3, "I", "state-invalid"), (3, "J", "postal-code-invalid")}
 
 
+def test_a_row_without_a_country_is_judged_by_its_orders(tmp_path: Path, check) -> None:
+    """An order's country given on its second row is the country of the state, postal
+    code and phone on its first: a Canadian address was judged as a US one there, and
+    refused for its state and postal code beside the one thing wrong with it (Canada,
+    from the US marketplace). Wrong values are said wrong for Canada."""
+    ca = {
+        **BASE,
+        "AddressCountryCode": "",
+        "AddressStateOrRegion": "ON",
+        "AddressPostalCode": "K1A 0B1",
+        "ContactPhoneNumber": "613-555-0199",
+    }
+    second = {"MerchantSKU": "SKU-4", "SellableQuantity": "1", "AddressCountryCode": "CA"}
+    bad = {**ca, "MerchantRemovalOrderID": "R2", "AddressStateOrRegion": "ZZ"}
+    # A London phone and postcode, judged as British by the GB on the next row.
+    gb = {**ca, "MerchantRemovalOrderID": "R3", "AddressStateOrRegion": ""}
+    gb |= {"AddressPostalCode": "SW1A 1AA", "ContactPhoneNumber": "020 7946 0958"}
+    rows = request_rows(
+        [ca, second, {**bad, "AddressPostalCode": "K1A"}, second, gb]
+        + [{**second, "AddressCountryCode": "GB"}]
+    )
+    result = check(write_delimited(tmp_path / "ca.txt", rows))
+    assert codes_at(result) == {
+        (3, "H", "address-foreign"),
+        (4, "I", "state-invalid"),
+        (4, "J", "postal-code-invalid"),
+        (5, "H", "address-foreign"),
+        (7, "H", "address-foreign"),
+    }
+    said = result.problems.set_index("code")["message"]
+    assert "not a state or province code of CA" in said["state-invalid"]
+    assert said["postal-code-invalid"].endswith("a postal code is written like K1A 0B1.")
+
+
 def test_lost_leading_zero_message_says_so(tmp_path: Path, check) -> None:
     result = check(
         write_delimited(tmp_path / "z.txt", request_rows([{**BASE, "AddressPostalCode": "2134"}]))

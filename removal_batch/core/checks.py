@@ -296,10 +296,23 @@ def country_code(series: pd.Series) -> pd.Series:
     return _filled_cells(series, lambda s: s.str.upper().isin(country_codes()))
 
 
+# A column validation may add (core.validate): the country of each row's order, where
+# another of its rows gives it. A row that leaves its country blank is judged by its
+# order's: "K1A 0B1" on an order's first row and CA on its second is a Canadian code.
+ORDER_COUNTRY = "order_country"
+
+
+def _country_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns _country reads."""
+    return ["AddressCountryCode", *([ORDER_COUNTRY] if ORDER_COUNTRY in frame else [])]
+
+
 def _country(frame: pd.DataFrame, blank_country: str) -> pd.Series:
-    """The address's country, upper case; a blank one is ``blank_country`` (the
-    marketplace's: Settings.home_country)."""
+    """The address's country, upper case; a blank one is the order's (ORDER_COUNTRY),
+    else ``blank_country`` (the marketplace's: Settings.home_country)."""
     country = frame["AddressCountryCode"].str.upper()
+    if ORDER_COUNTRY in frame:
+        country = country.mask(country.eq(""), frame[ORDER_COUNTRY].str.upper())
     return country.mask(country.eq(""), blank_country)
 
 
@@ -315,7 +328,7 @@ def state_for_country(
     ok = pd.Series(True, index=frame.index)
     # Most rows continue an order and leave it blank; only two columns are needed.
     filled = frame.loc[
-        frame["AddressStateOrRegion"].ne(""), ["AddressStateOrRegion", "AddressCountryCode"]
+        frame["AddressStateOrRegion"].ne(""), ["AddressStateOrRegion", *_country_columns(frame)]
     ]
     state = filled["AddressStateOrRegion"].str.upper()
     country = _country(filled, blank_country)
@@ -334,7 +347,7 @@ def postal_code_for_country(
     ok = pd.Series(True, index=frame.index)
     # Most rows continue an order and leave it blank; only two columns are needed.
     filled = frame.loc[
-        frame["AddressPostalCode"].ne(""), ["AddressPostalCode", "AddressCountryCode"]
+        frame["AddressPostalCode"].ne(""), ["AddressPostalCode", *_country_columns(frame)]
     ]
     postal = filled["AddressPostalCode"]
     country = _country(filled, blank_country)
@@ -425,7 +438,7 @@ def phone_for_country(frame: pd.DataFrame, *, blank_country: str = "US") -> pd.S
         pairs = pd.DataFrame(
             {
                 "p": phone[todo],
-                "c": _country(frame.loc[todo, ["AddressCountryCode"]], blank_country),
+                "c": _country(frame.loc[todo, _country_columns(frame)], blank_country),
             }
         )
         codes, distinct = pd.factorize(pd.MultiIndex.from_frame(pairs))

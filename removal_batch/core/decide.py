@@ -24,7 +24,7 @@ from removal_batch.core.fields import ADDRESS_FIELDS, ascii_upper, ascii_upper_t
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
 from removal_batch.core.fingerprint import file_key, order_fingerprints
 from removal_batch.core.inventory import Snapshot
-from removal_batch.core.orders import group_orders, run_starts
+from removal_batch.core.orders import group_orders, list_numbers, run_starts
 from removal_batch.core.problems import held_messages
 from removal_batch.core.raw_table import TEXT
 from removal_batch.core.rules.address import (
@@ -100,15 +100,7 @@ def _combine(files: list[ValidatedFile]) -> pd.DataFrame:
     lines = pd.concat([f.table.rows for f in files], ignore_index=True)
     sizes = [len(f.table.rows) for f in files]
     lines["file_pos"] = np.repeat(np.arange(len(files)), sizes)
-    # Lists within a file: a file begins one, and so does each repeat of its header row
-    # (two exports pasted together), where blank order ids start an order of their own.
-    begins = np.zeros(len(lines), dtype=bool)
-    firsts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
-    begins[firsts[np.asarray(sizes) > 0]] = True
-    for first, f in zip(firsts, files, strict=True):
-        if f.table.section_starts:
-            begins[first + np.asarray(f.table.section_starts, dtype=np.int64)] = True
-    lines["section"] = np.cumsum(begins) - 1
+    lines["section"] = list_numbers(sizes, [f.table.section_starts for f in files])
     flags = [f.validation.row_flags() for f in files]
     names = ("order_field_error", "address_errors", "line_field_error", "sku_cell_error")
     for k, name in enumerate(names):

@@ -9,7 +9,7 @@ order with a generated id. Rows of one order are grouped even when apart
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +65,71 @@ def _normal(values: pd.Series, field: str) -> pd.Series:
     return text.str.lower() if field in CASELESS_FIELDS else text
 
 
+def list_numbers(sizes: Sequence[int], starts: Sequence[Sequence[int]]) -> np.ndarray:
+    """The list each line of files of ``sizes`` lines (in one frame, file after file) is
+    in: a file begins one, and so does each repeat of its header row (``starts``: each
+    file's RequestTable.section_starts), two exports pasted together, where blank order
+    ids start an order of their own."""
+    begins = np.zeros(int(sum(sizes)), dtype=bool)
+    firsts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+    begins[firsts[np.asarray(sizes) > 0]] = True
+    for first, more in zip(firsts, starts, strict=True):
+        if more:
+            begins[first + np.asarray(more, dtype=np.int64)] = True
+    return np.cumsum(begins) - 1
+
+
+@dataclass
+class _OrderKeys:
+    has_id: np.ndarray  # the line gives an order id
+    carrier: np.ndarray  # the line whose id each line takes
+    leading: np.ndarray  # blank ids before its list's first id: an order of its own
+    key: np.ndarray  # one integer per order, the same on each of its lines
+
+
+def _order_keys(given: pd.Series, file_pos: np.ndarray, section: np.ndarray) -> _OrderKeys:
+    has_id = non_empty(given)
+    # A blank id continues the order above: each line takes the id of the last line at or
+    # above it with one (lines come list by list, so that line is in the same list unless
+    # it lies before the list's first line).
+    carrier = np.maximum.accumulate(np.where(has_id, np.arange(len(given)), -1))
+    leading = carrier < np.searchsorted(section, section, side="left")
+    carrier = np.maximum(carrier, 0)
+    # Orders are keyed by (file, id), from integer codes: the ids are factorised where they
+    # are given, not on every line.
+    id_codes, id_values = pd.factorize(given[has_id])
+    code_at = np.full(len(given), -1, dtype=np.int64)
+    code_at[has_id] = id_codes
+    code = np.where(leading, -1, code_at[carrier])
+    key = file_pos.astype(np.int64) * (len(id_values) + 1) + code + 1
+    # A generated id's order is its list's own (a file may hold two lists).
+    key = np.where(leading, -1 - section.astype(np.int64), key)
+    return _OrderKeys(has_id, carrier, leading, key)
+
+
+def _first_filled(order_no: np.ndarray, filled: np.ndarray, orders: int) -> np.ndarray:
+    """Per order (numbered 0..orders-1), the position of its first line with ``filled``
+    set; -1 for none. Lines are in position order, so that line is where its number first
+    occurs among the filled lines."""
+    numbers, first = np.unique(order_no[filled], return_index=True)
+    picked = np.full(orders, -1, dtype=np.int64)
+    picked[numbers] = np.flatnonzero(filled)[first]
+    return picked
+
+
+def order_values(lines: pd.DataFrame, name: str, at: np.ndarray) -> pd.Series:
+    """The value of the order field ``name`` of the order of each line at positions ``at``,
+    as group_orders gives it to the order: the first filled one among the order's lines,
+    "" where none is. ``lines``: as group_orders takes them."""
+    file_pos = lines["file_pos"].to_numpy()
+    section = lines["section"].to_numpy() if "section" in lines else file_pos
+    key = _order_keys(lines["MerchantRemovalOrderID"], file_pos, section).key
+    order_no, distinct = pd.factorize(key)
+    picked = _first_filled(order_no, non_empty(lines[name]), len(distinct))
+    values = lines[name].array.take(picked[order_no[at]], allow_fill=True, fill_value="")
+    return pd.Series(values, index=lines.index[at])
+
+
 def group_orders(
     lines: pd.DataFrame, prefix: str, day: dt.date, used_ids: Collection[str] = frozenset()
 ) -> Grouping:
@@ -73,32 +138,20 @@ def group_orders(
     file_pos = lines["file_pos"].to_numpy()
     # A list is a file, or the part of one after a repeat of its header row (core.shape).
     section = lines["section"].to_numpy() if "section" in lines else file_pos
-    has_id = non_empty(given)
-    # A blank id continues the order above: each line takes the id of the last line at or
-    # above it with one (lines come list by list, so that line is in the same list unless
-    # it lies before the list's first line).
-    carrier = np.maximum.accumulate(np.where(has_id, np.arange(len(lines)), -1))
-    leading = carrier < np.searchsorted(section, section, side="left")
-    carrier = np.maximum(carrier, 0)
-    order_id = pd.Series(given.array.take(carrier), index=lines.index)
+    keys = _order_keys(given, file_pos, section)
+    order_id = pd.Series(given.array.take(keys.carrier), index=lines.index)
+    leading = keys.leading
     # Leading blank ids of a list: one order with a generated id per list.
     if leading.any():
-        taken = frozenset(used_ids) | frozenset(given[has_id].unique())
+        taken = frozenset(used_ids) | frozenset(given[keys.has_id].unique())
         ids = generated_ids(prefix, day, taken)
         for pos in np.unique(section[leading]):
             order_id[leading & (section == pos)] = next(ids)
     lines["order_id"] = order_id
     lines["generated_id"] = leading
-    # Orders are numbered by first appearance of (file, id), as groupby's ngroup(sort=False)
-    # would, from integer keys: the ids are factorised where they are given, not on every line.
-    id_codes, id_values = pd.factorize(given[has_id])
-    code_at = np.full(len(lines), -1, dtype=np.int64)
-    code_at[has_id] = id_codes
-    code = np.where(leading, -1, code_at[carrier])
-    key = file_pos.astype(np.int64) * (len(id_values) + 1) + code + 1
-    # A generated id's order is its list's own (a file may hold two lists).
-    key = np.where(leading, -1 - section.astype(np.int64), key)
-    # Keys numbered once per run of lines (first appearances are the same as per line).
+    # Orders are numbered by first appearance of their key, as groupby's ngroup(sort=False)
+    # would, once per run of lines (first appearances are the same as per line).
+    key = keys.key
     starts = run_starts(key)
     run_numbers = pd.factorize(key[starts])[0]
     lines["order_no"] = np.repeat(run_numbers, np.diff(np.r_[starts, len(key)]))
@@ -113,14 +166,9 @@ def group_orders(
     orders["file_pos"] = lines.loc[orders["first_line"], "file_pos"].to_numpy()
     orders["generated_id"] = lines.loc[orders["first_line"], "generated_id"].to_numpy()
     value_lines = pd.DataFrame({"order_no": orders["order_no"]})
-    # Order numbers are 0..n-1 and lines are in position order, so an order's first line
-    # with the field filled is where its number first occurs among the filled lines.
     order_no = lines["order_no"].to_numpy()
-    positions = np.arange(len(lines))
     for name in ORDER_FIELDS[1:]:
-        numbers, first = np.unique(order_no[filled[name]], return_index=True)
-        picked = np.full(len(orders), -1, dtype=np.int64)
-        picked[numbers] = positions[filled[name]][first]
+        picked = _first_filled(order_no, filled[name], len(orders))
         value_lines[name] = picked
         # Arrow's take (-1, no line: ""): the column never becomes a million Python strings.
         orders[name] = lines[name].array.take(picked, allow_fill=True, fill_value="")

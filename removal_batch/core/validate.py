@@ -12,6 +12,7 @@ from removal_batch.core.checks import (
     DOT_GROUPED,
     EXCEL_DATE,
     EXCEL_SCIENTIFIC,
+    ORDER_COUNTRY,
     UNSAVED_FORMULA,
     country_codes,
     country_meant,
@@ -27,7 +28,9 @@ from removal_batch.core.fields import (
     INVISIBLE,
     ORDER_FIELDS,
     first_invisible,
+    non_empty,
 )
+from removal_batch.core.orders import list_numbers, order_values
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
 from removal_batch.core.raw_table import NOT_CALCULATED, SPREADSHEET_ERROR
 from removal_batch.core.rules.address import US_TERRITORIES, default_address_refusals
@@ -596,6 +599,9 @@ def validate_tables(tables: list[RequestTable], settings: Settings) -> list[Vali
     if not tables:
         return []
     combined = pd.concat([t.rows for t in tables], ignore_index=True)[list(ALL_FIELDS)]
+    carried = _order_countries(tables, combined)
+    if carried is not None:
+        combined[ORDER_COUNTRY] = carried
     failures = _failures(combined, settings)
     offsets = np.cumsum([0] + [len(t.rows) for t in tables])
     which = np.searchsorted(offsets, failures["index"].to_numpy(dtype=np.int64), side="right") - 1
@@ -604,8 +610,39 @@ def validate_tables(tables: list[RequestTable], settings: Settings) -> list[Vali
         part = failures[which == k]
         if len(part):
             part = part.assign(index=part["index"] - int(offsets[k]))
-        results.append(_result(table, part, settings))
+        order_country = None if carried is None else carried[offsets[k] : offsets[k + 1]]
+        results.append(_result(table, part, settings, order_country))
     return results
+
+
+# The fields judged by the address's country (state_for_country, postal_code_for_country,
+# phone_for_country).
+_BY_COUNTRY = ("AddressStateOrRegion", "AddressPostalCode", "ContactPhoneNumber")
+
+
+def _order_countries(tables: list[RequestTable], rows: pd.DataFrame) -> np.ndarray | None:
+    """The country (in capitals) of the order of each row that leaves its own blank and
+    gives a field judged by the country, "" on the other rows (core.orders.order_values);
+    None where there is no such row, or no country on any row, or on every row."""
+    given = non_empty(rows["AddressCountryCode"])
+    if given.all() or not given.any():
+        return None
+    judged = ~given & np.logical_or.reduce([non_empty(rows[name]) for name in _BY_COUNTRY])
+    if not judged.any():
+        return None
+    sizes = [len(t.rows) for t in tables]
+    lines = pd.DataFrame(
+        {
+            "MerchantRemovalOrderID": rows["MerchantRemovalOrderID"],
+            "AddressCountryCode": rows["AddressCountryCode"],
+            "file_pos": np.repeat(np.arange(len(tables)), sizes),
+            "section": list_numbers(sizes, [t.section_starts for t in tables]),
+        }
+    )
+    at = np.flatnonzero(judged)
+    countries = np.full(len(rows), "", dtype=object)
+    countries[at] = order_values(lines, "AddressCountryCode", at).str.upper().to_numpy(object)
+    return countries
 
 
 def _coded(failures: pd.DataFrame) -> pd.DataFrame:
@@ -638,7 +675,13 @@ def _cell_values(rows: pd.DataFrame, fields: np.ndarray, idx: np.ndarray) -> np.
     return values
 
 
-def _result(table: RequestTable, failures: pd.DataFrame, settings: Settings) -> ValidationResult:
+def _result(
+    table: RequestTable,
+    failures: pd.DataFrame,
+    settings: Settings,
+    order_country: np.ndarray | None = None,
+) -> ValidationResult:
+    """``order_country``: each row's order's country, where validation judged a row by it."""
     rows = table.rows
     covered = table.covered_cells
     if covered is not None and len(covered):
@@ -657,6 +700,8 @@ def _result(table: RequestTable, failures: pd.DataFrame, settings: Settings) -> 
     idx = failures["index"].to_numpy()
     failures["value"] = _cell_values(rows, failures["field"].to_numpy(dtype=object), idx)
     country = rows["AddressCountryCode"].str.upper()
+    if order_country is not None:  # the country the row was judged by (checks._country)
+        country = country.mask(country.eq(""), order_country)
     failures["country"] = country.mask(country.eq(""), settings.home_country).to_numpy()[idx]
     said = _explained(failures, settings)
     if "message" in failures:  # merged cells come with theirs
