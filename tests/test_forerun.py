@@ -4,6 +4,7 @@ for, and a forerun nobody takes is stopped, never left running."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
@@ -217,3 +218,29 @@ def test_a_reader_killed_while_leaving_its_result_is_a_file_problem_not_a_trace(
     with pytest.raises(ReadError) as raised:
         workbook._child_result(pid, result)
     assert raised.value.code == "file-too-large"
+
+
+@pytest.mark.parametrize("failing", ["fork", "result_file"])
+def test_a_forerun_the_system_cannot_begin_leaves_the_read_to_the_usual_child(
+    failing: str, monkeypatch: pytest.MonkeyPatch, claims: list[tuple[str, bool]]
+) -> None:
+    """No process to spare (a container's limit on processes) or no file for the result
+    when ``check`` starts: it was a traceback; the usual child reads the file instead."""
+    target: Any = os if failing == "fork" else forerun
+    real = getattr(target, failing)
+    calls = []
+
+    def once_refused() -> Any:
+        calls.append(failing)
+        if len(calls) == 1:  # the forerun's: the usual child's is let through
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        return real()
+
+    monkeypatch.setattr(target, failing, once_refused)
+    fds = set(os.listdir("/proc/self/fd"))
+    args = ["check", str(SAMPLE), "--inventory", str(SAMPLE_INVENTORY), "--json"]
+    got = CliRunner().invoke(main, args)
+    assert got.exception is None or isinstance(got.exception, SystemExit), got.exception
+    assert got.exit_code == 0 and json.loads(got.output)["orders"]
+    assert claims == [(SAMPLE.name, False)]
+    assert set(os.listdir("/proc/self/fd")) <= fds  # the forerun's result file is closed

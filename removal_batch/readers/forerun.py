@@ -215,8 +215,15 @@ def start(files: list[Path], limits: ReadLimits = DEFAULT_LIMITS) -> None:
     if stamp is None or not _looks_like_workbook(path, limits):
         return
     cap = vm_size() + READER_ALLOWANCE + IMPORT_ALLOWANCE
-    result = result_file()
-    pid = os.fork()
+    try:
+        result = result_file()
+    except OSError:  # no memfd and no temporary folder: the usual read says what it can
+        return
+    try:
+        pid = os.fork()
+    except OSError:  # no process to spare now (a limit on processes): the usual read
+        os.close(result)
+        return
     if pid == 0:
         code = NOT_SERVED
         try:
