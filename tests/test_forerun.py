@@ -5,10 +5,12 @@ for, and a forerun nobody takes is stopped, never left running."""
 from __future__ import annotations
 
 import errno
+import faulthandler
 import json
 import os
 import pickle
 import signal
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -244,3 +246,34 @@ def test_a_forerun_the_system_cannot_begin_leaves_the_read_to_the_usual_child(
     assert got.exit_code == 0 and json.loads(got.output)["orders"]
     assert claims == [(SAMPLE.name, False)]
     assert set(os.listdir("/proc/self/fd")) <= fds  # the forerun's result file is closed
+
+
+def test_a_workbook_the_forerun_had_no_memory_for_is_read_by_the_usual_child(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, claims: list[tuple[str, bool]]
+) -> None:
+    """The forerun's memory cap also holds the imports it does itself (1.4 GB of address
+    space, Arrow's arena among them), which the usual child's does not: the sample with a
+    stray cell at DU1048576 was file-too-large when `check` read it first, and read in
+    full by `run`, or second in a batch. Here the forerun's room is a few megabytes."""
+    path = tmp_path / "requests.xlsx"
+    with zipfile.ZipFile(SAMPLE) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                stray = b'<row r="200000"><c r="Z200000" t="inlineStr"><is><t>x</t></is></c></row>'
+                data = data.replace(b"</sheetData>", stray + b"</sheetData>")
+            target.writestr(item, data)
+    monkeypatch.setattr(forerun, "READER_ALLOWANCE", 0)
+    monkeypatch.setattr(forerun, "IMPORT_ALLOWANCE", 32 << 20)
+    confine = forerun.confine_child
+
+    def quietly(cap: int) -> None:  # in the child: its abort is expected, not pytest's news
+        faulthandler.disable()
+        confine(cap)
+
+    monkeypatch.setattr(forerun, "confine_child", quietly)
+    forerun.start([path])
+    got = _outcome(begin_read(path, has_request_header, ReadLimits(), path.name))
+    assert claims == [(path.name, True)]
+    usual = workbook.read_workbook(path, path.name, has_request_header, ReadLimits())
+    assert _same(got, usual)

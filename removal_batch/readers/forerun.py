@@ -35,8 +35,10 @@ PREFERRED_SHEET = "removal request"
 # billions of cells in a few bytes (one cell at XFD1048576); calamine would try to allocate
 # them all and abort the whole process, so workbooks are read in a child process with a cap.
 READER_ALLOWANCE = 4 << 30
-# What importing pandas, numpy, pyarrow and the readers adds to a process's address space
-# (0.37 GB measured), allowed on top for a child forked before those imports.
+# Allowed on top for a child forked before pandas, numpy, pyarrow and the readers are
+# imported. They add 1.4 GB of address space (Arrow's 1 GB arena; 0.37 GB resident), more
+# than this: the forerun's room is the usual child's or less, so its out of memory is not
+# trusted, and the usual child reads the workbook again (workbook._forerun_result).
 IMPORT_ALLOWANCE = 1 << 30
 # calamine takes its row count as a 32-bit number; no sheet has more rows than Excel's
 # 1,048,576 (an .ods as many), so a larger max_rows setting reads the whole sheet.

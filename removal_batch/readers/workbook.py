@@ -525,7 +525,13 @@ def _forerun_result(
     try:
         return _child_result(pid, result_fd)
     except _NotServed:
-        return _start_child(path, name, header_probe, limits).result()
+        pass
+    except ReadError as exc:
+        # Out of memory is the usual child's to say: the forerun's cap also holds the
+        # imports it did itself, which the usual child's does not (forerun.IMPORT_ALLOWANCE).
+        if exc.message != _TOO_BIG:
+            raise
+    return _start_child(path, name, header_probe, limits).result()
 
 
 def _child_result(pid: int, result_fd: int) -> RawTable:
