@@ -2440,3 +2440,120 @@ def test_a_quantity_a_format_hides_is_refused(tmp_path: Path, check) -> None:
         "looks blank)"
     )
     assert result.decision.orders.empty
+
+
+def _padded(path: Path, rows: list[list[str]], columns: int, sep: str, quoted: bool) -> Path:
+    """Rows as Excel saves a sheet whose used range was stretched far to the right (whole
+    rows formatted): every line padded with empty cells to ``columns``, the values quoted
+    when ``quoted``."""
+    lines = (
+        sep.join([f'"{c}"' if quoted and c else c for c in row] + [""] * (columns - len(row)))
+        for row in rows
+    )
+    path.write_text("\r\n".join(lines) + "\r\n")
+    return path
+
+
+_PADDED_REQUESTS = [
+    _DISPOSAL_HEADER,
+    *[[f"W{i}", "Disposal", "SKU-4", "1", "0"] for i in range(50)],
+]
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+@pytest.mark.parametrize("sep", ["\t", ","], ids=["tab", "comma"])
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+def test_a_file_padded_with_empty_columns_keeps_only_its_used_ones(
+    tmp_path: Path, check, large: bool, sep: str, quoted: bool
+) -> None:
+    """A CSV Excel saved with every row carried to column XFD: 4,000 requests padded to
+    16,384 columns took 2.2 GB more than the file's 66 MB to check, and under a 3 GB
+    cap the file was refused as too large. The empty columns after the last value are
+    dropped as the file is read; each record's cell count stays as written."""
+    columns = 6_000 if large else 5_000
+    path = _padded(
+        tmp_path / f"padded{'.csv' if sep == ',' else '.txt'}",
+        _PADDED_REQUESTS,
+        columns,
+        sep,
+        quoted,
+    )
+    _large_enough(path, large)
+    raw = read_table(path, has_request_header)
+    assert (raw.height, raw.width) == (51, 5)
+    if raw.record_widths is not None:
+        assert set(raw.record_widths.tolist()) == {columns}
+    result = check(path)
+    assert result.problems.empty
+    assert len(result.decision.lines) == 50
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ("note in P", {(1, "P", "header-unknown")}),
+        ("note in ABC", {(1, "ABC", "header-unknown")}),
+        ("note in the last column", {(1, "ATD", "header-unknown")}),
+        ("header cell in AO", {(1, "AO", "header-unknown")}),
+        ("shifted row", {("last", "", "file-unreadable")}),
+    ],
+)
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+def test_values_right_of_a_padded_files_used_columns_are_found_in_place(
+    tmp_path: Path, check, large: bool, where: str, expected: set[tuple[object, ...]]
+) -> None:
+    """What stands right of the columns the first rows use, in a file padded to 1,200
+    columns, is still seen where it is: a note (past column Z, past ZZ, in the last one),
+    a header cell without a field, a row one cell longer (a value holding the comma). In
+    the large file it comes after the 200 records the reader looks at first."""
+    columns = 1_200
+    rows = [list(r) for r in _PADDED_REQUESTS] + [[""]] * (210 if large else 0)
+    if where.startswith("note"):
+        at = {"P": 15, "ABC": 730}.get(where.rsplit(" ", 1)[-1], columns - 1)
+        rows.append([""] * at + ["checked: Ann"])
+    elif where.startswith("header"):
+        rows[0] = rows[0] + [""] * 35 + ["Checked by"]
+    else:
+        rows.append(["W99", "Disposal", "AB", "C", "1", "0"] + [""] * (columns - 5))
+    path = _large_enough(_padded(tmp_path / "padded.csv", rows, columns, ",", False), large)
+    result = check(path)
+    last = len(rows)
+    assert codes_at(result) == {(last if r == "last" else r, c, k) for r, c, k in expected}
+    if where != "shifted row":
+        assert len(result.decision.lines) == 50
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+def test_a_padded_files_stray_quote_is_told_by_its_rows_as_written(
+    tmp_path: Path, check, large: bool
+) -> None:
+    """A line swallowed by a stray quote holds a padded row's 1,199 commas; a note's line
+    of a few commas is prose, as it was before the empty columns were dropped (read with
+    six columns, four commas would have made a row of it)."""
+    header = _STRAY_HEADER.split("\t")
+    filler = [[""]] * (250 if large else 0)
+    note = [["Q1", "Disposal", "00123", "1", "0", "Shelf A\nbins 1,2,3,4,5 only"]]
+    rows = [header, *note, *filler]
+    path = tmp_path / "padded.csv"
+    lines = [
+        ",".join([f'"{c}"' if "\n" in c else c for c in row] + [""] * (1_200 - len(row)))
+        for row in rows
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    result = check(_large_enough(path, large))
+    assert result.problems.empty, result.problems["message"].tolist()
+    stray = [header, ["Q1", "Disposal", "00123", "1", "0", '"Handle with care']]
+    stray += [["Q2", "Disposal", "ABC-1", "3", "0"], *filler]
+    stray.append(["Q9", "Disposal", "ABC-1", "1", "0", 'pallet "B"'])
+    path.write_text("\n".join(",".join(r + [""] * (1_200 - len(r))) for r in stray) + "\n")
+    assert codes_at(check(_large_enough(path, large))) == {(2, "F", "file-unreadable")}
+
+
+def test_a_records_used_width_keeps_a_cell_ending_in_nul() -> None:
+    """The empty cells after a record's last value are counted from the record's cells
+    joined by NULs: a last value ending in NUL (UTF-16 text may hold one) is kept."""
+    from removal_batch.readers.text import _used_width
+
+    assert _used_width(["a", "", "b", "", ""]) == 3
+    assert _used_width(["", "", ""]) == 1
+    assert _used_width(["a", "", "b\0", "", ""]) == 5

@@ -192,7 +192,17 @@ def refuse_other_code_page(text: str) -> None:
     )
 
 
-def _split(text: str, delimiter: str, quoting: bool, limit: int | None = None) -> list[list[str]]:
+def _split(
+    text: str,
+    delimiter: str,
+    quoting: bool,
+    limit: int | None = None,
+    widths: list[int] | None = None,
+) -> list[list[str]]:
+    """The records as lists of cells. Given ``widths``, each record's cell count is
+    appended to it, and a padded record's empty cells after its last value are dropped:
+    a sheet Excel saved with its used range stretched to column XFD writes 16,384 cells
+    on every line, and kept they took gigabytes for a few thousand rows."""
     reader = csv.reader(
         io.StringIO(text, newline=""),
         delimiter=delimiter,
@@ -203,10 +213,30 @@ def _split(text: str, delimiter: str, quoting: bool, limit: int | None = None) -
     for row in reader:
         if len(row) > MAX_COLUMNS:
             raise ReadError("file-too-large", _too_wide(len(rows) + 1, len(row)))
+        if widths is not None:
+            widths.append(len(row))
+            if len(row) > PADDED_COLUMNS and row[-1] == "":
+                del row[_used_width(row) :]
         rows.append(row)
         if limit is not None and len(rows) >= limit:
             break
     return rows
+
+
+# A record with more cells than this, ending with an empty one, may be padded: its empty
+# cells after the last value are looked for (a request has about 15 columns).
+PADDED_COLUMNS = 64
+
+
+def _used_width(row: list[str]) -> int:
+    """The cells of a record up to its last non-empty one. Each empty cell after it adds
+    a separator to the end of the joined cells; a cell ending in a NUL (which no file
+    read here holds) would be counted with them, so the count is checked."""
+    joined = "\0".join(row)
+    used = len(row) - (len(joined) - len(joined.rstrip("\0")))
+    if row[used:].count("") == len(row) - used:
+        return used
+    return len(row)
 
 
 def _too_wide(row: int, cells: int) -> str:
@@ -267,11 +297,14 @@ class SourceText:
                 self.utf8, self.encoding = body, "utf-8-sig" if bom else "utf-8"
                 # At most PEEK_CHARS characters; "ignore" drops only a character cut in two.
                 self.head = body[:PEEK_CHARS].decode("utf-8", "ignore")
+                self.head_cut = len(body) > PEEK_CHARS
                 return
         # Small, UTF-16, or not UTF-8: decoded whole (a small file never reaches Arrow, so
         # its UTF-8 bytes are not kept).
         self._text, self.encoding = decode(data)
         self.head = self._text[:PEEK_CHARS]
+        # The head ends inside the file: its last record may be cut short.
+        self.head_cut = len(self._text) > PEEK_CHARS
 
     @property
     def text(self) -> str:
@@ -366,9 +399,13 @@ def read_text(
     # Each line is one record unless a quoted cell holds line breaks: only then is there a
     # cell to look at (a clean file pays one comparison).
     if quoting and table.height < breaks + (0 if source.ends_with_break() else 1):
-        stray = stray_quote(
-            table if keep is None else _parse(source, delimiter, quoting), delimiter
-        )
+        whole = table if keep is None else _parse(source, delimiter, quoting)
+        # A row's delimiters as written: a padded file's rows may have been read without
+        # their empty cells.
+        written = max(len(r) for r in _split(source.head, delimiter, quoting, limit=200))
+        if whole.record_widths is not None:
+            written = max(written, int(whole.record_widths.max(initial=0)))
+        stray = stray_quote(whole, delimiter, written)
         if stray is not None:
             raise stray
     if table.height > limits.max_rows + 100:
@@ -429,7 +466,7 @@ def _breaks(text: str) -> int:
     return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
-def stray_quote(table: RawTable, delimiter: str) -> ReadError | None:
+def stray_quote(table: RawTable, delimiter: str, width: int = 0) -> ReadError | None:
     """The error for a quote mark that opens a cell swallowing rows, or None.
 
     A cell starting with a quote mark runs to the next one, over line breaks: that is how
@@ -440,12 +477,14 @@ def stray_quote(table: RawTable, delimiter: str) -> ReadError | None:
 
     The whole file is refused (file-unreadable), not the row: an error on the row would
     still send the file's other orders without the swallowed ones, and where the stray
-    quote should have closed cannot be guessed, so its rows cannot be trusted."""
+    quote should have closed cannot be guessed, so its rows cannot be trusted.
+    ``width``: the records' cells as written, when more than the table's (padding)."""
     import pyarrow.compute as pc
 
     from removal_batch.core.fields import arrow_strings, column_letter
 
-    pattern = _row_like_line(delimiter, table.width)
+    width = max(width, table.width)
+    pattern = _row_like_line(delimiter, width)
     columns = [arrow_strings(table.cells[c]) for c in table.cells.columns]
     first: tuple[int, int] | None = None  # (record, column position) of the first such cell
     for pos, values in enumerate(columns):
@@ -453,7 +492,7 @@ def stray_quote(table: RawTable, delimiter: str) -> ReadError | None:
         for found in np.flatnonzero(hits.to_numpy(zero_copy_only=False)).tolist():
             if first is not None and found >= first[0]:
                 break
-            if _holds_a_row(values[found].as_py(), delimiter, table.width):
+            if _holds_a_row(values[found].as_py(), delimiter, width):
                 first = (found, pos)
                 break
     if first is None:
@@ -505,7 +544,12 @@ def _parse(
     tests/test_readers.py holds the csv module and Arrow to the same result."""
     if source.is_small:
         return _parse_ragged(source.text, delimiter, quoting, choice)
-    head = np.array([len(r) for r in _split(source.head, delimiter, quoting, limit=200)])
+    first = _split(source.head, delimiter, quoting, limit=200)
+    if source.head_cut and len(first) > 1:
+        # Possibly cut short by the head's end (a padded file's 200 records are longer
+        # than the head): taken for a short record, it sent the file to the csv module.
+        first.pop()
+    head = np.array([len(r) for r in first])
     width = int(head.max(initial=1))
     if choice is not None and len(longer_records(head, choice.header_row)):
         # Only the csv module tells each record's length: pandas pads the short ones.
@@ -520,7 +564,20 @@ def _parse(
         past = range(choice.header_width, width)
         keep = [c for c in choice.positions if c < width] + list(past) or None
     quoted = quoting and source.holds('"')
-    frame = _parse_arrow(_utf8(source), delimiter, quoted, width, keep)
+    data = _utf8(source)
+    frame = None
+    # The head's cells up to the last value: a file padded with empty columns (Excel
+    # carried every line to column XFD) reads only these, when the rest are empty.
+    used = max(map(_used_width, first), default=width) if width > PADDED_COLUMNS else width
+    used = max(used, 1)
+    if keep is None and width - used >= PADDED_COLUMNS:
+        frame = _parse_arrow(data, delimiter, quoted, width, used=used)
+        if frame is None and _parse_arrow(data, delimiter, quoted, width, used=-used) is None:
+            # Records of other widths (a row shifted by a comma, a blank line): the csv
+            # module reads them, each without its empty cells (pandas would keep all).
+            return _parse_ragged(source.text, delimiter, quoting)
+    if frame is None:
+        frame = _parse_arrow(data, delimiter, quoted, width, keep)
     if frame is None:
         try:
             frame = pd.read_csv(
@@ -613,23 +670,39 @@ def _parse_arrow(
     quoted: bool,
     width: int,
     keep: list[int] | None = None,
+    used: int = 0,
 ) -> pd.DataFrame | None:
     """UTF-8 bytes -> a frame of text cells, or None when the rows are not all ``width``
     cells wide (then a slower reader takes it). ``quoted``: the file holds a quote mark.
 
     Empty lines are kept as records, so row numbers stay right: in a file of more than
     one column an empty line is a short row, which sends the file to the slower reader.
+
+    ``used`` > 0: only the first ``used`` columns are kept, and the others are read as
+    nulls, which take no memory and fail to convert on any cell that is not empty (then
+    None: a value stands further right). ``used`` < 0: the first -``used`` columns are
+    kept and the others not looked at (None: the records are not all as wide).
     """
     import pyarrow as pa
     import pyarrow.csv as pv
 
+    texts = abs(used) or width
+    types = {f"f{i}": pa.large_string() for i in range(texts)}
+    if used > 0:
+        types.update({f"f{i}": pa.null() for i in range(texts, width)})
+    else:
+        keep = keep if used == 0 else list(range(texts))
     try:
         table = pv.read_csv(
             # Read in place: a BufferReader hands Arrow the bytes without copying them
             # through Python file calls.
             pa.BufferReader(data),
+            # A padded file's blocks are parsed one at a time: each holds an offset per
+            # cell, 16,384 a line (350 MB at the peak instead of 500).
             read_options=pv.ReadOptions(
-                autogenerate_column_names=True, block_size=1 << 24, use_threads=True
+                autogenerate_column_names=True,
+                block_size=1 << 22 if used else 1 << 24,
+                use_threads=not used,
             ),
             parse_options=pv.ParseOptions(
                 delimiter=delimiter,
@@ -642,7 +715,9 @@ def _parse_arrow(
                 # large_string is what pandas' text columns hold: read as string, every
                 # column's offsets were copied to 64 bits in to_pandas (0.03-0.14 s for a
                 # million 15-column lines).
-                column_types={f"f{i}": pa.large_string() for i in range(width)},
+                column_types=types,
+                # What a null column accepts: an empty cell only ("NA" is a value).
+                null_values=[""] if used > 0 else None,
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
                 # SourceText validated the bytes (or encoded them from text) already.
@@ -653,16 +728,20 @@ def _parse_arrow(
         return None
     if table.num_columns != (width if keep is None else len(keep)):
         return None
+    if used > 0:
+        table = table.select(range(used))
     frame = table.to_pandas(types_mapper=lambda t: TEXT if t == pa.large_string() else None)
-    frame.columns = range(width) if keep is None else keep
+    frame.columns = range(table.num_columns) if keep is None else keep
     return frame
 
 
 def _parse_ragged(
     text: str, delimiter: str, quoting: bool, choice: ColumnChoice | None = None
 ) -> RawTable:
-    rows = _split(text, delimiter, quoting)
-    widths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    counts: list[int] = []
+    rows = _split(text, delimiter, quoting, widths=counts)
+    widths = np.array(counts, dtype=np.int64)
     table = raw_table_from_rows("", rows)
+    # As written: the rows may have lost their empty cells after the last value.
     table.record_widths = widths
     return _narrowed(table, choice, delimiter, widths)
