@@ -317,8 +317,8 @@ def _serve(path: Path, limits: ReadLimits, result: int, cap: int) -> int:
 
 
 def claim(path: Path, name: str, limits: ReadLimits, probe: Any) -> tuple[int, int] | None:
-    """The child already reading ``path`` as asked (pid and the pipe to read its result
-    from), which the caller now owns; None otherwise. Either way the forerun is over: a
+    """The child already reading ``path`` as asked (pid and the file it leaves its result
+    in), which the caller now owns; None otherwise. Either way the forerun is over: a
     child reading another file, or with other settings, is stopped."""
     global _current
     with _lock:
