@@ -402,7 +402,9 @@ def read_text(
         whole = table if keep is None else _parse(source, delimiter, quoting)
         # A row's delimiters as written: a padded file's rows may have been read without
         # their empty cells.
-        written = max(len(r) for r in _split(source.head, delimiter, quoting, limit=200))
+        written = max(
+            (len(r) for r in _split(source.head, delimiter, quoting, limit=200)), default=0
+        )
         if whole.record_widths is not None:
             written = max(written, int(whole.record_widths.max(initial=0)))
         stray = stray_quote(whole, delimiter, written)
