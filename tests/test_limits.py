@@ -262,16 +262,24 @@ def _cap_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
 
-def test_bomb_is_refused_by_the_command_without_a_memory_spike(bomb: Path, inventory: Path) -> None:
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "removal_batch", "check", str(bomb)]
+def _check_capped(
+    path: Path, inventory: Path, timeout: int = 60
+) -> subprocess.CompletedProcess[str]:
+    """``check PATH --json`` as a user runs it, under MEMORY_CAP: a spike aborts the
+    process (an exit code other than 1)."""
+    return subprocess.run(
+        [sys.executable, "-m", "removal_batch", "check", str(path)]
         + ["--inventory", str(inventory), "--json"],
         capture_output=True,
         text=True,
-        timeout=60,
-        preexec_fn=_cap_memory,  # a spike aborts the process: exit code != 1
+        timeout=timeout,
+        preexec_fn=_cap_memory,
     )
+
+
+def test_bomb_is_refused_by_the_command_without_a_memory_spike(bomb: Path, inventory: Path) -> None:
+    started = time.perf_counter()
+    proc = _check_capped(bomb, inventory)
     elapsed = time.perf_counter() - started
     assert "Traceback" not in proc.stderr
     assert proc.returncode == 1, proc.stderr[-2000:]
@@ -387,14 +395,7 @@ def test_one_long_shared_string_in_many_cells_is_refused(tmp_path: Path, invento
     started = time.perf_counter()
     assert _read(path).code == "file-too-large"
     assert time.perf_counter() - started < 1.0
-    proc = subprocess.run(
-        [sys.executable, "-m", "removal_batch", "check", str(path)]
-        + ["--inventory", str(inventory), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        preexec_fn=_cap_memory,
-    )
+    proc = _check_capped(path, inventory)
     assert proc.returncode == 1, proc.stderr[-2000:]
     (entry,) = json.loads(proc.stdout)["inputs"]
     assert entry["counts_by_code"] == {"file-too-large": 1}
@@ -491,14 +492,7 @@ def test_a_csv_padded_to_excels_last_column_is_checked_within_a_memory_cap(
     lines = [header] + [f"P{i}," + ",".join(cells[1:]) + padding for i in range(4_000)]
     path = tmp_path / "padded.csv"
     path.write_text("\r\n".join(lines) + "\r\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "removal_batch", "check", str(path)]
-        + ["--inventory", str(inventory), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=_cap_memory,
-    )
+    proc = _check_capped(path, inventory, timeout=120)
     assert "Traceback" not in proc.stderr
     (entry,) = json.loads(proc.stdout)["inputs"]
     assert "file-too-large" not in entry["counts_by_code"]
