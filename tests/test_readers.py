@@ -425,6 +425,46 @@ def test_feed_shape_ends_as_the_same_frame(tmp_path: Path, check) -> None:
     assert list(table.rows["source_row"]) == [12, 13]
 
 
+@pytest.mark.parametrize("kind", ["text", "workbook"])
+@pytest.mark.parametrize("disposition", ["Return", "Disposal"])
+def test_a_feeds_address_line_held_as_a_date_is_refused_once_at_its_key_line(
+    tmp_path: Path, check, kind: str, disposition: str
+) -> None:
+    """A feed holds its address once, on key lines: a unit typed 3-12 that Excel made a date
+    (a date cell in the workbook, 12-Mar in the text it saved) is refused there, once, and
+    holds the order; a Disposal feed's address is dropped, so it harms nothing."""
+    keys = {
+        "MerchantRemovalOrderID": "F1",
+        **RETURN_ADDRESS,
+        "RemovalDisposition": disposition,
+        "AddressFieldTwo": "12-Mar",
+    }
+    rows = [[k, v] for k, v in keys.items()]
+    rows += [[], ["MerchantSKU", "SellableQuantity", "UnsellableQuantity"]]
+    rows += [["00123", "1", "0"], ["ABC-1", "2", "0"]]
+    line = list(keys).index("AddressFieldTwo") + 1
+    if kind == "text":
+        path = tmp_path / "feed.txt"
+        path.write_text("\n".join("\t".join(r) for r in rows) + "\n")
+    else:
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        book.active.cell(row=line, column=2, value=datetime.datetime(2026, 3, 12))
+        path = tmp_path / "feed.xlsx"
+        book.save(path)
+    result = check(path)
+    if disposition == "Disposal":
+        assert codes(result) == {"address-ignored"}
+        assert list(result.decision.orders["order_id"]) == ["F1"]
+        return
+    assert codes_at(result) == {(line, "B", "address-required")}
+    (said,) = result.problems[result.problems["code"] == "address-required"]["message"]
+    assert said.startswith("AddressFieldTwo ")
+    assert "Excel turns an address line typed like 3-12" in said
+    assert result.decision.orders.empty
+
+
 def test_feed_without_item_header_says_what_is_missing(tmp_path: Path, check) -> None:
     feed = tmp_path / "feed.txt"
     feed.write_text("MerchantRemovalOrderID\tF1\nRemovalDisposition\tDisposal\n00123\t1\t0\n")

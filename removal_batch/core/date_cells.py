@@ -135,3 +135,39 @@ def dated_address_text(raw: RawTable, rows: pd.DataFrame) -> pd.DataFrame | None
         )
         found.append(read_failures(at, name, message, "date_address_cell"))
     return pd.concat(found, ignore_index=True) if found else None
+
+
+def dated_feed_address(
+    raw: RawTable, rows: pd.DataFrame, fixed: dict[str, tuple[int, str]]
+) -> pd.DataFrame | None:
+    """Failures (as date_order_ids) for a feed's address line that is a date, on every row
+    (a feed holds it once, on its key line, and the problem is told once there): a cell a
+    workbook holds as a date, or a text file's date text. None when there is none, or the
+    feed's order is a Disposal or Liquidation one."""
+    import re
+
+    if not len(rows) or not _shipped(rows.iloc[:1])[0]:
+        return None
+    found = []
+    for name in ADDRESS_LINES:
+        if name not in fixed or name not in rows:
+            continue
+        row, _ = fixed[name]
+        value = str(rows[name].iloc[0])
+        if raw.sheet:  # the value sits in column B of its key line
+            cells = raw.date_cells
+            dated = bool(((cells[:, 0] == row) & (cells[:, 1] == 1)).any())
+            what = f"{name} is a date in the sheet ({value}), not part of an address"
+        else:
+            dated = re.match(DATE_TEXT, value) is not None
+            what = f"{name} reads {value.strip()}, the way Excel shows a date"
+        if not dated:
+            continue
+        message = (
+            what + ": Excel turns an address line typed like 3-12 or 1-2-3 into a date. Type "
+            "the address line as it should be (in Excel, format the cell as Text first), then "
+            "save the file again."
+        )
+        at = np.arange(len(rows))
+        found.append(read_failures(at, name, pd.Series(message, index=at), "date_address_cell"))
+    return pd.concat(found, ignore_index=True) if found else None

@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.date_cells import date_addresses, date_order_ids, dated_address_text
+from removal_batch.core.date_cells import (
+    date_addresses,
+    date_order_ids,
+    dated_address_text,
+    dated_feed_address,
+)
 from removal_batch.core.fields import (
     ALL_FIELDS,
     HEADER_LOOKUP,
@@ -749,15 +754,17 @@ def _feed(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
         constants[name] = values[idx]
         fixed[name] = (int(raw.row_numbers[idx]), "B")
     columns = {f: c for c, f in enumerate(item_fields) if f}
+    rows = _frame(body, columns, constants)
     table = RequestTable(
         file=raw.file,
         shape="feed",
-        rows=_frame(body, columns, constants),
+        rows=rows,
         raw=raw,
         header_row=header_row,
         field_columns={f: column_letter(c) for f, c in columns.items()},
         fixed_cells=fixed,
         present_fields=frozenset(columns) | frozenset(fixed),
+        covered_cells=dated_feed_address(raw, rows, fixed),
     )
     return ShapeResult(table, problems)
 
