@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 from removal_batch.core.settings import Settings, settings_from_mapping
 from removal_batch.pipeline import run_batch
 
+# Digits and the hyphen as an East Asian input method types them (U+FF10-FF19, U+FF0D).
+FULL_WIDTH = str.maketrans("0123456789-", "".join(map(chr, range(0xFF10, 0xFF1A))) + "\uff0d")
+
 BASE = {
     "MerchantRemovalOrderID": "R1",
     **RETURN_ADDRESS,
@@ -742,6 +745,12 @@ def test_no_slip_is_guessed_among_many_unknown_skus(tmp_path: Path) -> None:
             {"AddressPostalCode": "\uff18\uff19\uff15\uff10\uff12"},
             "is typed in full-width characters, which carriers cannot read: type it with "
             "plain ones, 89502.",
+        ),
+        # phonenumbers reads full-width digits (an East Asian input method's) as digits.
+        (
+            {"ContactPhoneNumber": "775-555-0199".translate(FULL_WIDTH)},
+            "is typed in full-width characters, which carriers cannot read: type it with "
+            "plain ones, 775-555-0199.",
         ),
         (
             {"ContactPhoneNumber": "+44 20 7946 0000"},

@@ -442,7 +442,9 @@ def phone_for_country(frame: pd.DataFrame, *, blank_country: str = "US") -> pd.S
             }
         )
         codes, distinct = pd.factorize(pd.MultiIndex.from_frame(pairs))
-        verdict = np.array([_phone_possible(p, c) for p, c in distinct], dtype=bool)
+        # phonenumbers reads any script's digits: a number typed in full-width digits
+        # passed and went out as typed, which carriers cannot read (as postal codes).
+        verdict = np.array([p.isascii() and _phone_possible(p, c) for p, c in distinct], dtype=bool)
         ok = ok.copy()
         ok[todo] = verdict[codes]
     return ok

@@ -492,12 +492,18 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
             + country
             + " where the order goes; give a phone number there, for the carrier.",
         )
-    typed_wide = code.eq("postal-code-invalid") & ~value.str.isascii().fillna(True)
+    wide = ~value.str.isascii().fillna(True)
+    typed_wide = code.isin(["postal-code-invalid", "phone-invalid"]) & wide
     if typed_wide.any():
         plain = value.map(lambda v: unicodedata.normalize("NFKC", v))
         put(
             typed_wide & plain.str.isascii(),
-            "AddressPostalCode "
+            code.map(
+                {
+                    "postal-code-invalid": "AddressPostalCode ",
+                    "phone-invalid": "ContactPhoneNumber ",
+                }
+            )
             + _quote(value)
             + " is typed in full-width characters, which carriers cannot read: type it "
             "with plain ones, " + plain + ".",
