@@ -33,6 +33,14 @@ DATE_TEXT = (
 )
 
 
+# How an address line Excel made a date came about, and how to put it right.
+_RETYPE_ADDRESS_LINE = (
+    "Excel turns an address line typed like 3-12 or 1-2-3 into a date, and the file was "
+    "saved with it. Type the address line as it should be (in Excel, format the cell as "
+    "Text first), then save the file again."
+)
+
+
 def _shipped(rows: pd.DataFrame) -> np.ndarray:
     """Rows of an order that ships to its address (any but Disposal and Liquidations)."""
     disposition = rows["RemovalDisposition"].str.strip().str.lower()
@@ -129,9 +137,8 @@ def dated_address_text(raw: RawTable, rows: pd.DataFrame) -> pd.DataFrame | None
             name
             + " reads "
             + pd.Series(text, dtype=object).astype(str).str.strip()
-            + ", the way Excel shows a date: Excel turns an address line typed like 3-12 or "
-            "1-2-3 into a date, and the file was saved with it. Type the address line as it "
-            "should be (in Excel, format the column as Text first), then save the file again."
+            + ", the way Excel shows a date: "
+            + _RETYPE_ADDRESS_LINE
         )
         found.append(read_failures(at, name, message, "date_address_cell"))
     return pd.concat(found, ignore_index=True) if found else None
@@ -163,11 +170,7 @@ def dated_feed_address(
             what = f"{name} reads {value.strip()}, the way Excel shows a date"
         if not dated:
             continue
-        message = (
-            what + ": Excel turns an address line typed like 3-12 or 1-2-3 into a date. Type "
-            "the address line as it should be (in Excel, format the cell as Text first), then "
-            "save the file again."
-        )
+        message = what + ": " + _RETYPE_ADDRESS_LINE
         at = np.arange(len(rows))
         found.append(read_failures(at, name, pd.Series(message, index=at), "date_address_cell"))
     return pd.concat(found, ignore_index=True) if found else None

@@ -498,12 +498,8 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         plain = value.map(lambda v: unicodedata.normalize("NFKC", v))
         put(
             typed_wide & plain.str.isascii(),
-            code.map(
-                {
-                    "postal-code-invalid": "AddressPostalCode ",
-                    "phone-invalid": "ContactPhoneNumber ",
-                }
-            )
+            field
+            + " "
             + _quote(value)
             + " is typed in full-width characters, which carriers cannot read: type it "
             "with plain ones, " + plain + ".",

@@ -134,7 +134,14 @@ def _parse_ahead(path: Path, limits: ReadLimits) -> None:
     if too_many_rows(handle, limits):
         return  # file-too-large: the reader says so without reading the rows
     _parsed.nrows = sheet_rows(limits)
-    _parsed.rows = handle.to_python(skip_empty_area=True, nrows=min(_parsed.nrows, MOST_SHEET_ROWS))
+    _parsed.rows = rows_of(handle, _parsed.nrows)
+
+
+def rows_of(handle: Any, nrows: int | None) -> list[list[Any]]:
+    """calamine's rows of a parsed sheet, the first ``nrows`` (all for None)."""
+    return handle.to_python(
+        skip_empty_area=True, nrows=None if nrows is None else min(nrows, MOST_SHEET_ROWS)
+    )
 
 
 def opened_book(path: Path) -> Any:

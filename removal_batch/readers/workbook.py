@@ -34,7 +34,6 @@ from removal_batch.readers import (
     forerun,
 )
 from removal_batch.readers.forerun import (
-    MOST_SHEET_ROWS,
     PREFERRED_SHEET,
     READER_ALLOWANCE,
     named_as_what_it_is,
@@ -387,10 +386,7 @@ def _read_sheet(handle: Any, nrows: int | None) -> _Sheet:
         start = handle.start or (0, 0)
         rows = forerun.sheet_values(handle, nrows) if nrows is not None else None
         if rows is None:
-            rows = handle.to_python(
-                skip_empty_area=True,
-                nrows=None if nrows is None else min(nrows, MOST_SHEET_ROWS),
-            )
+            rows = forerun.rows_of(handle, nrows)
     rows, far = _without_far_cells(rows, start)
     cells, dates = _grid(rows, start)
     return _Sheet(cells, int(start[0]), dates, far)
