@@ -19,6 +19,8 @@ from removal_batch import __version__, prefetch
 from removal_batch.readers import forerun
 
 EXIT_USAGE, EXIT_INTERNAL = 2, 3
+# As a shell reports a command ended by SIGINT or SIGTERM (128 + the signal's number).
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
 def _internal_error(exc: BaseException) -> None:
@@ -59,6 +61,24 @@ def _streams_that_print_anything() -> None:
                 stream.reconfigure(errors="replace")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a service manager stopping ``watch``), raised where
+    the main thread is, so that it cleans up as after Ctrl-C. Left to its default, it
+    ended the process on the spot: a workbook's reader, a child process, read on holding
+    the command's stdout (``check … | jq`` waited for it), and staged outputs stayed."""
+
+
+def _stop_on_sigterm() -> None:
+    import signal
+
+    def terminated(signum: int, frame: object) -> None:
+        # A second SIGTERM, if the cleanup hangs, ends the process at once.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated
+
+    signal.signal(signal.SIGTERM, terminated)
+
+
 def _no_cycle_collection() -> None:
     """A command runs one batch and leaves: reference counting frees its tables as it goes,
     and what cycles remain go with the process. The cycle collector's passes over every
@@ -78,6 +98,7 @@ def entry() -> None:
     _library_settings()  # before anything imports numpy or pyarrow
     _no_cycle_collection()
     _streams_that_print_anything()
+    _stop_on_sigterm()
     try:
         main()
         code = 0
@@ -226,9 +247,10 @@ def _guarded(action: Callable[[], int]) -> None:
         code = action()
     except SystemExit:
         raise
-    except KeyboardInterrupt:
-        click.echo("removal-batch: interrupted; nothing half-written was published.", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        how = "stopped (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        click.echo(f"removal-batch: {how}; nothing half-written was published.", err=True)
+        sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
     except BaseException as exc:
         _internal_error(exc)
     sys.exit(code)

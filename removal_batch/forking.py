@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 
 # Descriptors a child must close: the workspace lock while a run holds it.
 _HELD: set[int] = set()
@@ -25,7 +26,9 @@ def let_go(fd: int) -> None:
 
 
 def in_child() -> None:
-    """Called by a forked child before anything else."""
+    """Called by a forked child before anything else. SIGTERM ends a child at once: the
+    run's handler (cli.Terminated) would raise in the child's own work instead."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for fd in list(_HELD):
         with contextlib.suppress(OSError):
             os.close(fd)

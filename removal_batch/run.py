@@ -460,6 +460,9 @@ def run_workspace(
             "was published and the inbox is untouched; free some space or fix the folder's "
             "permissions, then run again."
         ) from exc
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what was staged goes with the run
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     checkpoint("synced")
     final = space.out / result.run_id
     outcome = RunOutcome(

@@ -24,6 +24,7 @@ import pandas as pd
 
 from removal_batch.core.raw_table import REQUEST_HEADER, TEXT, FarCells, RawTable
 from removal_batch.core.wording import megabytes
+from removal_batch.faults import checkpoint
 from removal_batch.readers import (
     OLE_MAGIC,
     ZIP_MAGIC,
@@ -492,6 +493,7 @@ def serve_read(
 ) -> None:
     """The child's work: read, and leave what came of it in the result file (see
     forerun.result_file)."""
+    checkpoint("workbook-child-read")
     try:
         result: tuple[str, Any] = ("ok", _read_workbook_here(path, name, header_probe, limits))
     except ReadError as exc:

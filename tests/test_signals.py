@@ -1,0 +1,107 @@
+"""SIGTERM (``kill``, ``timeout``, a service manager) stops a command as Ctrl-C does: its
+helper processes are stopped with it, and it says so in one line with exit 143."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SAMPLE = HERE.parent / "sample_files" / "inbox" / "removal-request-2026-11.xlsx"
+SAMPLE_INVENTORY = HERE.parent / "sample_files" / "inventory" / "fba-inventory-2026-11-20.txt"
+
+
+def _held_command(point: str, *args: str) -> subprocess.Popen[bytes]:
+    """removal-batch ``args``, each of its processes stopped where it reaches ``point``
+    (faults.checkpoint), in a session of its own for _stop_all."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "removal_batch", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(os.environ, REMOVAL_BATCH_HOLD_AT=point),
+        start_new_session=True,
+    )
+
+
+def _stop_all(proc: subprocess.Popen[bytes]) -> None:
+    """Whatever the command left running (a test that fails leaves a held process)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(t) for t in text]
+    return found
+
+
+def _wait_for_child(proc: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Until the command has a child process: its workbook reader, held at the start of
+    its read by REMOVAL_BATCH_HOLD_AT."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        if _children(proc.pid):
+            time.sleep(0.3)  # past the fork, into the held read
+            return
+        time.sleep(0.05)
+    raise AssertionError("the workbook's reader never started")
+
+
+def test_sigterm_stops_check_and_its_workbook_reader(tmp_path: Path) -> None:
+    proc = _held_command(
+        "workbook-child-read", "check", str(SAMPLE), "--inventory", str(SAMPLE_INVENTORY), "--json"
+    )
+    try:
+        _wait_for_child(proc)
+        proc.send_signal(signal.SIGTERM)
+        # stdout ends only when every process holding it has: a reader left running (held
+        # here for good) would keep it open until the timeout.
+        out, err = proc.communicate(timeout=30)
+    finally:
+        _stop_all(proc)
+    assert proc.returncode == 143
+    assert out == b""
+    message = err.decode()
+    assert "Traceback" not in message
+    assert message.strip() == (
+        "removal-batch: stopped (SIGTERM); nothing half-written was published."
+    )
+
+
+def test_sigterm_stops_a_run_before_it_publishes_and_the_next_run_does_it(
+    tmp_path: Path,
+) -> None:
+    from workspace_helpers import drop, ledger_orders, make_workspace
+
+    root = make_workspace(tmp_path / "ws")
+    dropped = drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    proc = _held_command("written", "run", str(root))  # outputs staged, not published
+    try:
+        deadline = time.monotonic() + 60
+        while not list((root / "out").glob(".tmp-*/summary.json")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        _stop_all(proc)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err.decode()
+    assert os.listdir(root / "out") == []  # nothing published, nothing staged left
+    assert dropped.exists() and ledger_orders(root) == []
+    again = subprocess.run(
+        [sys.executable, "-m", "removal_batch", "run", str(root), "--json"],
+        capture_output=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stderr
+    assert ledger_orders(root) == ["D1"] and not dropped.exists()
