@@ -88,6 +88,18 @@ def _no_cycle_collection() -> None:
     gc.disable()
 
 
+def _refuse_unsupported_system() -> None:
+    """On Windows a run needed fcntl's locks at its first step and failed there as an
+    internal error about a missing module: said at once instead, with what to do."""
+    if sys.platform == "win32":
+        print(
+            "removal-batch runs on Linux and macOS: it relies on their file locks and on "
+            "fork(). On Windows, install and run it inside WSL (Windows Subsystem for Linux).",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_USAGE)
+
+
 def entry() -> None:
     """The installed command: run ``main``, then leave without tearing the interpreter down.
 
@@ -95,6 +107,7 @@ def entry() -> None:
     closed and the lock released; what is left is freeing a big batch's objects one by one
     and unloading pandas, 0.2-0.3 s after a million-line check for nothing (mypy leaves
     the same way)."""
+    _refuse_unsupported_system()
     _library_settings()  # before anything imports numpy or pyarrow
     _no_cycle_collection()
     _streams_that_print_anything()

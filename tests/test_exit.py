@@ -184,3 +184,16 @@ def test_check_says_one_or_many_not_files_in_plain_words(tmp_path: Path) -> None
     assert "".join(f"File not found: {tmp_path / 'c.txt'}. Check".split()) in said
     folders = f"Folders, not files: {tmp_path / 'a'}, {tmp_path / 'b'}. Name the files in them"
     assert "".join(folders.split()) in said
+
+
+def test_windows_is_told_to_use_wsl_before_anything_runs(tmp_path: Path) -> None:
+    # In a process of its own: the command leaves through os._exit. Windows is pretended
+    # once the modules are imported (click imports Windows' own modules there).
+    program = (
+        "import sys; from removal_batch.cli import entry; sys.platform = 'win32'; "
+        f"sys.argv = ['removal-batch', 'run', {str(tmp_path)!r}]; entry()"
+    )
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert "Linux and macOS" in proc.stderr and "WSL" in proc.stderr
+    assert not (tmp_path / "inbox").exists()
