@@ -595,7 +595,8 @@ def test_filled_template_runs_clean_and_keeps_leading_zeros(tmp_path: Path) -> N
     assert "00123\t2\t1" in text and "0042-SLATE\t3\t0" in text and "02134" in text
 
 
-def test_watch_runs_when_a_file_settles_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])  # Ctrl-C; a service manager
+def test_watch_runs_when_a_file_settles_and_stops_on_ctrl_c(tmp_path: Path, stop: str) -> None:
     import signal
     import subprocess
     import sys
@@ -615,7 +616,7 @@ def test_watch_runs_when_a_file_settles_and_stops_on_ctrl_c(tmp_path: Path) -> N
             time.sleep(0.2)
         assert list((root / "archive").glob("*/a.txt"))
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, stop))
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "Stopped watching" in out
