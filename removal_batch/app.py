@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -203,15 +204,45 @@ def publish_into(result: BatchResult, out_dir: Path) -> str:
     try:
         summary = write_outputs(result, staging)
         fsync_tree(staging)
-        # The old summary first: a crash part-way leaves no summary describing a mix.
-        for old in sorted(previous, key=lambda p: p.name != "summary.json"):
-            os.replace(old, replaced / old.name)
-        for entry in sorted(staging.iterdir(), key=lambda p: p.name == "summary.json"):
-            os.replace(entry, out_dir / entry.name)
+        # Ctrl-C or SIGTERM between these renames left the old outputs gone and part of the
+        # new ones in place without their summary, which the next check --out refused as
+        # not removal-batch's. The renames take a moment: a signal waits for their end.
+        with signals_deferred():
+            # The old summary first: a crash part-way leaves no summary describing a mix.
+            for old in sorted(previous, key=lambda p: p.name != "summary.json"):
+                os.replace(old, replaced / old.name)
+            for entry in sorted(staging.iterdir(), key=lambda p: p.name == "summary.json"):
+                os.replace(entry, out_dir / entry.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(replaced, ignore_errors=True)
     return summary
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM received inside the block take effect at its end (in the main
+    thread, where Python handles signals; elsewhere the block runs as it is)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def defer(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    handlers = {number: signal.signal(number, defer) for number in stopping}
+    try:
+        yield
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+        if received:  # sent again, now that its handler is back
+            signal.raise_signal(received[0])
 
 
 def folder_in_the_way(path: Path) -> Path | None:

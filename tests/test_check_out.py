@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,39 @@ def test_a_failed_write_leaves_the_earlier_outputs(
     assert _check([inbox / "second.txt"], inventory, out)[0] == 3
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+def test_ctrl_c_while_the_outputs_are_moved_in_waits_for_the_last_move(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (SIGTERM alike) between the renames that publish a check's outputs left the
+    earlier ones gone and part of the new ones without their summary, which the next
+    check --out refused as not removal-batch's."""
+    inbox, inventory = workspace / "inbox", workspace / "inventory" / "inventory.txt"
+    out = tmp_path / "out"
+    assert _check([inbox / "first.txt"], inventory, out)[0] == 0
+    real_replace = os.replace
+    interrupted: list[str] = []
+
+    def replace_then_interrupt(source: str | Path, target: str | Path) -> None:
+        real_replace(source, target)
+        if not interrupted and Path(target).parent == out:  # the first output moved in
+            interrupted.append(Path(target).name)
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", replace_then_interrupt)
+    code, said = _check([inbox / "second.txt"], inventory, out)
+    assert interrupted and code == 130 and "interrupted" in said
+    assert _tree(out) == [
+        "errors",
+        "orders",
+        "orders/D3.txt",
+        "summary.json",
+        "upload",
+        "upload/removal-orders-001.txt",
+    ]
+    summary = json.loads((out / "summary.json").read_text())
+    assert [i["file"] for i in summary["inputs"]] == ["second.txt"]
 
 
 def test_out_naming_a_file_is_refused_before_anything_is_written(
