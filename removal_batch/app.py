@@ -566,9 +566,10 @@ def run_command(
 
 
 def _tell_unfinished(space: Workspace, ledger: Ledger) -> None:
-    """After Ctrl-C: a run stopped between publishing its orders and recording them is
-    finished by the next run, which the user must know before uploading anything."""
-    from removal_batch.run import interrupted_runs
+    """After Ctrl-C or SIGTERM: a run stopped between publishing its orders and recording
+    them is finished by the next run, which the user must know before uploading anything;
+    one stopped after recording them has sent nothing twice, and its orders are whole."""
+    from removal_batch.run import interrupted_runs, unarchived_runs
 
     with contextlib.suppress(Exception):  # the interruption is what is said, come what may
         for run_id in interrupted_runs(space, ledger):
@@ -576,6 +577,13 @@ def _tell_unfinished(space: Workspace, ledger: Ledger) -> None:
                 f"run {run_id} was stopped after publishing its orders in "
                 f"{space.out / run_id}, before recording them. The next removal-batch run "
                 "records them (without writing them again) and archives their inputs."
+            )
+        for run_id in unarchived_runs(space, ledger):
+            _print_error(
+                f"run {run_id} was stopped after publishing and recording its orders in "
+                f"{space.out / run_id}: they are ready to upload. Its input files are still "
+                "in the inbox; the next removal-batch run moves them to the archive without "
+                "processing them again."
             )
 
 

@@ -221,6 +221,16 @@ def interrupted_runs(space: Workspace, ledger: Ledger) -> list[str]:
     ]
 
 
+def unarchived_runs(space: Workspace, ledger: Ledger) -> list[str]:
+    """Runs recorded (their orders published and in the ledger) whose inputs are not yet
+    archived: the next run moves them."""
+    return [
+        record.run_id
+        for _, record in _pending_records(space)
+        if record is not None and ledger.has_run(record.run_id)
+    ]
+
+
 def _archive_run(
     space: Workspace, ledger: Ledger, run_id: str, inputs: list[dict[str, str]]
 ) -> str | None:

@@ -105,3 +105,34 @@ def test_sigterm_stops_a_run_before_it_publishes_and_the_next_run_does_it(
     )
     assert again.returncode == 0, again.stderr
     assert ledger_orders(root) == ["D1"] and not dropped.exists()
+
+
+def test_a_run_stopped_after_recording_says_its_orders_are_ready(tmp_path: Path) -> None:
+    """Stopped between recording its orders and archiving its inputs, a run had published
+    and recorded everything, and said only that nothing half-written was published."""
+    from workspace_helpers import drop, ledger_orders, make_workspace
+
+    root = make_workspace(tmp_path / "ws")
+    dropped = drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    proc = _held_command("recorded", "run", str(root))
+    try:
+        deadline = time.monotonic() + 60
+        while ledger_orders(root) != ["D1"]:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        time.sleep(0.3)  # past the commit, into the held step
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        _stop_all(proc)
+    said = " ".join(err.decode().split())
+    assert proc.returncode == 143, said
+    (run,) = os.listdir(root / "out")
+    assert f"run {run} was stopped after publishing and recording its orders" in said
+    assert "ready to upload" in said and dropped.exists()
+    again = subprocess.run(
+        [sys.executable, "-m", "removal_batch", "run", str(root)], capture_output=True, timeout=120
+    )
+    assert again.returncode == 0, again.stderr
+    assert not dropped.exists() and (root / "archive" / run / "a.txt").exists()
+    assert ledger_orders(root) == ["D1"]
