@@ -38,8 +38,8 @@ def _stop_all(proc: subprocess.Popen[bytes]) -> None:
 def _children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        found += [int(t) for t in text]
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            found += [int(t) for t in (task / "children").read_text().split()]
     return found
 
 
