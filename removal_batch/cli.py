@@ -93,8 +93,9 @@ def _refuse_unsupported_system() -> None:
     internal error about a missing module: said at once instead, with what to do."""
     if sys.platform == "win32":
         print(
-            "removal-batch runs on Linux and macOS: it relies on their file locks and on "
-            "fork(). On Windows, install and run it inside WSL (Windows Subsystem for Linux).",
+            "removal-batch needs Linux or another POSIX system such as macOS: it relies on "
+            "their file locks and on fork(). On Windows, install and run it inside WSL "
+            "(Windows Subsystem for Linux).",
             file=sys.stderr,
         )
         sys.exit(EXIT_USAGE)

@@ -195,5 +195,5 @@ def test_windows_is_told_to_use_wsl_before_anything_runs(tmp_path: Path) -> None
     )
     proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
     assert proc.returncode == 2, proc.stderr
-    assert "Linux and macOS" in proc.stderr and "WSL" in proc.stderr
+    assert "needs Linux" in proc.stderr and "WSL" in proc.stderr
     assert not (tmp_path / "inbox").exists()

@@ -596,7 +596,9 @@ def test_filled_template_runs_clean_and_keeps_leading_zeros(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])  # Ctrl-C; a service manager
-def test_watch_runs_when_a_file_settles_and_stops_on_ctrl_c(tmp_path: Path, stop: str) -> None:
+def test_watch_runs_when_a_file_settles_and_stops_on_ctrl_c_or_sigterm(
+    tmp_path: Path, stop: str
+) -> None:
     import signal
     import subprocess
     import sys
