@@ -276,7 +276,7 @@ def test_phone_verdicts_of_distinct_pairs_reach_every_row(rows: list[tuple[str, 
     """Phones are judged once per distinct (phone, country); every row gets its own."""
     import pandas as pd
 
-    from removal_batch.core.checks import _country, _phone_possible, phone_for_country
+    from removal_batch.core.checks import _phone_possible, judged_country, phone_for_country
 
     frame = pd.DataFrame(
         {"ContactPhoneNumber": [p for p, _ in rows], "AddressCountryCode": [c for _, c in rows]},
@@ -284,7 +284,7 @@ def test_phone_verdicts_of_distinct_pairs_reach_every_row(rows: list[tuple[str, 
         dtype="str",
     )
     for blank_country in ("US", "GB"):
-        countries = _country(frame, blank_country) if rows else pd.Series(dtype="str")
+        countries = judged_country(frame, blank_country) if rows else pd.Series(dtype="str")
         expected = [
             phone == "" or _phone_possible(phone, country)
             for phone, country in zip(frame["ContactPhoneNumber"], countries, strict=True)

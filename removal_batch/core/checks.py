@@ -303,11 +303,11 @@ ORDER_COUNTRY = "order_country"
 
 
 def _country_columns(frame: pd.DataFrame) -> list[str]:
-    """The columns _country reads."""
+    """The columns judged_country reads."""
     return ["AddressCountryCode", *([ORDER_COUNTRY] if ORDER_COUNTRY in frame else [])]
 
 
-def _country(frame: pd.DataFrame, blank_country: str) -> pd.Series:
+def judged_country(frame: pd.DataFrame, blank_country: str) -> pd.Series:
     """The address's country, upper case; a blank one is the order's (ORDER_COUNTRY),
     else ``blank_country`` (the marketplace's: Settings.home_country)."""
     country = frame["AddressCountryCode"].str.upper()
@@ -331,7 +331,7 @@ def state_for_country(
         frame["AddressStateOrRegion"].ne(""), ["AddressStateOrRegion", *_country_columns(frame)]
     ]
     state = filled["AddressStateOrRegion"].str.upper()
-    country = _country(filled, blank_country)
+    country = judged_country(filled, blank_country)
     for code in countries:
         rows = country.eq(code)
         if rows.any():
@@ -350,7 +350,7 @@ def postal_code_for_country(
         frame["AddressPostalCode"].ne(""), ["AddressPostalCode", *_country_columns(frame)]
     ]
     postal = filled["AddressPostalCode"]
-    country = _country(filled, blank_country)
+    country = judged_country(filled, blank_country)
     for code, pattern in patterns.items():
         rows = country.eq(code)
         if rows.any():
@@ -438,7 +438,7 @@ def phone_for_country(frame: pd.DataFrame, *, blank_country: str = "US") -> pd.S
         pairs = pd.DataFrame(
             {
                 "p": phone[todo],
-                "c": _country(frame.loc[todo, _country_columns(frame)], blank_country),
+                "c": judged_country(frame.loc[todo, _country_columns(frame)], blank_country),
             }
         )
         codes, distinct = pd.factorize(pd.MultiIndex.from_frame(pairs))

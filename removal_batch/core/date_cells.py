@@ -8,6 +8,8 @@ else is refused too (dated_address_text)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -151,8 +153,6 @@ def dated_feed_address(
     (a feed holds it once, on its key line, and the problem is told once there): a cell a
     workbook holds as a date, or a text file's date text. None when there is none, or the
     feed's order is a Disposal or Liquidation one."""
-    import re
-
     if not len(rows) or not _shipped(rows.iloc[:1])[0]:
         return None
     found = []

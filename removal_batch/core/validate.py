@@ -17,6 +17,7 @@ from removal_batch.core.checks import (
     country_codes,
     country_meant,
     country_name,
+    judged_country,
     load_reference_data,
     phone_abroad,
     phone_lacks_area_code,
@@ -701,10 +702,11 @@ def _result(
     # value-negative only where the value is a whole number: no double report for "abc".
     idx = failures["index"].to_numpy()
     failures["value"] = _cell_values(rows, failures["field"].to_numpy(dtype=object), idx)
-    country = rows["AddressCountryCode"].str.upper()
-    if order_country is not None:  # the country the row was judged by (checks._country)
-        country = country.mask(country.eq(""), order_country)
-    failures["country"] = country.mask(country.eq(""), settings.home_country).to_numpy()[idx]
+    # The country each failing row was judged by, as the checks judged it.
+    judged = rows.iloc[idx][["AddressCountryCode"]]
+    if order_country is not None:
+        judged = judged.assign(**{ORDER_COUNTRY: order_country[idx]})
+    failures["country"] = judged_country(judged, settings.home_country).to_numpy()
     said = _explained(failures, settings)
     if "message" in failures:  # merged cells come with theirs
         said = failures["message"].where(failures["message"].notna(), said)
