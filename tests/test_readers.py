@@ -119,6 +119,32 @@ def test_a_stray_quote_that_swallows_rows_refuses_the_file(
     assert result.exit_code == 1
 
 
+@pytest.mark.parametrize("large", [False, True], ids=["small", "large"])
+@pytest.mark.parametrize("sep", ["\t", ",", ";"], ids=["tab", "comma", "semicolon"])
+def test_a_stray_quote_closed_in_the_same_column_below_refuses_the_file(
+    tmp_path: Path, check, large: bool, sep: str
+) -> None:
+    """The quote opened in the notes column of row 2 and was closed by the quote that
+    starts row 3's note: the swallowed text held a few delimiters on each line, and the
+    cells after it still lined up under the header. One order (Q1's SKU with Q2's
+    quantity) was read, Q2 vanished, and the file was accepted with exit 0."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "ShippingNotes"]
+    header += ["MerchantSKU", "SellableQuantity", "UnsellableQuantity"]
+    lines = [
+        "\t".join(header),
+        'Q1\tDisposal\t"Handle with care\t00123\t1\t0',
+        'Q2\tDisposal\t"Fragile"\tABC-1\t2\t0',
+        *(_PAD if large else []),
+    ]
+    path = tmp_path / ("stray.txt" if sep == "\t" else "stray.csv")
+    path.write_text("\n".join(line.replace("\t", sep) for line in lines) + "\n")
+    result = check(_large_enough(path, large))
+    assert codes_at(result) == {(2, "C", "file-unreadable")}
+    (message,) = result.problems["message"]
+    assert "runs over lines 2-3, so line 3 was not read as a row" in message
+    assert result.exit_code == 1
+
+
 def test_a_stray_quote_is_placed_on_the_line_a_text_editor_shows(tmp_path: Path, check) -> None:
     # A cell holding a break, as Excel writes it, takes two lines: the stray quote below
     # it is on line 4, in the third record.

@@ -416,40 +416,36 @@ def read_text(
     return table
 
 
-def _row_like_line(delimiter: str, width: int) -> str:
-    """A line break, then on the same line the delimiter as often as a row holds it. A tab
-    cannot be typed into a cell (Excel moves to the next one), but can be pasted: three
-    make a row's (a hand-made row may leave its trailing cells out). A comma or semicolon
-    is prose too ("Dock 2, Bay 3, Door 7, North side"): a line needs half the file's
-    columns of them, and at least three (fewer, if the file's rows are narrower), and
-    then `_holds_a_row` tells prose from a row."""
-    d = r"\t" if delimiter == "\t" else delimiter
-    return rf"[\r\n](?:[^\r\n{d}]*{d}){{{_row_delimiters(delimiter, width)}}}"
-
-
 def _row_delimiters(delimiter: str, width: int) -> int:
+    """How many delimiters in one cell make it hold a row's cells. A tab cannot be typed
+    into a cell (Excel moves to the next one), but can be pasted: three make a row's (a
+    hand-made row may leave its trailing cells out). A comma or semicolon is prose too
+    ("Dock 2, Bay 3, Door 7, North side"): half the file's columns of them, and at least
+    three (fewer, if the file's rows are narrower), and then `_holds_a_row` tells prose
+    from cells."""
     most = max(1, width - 1)
     need = min(3, most) if delimiter == "\t" else min(max(3, width // 2), most)
-    # Arrow's regular expressions repeat at most 1,000 times (a 2,002-column row asked for
-    # {1001}, and the reader failed); a line of 1,000 delimiters is a row anyway.
+    # A bound on a count, for a file thousands of columns wide: a cell of 1,000
+    # delimiters holds rows anyway.
     return min(need, 1000)
 
 
 def _holds_a_row(cell: str, delimiter: str, width: int) -> bool:
-    """Whether a line of the cell, after its first, is a row rather than prose. The
-    pattern above found one with enough delimiters; a comma or semicolon in prose is
-    followed by a space ("Dock 2, Bay 3, Door 7"), or groups a number's thousands
-    ("2,500 straps"); one between a program's cells is neither. (Rows typed with a space
-    after each comma are not told from prose: a quote mark after such a space opens no
-    quoted cell, so they are seldom swallowed.)"""
+    """Whether a cell holding a line break holds the delimiter as rows do, on any of its
+    lines: a stray quote swallows the rest of its own row (the first line) and the rows
+    down to the next quote mark, which may stand in the same column a line below, so that
+    the cells still line up under the header. The search found enough delimiters; a
+    comma or semicolon in prose is followed by a space ("Dock 2, Bay 3, Door 7"), or
+    groups a number's thousands ("2,500 straps"); one between a program's cells is
+    neither. (Rows typed with a space after each comma are not told from prose: a quote
+    mark after such a space opens no quoted cell, so they are seldom swallowed.)"""
     if delimiter == "\t":
         return True
-    need = _row_delimiters(delimiter, width)
-    for line in re.split(r"\r\n|\r|\n", cell)[1:]:
-        tight = line.count(delimiter) - line.count(delimiter + " ")
-        if tight >= need and tight - _thousands_commas(line, delimiter) >= need:
-            return True
-    return False
+    tight = sum(
+        line.count(delimiter) - line.count(delimiter + " ") - _thousands_commas(line, delimiter)
+        for line in re.split(r"\r\n|\r|\n", cell)
+    )
+    return tight >= _row_delimiters(delimiter, width)
 
 
 # A number written with thousands commas, standing alone: "2,500 straps", not the cells of
@@ -474,8 +470,8 @@ def stray_quote(table: RawTable, delimiter: str, width: int = 0) -> ReadError | 
     A cell starting with a quote mark runs to the next one, over line breaks: that is how
     Excel writes a cell holding a break. A quote typed at the start of a cell ("Handle
     with care) opens one all the same, and the lines down to the next quote mark become
-    that cell's text: their requests vanish and the file reads as clean. A line of a
-    cell, after a break, that holds the delimiter as a row does is taken for such rows.
+    that cell's text: their requests vanish and the file reads as clean. A cell holding a
+    break and the delimiter as often as a row does is taken for such rows.
 
     The whole file is refused (file-unreadable), not the row: an error on the row would
     still send the file's other orders without the swallowed ones, and where the stray
@@ -486,11 +482,13 @@ def stray_quote(table: RawTable, delimiter: str, width: int = 0) -> ReadError | 
     from removal_batch.core.fields import arrow_strings, column_letter
 
     width = max(width, table.width)
-    pattern = _row_like_line(delimiter, width)
+    need = _row_delimiters(delimiter, width)
     columns = [arrow_strings(table.cells[c]) for c in table.cells.columns]
     first: tuple[int, int] | None = None  # (record, column position) of the first such cell
     for pos, values in enumerate(columns):
-        hits = pc.match_substring_regex(values, pattern).fill_null(False)
+        broken = pc.match_substring_regex(values, r"[\r\n]")
+        hits = pc.and_(broken, pc.greater_equal(pc.count_substring(values, delimiter), need))
+        hits = hits.fill_null(False)
         for found in np.flatnonzero(hits.to_numpy(zero_copy_only=False)).tolist():
             if first is not None and found >= first[0]:
                 break
@@ -513,7 +511,11 @@ def stray_quote(table: RawTable, delimiter: str, width: int = 0) -> ReadError | 
         if end == start + 1
         else f"lines {start + 1}-{end} were not read as rows"
     )
-    until = " to the end of the file" if record == table.height - 1 else ""
+    # Ran to the end: the last record, and no cell after it (a quote closing on the last
+    # line leaves the cells after it in the record).
+    after = table.cells.iloc[record, pos + 1 :]
+    open_to_end = record == table.height - 1 and not after.ne("").any()
+    until = " to the end of the file" if open_to_end else ""
     return ReadError(
         "file-unreadable",
         f'The quote mark (") that starts the cell at row {start}, column {letter} opens a '
