@@ -69,6 +69,11 @@ MILITARY_STATES = frozenset({"AA", "AE", "AP"})
 # "PSC 1234 Box 5678", "Unit 2050 Box 4190", "CMR 450 Bx 12"; a plain "Unit 3" is a flat.
 MILITARY_BOX = r"\b(?:PSC|CMR|UNIT)\s*#?\s*\d+\s*,?\s*B(?:OX|X)\s*#?\s*\d+"
 US_TERRITORIES = frozenset({"PR", "GU", "VI", "AS", "MP", "UM", "FM", "MH", "PW"})
+# What people type in a cell they have nothing for, and Amazon's template asks them not
+# to ("leave it blank, do not write N/A"): a label would carry it as the name, street or
+# city. Postal codes, phones and countries have checks of their own that refuse these.
+PLACEHOLDER = r"n\s*[/\\.]?\s*a\.?|none|null|nil|tb[adc]|unknown|x{1,3}|[-\u2013\u2014._?*]{1,5}"
+PLACEHOLDER_CHECKED = ("AddressName", "AddressFieldOne", "AddressCity")
 
 SPELLINGS = {
     "STREET": "ST",
@@ -212,7 +217,12 @@ def address_required(
     parts = []
     for name in (*RETURN_REQUIRED, "AddressStateOrRegion"):
         unseen = _only_invisible(orders[name])
-        missing = returns & (orders[name].eq("") | unseen)
+        stand_in = (
+            _placeholder(orders[name])
+            if name in PLACEHOLDER_CHECKED
+            else pd.Series(False, index=orders.index)
+        )
+        missing = returns & (orders[name].eq("") | unseen | stand_in)
         if name == "AddressStateOrRegion":
             missing &= country.isin(STATE_REQUIRED_FOR)
         if missing.any():
@@ -258,10 +268,33 @@ def address_required(
                 + ": its cell holds only invisible characters (pasted from another program). "
                 "Type the " + name + " in the cell on the order's first row.",
             )
+            message = message.mask(
+                stand_in[missing],
+                "Return order "
+                + orders.loc[missing, "order_id"]
+                + " has '"
+                + orders.loc[missing, name]
+                + "' as its "
+                + name
+                + ", a placeholder that the carrier's label would print as it is. Type the "
+                "real "
+                + name
+                + " on the order's first row (a Return needs name, address line one, city, "
+                "country, postal code and phone).",
+            )
             parts.append(
                 findings(orders.loc[missing, "first_line"], name, "address-required", message)
             )
     return concat_findings(parts)
+
+
+def _placeholder(values: pd.Series) -> pd.Series:
+    """Cells holding a stand-in for nothing ("N/A", "TBD", "-"): short ones only."""
+    found = pd.Series(False, index=values.index)
+    short = values.ne("") & values.str.len().le(8)
+    if short.any():
+        found[short] = values[short].str.strip().str.fullmatch(PLACEHOLDER, case=False).astype(bool)
+    return found
 
 
 def _only_invisible(values: pd.Series) -> pd.Series:
