@@ -1376,6 +1376,41 @@ def test_a_phone_without_its_area_code_is_refused(
         assert said.empty
 
 
+@pytest.mark.parametrize(
+    ("country", "state", "postal", "phone", "refused"),
+    [
+        ("US", "NV", "89501", "000-000-0000", True),
+        ("US", "NV", "89501", "123-456-7890", True),
+        ("US", "NV", "89501", "1111111111", True),
+        ("US", "NV", "89501", "+1 775 155 0142", True),
+        ("CA", "ON", "K1A 0B1", "013-555-0142", True),
+        ("US", "NV", "89501", "1-775-555-0142", False),
+        ("US", "NV", "89501", "(800) 555-0199 x12", False),
+        ("CA", "ON", "K1A 0B1", "613-555-0142", False),
+        ("GB", "", "SW1A 1AA", "020 7946 0958", False),
+    ],
+)
+def test_a_north_american_phone_outside_the_numbering_plan_is_refused(
+    tmp_path: Path, check, country: str, state: str, postal: str, phone: str, refused: bool
+) -> None:
+    """000-000-0000 and 123-456-7890 have a US number's ten digits, so phonenumbers calls
+    them possible; but no area code or exchange starts with 0 or 1: they were stand-ins,
+    and went out on the label. The plan's rule only: London's 020 is not judged by it."""
+    row = {**BASE, "AddressCountryCode": country, "AddressStateOrRegion": state}
+    row |= {"AddressPostalCode": postal, "ContactPhoneNumber": phone}
+    result = check(write_delimited(tmp_path / "p.txt", request_rows([row])))
+    said = result.problems.loc[result.problems["code"].eq("phone-invalid"), "message"]
+    if refused:
+        assert said.tolist() == [
+            f"ContactPhoneNumber '{phone}' cannot be dialled: in {country} no area code or "
+            "exchange (the first and the fourth digit) starts with 0 or 1, so it looks like "
+            "a stand-in. Give the number the carrier can call."
+        ]
+        assert result.decision.orders.empty
+    else:
+        assert said.empty
+
+
 @pytest.mark.parametrize(("country", "postal"), [("DE", "1067"), ("MX", "6600"), ("FR", "100")])
 def test_a_postal_code_that_lost_its_zeros_says_so_outside_the_us(
     tmp_path: Path, check, country: str, postal: str

@@ -405,7 +405,24 @@ def _phone_possible(phone: str, country: str) -> bool:
         return True  # no country to judge it by: country-invalid says what is wrong
     # One only dialled from within its area (555-0142, no area code) reaches no one from a
     # carrier's desk elsewhere: possible "locally only" is not possible here.
-    return _phone_verdict(phone, country) == phonenumbers.ValidationResult.IS_POSSIBLE
+    possible = _phone_verdict(phone, country) == phonenumbers.ValidationResult.IS_POSSIBLE
+    return possible and not phone_outside_nanp_plan(phone, country)
+
+
+def phone_outside_nanp_plan(phone: str, country: str) -> bool:
+    """Whether a number of the North American plan (+1: the US, Canada, the Caribbean)
+    has an area code or exchange starting with 0 or 1, which the plan never gives out:
+    000-000-0000 and 123-456-7890 are the right length (possible, to phonenumbers) but
+    typed as stand-ins. A rule of the plan's structure, not a list of codes in use, so
+    a newly opened area code passes."""
+    import phonenumbers
+
+    number, abroad = _parsed_phone(phone, country)
+    if number is None or abroad or number.country_code != 1:
+        return False
+    # With its leading zeros (kept apart from national_number by phonenumbers).
+    digits = phonenumbers.national_significant_number(number)
+    return len(digits) == 10 and (digits[0] in "01" or digits[3] in "01")
 
 
 def phone_lacks_area_code(phone: str, country: str) -> bool:

@@ -21,6 +21,7 @@ from removal_batch.core.checks import (
     load_reference_data,
     phone_abroad,
     phone_lacks_area_code,
+    phone_outside_nanp_plan,
     state_meant,
 )
 from removal_batch.core.fields import (
@@ -473,6 +474,20 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
             + " has no area code: the carrier must be able to call it from anywhere in "
             + country
             + ". Write the whole number, with its area code.",
+        )
+        unplanned = pd.Series(False, index=value.index)
+        unplanned[bad_phone] = [
+            phone_outside_nanp_plan(v, c)
+            for v, c in zip(value[bad_phone], country[bad_phone], strict=True)
+        ]
+        put(
+            unplanned,
+            "ContactPhoneNumber "
+            + _quote(value)
+            + " cannot be dialled: in "
+            + country
+            + " no area code or exchange (the first and the fourth digit) starts with 0 or "
+            "1, so it looks like a stand-in. Give the number the carrier can call.",
         )
     dialled = code.eq("phone-invalid") & value.str.startswith("+").fillna(False)
     if dialled.any():
