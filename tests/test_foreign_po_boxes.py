@@ -1,4 +1,5 @@
-"""PO boxes written in other languages are PO boxes; streets that only look like one pass."""
+"""PO boxes written in other languages, or under the US Postal Service's other names, are
+PO boxes; streets that only look like one pass."""
 
 from __future__ import annotations
 
@@ -69,4 +70,37 @@ def test_a_po_box_in_another_language_is_a_po_box(line: str) -> None:
 
 @pytest.mark.parametrize("line", STREETS)
 def test_a_street_that_only_looks_like_a_foreign_box_passes(line: str) -> None:
+    assert not _contains(pd.Series([line]), PO_BOX).any()
+
+
+# The Postal Service's names for a box at a post office: drawers, caller service, lockboxes.
+US_BOXES = [
+    "PO Drawer 5",
+    "Post Office Drawer 5",
+    "Drawer 12",
+    "Caller Box 5",
+    "Caller 1234",
+    "Firm Caller 5",
+    "Lockbox 5",
+    "Lock Box 12",
+    "Attn: Returns, Lockbox #4410",
+]
+US_STREETS = [
+    "12 Drawer Rd",
+    "Drawer Street 4",
+    "1 Caller Way",
+    "Caller St",
+    "40 Lockbox Lane",
+    "Boxwood Lane 7",
+    "Lockwood Box Factory",
+]
+
+
+@pytest.mark.parametrize("line", US_BOXES)
+def test_a_drawer_a_caller_box_and_a_lockbox_are_po_boxes(line: str) -> None:
+    assert _contains(pd.Series([line]), PO_BOX).all()
+
+
+@pytest.mark.parametrize("line", US_STREETS)
+def test_a_street_that_only_looks_like_a_drawer_or_lockbox_passes(line: str) -> None:
     assert not _contains(pd.Series([line]), PO_BOX).any()

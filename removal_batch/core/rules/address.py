@@ -54,10 +54,14 @@ PO_BOX = re.compile(
     # A zero for the O only before a whole "box": P0B 1A0 is an Ontario postal code.
     # A G before it ("GPO Box 123") is Australia's General Post Office.
     rf"\b(?:g?p{_SEP}(?:o{_SEP}(?:b(?:ox|x)?|drawer)|0{_SEP}b(?:ox|x))"
-    rf"|post(?:al)?{_SEP}(?:office{_SEP})?b(?:ox|x)|{_FOREIGN_BOX})(?![^\W\d_])"
+    rf"|post(?:al)?{_SEP}(?:office{_SEP})?(?:b(?:ox|x)|drawer)|{_FOREIGN_BOX})(?![^\W\d_])"
     # Australia's and New Zealand's bags: delivered to a post office, as a box is.
     rf"|\b(?:locked|private){_SEP}bag{_SEP}{_BOX_NUMBER}"
-    r"|^\s*box\s*#?\s*\d"
+    # The US Postal Service's other names for boxes at a post office: caller service
+    # ("Caller Box 5", "Firm Caller 5") and a bank's lockbox, each before its number.
+    rf"|\b(?:firm{_SEP})?caller{_SEP}(?:b(?:ox|x){_SEP})?{_BOX_NUMBER}"
+    rf"|\block{_SEP}b(?:ox|x){_SEP}{_BOX_NUMBER}"
+    r"|^\s*(?:box|drawer)\s*#?\s*\d"
     # Japanese 私書箱 (a post-office box), written without spaces: "中央郵便局私書箱12号".
     r"|\u79c1\u66f8\u7bb1",
     re.IGNORECASE,
