@@ -1462,3 +1462,32 @@ def test_an_order_without_an_id_in_the_same_file_dropped_twice_goes_out_once(
         .startswith("This order repeats the order without an id of weekly (1).txt, in this batch")
     )
     assert sorted(result.decision.orders["source_file"]) == ["other.txt", "weekly (1).txt"]
+
+
+@pytest.mark.parametrize("with_sku_column", [False, True], ids=["fnsku-only", "both-columns"])
+def test_a_blank_item_cell_is_placed_where_the_file_names_items(
+    tmp_path: Path, with_sku_column: bool
+) -> None:
+    """A file naming its items by FNSKU alone: a row with a blank FNSKU was reported under
+    MerchantSKU, a column the file does not have, with no column letter to point at."""
+    inventory = write_delimited(
+        tmp_path / "inventory.txt",
+        [INVENTORY_HEADER, ["SKU-1", "X000000001", "", "", "5", "0", "0"]],
+    )
+    header = ["MerchantRemovalOrderID", "RemovalDisposition"]
+    header += ["MerchantSKU", "FNSKU"] if with_sku_column else ["FNSKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    rows = [{"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"}]
+    rows[0] |= {"SellableQuantity": "1"}
+    request = write_delimited(tmp_path / "f.txt", request_rows(rows, header))
+    problems = run_batch([request], inventory, Settings()).files[0].problems
+    missing = problems[problems["code"].eq("value-missing")]
+    if with_sku_column:
+        assert missing[["row", "column", "field"]].values.tolist() == [[2, "C", "MerchantSKU"]]
+        assert missing["message"].str.startswith("MerchantSKU is blank.").all()
+    else:
+        assert missing[["row", "column", "field"]].values.tolist() == [[2, "C", "FNSKU"]]
+        assert missing["message"].tolist() == [
+            "FNSKU is blank. Every row needs the FNSKU (or the seller SKU) of the item to "
+            "remove; delete the row if it is not needed."
+        ]

@@ -210,6 +210,11 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         "to remove; delete the row if it is not needed.",
     )
     put(
+        code.eq("value-missing") & field.eq("FNSKU"),
+        "FNSKU is blank. Every row needs the FNSKU (or the seller SKU) of the item to "
+        "remove; delete the row if it is not needed.",
+    )
+    put(
         code.eq("value-not-integer"),
         field
         + " must be a whole number of units (at most 999,999,999), like 3; "
@@ -714,6 +719,9 @@ def _result(
         clean = pd.DataFrame(False, index=rows.index, columns=list(ALL_FIELDS))
         return ValidationResult(empty_problems(), clean)
     failures = _coded(failures)
+    if "MerchantSKU" not in table.field_columns and "FNSKU" in table.field_columns:
+        # Items named by FNSKU alone: a blank one is that column's cell.
+        failures.loc[failures["field"].eq("MerchantSKU"), "field"] = "FNSKU"
     # value-negative only where the value is a whole number: no double report for "abc".
     idx = failures["index"].to_numpy()
     failures["value"] = _cell_values(rows, failures["field"].to_numpy(dtype=object), idx)
