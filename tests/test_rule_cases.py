@@ -54,6 +54,8 @@ def test_rule_case(tmp_path: Path, case: dict[str, Any]) -> None:
         )
     }
     assert found == {tuple(p) for p in case["problems"]}
+    for message in case.get("messages", []):  # words a case pins down, where it names some
+        assert message in problems["message"].tolist()
     today = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
     expected_orders = {
         oid.replace("{today}", today): {sku: list(q) for sku, q in skus.items()}

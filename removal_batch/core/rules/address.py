@@ -478,9 +478,7 @@ def address_fulfillment_center(
     entry matches any of the order's three lines that starts with it: "Amazon.com Services
     LLC" may come first, and "Dock 5" after it."""
     returns = _returns(orders)
-    # The line each blocked order's finding is put on ("" where none): the one holding the
-    # entry's street, AddressFieldOne for an entry without one.
-    found_on = pd.Series("", index=orders.index, dtype=object)
+    blocked = pd.Series(False, index=orders.index)  # by an entry before: reported once
     normal: dict[str, pd.Series] = {}  # each field of the orders, normalised once
 
     def normal_of(name: str) -> pd.Series:
@@ -488,6 +486,7 @@ def address_fulfillment_center(
             normal[name] = _normal_field(orders[name], name)
         return normal[name]
 
+    parts = []
     for entry in settings.blocked_addresses:
         # A blank field is not compared (the settings leave it out): compared, "" would
         # match only orders with that field blank. An entry with no field left would
@@ -495,8 +494,9 @@ def address_fulfillment_center(
         compared = {name: value for name, value in entry.items() if value.strip()}
         if not compared:
             continue
-        match = returns.copy()
-        street_on = pd.Series("AddressFieldOne", index=orders.index, dtype=object)
+        match = returns & ~blocked
+        # Each compared field's place in the order: the line holding the entry's street.
+        place = {name: pd.Series(name, index=orders.index, dtype=object) for name in compared}
         for name, value in compared.items():
             wanted = _normal_field(pd.Series([value]), name).iloc[0]
             if name not in ADDRESS_LINES:
@@ -510,31 +510,40 @@ def address_fulfillment_center(
                 }
             )
             match &= on_line.any(axis=1)
-            street_on = street_on.mask(match, on_line.idxmax(axis=1))
-        new = match & found_on.eq("")
-        found_on[new] = street_on[new]
-    parts = []
-    for name in ADDRESS_LINES:
-        hit = found_on.eq(name)
-        if not hit.any():
+            place[name] = place[name].mask(match, on_line.idxmax(axis=1))
+        if not match.any():
             continue
-        message = (
-            "The address of order "
-            + orders.loc[hit, "order_id"]
-            + " ('"
-            + orders.loc[hit, name]
-            + "') is a fulfillment center on the blocked list. "
-            "Removal orders cannot be sent to another Amazon site; give your own address."
-        )
-        parts.append(
-            findings(
-                _at(orders, hit, value_lines, name),
-                name,
-                "address-fulfillment-center",
-                message,
-                orders.loc[hit, name],
+        blocked |= match
+        # Said with the order's own values of the fields that matched, and put on the
+        # first of them the entry names: a street nobody blocked is not blamed.
+        lead = next(iter(compared))
+        said = pd.Series("", index=orders.index[match], dtype=object)
+        for name, where in place.items():
+            cell = where[match]
+            values = pd.Series("", index=cell.index, dtype=object)
+            for line, rows in cell.groupby(cell).groups.items():
+                values[rows] = orders.loc[rows, str(line)].to_numpy(dtype=object)
+            said += ("" if name == lead else ", ") + name + " '" + values + "'"
+        first = place[lead][match]
+        for name, at in first.groupby(first):
+            hit = pd.Series(orders.index.isin(at.index), index=orders.index)
+            message = (
+                "The address of order "
+                + orders.loc[hit, "order_id"]
+                + " matches a fulfillment center on the blocked list ("
+                + said[hit[hit].index]
+                + "). Removal orders cannot be sent to another Amazon site; give your own "
+                "address."
             )
-        )
+            parts.append(
+                findings(
+                    _at(orders, hit, value_lines, str(name)),
+                    str(name),
+                    "address-fulfillment-center",
+                    message,
+                    orders.loc[hit, str(name)],
+                )
+            )
     return concat_findings(parts)
 
 
