@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import CheckOne, request_rows, write_delimited
 
 from removal_batch.core.settings import Settings
@@ -219,12 +220,18 @@ def test_the_many_lines_wording_of_an_excess_is_the_one_lines() -> None:
 
     from removal_batch.core.allocation import _exceeds, _exceeds_each, _lower_it
 
-    cases = [("A", 1, 0, 0), ("B-2", 2, 1, 1), ("C", 1_500, 3, 10), ("D", 7_000, 2_500, 9)]
-    skus, asked, free, listed = (list(c) for c in zip(*cases, strict=True))
+    cases = [("A", 1, 0, 0, 0), ("B-2", 2, 1, 1, 0), ("C", 1_500, 3, 10, 0)]
+    cases += [("D", 7_000, 2_500, 9, 0), ("E", 1, 0, 4, 6)]
+    skus, asked, free, listed, beyond = (list(c) for c in zip(*cases, strict=True))
     each = _exceeds_each(
-        pd.Series(skus), np.array(asked), np.array(free), "sellable", np.array(listed)
+        pd.Series(skus),
+        np.array(asked),
+        np.array(free),
+        "sellable",
+        np.array(listed),
+        np.array(beyond),
     )
-    one = [_exceeds(*case[:3], "sellable", case[3]) + _lower_it(case[2]) for case in cases]
+    one = [_exceeds(*case[:3], "sellable", *case[3:]) + _lower_it(case[2]) for case in cases]
     assert each.tolist() == one
 
 
@@ -270,7 +277,7 @@ def test_an_over_request_writes_large_numbers_with_thousands_separators() -> Non
 
     from removal_batch.core.allocation import _exceeds, _exceeds_each
 
-    one = _exceeds("ABC-1", 1_200_000, 999_999, "sellable", 1_000_000)
+    one = _exceeds("ABC-1", 1_200_000, 999_999, "sellable", 1_000_000, 0)
     assert one == (
         "1,200,000 sellable units of SKU 'ABC-1' requested, but only 999,999 are available "
         "(1,000,000 in the snapshot, 1 already requested by earlier orders)."
@@ -281,6 +288,7 @@ def test_an_over_request_writes_large_numbers_with_thousands_separators() -> Non
         np.array([0, 2]),
         "unsellable",
         np.array([2_500_000, 2]),
+        np.array([0, 0]),
     )
     assert [m.partition(").")[0] + ")." for m in many] == [
         "1,200,000 unsellable units of SKU 'ABC-1' requested, but only 0 are available "
@@ -347,3 +355,33 @@ def test_a_value_refused_for_an_invisible_character_says_so(
         "pasted in with it: without it, it reads 'D2'. Delete the cell's text and type it "
         "again."
     ]
+
+
+@pytest.mark.parametrize("held", [False, True], ids=["decided", "held-before"])
+def test_units_requested_beyond_the_snapshot_are_counted_in_full(
+    tmp_path: Path, held: bool
+) -> None:
+    """Earlier runs requested 10 units of a SKU the new snapshot lists 4 of: nothing is
+    free, and the message said '4 already requested', what was left after clipping at
+    zero, not the 10 requested (found by a read-through of allocation)."""
+    import pandas as pd
+    from conftest import INVENTORY_HEADER, REQUEST_HEADER
+
+    from removal_batch.pipeline import run_batch
+
+    inventory = write_delimited(
+        tmp_path / "inventory.txt", [INVENTORY_HEADER, ["ABC-1", "", "", "", "4", "5", "0"]]
+    )
+    row = {"MerchantRemovalOrderID": "O2", "RemovalDisposition": "Disposal"}
+    row |= {"MerchantSKU": "ABC-1", "SellableQuantity": "1"}
+    rows = [row]
+    if held:  # another line of the order holds it back before allocation
+        rows.append({"MerchantSKU": "NOT-LISTED", "SellableQuantity": "1"})
+    request = write_delimited(tmp_path / "r.txt", request_rows(rows, REQUEST_HEADER))
+    taken = pd.DataFrame({"sellable": [10], "unsellable": [0]}, index=["ABC-1"])
+    result = run_batch([request], inventory, Settings(), taken=taken)
+    (said,) = _messages(result, "quantity-exceeds-sellable")
+    assert said.startswith(
+        "1 sellable unit of SKU 'ABC-1' requested, but only 0 are available (4 in the "
+        "snapshot, 10 already requested by earlier orders)."
+    )

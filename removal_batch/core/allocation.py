@@ -41,15 +41,27 @@ class Availability:
     snapshot: pd.DataFrame  # index sku; sellable, unsellable
     taken: pd.DataFrame  # index sku; sellable, unsellable (ledger), may be empty
 
-    def remaining(self) -> tuple[np.ndarray, np.ndarray]:
-        """Sellable and unsellable units still free, per snapshot row (snapshot order)."""
-        free = [self.snapshot[k].to_numpy(dtype=np.int64).copy() for k in KINDS]
+    def _left(self) -> list[np.ndarray]:
+        """Per kind and snapshot row: the snapshot's units less the ledger's, below zero
+        where earlier runs requested more than this snapshot lists."""
+        left = [self.snapshot[k].to_numpy(dtype=np.int64).copy() for k in KINDS]
         if len(self.taken):
             rows = self.snapshot.index.get_indexer(self.taken.index)
             known = rows >= 0
-            for units, kind in zip(free, KINDS, strict=True):
+            for units, kind in zip(left, KINDS, strict=True):
                 units[rows[known]] -= self.taken[kind].to_numpy(dtype=np.int64)[known]
-        return free[0].clip(min=0), free[1].clip(min=0)
+        return left
+
+    def remaining(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sellable and unsellable units still free, per snapshot row (snapshot order)."""
+        left = self._left()
+        return left[0].clip(min=0), left[1].clip(min=0)
+
+    def overdrawn(self) -> tuple[np.ndarray, np.ndarray]:
+        """Units earlier runs requested beyond what the snapshot lists, per row: nothing
+        is free then, and a message saying how many were requested counts them too."""
+        left = self._left()
+        return (-left[0]).clip(min=0), (-left[1]).clip(min=0)
 
 
 def allocate_units(
@@ -90,6 +102,7 @@ def allocate_units(
     remaining = by_sku(available)
     listed = [np.append(availability.snapshot[k].to_numpy(dtype=np.int64), 0) for k in KINDS]
     snapshot_units = by_sku(listed)
+    beyond = by_sku([np.append(units, 0) for units in availability.overdrawn()])
     walk = lines[contested]
     held: set[int] = set()
     dropped: set[int] = set()
@@ -118,6 +131,7 @@ def allocate_units(
                                         free[kind][i],
                                         word,
                                         snapshot_units[kind][skus[i]],
+                                        beyond[kind][skus[i]],
                                     )
                                     + " Nothing is left to remove, so the line is dropped.",
                                     str(asked[kind][i]),
@@ -159,6 +173,7 @@ def allocate_units(
                         free[kind][i],
                         word,
                         snapshot_units[kind][skus[i]],
+                        beyond[kind][skus[i]],
                     )
                     + _lower_it(free[kind][i]),
                     str(asked[kind][i]),
@@ -215,8 +230,8 @@ def excess_of_held_lines(
     before = np.searchsorted(keys, rows.astype(np.int64) * span + orders, side="left") - 1
     same = (before >= 0) & (by_row[np.maximum(before, 0)] == rows) if len(keys) else before >= 0
     found = []
-    for (kind, field, code, word), free_now in zip(
-        QUANTITIES, availability.remaining(), strict=True
+    for (kind, field, code, word), free_now, overdrawn in zip(
+        QUANTITIES, availability.remaining(), availability.overdrawn(), strict=True
     ):
         given = written[kind].to_numpy(dtype=np.int64)[order]
         total = np.cumsum(given)
@@ -235,20 +250,26 @@ def excess_of_held_lines(
             free[over],
             word,
             in_snapshot,
+            overdrawn[rows][over],
         )
         found.append(findings(held.index[over], field, code, message, asked[over].astype(str)))
     return concat_findings(found)
 
 
 def _exceeds_each(
-    skus: pd.Series, asked: np.ndarray, free: np.ndarray, word: str, in_snapshot: np.ndarray
+    skus: pd.Series,
+    asked: np.ndarray,
+    free: np.ndarray,
+    word: str,
+    in_snapshot: np.ndarray,
+    overdrawn: np.ndarray,
 ) -> pd.Series:
     """_exceeds for many lines at once (every line of a large held batch may be over)."""
 
     def text(numbers: np.ndarray) -> pd.Series:
         return grouped(pd.Series(numbers))
 
-    earlier = in_snapshot - free
+    earlier = in_snapshot - free + overdrawn
     taken = pd.Series(
         np.where(earlier > 0, ", " + text(earlier) + " already requested by earlier orders", "")
     )
@@ -286,8 +307,9 @@ def _lower_it(free: int) -> str:
     return (f" Lower the quantity to {free:,} or less" if free > 0 else _TO_ZERO) + _BY_CAP
 
 
-def _exceeds(sku: str, asked: int, free: int, word: str, in_snapshot: int) -> str:
-    earlier = in_snapshot - free
+def _exceeds(sku: str, asked: int, free: int, word: str, in_snapshot: int, overdrawn: int) -> str:
+    """``overdrawn``: units earlier runs requested beyond the snapshot's (Availability)."""
+    earlier = in_snapshot - free + overdrawn
     taken = f", {earlier:,} already requested by earlier orders" if earlier > 0 else ""
     return (
         f"{counted(asked, word + ' unit')} of SKU '{sku}' requested, but only {free:,} "
