@@ -806,6 +806,11 @@ def test_no_slip_is_guessed_among_many_unknown_skus(tmp_path: Path) -> None:
             {"AddressPostalCode": "213"},
             "has only 3 digits: its leading zeros were probably lost (e.g. 02134 became 2134).",
         ),
+        (
+            # Its zero is there: a digit is missing, not a zero lost.
+            {"AddressPostalCode": "0610"},
+            "AddressPostalCode '0610' is not a valid postal code for US",
+        ),
     ],
 )
 def test_a_number_written_the_office_way_says_how_to_write_it(

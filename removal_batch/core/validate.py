@@ -434,7 +434,9 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
     # Five-digit codes that may start with 0 (a ZIP in Massachusetts, Dresden's 01067,
     # Mexico City's 06600): a spreadsheet drops the zeros of one typed as a number.
     five_digits = country.isin(["US", "DE", "FR", "IT", "ES", "MX"])
-    lost_zero = postal & five_digits & value.str.fullmatch(r"\d{3,4}").fillna(False)
+    # One that starts with 0 still has its zeros (a spreadsheet drops them all): a digit
+    # is missing somewhere, and the general message stands.
+    lost_zero = postal & five_digits & value.str.fullmatch(r"[1-9]\d{2,3}").fillna(False)
     put(
         lost_zero,
         "AddressPostalCode "
