@@ -183,7 +183,6 @@ def decide_orders(
                 grouping.findings,
                 _disposition_missing(orders),
                 _duplicate_ids(orders, used_ids, lines, places),
-                _part_id_clashes(orders, grouping.lines, used_ids, part_limit(settings)),
                 address_findings(
                     orders,
                     grouping.value_lines,
@@ -227,6 +226,15 @@ def decide_orders(
     errors = found[severity.eq("error")] if len(found) else found
     line_bad = lines["line_field_error"].to_numpy().copy()
     line_bad[errors.loc[errors["code"].isin(LINE_CODES), "line"].to_numpy()] = True
+    # Parts are counted on the lines that may be written: with --allow-partial, an order
+    # whose bad lines are dropped may fit in one order, and no part id is made for it.
+    sendable = lines[["order_no"]]
+    if settings.allow_partial and line_bad.any():
+        sendable = sendable[~line_bad]
+    clashes = _part_id_clashes(orders, sendable, used_ids, part_limit(settings))
+    if len(clashes):
+        found = concat_findings([found, clashes])
+        errors = concat_findings([errors, clashes])
     order_no = core["order_no"].to_numpy()
     order_bad_lines = errors.loc[~errors["code"].isin(LINE_CODES), "line"].to_numpy()
     spoiled = [order_no[order_bad_lines], order_no[order_cell_error]]
@@ -513,8 +521,8 @@ def _part_id_clashes(
 ) -> pd.DataFrame:
     """An order long enough to be split whose part ids would take the id of another order
     of the batch, or one issued before: its parts and that order would otherwise share an
-    id (and be written as one order). Counted on all its lines, before any is rejected:
-    the order is held rather than risk it."""
+    id (and be written as one order). Counted on ``lines``, those that may be written,
+    before allocation drops any: the order is held rather than risk it."""
     counts = np.bincount(lines["order_no"].to_numpy(), minlength=len(orders))
     long = orders[counts[orders["order_no"].to_numpy()] > limit]
     if long.empty:
