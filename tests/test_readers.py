@@ -635,6 +635,21 @@ def test_a_long_number_whose_last_digits_excel_lost_is_no_other_sku(tmp_path: Pa
     assert unknown["message"].str.contains("scientific notation, which loses its digits").all()
 
 
+def test_an_order_id_whose_last_digits_excel_lost_says_so(tmp_path: Path, check) -> None:
+    """An order id typed as a 16-digit number is kept to 15 by Excel and read as Excel
+    shows it, 1.23456789012345e+15: refused, as before, but said why, as for a SKU."""
+    row = {**ROW, "MerchantRemovalOrderID": 1234567890123450}
+    header = request_rows([])[0]
+    rows = [header, [row.get(h, "") for h in header]]
+    result = check(_workbook(tmp_path / "id.xlsx", rows))
+    said = result.problems.loc[result.problems["code"].eq("order-id-invalid"), "message"]
+    assert said.tolist() == [
+        "MerchantRemovalOrderID '1.23456789012345e+15' is a number Excel turned into "
+        "scientific notation, which loses its last digits. Format the column as Text and "
+        "type the order id again."
+    ]
+
+
 def test_workbook_picks_the_removal_request_sheet(tmp_path: Path, check) -> None:
     rows = request_rows([ROW])
     path = _workbook(tmp_path / "s.xlsx", rows, first=[["Fill in the next sheet"]])

@@ -314,6 +314,13 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         "MerchantRemovalOrderID " + _quote(value) + " looks like a date: Excel turns an id "
         "typed like 3-12 into one. Format the column as Text and type the id again.",
     )
+    put(
+        code.eq("order-id-invalid") & value.str.fullmatch(EXCEL_SCIENTIFIC).fillna(False),
+        "MerchantRemovalOrderID "
+        + _quote(value)
+        + " is a number Excel turned into scientific notation, which loses its last "
+        "digits. Format the column as Text and type the order id again.",
+    )
     bad_disposition = code.eq("disposition-invalid")
     put(
         bad_disposition,
