@@ -393,6 +393,13 @@ def test_a_point_before_three_zeros_is_not_taken_for_a_whole_number() -> None:
             {"AddressStateOrRegion": "Nevada"},
             "'Nevada' is not a state or province code of US; use the two-letter code: 'NV'.",
         ),
+        # The USPS "state" of military post written out: said as what it is, not told to
+        # become AE, which address-military would then refuse.
+        (
+            {"AddressStateOrRegion": "Armed Forces  Europe"},
+            "'Armed Forces  Europe' is military post (APO/FPO/DPO): Amazon does not send "
+            "removal orders there; give a civilian street address.",
+        ),
         (
             {
                 "AddressStateOrRegion": "ontario",

@@ -286,8 +286,20 @@ def _subdivisions_by_name(country: str) -> dict[str, str]:
     return {s.name.lower(): s.code.split("-", 1)[1] for s in found}
 
 
+# The USPS "states" of military post, written out: codes the state check takes (and
+# address-military refuses), but no subdivisions in ISO's tables.
+MILITARY_STATE_NAMES = {
+    "armed forces americas": "AA",
+    "armed forces europe": "AE",
+    "armed forces pacific": "AP",
+}
+
+
 def state_meant(value: str, country: str) -> str:
     """The code of a state or province written out in full ('Nevada' -> 'NV'), or ""."""
+    name = " ".join(value.lower().split())
+    if country == "US" and name in MILITARY_STATE_NAMES:
+        return MILITARY_STATE_NAMES[name]
     return _subdivisions_by_name(country).get(value.strip().lower(), "")
 
 

@@ -12,6 +12,7 @@ from removal_batch.core.checks import (
     DOT_GROUPED,
     EXCEL_DATE,
     EXCEL_SCIENTIFIC,
+    MILITARY_STATE_NAMES,
     ORDER_COUNTRY,
     UNSAVED_FORMULA,
     country_codes,
@@ -427,6 +428,15 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
             bad_state,
             meant.where(us_territory, ""),
             "AddressStateOrRegion " + _quote(value) + TERRITORY_REFUSED,
+        )
+        military = meant.isin(list(MILITARY_STATE_NAMES.values())) & country[bad_state].eq("US")
+        put_meant(
+            bad_state,
+            meant.where(military, ""),
+            "AddressStateOrRegion "
+            + _quote(value)
+            + " is military post (APO/FPO/DPO): Amazon does not send removal orders there; "
+            "give a civilian street address.",
         )
     postal = code.eq("postal-code-invalid")
     put(
