@@ -95,9 +95,9 @@ def test_a_default_address_on_the_blocked_list_is_refused() -> None:
     blocked = [{"AddressFieldOne": "100 Dock St.", "AddressPostalCode": "89502"}]
     found = problems(GOOD_US, blocked_addresses=blocked)
     assert found == [
-        "The address of order [default_address] ('100 Dock St') is a fulfillment center on "
-        "the blocked list. Removal orders cannot be sent to another Amazon site; give your "
-        "own address."
+        "The address of order [default_address] matches a fulfillment center on the blocked "
+        "list (AddressFieldOne '100 Dock St', AddressPostalCode '89502'). Removal orders "
+        "cannot be sent to another Amazon site; give your own address."
     ]
 
 
@@ -114,9 +114,9 @@ def test_a_german_default_address_on_the_blocked_list_is_refused_however_spelled
     blocked = [{"AddressFieldOne": "Amazonstraße 1", "AddressPostalCode": "04347"}]
     found = problems(leipzig, marketplace="DE", blocked_addresses=blocked)
     assert found == [
-        "The address of order [default_address] ('Amazonstr. 1') is a fulfillment center on "
-        "the blocked list. Removal orders cannot be sent to another Amazon site; give your "
-        "own address."
+        "The address of order [default_address] matches a fulfillment center on the blocked "
+        "list (AddressFieldOne 'Amazonstr. 1', AddressPostalCode '04347'). Removal orders "
+        "cannot be sent to another Amazon site; give your own address."
     ]
     beach = {**leipzig, "AddressFieldOne": "Am Strand 1"}
     street = [{"AddressFieldOne": "Am Straße 1"}]
