@@ -1423,6 +1423,33 @@ def test_a_north_american_phone_outside_the_numbering_plan_is_refused(
         assert said.empty
 
 
+@pytest.mark.parametrize(
+    ("phone", "said"),
+    [
+        (
+            "860-555-0119 (cell)",
+            "ContactPhoneNumber '860-555-0119 (cell)' holds a note, '(cell)', besides the "
+            "number: a phone's letters are dialled as digits. Leave only the number in the "
+            "cell (an extension may follow it, as x12).",
+        ),
+        (
+            "8605550119.0",
+            "ContactPhoneNumber '8605550119.0' ends in '.0', as a number saved from a "
+            "spreadsheet does: write the number without it.",
+        ),
+    ],
+)
+def test_a_phone_with_the_right_digits_says_what_else_is_in_the_cell(
+    tmp_path: Path, check, phone: str, said: str
+) -> None:
+    """Both were told to check for missing or extra digits, though the digits are right
+    (found by a read-through of the order rules)."""
+    row = {**BASE, "ContactPhoneNumber": phone}
+    result = check(write_delimited(tmp_path / "p.txt", request_rows([row])))
+    found = result.problems.loc[result.problems["code"].eq("phone-invalid"), "message"]
+    assert found.tolist() == [said]
+
+
 @pytest.mark.parametrize(("country", "postal"), [("DE", "1067"), ("MX", "6600"), ("FR", "100")])
 def test_a_postal_code_that_lost_its_zeros_says_so_outside_the_us(
     tmp_path: Path, check, country: str, postal: str

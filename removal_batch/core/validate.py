@@ -476,6 +476,25 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         + country
         + "; check for missing or extra digits.",
     )
+    # Right digits, refused for what came with them: a note in brackets, read as letters
+    # of a vanity number ("(cell)" dials 2355), or a number cell's ".0".
+    noted = value.str.extract(r"(\([^\d()]*[A-Za-z][^\d()]*\))", expand=False)
+    put(
+        code.eq("phone-invalid") & noted.notna(),
+        "ContactPhoneNumber "
+        + _quote(value)
+        + " holds a note, '"
+        + noted.fillna("")
+        + "', besides the number: a phone's letters are dialled as digits. Leave only the "
+        "number in the cell (an extension may follow it, as x12).",
+    )
+    put(
+        code.eq("phone-invalid") & value.str.fullmatch(r"\+?\d{7,15}\.0+").fillna(False),
+        "ContactPhoneNumber "
+        + _quote(value)
+        + " ends in '.0', as a number saved from a spreadsheet does: write the number "
+        "without it.",
+    )
     put(
         code.eq("phone-invalid") & value.str.fullmatch(EXCEL_SCIENTIFIC).fillna(False),
         "ContactPhoneNumber "
