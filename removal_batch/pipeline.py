@@ -240,17 +240,27 @@ def _badly_named(path: Path, name: str) -> FileOutcome:
 
 def _refuse_same_names(paths: Sequence[Path]) -> None:
     """Reports, order sources and the ledger name an input by its file name: two inputs
-    of one name (from two folders) would have their problems mixed up."""
+    of one name (from two folders) would have their problems mixed up. Names that differ
+    only in capitals (req.txt, REQ.txt) would have their reports written as one file on
+    Windows and macOS, as order ids are compared."""
     by_name: dict[str, list[Path]] = {}
     for path in paths:
-        by_name.setdefault(path.name, []).append(path)
-    for name, same in by_name.items():
-        if len(same) > 1:
+        by_name.setdefault(path.name.casefold(), []).append(path)
+    for same in by_name.values():
+        if len(same) < 2:
+            continue
+        names = sorted({p.name for p in same})
+        where = ", ".join(str(p) for p in same)
+        if len(names) == 1:
             raise UsageError(
-                f"{len(same)} inputs are named {name} ({', '.join(str(p) for p in same)}); "
-                "the reports are named after the files. Rename one, or check them one at a "
-                "time."
+                f"{len(same)} inputs are named {names[0]} ({where}); the reports are named "
+                "after the files. Rename one, or check them one at a time."
             )
+        raise UsageError(
+            f"{len(same)} inputs are named {' and '.join(names)} ({where}), which differ only "
+            "in capitals: their reports would be one file on Windows and macOS. Rename one, "
+            "or check them one at a time."
+        )
 
 
 def _one_name_per_file(

@@ -309,6 +309,19 @@ def test_two_inputs_of_one_name_are_refused(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "2 inputs are named a.txt" in " ".join(proc.stderr.split())
+    # Names that differ only in capitals: one report file on Windows and macOS.
+    (tmp_path / "d2" / "a.txt").rename(tmp_path / "d2" / "A.TXT")
+    proc = cli(
+        "check",
+        str(first),
+        str(tmp_path / "d2" / "A.TXT"),
+        "--inventory",
+        str(root / "inventory" / "inventory.txt"),
+    )
+    assert proc.returncode == 2
+    said = " ".join(proc.stderr.split())
+    assert "2 inputs are named A.TXT and a.txt" in said
+    assert "differ only in capitals: their reports would be one file" in said
 
 
 def test_the_id_of_an_order_written_in_parts_stays_taken(tmp_path: Path) -> None:
