@@ -224,3 +224,43 @@ def test_zip64_headers_only_for_a_part_that_may_pass_2_gb(tmp_path: Path, monkey
     write_errors_xlsx(frame, raw, large)
     assert max(_local_extra_lengths(large)) > 0
     assert cell_facts(large) == cell_facts(plain)
+
+
+def test_no_cell_or_comment_passes_excels_limit(tmp_path: Path) -> None:
+    """Excel holds 32,767 characters (UTF-16 units) in a cell or a comment; a message
+    quoting a header of 32,700 characters, or two long notes, went past it, and Excel
+    calls such a workbook damaged (found by a read-through of the outputs). The text is
+    cut to fit and ends in an ellipsis; an emoji (two units) is not cut in half."""
+    long_message = "Notes differ: '" + "n" * 32_000 + "' and '" + "m" * 32_000 + "'."
+    emoji = "\U0001f4e6" * 20_000  # 40,000 UTF-16 units
+    frame = normalise_problems(
+        pd.DataFrame(
+            {
+                "row": [2, 2],
+                "column": ["A", "B"],
+                "code": ["order-conflict", "header-unknown"],
+                "severity": ["error", "warning"],
+                "message": [long_message, emoji],
+                "value": ["x", "y" * 100],
+            }
+        )
+    )
+    raw = raw_table_from_rows("r.csv", [["a", "b"]], first_row_number=2)
+    path = tmp_path / "r.errors.xlsx"
+    write_errors_xlsx(frame, raw, path)
+    book = openpyxl.load_workbook(path)
+
+    def units(text: str) -> int:
+        return len(text.encode("utf-16-le")) // 2
+
+    texts = [
+        str(c.value) for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value
+    ]
+    texts += [
+        c.comment.text for ws in book.worksheets for row in ws.iter_rows() for c in row if c.comment
+    ]
+    cut = [t for t in texts if t.endswith("\u2026")]
+    assert cut and all(units(t) <= 32_767 for t in texts)
+    assert any(t.startswith("Notes differ: 'nnn") for t in cut)
+    assert any(t.startswith("\U0001f4e6") and units(t) == 32_767 for t in cut)
+    assert max(units(t) for t in cut) == 32_767

@@ -37,6 +37,8 @@ BLOCK_ROWS = 50_000
 # Characters XML 1.0 cannot hold (RE2 syntax): shown as U+FFFD by the caller.
 NOT_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 _XML_SPACE = r"^[ \t\r\n]|[ \t\r\n]$"
+# The most characters Excel holds in a cell or a comment (counted in UTF-16 units).
+EXCEL_CELL_CHARS = 32_767
 
 
 @dataclass
@@ -83,6 +85,26 @@ def escape(text: pa.Array) -> pa.Array:
     return text
 
 
+def within_cell_limit(text: pa.Array) -> pa.Array:
+    """Text Excel can hold: a value over its 32,767 characters (a message quoting two
+    long notes, a header of 32,000 characters) is cut to fit and ends in an ellipsis;
+    Excel would otherwise call the workbook damaged. A UTF-8 value has at least as many
+    bytes as UTF-16 units, so only one of more bytes than that is looked at (rare)."""
+    long = pc.greater(pc.binary_length(text), EXCEL_CELL_CHARS)
+    if not pc.any(long).as_py():
+        return text
+    cut = [_cut_to_cell(text[int(i)].as_py()) for i in np.flatnonzero(long.to_numpy(False))]
+    return pc.replace_with_mask(text, long, pa.array(cut, type=text.type))
+
+
+def _cut_to_cell(value: str) -> str:
+    units = value.encode("utf-16-le")
+    if len(units) // 2 <= EXCEL_CELL_CHARS:
+        return value
+    kept = units[: 2 * (EXCEL_CELL_CHARS - 1)].decode("utf-16-le", errors="ignore")
+    return kept + "\u2026"
+
+
 def xml_text(text: pa.Array) -> pa.Array:
     """Text an XML file can hold: characters XML 1.0 forbids become U+FFFD."""
     if pc.any(pc.match_substring_regex(text, NOT_XML)).as_py():
@@ -108,7 +130,7 @@ def _text_cells(column: Column, letter: str, rows: pa.Array, block: slice) -> pa
     """Each cell's XML; "" for a blank cell, which is left out unless it is coloured (the
     cell of a missing value)."""
     assert column.text is not None
-    text = column.text[block]
+    text = within_cell_limit(column.text[block])
     styles = None if column.styles is None else column.styles[block]
     style: pa.Array | str = ""
     if styles is not None:
@@ -227,7 +249,7 @@ def _comment_parts(comments: Comments) -> Iterator[bytes | memoryview]:
     refs = _cell_refs(comments)
     for start in range(0, len(refs), BLOCK_ROWS):
         block = slice(start, start + BLOCK_ROWS)
-        text = comments.text[block]
+        text = within_cell_limit(comments.text[block])
         space = pc.if_else(pc.match_substring_regex(text, _XML_SPACE), ' xml:space="preserve"', "")
         yield _concatenated(
             _join(
