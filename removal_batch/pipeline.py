@@ -575,6 +575,8 @@ def read_request(
     found = problems_frame(shaped.problems)
     if shaped.table is None:
         outcome.problems = found
+        # Rows of a table refused whole: read, and all rejected, as the report shows them.
+        outcome.shape, outcome.rows = shaped.refused_shape, shaped.refused_rows
         if found["row"].notna().any():
             outcome.refused_raw = raw
         return outcome

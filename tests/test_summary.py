@@ -72,6 +72,39 @@ def test_a_large_summary_is_the_compact_dump_of_the_whole(tmp_path: Path) -> Non
     assert json.loads(text)["totals"]["sellable_units"] == 1001
 
 
+def test_a_table_refused_whole_counts_its_rows_as_rejected(tmp_path: Path, inventory: Path) -> None:
+    """A header problem or shifted records refuse the whole file, after its rows were
+    read (the annotated report shows them): the summary said 0 rows and no shape (found
+    by a read-through of the outputs). A file of no recognisable kind has no rows to
+    count."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    line = ["D1", "Disposal", "00123", "00123", "1", "0"]
+    twice = write_delimited(tmp_path / "a.txt", [header, line, line, line])
+    missing = write_delimited(tmp_path / "b.txt", [header[:1] + header[2:3], ["D1", "00123"]])
+    shifted = tmp_path / "c.txt"
+    shifted.write_text("\t".join(header[:3]) + "\nD1\tDisposal\t00123\tx\nD2\tDisposal\t00123\n")
+    feed = write_delimited(
+        tmp_path / "d.txt",
+        [
+            ["MerchantRemovalOrderID", "F1"],  # and no RemovalDisposition line
+            [],
+            ["MerchantSKU", "SellableQuantity", "UnsellableQuantity"],
+            ["00123", "1", "0"],
+        ],
+    )
+    unknown = write_delimited(tmp_path / "e.txt", [["what"], ["is this"]])
+    result = run_batch([twice, missing, shifted, feed, unknown], inventory, Settings())
+    inputs = {i["file"]: i for i in summary_dict(result)["inputs"]}
+    assert {n: (i["shape"], i["rows"], i["rejected"], i["status"]) for n, i in inputs.items()} == {
+        "a.txt": ("table", 3, 3, "rejected"),
+        "b.txt": ("table", 1, 1, "rejected"),
+        "c.txt": ("table", 2, 2, "rejected"),
+        "d.txt": ("feed", 1, 1, "rejected"),
+        "e.txt": ("", 0, 0, "rejected"),
+    }
+
+
 def test_totals_add_up_the_inputs(tmp_path: Path, inventory: Path) -> None:
     """Per input and in total: rows, accepted and rejected rows, orders and units, and
     problems by severity, as counted from the batch itself."""

@@ -91,6 +91,10 @@ class RequestTable:
 class ShapeResult:
     table: RequestTable | None
     problems: list[Problem]
+    # A table or feed recognised, then refused whole (a header problem, shifted records):
+    # its shape, and the request rows it held, all of them rejected.
+    refused_shape: str = ""
+    refused_rows: int = 0
 
 
 @dataclass
@@ -169,7 +173,8 @@ def recognise_request(raw: RawTable) -> ShapeResult:
     if shaped.table is not None and raw.record_widths is not None:
         shifted = _shifted_records(raw, shaped.table.header_row)
         if shifted is not None:
-            return ShapeResult(None, [shifted])
+            rows = len(shaped.table.rows) + len(shaped.table.repeated_headers)
+            return ShapeResult(None, [shifted], shaped.table.shape, rows)
     if shaped.table is None and looks_like_inventory_header(raw):
         # Said instead of the missing request columns: the file is of another kind.
         return ShapeResult(None, [_inventory_report(raw)])
@@ -588,7 +593,7 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row)
     fatal = any(p.code in {"header-duplicate", "header-missing"} for p in problems)
     if fatal:
-        return ShapeResult(None, problems)
+        return ShapeResult(None, problems, "table", len(body.numbers))
     if body.empty:
         return ShapeResult(None, [*problems, _no_rows_after(raw, header_row)])
     columns = {f: c for c, f in enumerate(fields) if f}
@@ -731,9 +736,9 @@ def _feed(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     problems += _header_problems(raw, header_row, item_cells, item_fields)
     present = {f for f in item_fields if f} | {name for _, name in keys}
     problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row, feed=True)
-    if any(p.code in {"header-duplicate", "header-missing"} for p in problems):
-        return ShapeResult(None, problems)
     body = _data_rows(raw, header_idx + 1, _field_positions(item_fields))
+    if any(p.code in {"header-duplicate", "header-missing"} for p in problems):
+        return ShapeResult(None, problems, "feed", len(body.numbers))
     problems += _unheaded_columns(raw, header_row, item_cells, body)
     if body.empty:
         problems.append(
