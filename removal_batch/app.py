@@ -789,3 +789,8 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     except KeyboardInterrupt:
         console.print("Stopped watching.")
     return 0
+
+
+# The last of the module's import: a signal drill holds a command here, in its imports
+# (tests/test_signals.py).
+checkpoint("app-imported")

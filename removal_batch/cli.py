@@ -256,7 +256,10 @@ def check(
 
 
 def _guarded(action: Callable[[], int]) -> None:
-    """Run a command: exit with its code; one line and a log for anything unexpected."""
+    """Run a command: exit with its code; one line and a log for anything unexpected.
+    ``action`` imports what the command needs itself: a signal during those imports (half
+    a second of pandas) is a stop like any other, not click's "Aborted!" and exit 1, the
+    code of a rejection."""
     try:
         code = action()
     except SystemExit:
@@ -275,9 +278,13 @@ def _guarded(action: Callable[[], int]) -> None:
 @click.option("--samples", is_flag=True, help="Put the sample requests and snapshot in it.")
 def init(directory: Path, samples: bool) -> None:
     """Make a workspace in DIRECTORY (inbox/, inventory/, out/, archive/, settings)."""
-    from removal_batch.app import init_command
 
-    _guarded(lambda: init_command(directory, samples))
+    def make() -> int:
+        from removal_batch.app import init_command
+
+        return init_command(directory, samples)
+
+    _guarded(make)
 
 
 @main.command()
@@ -331,10 +338,11 @@ def run(
     as_json: bool,
 ) -> None:
     """Process the files in DIRECTORY/inbox as one batch (DIRECTORY defaults to here)."""
-    from removal_batch.app import run_command
 
-    _guarded(
-        lambda: run_command(
+    def process() -> int:
+        from removal_batch.app import run_command
+
+        return run_command(
             directory,
             inventory,
             inventory_time,
@@ -345,7 +353,8 @@ def run(
             wait,
             as_json,
         )
-    )
+
+    _guarded(process)
 
 
 @main.command()
@@ -369,9 +378,16 @@ def run(
 @click.option("--max-runs", type=int, default=None, hidden=True)
 def watch(directory: Path, poll: float, wait: float, max_runs: int | None) -> None:
     """Run whenever new files have settled in DIRECTORY/inbox; Ctrl-C stops."""
-    from removal_batch.app import watch_command
 
-    _guarded(lambda: watch_command(directory, poll, wait, max_runs))
+    def keep_watching() -> int:
+        try:
+            from removal_batch.app import watch_command
+        except KeyboardInterrupt:  # stopped before it began: as when stopped later
+            click.echo("Stopped watching.")
+            return 0
+        return watch_command(directory, poll, wait, max_runs)
+
+    _guarded(keep_watching)
 
 
 @main.command()
@@ -386,6 +402,10 @@ def watch(directory: Path, poll: float, wait: float, max_runs: int | None) -> No
 )
 def template(file: Path, force: bool, settings_path: Path | None) -> None:
     """Write an empty request workbook (FILE.xlsx) to fill in."""
-    from removal_batch.app import template_command
 
-    _guarded(lambda: template_command(file, force, settings_path))
+    def write() -> int:
+        from removal_batch.app import template_command
+
+        return template_command(file, force, settings_path)
+
+    _guarded(write)

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 HERE = Path(__file__).resolve().parent
 SAMPLE = HERE.parent / "sample_files" / "inbox" / "removal-request-2026-11.xlsx"
 SAMPLE_INVENTORY = HERE.parent / "sample_files" / "inventory" / "fba-inventory-2026-11-20.txt"
@@ -136,3 +138,47 @@ def test_a_run_stopped_after_recording_says_its_orders_are_ready(tmp_path: Path)
     assert again.returncode == 0, again.stderr
     assert not dropped.exists() and (root / "archive" / run / "a.txt").exists()
     assert ledger_orders(root) == ["D1"]
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+@pytest.mark.parametrize("command", ["run", "watch", "init", "template"])
+@pytest.mark.parametrize("sent", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_a_commands_imports_is_a_stop(
+    tmp_path: Path, command: str, sent: signal.Signals
+) -> None:
+    """The application was imported before the command's guard: a signal in that half
+    second reached click, which printed "Aborted!" and exited 1, the code of a rejected
+    file (found by a read-through of the commands)."""
+    from workspace_helpers import make_workspace
+
+    root = make_workspace(tmp_path / "ws")
+    target = {
+        "run": [str(root)],
+        "watch": [str(root)],
+        "init": [str(tmp_path / "new")],
+        "template": [str(tmp_path / "t.xlsx")],
+    }[command]
+    proc = _held_command("app-imported", command, *target)
+    try:
+        # Held once its CPU time stops growing: the imports are done, the pause begun.
+        deadline, last = time.monotonic() + 60, -1
+        while (ticks := _cpu_ticks(proc.pid)) != last:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            last = ticks
+            time.sleep(0.5)
+        proc.send_signal(sent)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        _stop_all(proc)
+    if command == "watch":  # as when it is stopped later (README)
+        assert (proc.returncode, out.decode().strip()) == (0, "Stopped watching.")
+        return
+    how = "stopped (SIGTERM)" if sent == signal.SIGTERM else "interrupted"
+    assert (proc.returncode, err.decode().strip()) == (
+        143 if sent == signal.SIGTERM else 130,
+        f"removal-batch: {how}; nothing half-written was published.",
+    )
