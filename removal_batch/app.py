@@ -73,6 +73,13 @@ def load_settings(path: Path | None) -> Settings:
                 "exist. Point the link at the settings file, or remove it to run with the "
                 "default settings."
             )
+        if path.is_dir():
+            raise UsageError(
+                f"Settings file {path} is a folder, not a file: name the settings file in it "
+                f"(for example {path / 'removal-batch.toml'})."
+            )
+        if path.exists():  # a pipe, a device
+            raise UsageError(f"Settings file {path} is not a file: give the settings' file.")
         raise UsageError(f"Settings file not found: {path}")
     try:
         # utf-8-sig: Windows Notepad starts the file with a byte-order mark, which TOML
@@ -488,9 +495,7 @@ def run_command(
     space = Workspace(root)
     try:
         if not space.exists():
-            raise UsageError(
-                f"{root} is not a removal-batch workspace. Make one with: removal-batch init {root}"
-            )
+            raise UsageError(not_a_workspace(root))
         for folder in (space.out, space.archive):
             # Found when the outputs were published: exit 3, after the whole batch.
             in_the_way = folder_in_the_way(folder)
@@ -594,13 +599,42 @@ def _tell_never_read(err: Console, notes: list[str]) -> None:
         err.print(f"Not read: {note}", highlight=False, markup=False)
 
 
+def not_a_workspace(root: Path) -> str:
+    """Why ``root`` is no workspace, and what to run instead: "init" only where a
+    workspace can be made (not on a file, not inside another workspace)."""
+    from removal_batch.workspace import enclosing_workspace
+
+    shown = printable(str(root))
+    outer = enclosing_workspace(root)
+    if outer is not None:
+        return (
+            f"{shown} is inside the workspace {printable(str(outer))}: give the workspace "
+            f"itself, as in removal-batch run {printable(str(outer))}"
+        )
+    if root.exists() and not root.is_dir():
+        return (
+            f"{shown} is a file, not a workspace: give the workspace's folder (the one "
+            "holding inbox/ and inventory/)."
+        )
+    return f"{shown} is not a removal-batch workspace. Make one with: removal-batch init {shown}"
+
+
 def init_command(root: Path, samples: bool) -> int:
-    from removal_batch.workspace import init_workspace
+    from removal_batch.workspace import Workspace, enclosing_workspace, init_workspace
 
     in_the_way = folder_in_the_way(root)
     if in_the_way is not None:
         advice = "A workspace is a folder: give the name of a new or existing folder."
         _print_error(_not_a_folder("The workspace", root, in_the_way, advice))
+        return EXIT_USAGE
+    outer = enclosing_workspace(root)
+    if outer is not None and not Workspace(root).exists():
+        # Its folders would be inputs of the outer one's runs (an inbox/ in its inbox).
+        _print_error(
+            f"{printable(str(root))} is inside the workspace {printable(str(outer))}; a "
+            "workspace in it would have its folders taken for that workspace's files. "
+            "Choose a folder outside it."
+        )
         return EXIT_USAGE
     try:
         space = init_workspace(root, samples)
@@ -710,7 +744,7 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     space = Workspace(root)
     console = _console()
     if not space.exists():
-        _print_error(f"{root} is not a workspace; make one with removal-batch init.")
+        _print_error(not_a_workspace(root))
         return EXIT_USAGE
     console.print(f"Watching {space.inbox} (Ctrl-C to stop).", highlight=False)
     seen: dict[str, tuple[int, float, float]] = {}

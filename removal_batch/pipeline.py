@@ -329,7 +329,14 @@ def _without_copies(
 
 
 def _require_snapshot_file(path: Path) -> None:
+    if path.is_dir():
+        raise UsageError(
+            f"Inventory snapshot {path} is a folder, not a file: name the report in it (for "
+            f"example {path / 'inventory.txt'})."
+        )
     if not path.is_file():
+        if path.exists():  # a pipe, a device
+            raise UsageError(f"Inventory snapshot {path} is not a file: give the report's file.")
         raise UsageError(f"Inventory snapshot not found: {path}")
 
 

@@ -117,6 +117,15 @@ class Workspace:
             folder.mkdir(parents=True, exist_ok=True)
 
 
+def enclosing_workspace(path: Path) -> Path | None:
+    """The workspace a path lies inside (its inbox/, out/...), nearest first; None when
+    there is none above it."""
+    for parent in path.absolute().parents:
+        if Workspace(parent).exists():
+            return parent
+    return None
+
+
 def samples_dir() -> Path | None:
     """The bundled sample files: inside an installed wheel, or on top of a checkout."""
     package = Path(__file__).resolve().parent

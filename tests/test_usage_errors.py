@@ -152,3 +152,58 @@ def test_a_workspace_folder_that_is_a_file_is_a_usage_error(tmp_path: Path, fold
     assert result.exit_code == 2, result.output
     assert f"Theworkspace's{folder}folder" in said(result) and "isafile,notafolder" in said(result)
     assert (root / "inbox" / "a.txt").exists()
+
+
+def test_a_folder_inside_a_workspace_is_named_as_such_and_gets_no_workspace(
+    tmp_path: Path,
+) -> None:
+    """run pointed at ws/inbox was told to make a workspace there with init, and init did:
+    its folders then turned up as files in every run of ws; a file was told to be made a
+    workspace (found by a read-through of the commands)."""
+    root = make_workspace(tmp_path / "ws")
+    for command in ("run", "watch"):
+        result = invoke(command, str(root / "inbox"), *(["--max-runs", "0"] * (command == "watch")))
+        assert result.exit_code == 2, result.output
+        assert bare(f"{root / 'inbox'} is inside the workspace {root}") in said(result)
+        assert "init" not in result.output
+    result = invoke("init", str(root / "inbox"))
+    assert result.exit_code == 2, result.output
+    assert bare(f"is inside the workspace {root};") in said(result)
+    assert not (root / "inbox" / "inbox").exists()
+    assert invoke("init", str(root)).exit_code == 0  # the workspace itself, again: fine
+    (tmp_path / "notes.txt").write_text("x")
+    result = invoke("run", str(tmp_path / "notes.txt"))
+    assert result.exit_code == 2, result.output
+    assert bare("is a file, not a workspace") in said(result)
+
+
+@pytest.mark.parametrize("what", ["folder", "pipe"])
+def test_a_folder_or_pipe_given_as_a_file_is_not_said_to_be_missing(
+    tmp_path: Path, what: str
+) -> None:
+    """--inventory and --settings of a folder (or a pipe) said 'not found', of something
+    that is there."""
+    import os
+
+    root = make_workspace(tmp_path / "ws")
+    odd = tmp_path / "odd"
+    if what == "folder":
+        odd.mkdir()
+    else:
+        os.mkfifo(odd)
+    request = root / "inbox" / "a.txt"
+    request.write_text("x")
+    for option in ("--inventory", "--settings"):
+        args = [
+            "check",
+            str(request),
+            "--inventory",
+            str(odd if option == "--inventory" else request),
+        ]
+        if option == "--settings":
+            args += ["--settings", str(odd)]
+        result = invoke(*args)
+        assert result.exit_code == 2, result.output
+        assert "not found" not in result.output
+        expected = "is a folder, not a file" if what == "folder" else "is not a file"
+        assert bare(expected) in said(result)
