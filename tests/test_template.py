@@ -332,3 +332,15 @@ def test_a_write_that_fails_names_the_file_and_leaves_nothing(
     assert bare(said + " No workbook was written there.") in bare(result.output)
     assert "internal error" not in result.output
     assert not folder.exists() or list(folder.iterdir()) == []
+
+
+def test_every_column_but_the_quantities_is_text(tmp_path: Path) -> None:
+    """Excel turns an address line typed 3-12 or 1-2-3 into a date, which the check then
+    refuses (address-required, "format the column as Text"): the template's address and
+    note columns were General (found by a read-through of the template). Every column a
+    user types words or ids into is Text; the quantities stay numbers."""
+    sheet = write(tmp_path)["Removal Request"]
+    formats = {str(sheet.cell(1, c).value): sheet.cell(2, c).number_format for c in range(1, 16)}
+    numbers = {"RemovalDisposition", "SellableQuantity", "UnsellableQuantity"}
+    assert {name for name, f in formats.items() if f != "@"} == numbers
+    assert sheet.cell(10_001, 4).number_format == "@"  # to the template's last row

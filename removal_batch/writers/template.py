@@ -20,12 +20,19 @@ from removal_batch.core.wording import megabytes
 # quantities (blank = 0). Italic: filled on a Return order's first row (address-required).
 REQUIRED = ("RemovalDisposition", "MerchantSKU")
 RETURN_ONLY = (*RETURN_REQUIRED, "AddressStateOrRegion")
-# Typed as Text so Excel keeps 00123 and 02134 and never shows 1.23E+11.
+# Typed as Text so Excel keeps 00123 and 02134 and never shows 1.23E+11; and so that an
+# address line or note typed 3-12 or 1-2-3 stays that, not a date (address-required).
 TEXT_COLUMNS = frozenset(
     {
         "MerchantRemovalOrderID",
+        "AddressName",
+        "AddressFieldOne",
+        "AddressFieldTwo",
+        "AddressFieldThree",
+        "AddressCity",
         "AddressPostalCode",
         "ContactPhoneNumber",
+        "ShippingNotes",
         "MerchantSKU",
         "AddressStateOrRegion",
         "AddressCountryCode",
