@@ -737,7 +737,13 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     import gc
     import time
 
-    from removal_batch.workspace import Workspace, input_stat, never_read, open_for_writing
+    from removal_batch.workspace import (
+        Workspace,
+        input_stat,
+        never_read,
+        old_enough,
+        open_for_writing,
+    )
 
     gc.enable()  # one process, run after run: cycles must not pile up (see cli.entry)
 
@@ -796,7 +802,8 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
             ]
             seen = current
             now = time.time()
-            if settled and now - max(current[n][1] for n in settled) >= 2.0 and now >= retry_at:
+            old = all(old_enough(current[n][1], now) for n in settled)
+            if settled and old and now >= retry_at:
                 code = _watched_run(root, wait)
                 console.print(f"run finished with exit code {code}", highlight=False)
                 runs += 1

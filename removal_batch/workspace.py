@@ -257,6 +257,16 @@ def open_for_writing(path: Path) -> bool:
     return False
 
 
+def old_enough(mtime: float, now: float) -> bool:
+    """Whether a file's modification time is no sign that it is still being written: at
+    least SETTLE_SECONDS old, or as far in the future. A future time comes from a zip
+    unpacked from a time zone ahead (zip keeps local times) or a share whose clock runs
+    ahead, and stays in the future for hours; a file then still being written is told
+    by the lease, watch's look at it over a poll, and the run's check that nothing it
+    read changed."""
+    return abs(now - mtime) >= SETTLE_SECONDS
+
+
 def discover_inputs(inbox: Path, now: float | None = None) -> tuple[list[Path], list[Path]]:
     """(settled inputs in name order, files still being written: changed within the
     settling time, or still open for writing). Broken links are inputs too (settled by the
@@ -268,7 +278,7 @@ def discover_inputs(inbox: Path, now: float | None = None) -> tuple[list[Path], 
         st = input_stat(path)
         if st is None or not is_request_name(path):
             continue
-        settled = now - st.st_mtime >= SETTLE_SECONDS and not open_for_writing(path)
+        settled = old_enough(st.st_mtime, now) and not open_for_writing(path)
         (ready if settled else busy).append(path)
     return ready, busy
 

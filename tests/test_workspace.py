@@ -389,6 +389,30 @@ def test_discovery_skips_lock_files_dot_files_and_files_being_written(tmp_path: 
     assert [p.name for p in busy] == ["fresh.txt"]
 
 
+def test_a_file_dated_in_the_future_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A zip unpacked from a time zone ahead gives its files a time hours in the future:
+    such a file was never old enough, run left it with "run again in a moment" for hours
+    and watch without a word (found by a read-through of the commands). A time within
+    the settling time either side still waits."""
+    from removal_batch import app
+
+    root = make_workspace(tmp_path / "ws")
+    inbox = root / "inbox"
+    for name, ahead in (("zipped.txt", 3 * 3600), ("skewed.txt", 1)):
+        (inbox / name).write_text("x")
+        os.utime(inbox / name, (time.time() + ahead,) * 2)
+    ready, busy = discover_inputs(inbox)
+    assert ([p.name for p in ready], [p.name for p in busy]) == (["zipped.txt"], ["skewed.txt"])
+    (inbox / "skewed.txt").unlink()
+    runs: list[int] = []
+    monkeypatch.setattr(app, "run_command", lambda *args, **kwargs: runs.append(1) or 1)
+    _stop_watching_after(monkeypatch, 12)
+    assert app.watch_command(root, 0.01, 0.0, None) == 0
+    assert runs == [1]
+
+
 def test_office_lock_files_stay_in_the_inbox_unread_and_unmentioned(tmp_path: Path) -> None:
     """The lock files Excel (~$name.xlsx) and LibreOffice (.~lock.name.xlsx#) keep beside a
     workbook open for editing are no requests: a run leaves them where they are, neither
