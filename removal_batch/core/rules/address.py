@@ -293,12 +293,16 @@ def address_required(
 
 
 def _placeholder(values: pd.Series) -> pd.Series:
-    """Cells holding a stand-in for nothing ("N/A", "TBD", "-"): short ones only."""
-    found = pd.Series(False, index=values.index)
-    short = values.ne("") & values.str.len().le(8)
-    if short.any():
-        found[short] = values[short].str.strip().str.fullmatch(PLACEHOLDER, case=False).astype(bool)
-    return found
+    """Cells holding a stand-in for nothing ("N/A", "TBD", "-"), judged once per distinct
+    value, as _contains does: most orders share a few names and cities."""
+    codes, distinct = pd.factorize(values)
+    if not len(distinct):
+        return pd.Series(False, index=values.index)
+    text = pd.Series(distinct, dtype=object)
+    short = text.str.len().le(8)
+    hit = short & text.str.strip().str.fullmatch(PLACEHOLDER, case=False).fillna(False)
+    hit_of = hit.to_numpy(dtype=bool)
+    return pd.Series((codes >= 0) & hit_of[codes], index=values.index)
 
 
 def _only_invisible(values: pd.Series) -> pd.Series:
