@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -504,27 +505,24 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
     )
     bad_phone = code.eq("phone-invalid")
     if bad_phone.any():
-        # The refused phones only (phonenumbers' parse of each is cached from the check).
-        local = pd.Series(False, index=value.index)
-        local[bad_phone] = [
-            phone_lacks_area_code(v, c)
-            for v, c in zip(value[bad_phone], country[bad_phone], strict=True)
-        ]
+
+        def refused_phones_where(test: Callable[[str, str], bool]) -> pd.Series:
+            # The refused phones only (phonenumbers' parse of each is cached from the check).
+            found = pd.Series(False, index=value.index)
+            pairs = zip(value[bad_phone], country[bad_phone], strict=True)
+            found[bad_phone] = [test(v, c) for v, c in pairs]
+            return found
+
         put(
-            local,
+            refused_phones_where(phone_lacks_area_code),
             "ContactPhoneNumber "
             + _quote(value)
             + " has no area code: the carrier must be able to call it from anywhere in "
             + country
             + ". Write the whole number, with its area code.",
         )
-        unplanned = pd.Series(False, index=value.index)
-        unplanned[bad_phone] = [
-            phone_outside_nanp_plan(v, c)
-            for v, c in zip(value[bad_phone], country[bad_phone], strict=True)
-        ]
         put(
-            unplanned,
+            refused_phones_where(phone_outside_nanp_plan),
             "ContactPhoneNumber "
             + _quote(value)
             + " cannot be dialled: in "
