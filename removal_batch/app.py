@@ -495,7 +495,7 @@ def run_command(
     space = Workspace(root)
     try:
         if not space.exists():
-            raise UsageError(not_a_workspace(root))
+            raise UsageError(not_a_workspace(root, "run"))
         for folder in (space.out, space.archive):
             # Found when the outputs were published: exit 3, after the whole batch.
             in_the_way = folder_in_the_way(folder)
@@ -599,7 +599,7 @@ def _tell_never_read(err: Console, notes: list[str]) -> None:
         err.print(f"Not read: {note}", highlight=False, markup=False)
 
 
-def not_a_workspace(root: Path) -> str:
+def not_a_workspace(root: Path, command: str) -> str:
     """Why ``root`` is no workspace, and what to run instead: "init" only where a
     workspace can be made (not on a file, not inside another workspace)."""
     from removal_batch.workspace import enclosing_workspace
@@ -609,7 +609,7 @@ def not_a_workspace(root: Path) -> str:
     if outer is not None:
         return (
             f"{shown} is inside the workspace {printable(str(outer))}: give the workspace "
-            f"itself, as in removal-batch run {printable(str(outer))}"
+            f"itself, as in removal-batch {command} {printable(str(outer))}"
         )
     if root.exists() and not root.is_dir():
         return (
@@ -750,7 +750,7 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     space = Workspace(root)
     console = _console()
     if not space.exists():
-        _print_error(not_a_workspace(root))
+        _print_error(not_a_workspace(root, "watch"))
         return EXIT_USAGE
     console.print(f"Watching {space.inbox} (Ctrl-C to stop).", highlight=False)
     seen: dict[str, tuple[int, float, float]] = {}

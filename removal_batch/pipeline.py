@@ -245,7 +245,8 @@ def _refuse_same_names(paths: Sequence[Path]) -> None:
     Windows and macOS, as order ids are compared."""
     by_name: dict[str, list[Path]] = {}
     for path in paths:
-        by_name.setdefault(path.name.casefold(), []).append(path)
+        # lower(), not casefold(): Windows and macOS tell straße.txt from strasse.txt.
+        by_name.setdefault(path.name.lower(), []).append(path)
     for same in by_name.values():
         if len(same) < 2:
             continue

@@ -165,6 +165,7 @@ def test_a_folder_inside_a_workspace_is_named_as_such_and_gets_no_workspace(
         result = invoke(command, str(root / "inbox"), *(["--max-runs", "0"] * (command == "watch")))
         assert result.exit_code == 2, result.output
         assert bare(f"{root / 'inbox'} is inside the workspace {root}") in said(result)
+        assert bare(f"as in removal-batch {command} {root}") in said(result)
         assert "init" not in result.output
     result = invoke("init", str(root / "inbox"))
     assert result.exit_code == 2, result.output
