@@ -264,3 +264,14 @@ def test_no_cell_or_comment_passes_excels_limit(tmp_path: Path) -> None:
     assert any(t.startswith("Notes differ: 'nnn") for t in cut)
     assert any(t.startswith("\U0001f4e6") and units(t) == 32_767 for t in cut)
     assert max(units(t) for t in cut) == 32_767
+
+
+def test_text_in_chunks_is_cut_to_the_cell_limit_too() -> None:
+    """A column can come as Arrow chunks (a table read in blocks): cut all the same."""
+    import pyarrow as pa
+
+    from removal_batch.writers.xlsx import within_cell_limit
+
+    chunks = pa.chunked_array([["x" * 40_000, "a"], ["y"]], type=pa.large_string())
+    cut = within_cell_limit(chunks).to_pylist()
+    assert [len(v) for v in cut] == [32_767, 1, 1] and cut[0].endswith("\u2026")

@@ -93,6 +93,9 @@ def within_cell_limit(text: pa.Array) -> pa.Array:
     long = pc.greater(pc.binary_length(text), EXCEL_CELL_CHARS)
     if not pc.any(long).as_py():
         return text
+    if isinstance(text, pa.ChunkedArray):  # replace_with_mask takes one array
+        text = text.combine_chunks()
+        long = pc.greater(pc.binary_length(text), EXCEL_CELL_CHARS)
     cut = [_cut_to_cell(text[int(i)].as_py()) for i in np.flatnonzero(long.to_numpy(False))]
     return pc.replace_with_mask(text, long, pa.array(cut, type=text.type))
 
