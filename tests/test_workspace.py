@@ -93,8 +93,8 @@ def test_an_id_issued_before_names_its_run_and_says_to_delete_a_repeat(tmp_path:
     )
     # Its order-held record does not say "fix it and run again", which sent it twice.
     assert (
-        "Order D1 is held back and not written: row 2 says why (order-id-duplicate); it may "
-        "have been sent already." in text
+        "Order D1 is held back and not written: row 2 says why (order-id-duplicate). Read it "
+        "first: if this order was sent before, sending it again would send it twice." in text
     )
 
 
@@ -113,8 +113,9 @@ def test_an_order_sent_already_with_another_error_says_to_read_the_repeat_first(
     rows = list(csv.DictReader(io.StringIO(_other_report(root, "a.txt", first_run))))
     (held,) = [r for r in rows if r["code"] == "order-held"]
     assert held["message"] == (
-        "Order D1 is held back and not written: row 2 says why (order-id-duplicate); it may "
-        "have been sent already. Read that row before you fix the 1 other error."
+        "Order D1 is held back and not written: row 2 says why (order-id-duplicate). Read it "
+        "before you fix the 1 other error: if this order was sent before, sending it again "
+        "would send it twice."
     )
 
 

@@ -167,18 +167,22 @@ def held_messages(
     )
     # An error that its id is taken, or that it repeats an order sent: "fix them and run
     # again" could send it a second time, so that error is named first, whatever its place.
+    # Not "it may have been sent already": two orders of one batch with one id were not.
     if repeat_row is not None and repeat_row.notna().any():
         others = errors.fillna(1).astype(int) - 1
-        plural = np.where(others.gt(1), " other errors.", " other error.")
-        read_first = " Read that row before you fix the " + others.astype(str) + plural
+        plural = np.where(others.gt(1), " other errors", " other error")
+        read_first = (" Read it before you fix the " + others.astype(str) + plural).where(
+            many, " Read it first"
+        )
         pointed = pointed.mask(
             repeat_row.notna(),
             "Order "
             + order_ids
             + " is held back and not written: row "
             + repeat_row.astype("Int64").astype("string")
-            + " says why (order-id-duplicate); it may have been sent already."
-            + read_first.where(many, ""),
+            + " says why (order-id-duplicate)."
+            + read_first
+            + ": if this order was sent before, sending it again would send it twice.",
         )
     return pointed.where(errors.notna(), general)
 
