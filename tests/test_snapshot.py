@@ -49,6 +49,23 @@ def test_an_invisible_character_does_not_hide_a_report_column(tmp_path: Path) ->
     assert snapshot.frame.loc["00123", ["sellable", "unsellable"]].tolist() == [5, 1]
 
 
+@pytest.mark.parametrize(
+    "spelled",
+    ["afn fulfillable quantity", "AFN_Fulfillable_Quantity", "afn - fulfillable  quantity"],
+)
+def test_a_report_column_is_found_however_its_words_are_joined(
+    tmp_path: Path, spelled: str
+) -> None:
+    """Capitals and underscores were taken, spaces between the words were not: such a
+    report stopped the run as one without the column (found by a read-through of the
+    snapshot). Its words count, as the request's columns' do (SPEC 3.1)."""
+    header = list(REPORT_HEADER)
+    header[10] = spelled
+    path = write_delimited(tmp_path / "inv.txt", [header, report_row("00123", "5", "1")])
+    snapshot, info = load_snapshot(path, Settings())
+    assert snapshot.frame.loc["00123", ["sellable", "unsellable"]].tolist() == [5, 1]
+
+
 def test_quantities_blank_dashes_signs_and_decimals(tmp_path: Path) -> None:
     rows = [
         REPORT_HEADER,

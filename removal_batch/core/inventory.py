@@ -92,8 +92,11 @@ class Snapshot:
 
 
 def _key(text: str) -> str:
-    # Invisible characters (a BOM, a zero-width space pasted along) are no part of a name.
-    return _INVISIBLE.sub("", text).strip().lower().replace("_", "-")
+    # Invisible characters (a BOM, a zero-width space pasted along) are no part of a name;
+    # capitals, underscores and spaces between its words do not make another one (as the
+    # request's columns are matched, SPEC 3.1).
+    words = _INVISIBLE.sub("", text).lower().replace("_", " ").replace("-", " ").split()
+    return "-".join(words)
 
 
 def _header_row(raw: RawTable) -> tuple[int, list[str]] | None:
