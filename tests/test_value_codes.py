@@ -1530,3 +1530,16 @@ def test_a_blank_item_cell_is_placed_where_the_file_names_items(
             "FNSKU is blank. Every row needs the FNSKU (or the seller SKU) of the item to "
             "remove; delete the row if it is not needed."
         ]
+
+
+def test_a_placeholder_address_is_reported_with_the_value_typed(tmp_path: Path, check) -> None:
+    """The report's value column was blank for 'N/A' and 'TBD' (found by a read-through of
+    the messages): it holds the cell as typed, blank for a blank one."""
+    row = {**BASE, "AddressName": "N/A", "AddressFieldOne": "", "AddressCity": "TBD"}
+    result = check(write_delimited(tmp_path / "p.txt", request_rows([row])))
+    found = result.problems[result.problems["code"].eq("address-required")]
+    assert found[["field", "value"]].values.tolist() == [
+        ["AddressName", "N/A"],
+        ["AddressFieldOne", ""],
+        ["AddressCity", "TBD"],
+    ]

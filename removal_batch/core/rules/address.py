@@ -286,8 +286,12 @@ def address_required(
                 + " on the order's first row (a Return needs name, address line one, city, "
                 "country, postal code and phone).",
             )
+            # The cell as typed: blank, or the placeholder or invisible characters it holds.
+            typed = orders.loc[missing, name]
             parts.append(
-                findings(orders.loc[missing, "first_line"], name, "address-required", message)
+                findings(
+                    orders.loc[missing, "first_line"], name, "address-required", message, typed
+                )
             )
     return concat_findings(parts)
 
