@@ -62,7 +62,8 @@ def test_a_refused_over_request_says_how_to_put_it_right(tmp_path: Path, check: 
     path = write_delimited(tmp_path / "a.txt", request_rows(rows))
     said = _messages(check(path), "quantity-exceeds-sellable")
     cap = ", or run with --on-excess cap to have it lowered for you."
-    lower, zero = " Lower the quantity to 1 or less" + cap, " Set the quantity to 0" + cap
+    lower = " Lower the quantity to 1 or less" + cap
+    none_left = " None is left to remove: delete the row."  # its only quantity: 0 fixes nothing
     assert said == [
         "3 sellable units of SKU 'ABC-1' requested, but only 1 is available (5 in the "
         "snapshot, 4 already requested by earlier orders)." + lower,
@@ -76,7 +77,7 @@ def test_a_refused_over_request_says_how_to_put_it_right(tmp_path: Path, check: 
     said = _messages(check(path), "quantity-exceeds-sellable")
     assert said == [
         "2 sellable units of SKU 'ABC-1' requested, but only 0 are available (5 in the "
-        "snapshot, 5 already requested by earlier orders)." + zero
+        "snapshot, 5 already requested by earlier orders)." + none_left
     ]
 
 
@@ -220,9 +221,10 @@ def test_the_many_lines_wording_of_an_excess_is_the_one_lines() -> None:
 
     from removal_batch.core.allocation import _exceeds, _exceeds_each, _lower_it
 
-    cases = [("A", 1, 0, 0, 0), ("B-2", 2, 1, 1, 0), ("C", 1_500, 3, 10, 0)]
-    cases += [("D", 7_000, 2_500, 9, 0), ("E", 1, 0, 4, 6)]
-    skus, asked, free, listed, beyond = (list(c) for c in zip(*cases, strict=True))
+    # sku, asked, free, in the snapshot, beyond it, the line's other quantity
+    cases = [("A", 1, 0, 0, 0, 0), ("B-2", 2, 1, 1, 0, 0), ("C", 1_500, 3, 10, 0, 1)]
+    cases += [("D", 7_000, 2_500, 9, 0, 0), ("E", 1, 0, 4, 6, 2)]
+    skus, asked, free, listed, beyond, other = (list(c) for c in zip(*cases, strict=True))
     each = _exceeds_each(
         pd.Series(skus),
         np.array(asked),
@@ -230,8 +232,11 @@ def test_the_many_lines_wording_of_an_excess_is_the_one_lines() -> None:
         "sellable",
         np.array(listed),
         np.array(beyond),
+        np.array(other),
     )
-    one = [_exceeds(*case[:3], "sellable", *case[3:]) + _lower_it(case[2]) for case in cases]
+    one = [
+        _exceeds(*case[:3], "sellable", *case[3:5]) + _lower_it(case[2], case[5]) for case in cases
+    ]
     assert each.tolist() == one
 
 
@@ -289,6 +294,7 @@ def test_an_over_request_writes_large_numbers_with_thousands_separators() -> Non
         "unsellable",
         np.array([2_500_000, 2]),
         np.array([0, 0]),
+        np.array([1, 1]),
     )
     assert [m.partition(").")[0] + ")." for m in many] == [
         "1,200,000 unsellable units of SKU 'ABC-1' requested, but only 0 are available "
@@ -385,3 +391,30 @@ def test_units_requested_beyond_the_snapshot_are_counted_in_full(
         "1 sellable unit of SKU 'ABC-1' requested, but only 0 are available (4 in the "
         "snapshot, 10 already requested by earlier orders)."
     )
+
+
+@pytest.mark.parametrize("other", [0, 2], ids=["nothing-else-asked", "unsellable-asked"])
+def test_a_line_with_nothing_left_is_told_what_fixes_it(tmp_path: Path, other: int) -> None:
+    """Asked for a sellable unit of a SKU with none, and no unsellable: "set the quantity
+    to 0" made the line quantity-zero, and --on-excess cap dropped it with its error, the
+    order held either way (found by a read-through of the messages). With unsellable
+    units asked too, setting the sellable ones to 0 does fix it."""
+    from conftest import INVENTORY_HEADER, REQUEST_HEADER
+
+    from removal_batch.pipeline import run_batch
+
+    inventory = write_delimited(
+        tmp_path / "inventory.txt", [INVENTORY_HEADER, ["ABC-1", "", "", "", "0", "5", "0"]]
+    )
+    row = {"MerchantRemovalOrderID": "O1", "RemovalDisposition": "Disposal"}
+    row |= {"MerchantSKU": "ABC-1", "SellableQuantity": "1", "UnsellableQuantity": str(other)}
+    request = write_delimited(tmp_path / "r.txt", request_rows([row], REQUEST_HEADER))
+    (said,) = _messages(run_batch([request], inventory, Settings()), "quantity-exceeds-sellable")
+    if other:
+        assert said.endswith(
+            "Set the quantity to 0, or run with --on-excess cap to have it lowered for you."
+        )
+    else:
+        assert said.endswith(
+            "only 0 are available (0 in the snapshot). None is left to remove: delete the row."
+        )

@@ -175,7 +175,7 @@ def allocate_units(
                         snapshot_units[kind][skus[i]],
                         beyond[kind][skus[i]],
                     )
-                    + _lower_it(free[kind][i]),
+                    + _lower_it(free[kind][i], asked[_OTHER[kind]][i]),
                     str(asked[kind][i]),
                 )
             )
@@ -251,6 +251,7 @@ def excess_of_held_lines(
             word,
             in_snapshot,
             overdrawn[rows][over],
+            held[_OTHER[kind]].to_numpy(dtype=np.int64)[over],
         )
         found.append(findings(held.index[over], field, code, message, asked[over].astype(str)))
     return concat_findings(found)
@@ -263,8 +264,10 @@ def _exceeds_each(
     word: str,
     in_snapshot: np.ndarray,
     overdrawn: np.ndarray,
+    other: np.ndarray,
 ) -> pd.Series:
-    """_exceeds for many lines at once (every line of a large held batch may be over)."""
+    """_exceeds and _lower_it for many lines at once (every line of a large held batch may
+    be over). ``other``: each line's other quantity (unsellable for sellable)."""
 
     def text(numbers: np.ndarray) -> pd.Series:
         return grouped(pd.Series(numbers))
@@ -289,9 +292,12 @@ def _exceeds_each(
         + taken
         + ")."
         + pd.Series(
-            np.where(free > 0, " Lower the quantity to " + text(free) + " or less", _TO_ZERO)
+            np.select(
+                [free > 0, other > 0],
+                [" Lower the quantity to " + text(free) + " or less" + _BY_CAP, _TO_ZERO + _BY_CAP],
+                _NONE_LEFT,
+            )
         )
-        + _BY_CAP
     )
 
 
@@ -300,11 +306,18 @@ def _exceeds_each(
 # quantity may be one that fits.
 _TO_ZERO = " Set the quantity to 0"
 _BY_CAP = ", or run with --on-excess cap to have it lowered for you."
+# Nothing of it left, and nothing of the other kind asked: set to 0, the line would be
+# quantity-zero, and capped it is dropped with its error, so the order stays held.
+_NONE_LEFT = " None is left to remove: delete the row."
+_OTHER = {"sellable": "unsellable", "unsellable": "sellable"}
 
 
-def _lower_it(free: int) -> str:
-    """The way out of a refused over-request: _exceeds_each's, for one line."""
-    return (f" Lower the quantity to {free:,} or less" if free > 0 else _TO_ZERO) + _BY_CAP
+def _lower_it(free: int, other: int) -> str:
+    """The way out of a refused over-request: _exceeds_each's, for one line. ``other``:
+    the line's other quantity."""
+    if free > 0:
+        return f" Lower the quantity to {free:,} or less" + _BY_CAP
+    return _TO_ZERO + _BY_CAP if other > 0 else _NONE_LEFT
 
 
 def _exceeds(sku: str, asked: int, free: int, word: str, in_snapshot: int, overdrawn: int) -> str:
