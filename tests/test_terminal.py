@@ -32,7 +32,14 @@ def test_long_batch_lists_troubled_files_and_counts_the_rest(
     # Both files with problems are listed, even the one past the first SHOWN_FILES names.
     assert "r003.txt" in out and f"r{SHOWN_FILES + 7:03d}.txt" in out
     assert f"r{SHOWN_FILES + 9:03d}.txt" not in out
-    assert "... and 10 more files: 10 accepted (see summary.json)." in out
+    # Without --out no summary.json is written: the rest is pointed at --out.
+    assert "... and 10 more files: 10 accepted (run with --out DIR to see them all)." in out
+    result = CliRunner().invoke(
+        main,
+        ["check", *map(str, files), "--inventory", str(inventory), "--out", str(tmp_path / "o")],
+        terminal_width=200,
+    )
+    assert "... and 10 more files: 10 accepted (see summary.json)." in result.output
 
 
 def _one_disposal(path: Path, order_id: str, sku: str) -> Path:

@@ -206,12 +206,14 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
         if f.hidden_columns:
             said = hidden_columns_line(f.name, f.hidden_columns)
             console.print(Text(visible(said), style="yellow"))
+    # Without --out nothing is written: the rest is pointed at where it will be.
+    see = "see summary.json" if out_dir is not None else "run with --out DIR to see them all"
     if len(shown) < len(files):
         in_table = {id(f) for f in shown}
         rest = [f for f in files if id(f) not in in_table]
         by_status = {s: sum(1 for f in rest if f.status == s) for s in STATUS_STYLE}
         by = ", ".join(f"{n} {s}" for s, n in by_status.items() if n)
-        console.print(f"  ... and {counted(len(rest), 'more file')}: {by} (see summary.json).")
+        console.print(f"  ... and {counted(len(rest), 'more file')}: {by} ({see}).")
     orders = result.decision.orders
     if len(orders):
         console.print(
@@ -232,7 +234,7 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
                 )
             )
         if len(orders) > SHOWN_ORDERS:
-            console.print(f"  ... and {len(orders) - SHOWN_ORDERS} more (see summary.json).")
+            console.print(f"  ... and {len(orders) - SHOWN_ORDERS} more ({see}).")
     else:
         console.print("No orders ready.")
     problems = result.problems
@@ -250,7 +252,8 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
                 Text.assemble("  ", (rec["code"], "red"), visible(f" {place}: {rec['message']}"))
             )
         if len(severe) > SHOWN_ERRORS:
-            console.print(f"  ... and {len(severe) - SHOWN_ERRORS} more in the error reports.")
+            where = "in the error reports" if out_dir is not None else "(run with --out DIR)"
+            console.print(f"  ... and {len(severe) - SHOWN_ERRORS} more {where}.")
         _say_if_the_snapshot_looks_wrong(result, console)
         warnings = problems[problems["severity"].eq("warning")]
         if len(warnings):
@@ -259,7 +262,7 @@ def print_summary(result: BatchResult, console: Console, out_dir: Path | None) -
                 Text.assemble(
                     "  ",
                     (counted(len(warnings), "warning"), "yellow"),
-                    f", accepted but worth a look: {listed}",
+                    f", worth a look: {listed}",
                 )
             )
     if out_dir is not None:
