@@ -264,6 +264,13 @@ def test_missing_required_column_is_named(tmp_path: Path) -> None:
         load_snapshot(write_delimited(tmp_path / "inv.txt", rows), Settings())
     assert "afn-unsellable-quantity" in str(caught.value)
     assert "missing" in str(caught.value)
+    # The first row's names, whole, and how many more: cut at 300 characters, the last
+    # one read "afn-inbou" (found by a read-through of the messages).
+    said = str(caught.value)
+    listed = said.split("(the first row holds: ", 1)[1].split(")", 1)[0]
+    *names, last = listed.split(", ")
+    assert all(name in header for name in names)
+    assert last.split(" and ")[0] in header and last.endswith(" more")
 
 
 def test_a_snapshot_found_bad_on_its_thread_stops_the_batch_before_the_next_file(

@@ -149,10 +149,21 @@ def _whole(values: pd.Series) -> np.ndarray:
         return values.astype("float64").to_numpy().astype(np.int64)
 
 
+def _listed(names: list[str], limit: int = 300) -> str:
+    """Names joined with commas, as many whole ones as fit in ``limit`` characters, then
+    how many more: a cut in the middle of a name read as a column of that name."""
+    shown: list[str] = []
+    for name in names:
+        if len(", ".join([*shown, name])) > limit:
+            return ", ".join(shown) + f" and {len(names) - len(shown)} more"
+        shown.append(name)
+    return ", ".join(shown)
+
+
 def parse_snapshot(raw: RawTable) -> Snapshot:
     found_header = _header_row(raw)
     if found_header is None:
-        found = ", ".join(c for c in raw.cells.iloc[0] if c)[:300] if raw.height else "nothing"
+        found = _listed([c for c in raw.cells.iloc[0] if c]) if raw.height else "nothing"
         missing = [
             c for c in REQUIRED if raw.height == 0 or c not in {_key(x) for x in raw.cells.iloc[0]}
         ]
