@@ -568,10 +568,17 @@ def read_request(
     small_text = not raw.sheet and size is not None and size <= settings.max_cell_chars
     length, at_row, at_col = (0, 0, 0) if small_text else longest_cell(raw, settings.max_cell_chars)
     if length > settings.max_cell_chars:
+        # Excel's own limit by default; max_cell_chars in the settings may set another.
+        excel = settings.max_cell_chars == Settings().max_cell_chars
         message = (
             f"The cell at row {at_row}, column {column_letter(at_col)} holds {length:,} "
-            f"characters; the limit is {settings.max_cell_chars:,} (Excel's own). No request "
-            "cell needs that much: check the file was exported correctly."
+            f"characters; the limit is {settings.max_cell_chars:,}"
+            + (
+                " (Excel's own). No request cell needs that much: check the file was "
+                "exported correctly."
+                if excel
+                else " (max_cell_chars in the settings). Shorten the cell, or raise the limit."
+            )
         )
         outcome.problems = problems_frame([Problem("file-too-large", message, file=name)])
         return outcome

@@ -302,7 +302,13 @@ def test_file_too_large_for_a_cell_over_the_cell_limit(tmp_path: Path, check) ->
     small = write_delimited(
         tmp_path / "small.txt", request_rows([{**GOOD, "ShippingNotes": "y" * 80}])
     )
-    assert codes(check(small, settings=Settings(max_cell_chars=50))) == {"file-too-large"}
+    assert "(Excel's own)" in result.problems["message"][0]
+    limited = check(small, settings=Settings(max_cell_chars=50))
+    assert codes(limited) == {"file-too-large"}
+    # A limit the settings set is not called Excel's (a review of the messages).
+    assert limited.problems["message"][0].endswith(
+        "the limit is 50 (max_cell_chars in the settings). Shorten the cell, or raise the limit."
+    )
     assert check(small).problems.empty
 
 

@@ -1543,3 +1543,18 @@ def test_a_placeholder_address_is_reported_with_the_value_typed(tmp_path: Path, 
         ["AddressFieldOne", ""],
         ["AddressCity", "TBD"],
     ]
+
+
+def test_a_seller_sku_in_an_fnsku_column_is_told_where_it_belongs(tmp_path: Path, check) -> None:
+    """'FNSKU is 13 characters long; at most 10 are accepted. Shorten it.' Shortening a
+    seller SKU does not make it an FNSKU (found by a read-through of the messages)."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "FNSKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    row = {"MerchantRemovalOrderID": "F4", "RemovalDisposition": "Disposal"}
+    row |= {"FNSKU": "SPONGE-KIT-12", "SellableQuantity": "1"}
+    result = check(write_delimited(tmp_path / "f.txt", request_rows([row], header)))
+    said = result.problems.loc[result.problems["code"].eq("value-too-long"), "message"]
+    assert said.tolist() == [
+        "FNSKU 'SPONGE-KIT-12' is 13 characters long, and an FNSKU has 10 (like X00A9PWO15). "
+        "If it is the seller SKU, put it in a MerchantSKU column."
+    ]

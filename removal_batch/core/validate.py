@@ -306,6 +306,17 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         + found["limit"].astype(str)
         + " are accepted. Shorten it.",
     )
+    # An FNSKU has 10 characters: a longer value in its column is most likely the seller
+    # SKU, which shortening would not turn into an FNSKU.
+    put(
+        code.eq("value-too-long") & field.eq("FNSKU"),
+        "FNSKU "
+        + _quote(value)
+        + " is "
+        + grouped(value.str.len())
+        + " characters long, and an FNSKU has 10 (like X00A9PWO15). If it is the seller "
+        "SKU, put it in a MerchantSKU column.",
+    )
     put(
         code.eq("order-id-invalid"),
         "MerchantRemovalOrderID " + _quote(value) + " is not a usable order id: use 1 to 50 "
