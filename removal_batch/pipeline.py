@@ -38,6 +38,7 @@ from removal_batch.core.inventory import (
 from removal_batch.core.problems import (
     Problem,
     concat_problems,
+    name_rows_left_out,
     point_held_orders_at_errors,
     problems_frame,
     sort_problems,
@@ -736,6 +737,15 @@ def run_batch(
         generated_before,
     )
     info = load.result()[1]  # raises what loading raised, when nothing was decided
+    written = decision.orders
+    sent_by_file = (
+        {
+            str(name): frozenset(part["base_order_id"])
+            for name, part in written.groupby("source_file")
+        }
+        if settings.allow_partial and len(written)
+        else {}
+    )
     for outcome in outcomes:
         outcome.problems = without_cells(
             outcome.problems, decision.withdrawn_cells.get(outcome.name)
@@ -749,6 +759,10 @@ def run_batch(
             settings.allow_partial,
             decision.partial_would_send.get(outcome.name, frozenset()),
         )
+        if settings.allow_partial:
+            outcome.problems = name_rows_left_out(
+                outcome.problems, sent_by_file.get(outcome.name, frozenset())
+            )
         outcome.accepted = decision.accepted_rows.get(outcome.name, 0)
         outcome.rejected = outcome.rows - outcome.accepted
         fatal = outcome.problems["severity"].eq("fatal").any() if len(outcome.problems) else False

@@ -418,3 +418,39 @@ def test_a_line_with_nothing_left_is_told_what_fixes_it(tmp_path: Path, other: i
         assert said.endswith(
             "only 0 are available (0 in the snapshot). None is left to remove: delete the row."
         )
+
+
+def test_a_row_left_out_of_an_order_sent_in_part_says_so(tmp_path: Path) -> None:
+    """With --allow-partial, P1 went out without its bad row, and nothing said so: fixed and
+    dropped again, the file's P1 was refused as sent already, "delete its rows", and the
+    row was never sent (found by a read-through of the messages). Not said of a held
+    order's rows, nor without --allow-partial."""
+    from conftest import REQUEST_HEADER
+
+    from removal_batch.pipeline import run_batch
+
+    inventory = tmp_path / "inventory.txt"
+    inventory.write_text(
+        "sku\tafn-fulfillable-quantity\tafn-unsellable-quantity\nA\t9\t0\nB\t9\t0\n"
+    )
+    rows = [
+        {"MerchantRemovalOrderID": "P1", "RemovalDisposition": "Disposal", "MerchantSKU": "A"},
+        {"MerchantSKU": "B", "SellableQuantity": "x"},
+        {"MerchantRemovalOrderID": "P2", "RemovalDisposition": "Recycle", "MerchantSKU": "A"},
+        {"MerchantSKU": "B", "SellableQuantity": "x"},
+    ]
+    for row in rows:
+        row.setdefault("SellableQuantity", "1")
+    request = write_delimited(tmp_path / "r.txt", request_rows(rows, REQUEST_HEADER))
+    note = (
+        " (Order P1 was sent without this row, as --allow-partial does: to send the row, "
+        "give it an order id of its own.)"
+    )
+    partial = run_batch([request], inventory, Settings(allow_partial=True))
+    assert partial.decision.orders["order_id"].tolist() == ["P1"]
+    said = _messages(partial, "value-not-integer")
+    assert [m.endswith(note) for m in said] == [True, False]  # P2 was held, not sent
+    assert not any(
+        m.endswith(note)
+        for m in _messages(run_batch([request], inventory, Settings()), "value-not-integer")
+    )

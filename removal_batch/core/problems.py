@@ -187,6 +187,32 @@ def held_messages(
     return pointed.where(errors.notna(), general)
 
 
+def name_rows_left_out(problems: pd.DataFrame, sent: frozenset[str]) -> pd.DataFrame:
+    """With --allow-partial, the first error of each row left out of an order that was sent
+    says so, and how to send that row: fixed and dropped again, the file's order would be
+    refused as one sent already ("delete its rows"), and the row with it. ``problems`` are
+    one file's, with order ids filled; ``sent``: ids of this file's orders written."""
+    if problems.empty or not sent:
+        return problems
+    left_out = (
+        problems["severity"].eq("error")
+        & problems["order_id"].isin(list(sent))
+        & problems["row"].notna()
+    )
+    left_out &= ~problems[left_out].duplicated(["row"]).reindex(problems.index, fill_value=True)
+    if not left_out.any():
+        return problems
+    problems = problems.copy()
+    problems.loc[left_out, "message"] = (
+        problems.loc[left_out, "message"]
+        + " (Order "
+        + problems.loc[left_out, "order_id"]
+        + " was sent without this row, as --allow-partial does: to send the row, give it an "
+        "order id of its own.)"
+    )
+    return problems
+
+
 def point_held_orders_at_errors(
     problems: pd.DataFrame, allow_partial: bool, would_send: frozenset[str] = frozenset()
 ) -> pd.DataFrame:
