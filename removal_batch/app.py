@@ -22,6 +22,7 @@ from removal_batch.pipeline import (
     BatchResult,
     ProgressHook,
     UsageError,
+    require_file,
     run_batch,
 )
 
@@ -73,14 +74,7 @@ def load_settings(path: Path | None) -> Settings:
                 "exist. Point the link at the settings file, or remove it to run with the "
                 "default settings."
             )
-        if path.is_dir():
-            raise UsageError(
-                f"Settings file {path} is a folder, not a file: name the settings file in it "
-                f"(for example {path / 'removal-batch.toml'})."
-            )
-        if path.exists():  # a pipe, a device
-            raise UsageError(f"Settings file {path} is not a file: give the settings' file.")
-        raise UsageError(f"Settings file not found: {path}")
+        require_file(path, "Settings file", "removal-batch.toml")
     try:
         # utf-8-sig: Windows Notepad starts the file with a byte-order mark, which TOML
         # does not allow ("line 1 column 1"); it is dropped.

@@ -27,7 +27,7 @@ from removal_batch.core.decide import (
     ValidatedFile,
     decide_orders,
 )
-from removal_batch.core.fields import column_letter
+from removal_batch.core.fields import EXCEL_CELL_CHARS, column_letter
 from removal_batch.core.inventory import (
     Snapshot,
     SnapshotError,
@@ -330,16 +330,24 @@ def _without_copies(
     return [p for p in paths if p not in copies], list(copies.values())
 
 
-def _require_snapshot_file(path: Path) -> None:
+def require_file(path: Path, what: str, example: str) -> None:
+    """A UsageError unless ``path`` is a file (or a link to one): a folder, a pipe and a
+    name that is not there are each said as what they are. ``example``: a file name to
+    suggest inside a folder given instead."""
+    if path.is_file():
+        return
     if path.is_dir():
         raise UsageError(
-            f"Inventory snapshot {path} is a folder, not a file: name the report in it (for "
-            f"example {path / 'inventory.txt'})."
+            f"{what} {path} is a folder, not a file: name the file in it (for example "
+            f"{path / example})."
         )
-    if not path.is_file():
-        if path.exists():  # a pipe, a device
-            raise UsageError(f"Inventory snapshot {path} is not a file: give the report's file.")
-        raise UsageError(f"Inventory snapshot not found: {path}")
+    if path.exists():
+        raise UsageError(f"{what} {path} is not a file (a pipe or a device?): give the file.")
+    raise UsageError(f"{what} not found: {path}")
+
+
+def _require_snapshot_file(path: Path) -> None:
+    require_file(path, "Inventory snapshot", "inventory.txt")
 
 
 def _begin_snapshot_read(path: Path) -> PendingRead:
@@ -570,7 +578,7 @@ def read_request(
     length, at_row, at_col = (0, 0, 0) if small_text else longest_cell(raw, settings.max_cell_chars)
     if length > settings.max_cell_chars:
         # Excel's own limit by default; max_cell_chars in the settings may set another.
-        excel = settings.max_cell_chars == Settings().max_cell_chars
+        excel = settings.max_cell_chars == EXCEL_CELL_CHARS
         message = (
             f"The cell at row {at_row}, column {column_letter(at_col)} holds {length:,} "
             f"characters; the limit is {settings.max_cell_chars:,}"
@@ -737,13 +745,14 @@ def run_batch(
         generated_before,
     )
     info = load.result()[1]  # raises what loading raised, when nothing was decided
-    written = decision.orders
+    # Per file, the ids of its orders written: with --allow-partial, rows of them left out
+    # say so (name_rows_left_out).
     sent_by_file = (
         {
             str(name): frozenset(part["base_order_id"])
-            for name, part in written.groupby("source_file")
+            for name, part in decision.orders.groupby("source_file")
         }
-        if settings.allow_partial and len(written)
+        if settings.allow_partial
         else {}
     )
     for outcome in outcomes:

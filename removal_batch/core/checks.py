@@ -300,7 +300,7 @@ def state_meant(value: str, country: str) -> str:
     name = " ".join(value.lower().split())
     if country == "US" and name in MILITARY_STATE_NAMES:
         return MILITARY_STATE_NAMES[name]
-    return _subdivisions_by_name(country).get(value.strip().lower(), "")
+    return _subdivisions_by_name(country).get(name, "")
 
 
 @_register("country_code")

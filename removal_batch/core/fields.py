@@ -32,6 +32,9 @@ EXTRA_FIELDS: tuple[str, ...] = ("FNSKU",)
 ALL_FIELDS: tuple[str, ...] = ORDER_FIELDS + ITEM_FIELDS + EXTRA_FIELDS
 ADDRESS_FIELDS: tuple[str, ...] = ORDER_FIELDS[2:11]
 QUANTITY_FIELDS: tuple[str, ...] = ("SellableQuantity", "UnsellableQuantity")
+# The most characters Excel holds in one cell (or comment): the readers' and settings'
+# limit, and what the error workbook cuts its text to.
+EXCEL_CELL_CHARS = 32_767
 
 # Columns a table must have. MerchantSKU is satisfied by FNSKU too (see shape.py).
 REQUIRED_TABLE_FIELDS: tuple[str, ...] = (

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from removal_batch.core.fields import ADDRESS_FIELDS
+from removal_batch.core.fields import ADDRESS_FIELDS, EXCEL_CELL_CHARS
 
 DISPOSITIONS = ("Return", "Disposal", "Liquidations")
 MARKETPLACES = (
@@ -51,7 +51,7 @@ class Settings:
     max_file_bytes: int = 100 * 1024 * 1024
     max_uncompressed_bytes: int = 500 * 1024 * 1024
     max_rows: int = 1_000_000
-    max_cell_chars: int = 32_767  # Excel's own limit for one cell
+    max_cell_chars: int = EXCEL_CELL_CHARS
 
     @property
     def home_country(self) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from removal_batch.core.fields import EXCEL_CELL_CHARS
 from removal_batch.core.raw_table import REQUEST_HEADER, TEXT, FarCells, RawTable
 from removal_batch.core.wording import megabytes
 from removal_batch.faults import checkpoint
@@ -63,9 +64,9 @@ PEEK_ROWS = 50
 # compress 5-20 to 1: a large part near the ceiling is one byte repeated, not data.
 BOMB_RATIO = 1000
 BOMB_MIN_BYTES = 10 * 1024 * 1024
-# Excel's own limit on the characters of one cell. A shared string is copied into every
-# cell that uses it, so one far longer string multiplies memory by the cells that use it.
-EXCEL_CELL_CHARS = 32_767
+# Excel's own limit on the characters of one cell (EXCEL_CELL_CHARS): a shared string is
+# copied into every cell that uses it, so one far longer string multiplies memory by the
+# cells that use it.
 # Characters of markup-free text per byte of XML: at most 1 (UTF-8 and entities only ever
 # take more bytes per character), and at least 1/10 (the longest reference, &#x10FFFF;).
 _MAX_BYTES_PER_CHAR = 10

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from removal_batch.core.fields import column_letter, text_buffer
+from removal_batch.core.fields import EXCEL_CELL_CHARS, column_letter, text_buffer
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -37,8 +37,6 @@ BLOCK_ROWS = 50_000
 # Characters XML 1.0 cannot hold (RE2 syntax): shown as U+FFFD by the caller.
 NOT_XML = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 _XML_SPACE = r"^[ \t\r\n]|[ \t\r\n]$"
-# The most characters Excel holds in a cell or a comment (counted in UTF-16 units).
-EXCEL_CELL_CHARS = 32_767
 
 
 @dataclass
