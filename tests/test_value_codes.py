@@ -451,6 +451,11 @@ def test_a_country_or_state_written_out_gets_its_code(
         ("1.23457E+11", "Excel turned into scientific notation", "Check the spelling"),
         ("1,23457E+11", "Excel turned into scientific notation", "Did you mean"),
         ("NO-SUCH-SKU", "Check the spelling, or use a newer snapshot", "scientific"),
+        # A failed formula's error, explained as itself (each had #N/A's words before).
+        ("#N/A", "spreadsheet error, not a SKU: a lookup in the formula found nothing", "del"),
+        ("#REF!", "not a SKU: the formula points at cells that were deleted", "lookup"),
+        ("#NAME?", "not a SKU: the formula uses a name the spreadsheet does not", "lookup"),
+        ("#NUM!", "not a SKU: the formula in the cell failed", "lookup"),
         # A SKU typed 3-12 or 1/2, saved by Excel into a CSV or text file as the date it
         # became, in the forms its locales write (review H7: "Check the spelling").
         ("12-Mar", "It looks like a date: Excel turns a SKU typed like 3-12", "spelling"),

@@ -25,6 +25,20 @@ SPREADSHEET_ERROR = (
     r"#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|FIELD!|BLOCKED!|CONNECT!"
     r"|BUSY!|UNKNOWN!|PYTHON!|EXTERNAL!|GETTING_DATA)|Err:[0-9]{3}"
 )
+# What the common ones mean, in words a person fixing the formula can act on.
+ERROR_MEANINGS = {
+    "#N/A": "a lookup in the formula found nothing",
+    "#REF!": "the formula points at cells that were deleted",
+    "#DIV/0!": "the formula divides by zero",
+    "#VALUE!": "the formula got text where it needs a number",
+    "#NAME?": "the formula uses a name the spreadsheet does not know",
+}
+
+
+def error_meaning(values: pd.Series) -> pd.Series:
+    """What each spreadsheet error in ``values`` means (a general phrase for the rare ones)."""
+    return values.map(ERROR_MEANINGS).fillna("the formula in the cell failed")
+
 
 # How well a peek shows a request table (core.shape.has_request_header; readers choose a
 # workbook's sheet by it): none; the header of an inventory report; a header naming some

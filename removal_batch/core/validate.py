@@ -36,7 +36,7 @@ from removal_batch.core.fields import (
 )
 from removal_batch.core.orders import list_numbers, order_values
 from removal_batch.core.problems import concat_problems, empty_problems, normalise_problems
-from removal_batch.core.raw_table import NOT_CALCULATED, SPREADSHEET_ERROR
+from removal_batch.core.raw_table import NOT_CALCULATED, SPREADSHEET_ERROR, error_meaning
 from removal_batch.core.rules.address import US_TERRITORIES, default_address_refusals
 from removal_batch.core.schema import length_limits, request_schema, schema_errors
 from removal_batch.core.settings import DISPOSITIONS, Settings
@@ -185,16 +185,8 @@ TERRITORY_REFUSED = (
 SPACES = " \u00a0\u202f'\u2019"
 SPACES_NAMED = "spaces or apostrophes between its digits"
 
+
 # What the commonest spreadsheet errors mean, in a warehouse person's words.
-ERROR_MEANINGS = {
-    "#N/A": "a lookup in the formula found nothing",
-    "#REF!": "the formula points at cells that were deleted",
-    "#DIV/0!": "the formula divides by zero",
-    "#VALUE!": "the formula got text where it needs a number",
-    "#NAME?": "the formula uses a name the spreadsheet does not know",
-}
-
-
 def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
     """Plain-words messages, built column-wise per code."""
     allowed = settings.allowed_dispositions
@@ -605,7 +597,7 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
     # Whatever the field's rule, a failed or uncalculated formula is explained as one.
     failed = value.str.fullmatch(SPREADSHEET_ERROR).fillna(False).astype(bool)
     if failed.any():
-        meaning = value.map(ERROR_MEANINGS).fillna("the formula in the cell failed")
+        meaning = error_meaning(value)
         put(
             failed,
             field

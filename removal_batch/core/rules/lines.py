@@ -29,7 +29,7 @@ from removal_batch.core.fields import (
 )
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.inventory import Snapshot
-from removal_batch.core.raw_table import SPREADSHEET_ERROR
+from removal_batch.core.raw_table import SPREADSHEET_ERROR, error_meaning
 
 
 def parse_quantity(values: pd.Series) -> pd.Series:
@@ -123,6 +123,13 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     # A SKU Excel turned into a number or a date cannot be guessed back: other advice.
     for pattern, instead in EXCEL_MANGLED:
         advice = advice.mask(plain.str.fullmatch(pattern).fillna(False).astype(bool), instead)
+    failed = plain.str.fullmatch(SPREADSHEET_ERROR).fillna(False).astype(bool)
+    if failed.any():
+        advice[failed] = (
+            " It is a spreadsheet error, not a SKU: "
+            + error_meaning(plain[failed])
+            + ". Correct the formula, or type the SKU in its place."
+        )
     message = "SKU '" + plain + "' is not in the inventory snapshot " + snapshot.file + "." + advice
     parts = [findings(plain.index, "MerchantSKU", "sku-unknown", message, plain)]
     missing_fnsku = lines.loc[by_fnsku & lines["sku"].eq("") & ~lines["sku_cell_error"], "FNSKU"]
@@ -228,11 +235,6 @@ def _broken_sku_findings(lines: pd.DataFrame, snapshot: Snapshot) -> list[pd.Dat
 # (and saved into a CSV) as 1.23457E+11, and a date cell, which the workbook reader gives
 # as 2026-03-12 (a SKU typed 3-12 becomes one).
 EXCEL_MANGLED = (
-    (
-        SPREADSHEET_ERROR,
-        " It is a spreadsheet error, not a SKU: the formula in the cell failed (#N/A: a "
-        "lookup found nothing). Correct the formula, or type the SKU in its place.",
-    ),
     (
         f"(?s:{UNSAVED_FORMULA})",
         " It is a formula whose result is not in the file: open the file in Excel or "
