@@ -2412,6 +2412,28 @@ def test_an_address_line_excel_turned_into_a_date_is_refused(tmp_path: Path, che
     assert list(result.decision.orders["order_id"]) == ["R2"]
 
 
+def test_a_quantity_in_a_date_formatted_cell_says_so(tmp_path: Path, check) -> None:
+    """A 5 typed into a cell formatted as a date shows as 01-05-00 and is read as the date
+    1900-01-05. It was refused as "'1900-01-05' is not" a whole number, a text the user
+    never sees; the message says the cell is a date and how to put it right."""
+    rows = request_rows([ROW, {**ROW, "MerchantRemovalOrderID": "R2", "MerchantSKU": "SKU-4"}])
+    book = openpyxl.Workbook()
+    ws = book.active
+    for row in rows:
+        ws.append([value or None for value in row])
+    sellable = openpyxl.utils.get_column_letter(rows[0].index("SellableQuantity") + 1)
+    ws[f"{sellable}3"] = 5
+    ws[f"{sellable}3"].number_format = "mm-dd-yy"
+    path = tmp_path / "dated.xlsx"
+    book.save(path)
+    result = check(path)
+    assert codes_at(result) == {(3, sellable, "value-not-integer")}
+    (said,) = result.problems[result.problems["code"] == "value-not-integer"]["message"]
+    assert said.startswith("SellableQuantity is a date in the sheet (1900-01-05), not a number")
+    assert "Format the cell as Number" in said
+    assert list(result.decision.orders["order_id"]) == ["R1"]
+
+
 @pytest.mark.parametrize("dated", ["12-Mar", "Mar-12", "1/2/2003", "02.01.03", "2003-01-02"])
 def test_an_address_line_excel_saved_as_a_date_in_a_text_file_is_refused(
     tmp_path: Path, check, dated: str

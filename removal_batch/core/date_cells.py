@@ -1,7 +1,8 @@
-"""Order ids and address fields a workbook holds as dates: Excel turns an id typed like
-3-12 into the date 12-Mar, which reads as 2026-03-12, a usable id the sheet never shows;
-and an address line typed 1-2-3 (a Japanese block and house number) or a unit 3-12 into
-2003-01-02 or 2026-03-12, which a Return order would be shipped to. Found in the reading
+"""Order ids, address fields and quantities a workbook holds as dates: Excel turns an id
+typed like 3-12 into the date 12-Mar, which reads as 2026-03-12, a usable id the sheet
+never shows; an address line typed 1-2-3 (a Japanese block and house number) or a unit
+3-12 into 2003-01-02 or 2026-03-12, which a Return order would be shipped to; and a
+cell formatted as a date shows the quantity typed into it as one. Found in the reading
 (RawTable.date_cells), refused here at their cells. A text file saved by Excel holds such
 an address line as the date's text (12-Mar, 1/2/2003): a line that is a date and nothing
 else is refused too (dated_address_text)."""
@@ -18,6 +19,7 @@ from removal_batch.core.raw_table import RawTable
 from removal_batch.core.read_failures import read_failures
 
 ID_FIELD = "MerchantRemovalOrderID"
+QUANTITY_FIELDS = ("SellableQuantity", "UnsellableQuantity")
 # Dispositions that ship nothing: their address is dropped (address-ignored), a date in
 # it harms no one.
 _NOT_SHIPPED = ("disposal", "liquidation", "liquidations")
@@ -83,6 +85,27 @@ def date_order_ids(
         "as Text and type the id again."
     )
     return _dated(rows, raw.date_cells, ID_FIELD, col, True, why, "date_cell")
+
+
+def date_quantities(
+    raw: RawTable, rows: pd.DataFrame, columns: dict[str, int]
+) -> pd.DataFrame | None:
+    """Failures (as date_order_ids) for the quantity cells that held a date or a time: a
+    cell formatted as a date shows the 5 typed into it as 01-05-00, and is read as the
+    date. The number is not guessed back; the message says what the user sees."""
+    if not len(raw.date_cells):
+        return None
+    why = (
+        "not a number of units: the cell is formatted as a date, so Excel shows the number "
+        "typed into it as a date. Format the cell as Number and type the units again."
+    )
+    found = [
+        _dated(rows, raw.date_cells, name, columns[name], True, why, "date_quantity_cell")
+        for name in QUANTITY_FIELDS
+        if name in columns
+    ]
+    kept = [f for f in found if f is not None]
+    return pd.concat(kept, ignore_index=True) if kept else None
 
 
 def date_addresses(

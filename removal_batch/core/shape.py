@@ -17,6 +17,7 @@ import pandas as pd
 from removal_batch.core.date_cells import (
     date_addresses,
     date_order_ids,
+    date_quantities,
     dated_address_text,
     dated_feed_address,
 )
@@ -69,8 +70,8 @@ class RequestTable:
     fixed_cells: dict[str, tuple[int, str]] = field(default_factory=dict)
     present_fields: frozenset[str] = frozenset()
     # Errors found in the reading: item cells a merged range covers (core.merged_cells),
-    # order ids held as dates (core.date_cells), quantities shown as another number
-    # (core.scaled_cells).
+    # order ids, addresses and quantities held as dates (core.date_cells), quantities
+    # shown as another number (core.scaled_cells).
     covered_cells: pd.DataFrame | None = None
     # Positions in ``rows`` where a list begins again after a repeat of the header row
     # (two exports pasted together): blank order ids there start an order of their own.
@@ -614,6 +615,7 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
         merged.covered,
         date_order_ids(raw, merged.rows, columns),
         date_addresses(raw, merged.rows, columns),
+        date_quantities(raw, merged.rows, columns),
         dated_address_text(raw, merged.rows),
         scaled_quantities(raw, merged.rows, columns),
     )

@@ -62,6 +62,7 @@ CHECK_CODES: dict[str, str] = {
     "merged_cell": "value-missing",
     "date_cell": "order-id-invalid",
     "date_address_cell": "address-required",
+    "date_quantity_cell": "value-not-integer",
     # A quantity its format shows as another number (core.scaled_cells).
     "scaled_cell": "value-not-integer",
 }
