@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from conftest import INVENTORY_HEADER, RETURN_ADDRESS, request_rows, write_delimited
 from workspace_helpers import (
@@ -986,6 +987,58 @@ def test_a_fixed_file_dropped_again_does_not_send_its_order_without_an_id_twice(
         f"This order repeats order {sent}, sent in run {first_run} from the same file: it "
         "was sent already. Delete its rows; to send the same removal again, give it an "
         "order id of your own."
+    )
+
+
+def _default_address_settings(phone: str) -> str:
+    fields = {k: v for k, v in RETURN_ADDRESS.items() if k != "RemovalDisposition"}
+    lines = [f'{k} = "{phone if k == "ContactPhoneNumber" else v}"' for k, v in fields.items()]
+    return "[default_address]\n" + "\n".join(lines) + "\n"
+
+
+def _return_to_the_default(root: Path, held_sku: str) -> None:
+    """a.txt: a Return without an id or an address (it goes to the default address), and
+    D2, which is held while ``held_sku`` is unknown."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "AddressName"] + HEADER[2:]
+    rows = [header, ["", "Return", "", "00A", "1", "0"], ["D2", "Disposal", "", held_sku, "1", "0"]]
+    age(write_delimited(root / "inbox" / "a.txt", rows))
+
+
+@pytest.mark.parametrize("old_ledger", [False, True])
+def test_a_re_drop_is_known_after_the_default_address_changed(
+    tmp_path: Path, old_ledger: bool
+) -> None:
+    """The order without an id went to the settings' default address, whose phone was then
+    changed. The fixed file, dropped again, sent the same removal a second time: the
+    fingerprint held the default filled in, not the order as the file asked for it. Ledgers
+    written before hold that fingerprint: a re-drop is matched against it too, while the
+    default is unchanged."""
+    import sqlite3
+
+    root = make_workspace(tmp_path / "ws")
+    (root / "removal-batch.toml").write_text(_default_address_settings("775-555-0100"))
+    _return_to_the_default(root, "NOPE")
+    assert cli("run", str(root)).returncode == 1
+    (first_run,) = [p.name for p in (root / "out").iterdir()]
+    (sent,) = ledger_orders(root)
+    if old_ledger:
+        from removal_batch.core.fields import ADDRESS_FIELDS
+        from removal_batch.core.fingerprint import order_fingerprints
+
+        blank = dict.fromkeys(ADDRESS_FIELDS, "")
+        filled = {**blank, **RETURN_ADDRESS, "order_no": 0, "disposition": "Return"}
+        orders = pd.DataFrame({k: [v] for k, v in filled.items()})
+        lines = pd.DataFrame({"order_no": [0], "sku": ["00A"], "sellable": [1], "unsellable": [0]})
+        (recorded,) = order_fingerprints(orders, lines, "order_no")
+        with sqlite3.connect(root / ".removal-batch" / "ledger.sqlite3") as conn:
+            conn.execute("UPDATE orders SET fingerprint = ?", (recorded,))
+    else:
+        (root / "removal-batch.toml").write_text(_default_address_settings("775-555-0199"))
+    _return_to_the_default(root, "00B")
+    assert cli("run", str(root)).returncode == 1
+    assert ledger_orders(root) == ["D2", sent]
+    assert f"repeats order {sent}, sent in run {first_run}" in _other_report(
+        root, "a.txt", first_run
     )
 
 

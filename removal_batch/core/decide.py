@@ -172,6 +172,9 @@ def decide_orders(
         joined = pool.submit(_join_skus, lines[["MerchantSKU", "FNSKU"]], snapshot)
         grouping = group_orders(lines, settings.order_id_prefix, now.date(), used_ids)
         lines, orders = grouping.lines, grouping.orders
+        # As the file asks for them: a re-drop is matched on what was typed, whatever
+        # the settings' default address says by then.
+        requested = orders
         orders = apply_default_address(orders, settings)
         order_cell_error, withdrawn = _order_cell_errors(
             lines, orders, settings.allowed_dispositions
@@ -197,14 +200,16 @@ def decide_orders(
     lines["sku_pos"] = sku_pos
     # Taken as requested, not as written: with --allow-partial or on_excess = cap the
     # order sent differs from the file's, and a re-drop of the file must still match it.
-    orders["fingerprint"] = _requested_fingerprints(orders, lines)
+    orders["fingerprint"] = _requested_fingerprints(requested, lines)
+    # Ledgers written before 2026-11-29 hold the fingerprint with the default filled in.
+    filled = _requested_fingerprints(orders, lines) if settings.default_address else None
     line_found = concat_findings(
         [
             fnsku_findings,
             sku_unknown(lines, inventory),
             sku_duplicate(lines),
             quantity_zero(lines),
-            _repeated_orders(orders, places, generated_before),
+            _repeated_orders(orders, places, generated_before, filled),
         ]
     )
     found = concat_findings([order_found, line_found])
@@ -462,18 +467,24 @@ def _repeated_orders(
     orders: pd.DataFrame,
     places: list[FilePlaces],
     generated_before: Mapping[tuple[str, str], tuple[str, str]],
+    filled: pd.Series | None = None,
 ) -> pd.DataFrame:
     """An order without an id that repeats one sent before under a generated id, from a
     file of the same name: the file was fixed after another of its orders was held and
     dropped again, and the order would go out twice under a new generated id. Matched
     only so (any id typed in the file sends a repeat on purpose). A file has at most one
-    order without an id: few orders to look at."""
-    generated = orders[orders["generated_id"].to_numpy(dtype=bool)]
+    order without an id: few orders to look at. ``filled``: each order's fingerprint with
+    the default address filled in, as older versions recorded it."""
+    is_generated = orders["generated_id"].to_numpy(dtype=bool)
+    generated = orders[is_generated]
     if generated.empty:
         return concat_findings([])
     names = [file_key(places[int(pos)].name) for pos in generated["file_pos"]]
     keys = list(zip(names, generated["fingerprint"], strict=True))
     earlier = [generated_before.get(key) for key in keys]
+    if filled is not None:
+        old_keys = zip(names, filled[is_generated], strict=True)
+        earlier = [e or generated_before.get(k) for e, k in zip(earlier, old_keys, strict=True)]
     messages: list[str | None] = [
         None
         if found is None
