@@ -51,6 +51,7 @@ from removal_batch.workspace import (
     never_read,
     newest_inventory,
     open_for_writing,
+    snapshot_still_written,
 )
 
 if TYPE_CHECKING:
@@ -385,6 +386,9 @@ def run_workspace(
             f"No inventory snapshot: put the Manage FBA Inventory report in {space.inventory} "
             "or give --inventory FILE."
         )
+    unsettled = snapshot_still_written(inventory)
+    if unsettled is not None:
+        raise UsageError(unsettled)
     processed = {} if options.force else ledger.processed_inputs()
     take, skipped, digests = [], [], {}
     stamps: dict[str, tuple[int, int]] = {}

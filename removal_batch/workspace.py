@@ -267,6 +267,28 @@ def old_enough(mtime: float, now: float) -> bool:
     return abs(now - mtime) >= SETTLE_SECONDS
 
 
+def snapshot_still_written(path: Path, now: float | None = None) -> str | None:
+    """Why the snapshot at ``path`` must not be read yet (a message), or None. Every
+    availability figure comes from it: one read half-written refuses good orders, or caps
+    them to the part written so far, and the run archives their files."""
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return None  # missing or unreadable: the snapshot's reading reports it
+    name = display_name(path)
+    if open_for_writing(path):
+        return (
+            f"The inventory snapshot {name} is still open in the program writing it; nothing "
+            "was processed. Run again once it is saved."
+        )
+    if not old_enough(mtime, time.time() if now is None else now):
+        return (
+            f"The inventory snapshot {name} changed less than {SETTLE_SECONDS:g} seconds ago "
+            "(it may still be being written); nothing was processed. Run again in a moment."
+        )
+    return None
+
+
 def discover_inputs(inbox: Path, now: float | None = None) -> tuple[list[Path], list[Path]]:
     """(settled inputs in name order, files still being written: changed within the
     settling time, or still open for writing). Broken links are inputs too (settled by the

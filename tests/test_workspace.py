@@ -460,6 +460,46 @@ def test_a_file_still_open_for_writing_is_left_for_the_next_run(tmp_path: Path) 
     assert list((root / "inbox").iterdir()) == []
 
 
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETLEASE"), reason="Linux: write leases")
+def test_a_snapshot_still_being_written_stops_the_run(tmp_path: Path) -> None:
+    """A new snapshot copied into inventory/ while a run started was read half-written:
+    a line asking for 50 units of a SKU the finished report lists with 120 was refused
+    (or, with --on-excess cap, sent capped to the 12 written so far), and its file
+    archived. The run stops with exit 2 and processes nothing; the next one, once the
+    report is saved, sends the order."""
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 50, 0)])])
+    snapshot = root / "inventory" / "inventory-new.txt"
+    snapshot.write_text("\t".join(INVENTORY_HEADER) + "\r\n00A\t\t\t\t12", encoding="utf-8")
+    with open(age(snapshot), "a", encoding="utf-8") as writer:
+        proc = cli("run", str(root), "--on-excess", "cap")
+        said = " ".join(proc.stderr.split())
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "inventory-new.txt is still open in the program writing it" in said
+        assert "nothing was processed" in said
+        assert ledger_orders(root) == [] and (root / "inbox" / "a.txt").exists()
+        writer.write("0\t0\t0\r\n")
+    age(snapshot)
+    assert cli("run", str(root)).returncode == 0
+    assert ledger_orders(root) == ["D1"]
+    (order,) = (root / "out").glob("*/orders/D1.txt")
+    assert "00A\t50\t0" in order.read_text()
+
+
+def test_a_snapshot_changed_in_the_last_seconds_is_not_read_yet(tmp_path: Path) -> None:
+    """The settling time of inbox files holds for the snapshot too; a time in the future
+    (a zip from a time zone ahead) is no sign of writing, as for inputs."""
+    from removal_batch.workspace import snapshot_still_written
+
+    snapshot = write_delimited(tmp_path / "inventory.txt", [INVENTORY_HEADER])
+    mtime = snapshot.stat().st_mtime
+    said = snapshot_still_written(snapshot, now=mtime + 0.5)
+    assert said is not None and "changed less than 2 seconds ago" in said
+    assert snapshot_still_written(snapshot, now=mtime + 3) is None
+    assert snapshot_still_written(snapshot, now=mtime - 3600) is None
+    assert snapshot_still_written(tmp_path / "gone.txt") is None
+
+
 def test_a_folder_or_a_pipe_in_the_inbox_is_named_not_passed_over(tmp_path: Path) -> None:
     """A folder of requests dragged into the inbox is not read (its files are not looked
     at), nor is a named pipe (reading it would wait forever); a run says so last, on
