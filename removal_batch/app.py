@@ -630,6 +630,17 @@ def init_command(root: Path, samples: bool) -> int:
             "Choose a folder outside it."
         )
         return EXIT_USAGE
+    real = _real_snapshots(Workspace(root)) if samples else []
+    if real:
+        # The samples' snapshot, copied in as new, would be the newest: the next run would
+        # check the user's requests against it, and send the sample orders for real.
+        _print_error(
+            f"{printable(str(root))} is a workspace in use: its inventory folder holds "
+            f"{printable(real[0].name)}. The sample files would be taken for real requests "
+            "and a real snapshot. Make a separate workspace for them: removal-batch init "
+            "OTHER-FOLDER --samples"
+        )
+        return EXIT_USAGE
     try:
         space = init_workspace(root, samples)
     except (FileExistsError, NotADirectoryError, PermissionError) as exc:
@@ -647,6 +658,17 @@ def init_command(root: Path, samples: bool) -> int:
     console.print(f"  settings:                 {space.settings_path}", highlight=False)
     console.print(f"Then run: removal-batch run {root}", highlight=False)
     return 0
+
+
+def _real_snapshots(space: Workspace) -> list[Path]:
+    """Snapshots in the workspace's inventory folder other than the samples' own."""
+    from removal_batch.workspace import is_candidate, samples_dir
+
+    if not space.inventory.is_dir():
+        return []
+    samples = samples_dir()
+    ours = {p.name for p in (samples / "inventory").iterdir()} if samples is not None else set()
+    return sorted(p for p in space.inventory.iterdir() if is_candidate(p) and p.name not in ours)
 
 
 def template_command(path: Path, force: bool = False, settings_path: Path | None = None) -> int:

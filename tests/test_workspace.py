@@ -48,6 +48,25 @@ def test_init_with_samples_then_run(tmp_path: Path) -> None:
     assert again.returncode == 0 and "nothing to do" in again.stdout
 
 
+def test_init_with_samples_refuses_a_workspace_with_a_real_snapshot(tmp_path: Path) -> None:
+    """init --samples on a workspace in use copied the sample snapshot in as the newest
+    (every later run checked the real requests against the sample SKUs) and the sample
+    requests into the real inbox (the next run issued six sample orders). It is refused,
+    and nothing is copied; the samples' own workspace may be set up again."""
+    root = make_workspace(tmp_path / "ws")
+    before = sorted(p.name for p in (root / "inventory").iterdir())
+    proc = cli("init", str(root), "--samples")
+    assert proc.returncode == 2
+    said = " ".join(proc.stderr.split())
+    assert "is a workspace in use: its inventory folder holds inventory.txt" in said
+    assert "removal-batch init OTHER-FOLDER --samples" in said
+    assert sorted(p.name for p in (root / "inventory").iterdir()) == before
+    assert list((root / "inbox").iterdir()) == []
+    samples = tmp_path / "samples"
+    assert cli("init", str(samples), "--samples").returncode == 0
+    assert cli("init", str(samples), "--samples").returncode == 0
+
+
 def test_redropped_file_is_skipped_and_force_never_doubles_an_order(tmp_path: Path) -> None:
     root = make_workspace(tmp_path / "ws")
     path = drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
