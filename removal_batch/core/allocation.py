@@ -204,6 +204,43 @@ def allocate_units(
     return Allocation(granted, found, frozenset(held), frozenset(dropped))
 
 
+def units_left_for_held_lines(
+    held: pd.DataFrame,
+    written: pd.DataFrame,
+    availability: Availability,
+    held_positions: np.ndarray,
+    written_positions: np.ndarray,
+) -> list[np.ndarray]:
+    """What each line of an order held before allocation could get, per quantity (in the
+    order of QUANTITIES): what the orders before it left, as if it were decided in its
+    place (0 for a SKU the snapshot does not list). ``held`` and ``written``: lines with
+    order_no, sku, sellable, unsellable (``written``'s as granted); the positions are
+    their rows in the snapshot."""
+    listed = held_positions >= 0
+    result = [np.zeros(len(held), dtype=np.int64) for _ in QUANTITIES]
+    if not listed.any():
+        return result
+    rows = held_positions[listed]
+    orders = held["order_no"].to_numpy(dtype=np.int64)[listed]
+    span = int(max(orders.max(), written["order_no"].max() if len(written) else 0)) + 1
+    keys = written_positions.astype(np.int64) * span + written["order_no"].to_numpy(np.int64)
+    order = np.argsort(keys, kind="stable")
+    keys, by_row = keys[order], written_positions[order]
+    # The last written line of the same SKU placed before each held line.
+    before = np.searchsorted(keys, rows.astype(np.int64) * span + orders, side="left") - 1
+    same = (before >= 0) & (by_row[np.maximum(before, 0)] == rows) if len(keys) else before >= 0
+    for (kind, *_), free_now, free in zip(
+        QUANTITIES, availability.remaining(), result, strict=True
+    ):
+        given = written[kind].to_numpy(dtype=np.int64)[order]
+        total = np.cumsum(given)
+        starts = np.searchsorted(by_row, by_row, side="left")  # each line's SKU's first
+        within = total - np.where(starts > 0, total[np.maximum(starts - 1, 0)], 0)
+        taken = np.where(same, within[np.maximum(before, 0)] if len(keys) else 0, 0)
+        free[listed] = free_now[rows] - taken
+    return result
+
+
 def excess_of_held_lines(
     held: pd.DataFrame,
     written: pd.DataFrame,
@@ -214,43 +251,30 @@ def excess_of_held_lines(
     """quantity-exceeds-* for lines of orders held before allocation (for an address, a
     bad SKU on another line...). They take nothing, but a line asking more than it could
     get is an error all the same: said now, not after the user fixed the first one and
-    ran again. What it could get is what the orders before it left, as if it were decided
-    in its place. ``held`` and ``written``: lines with order_no, sku, sellable, unsellable
-    (``written``'s as granted); the positions are their rows in the snapshot."""
+    ran again. Arguments as units_left_for_held_lines."""
     listed = held_positions >= 0
     if not listed.any():
         return concat_findings([])
-    held, rows = held[listed], held_positions[listed]
-    orders = held["order_no"].to_numpy(dtype=np.int64)
-    span = int(max(orders.max(), written["order_no"].max() if len(written) else 0)) + 1
-    keys = written_positions.astype(np.int64) * span + written["order_no"].to_numpy(np.int64)
-    order = np.argsort(keys, kind="stable")
-    keys, by_row = keys[order], written_positions[order]
-    # The last written line of the same SKU placed before each held line.
-    before = np.searchsorted(keys, rows.astype(np.int64) * span + orders, side="left") - 1
-    same = (before >= 0) & (by_row[np.maximum(before, 0)] == rows) if len(keys) else before >= 0
+    frees = units_left_for_held_lines(
+        held, written, availability, held_positions, written_positions
+    )
     found = []
-    for (kind, field, code, word), free_now, overdrawn in zip(
-        QUANTITIES, availability.remaining(), availability.overdrawn(), strict=True
+    for (kind, field, code, word), free, overdrawn in zip(
+        QUANTITIES, frees, availability.overdrawn(), strict=True
     ):
-        given = written[kind].to_numpy(dtype=np.int64)[order]
-        total = np.cumsum(given)
-        starts = np.searchsorted(by_row, by_row, side="left")  # each line's SKU's first
-        within = total - np.where(starts > 0, total[np.maximum(starts - 1, 0)], 0)
-        taken = np.where(same, within[np.maximum(before, 0)] if len(keys) else 0, 0)
-        free = free_now[rows] - taken
         asked = held[kind].to_numpy(dtype=np.int64)
-        over = np.flatnonzero(asked > free)
+        over = np.flatnonzero(listed & (asked > free))
         if not len(over):
             continue
-        in_snapshot = availability.snapshot[kind].to_numpy(dtype=np.int64)[rows][over]
+        rows = held_positions[over]
+        in_snapshot = availability.snapshot[kind].to_numpy(dtype=np.int64)[rows]
         message = _exceeds_each(
             pd.Series(held["sku"].to_numpy(dtype=object)[over]),
             asked[over],
             free[over],
             word,
             in_snapshot,
-            overdrawn[rows][over],
+            overdrawn[rows],
             held[_OTHER[kind]].to_numpy(dtype=np.int64)[over],
         )
         found.append(findings(held.index[over], field, code, message, asked[over].astype(str)))

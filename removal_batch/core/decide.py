@@ -18,7 +18,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from removal_batch.core.allocation import Availability, allocate_units, excess_of_held_lines
+from removal_batch.core.allocation import (
+    QUANTITIES,
+    Availability,
+    allocate_units,
+    excess_of_held_lines,
+    units_left_for_held_lines,
+)
 from removal_batch.core.codes import SEVERITY_NAMES
 from removal_batch.core.fields import ADDRESS_FIELDS, ascii_upper, ascii_upper_text, in_set
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
@@ -293,6 +299,24 @@ def decide_orders(
         )
         clean = ~line_bad
         clean[over] = False
+        if settings.on_excess == "cap":
+            # A line with nothing left to give is capped to zero and dropped, with
+            # --allow-partial too: it sends nothing, and is no reason to suggest that.
+            waiting = np.flatnonzero(clean & np.isin(order_no, list(order_bad)))
+            if len(waiting):
+                some = core.iloc[waiting]
+                frees = units_left_for_held_lines(
+                    some,
+                    written,
+                    availability,
+                    some["sku_pos"].to_numpy(),
+                    written["sku_pos"].to_numpy(),
+                )
+                gets = sum(
+                    np.minimum(some[kind].to_numpy(dtype=np.int64), free)
+                    for (kind, *_), free in zip(QUANTITIES, frees, strict=True)
+                )
+                clean[waiting[np.asarray(gets) <= 0]] = False
         order_level = np.concatenate([order_no[order_bad_lines], order_no[order_cell_error]])
         would_send = (set(order_no[clean].tolist()) & held) - set(order_level.tolist()) - emptied
     helped = orders[orders["order_no"].isin(would_send)]
