@@ -266,7 +266,7 @@ def _guarded(action: Callable[[], int]) -> None:
         raise
     except KeyboardInterrupt as exc:
         how = "stopped (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
-        click.echo(f"removal-batch: {how}; nothing half-written was published.", err=True)
+        click.echo(f"removal-batch: {how}; no output was left half-written.", err=True)
         sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
     except BaseException as exc:
         _internal_error(exc)

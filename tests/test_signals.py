@@ -74,9 +74,7 @@ def test_sigterm_stops_check_and_its_workbook_reader(tmp_path: Path) -> None:
     assert out == b""
     message = err.decode()
     assert "Traceback" not in message
-    assert message.strip() == (
-        "removal-batch: stopped (SIGTERM); nothing half-written was published."
-    )
+    assert message.strip() == ("removal-batch: stopped (SIGTERM); no output was left half-written.")
 
 
 def test_sigterm_stops_a_run_before_it_publishes_and_the_next_run_does_it(
@@ -111,7 +109,7 @@ def test_sigterm_stops_a_run_before_it_publishes_and_the_next_run_does_it(
 
 def test_a_run_stopped_after_recording_says_its_orders_are_ready(tmp_path: Path) -> None:
     """Stopped between recording its orders and archiving its inputs, a run had published
-    and recorded everything, and said only that nothing half-written was published."""
+    and recorded everything, and said only that no output was left half-written."""
     from workspace_helpers import drop, ledger_orders, make_workspace
 
     root = make_workspace(tmp_path / "ws")
@@ -180,5 +178,5 @@ def test_a_signal_during_a_commands_imports_is_a_stop(
     how = "stopped (SIGTERM)" if sent == signal.SIGTERM else "interrupted"
     assert (proc.returncode, err.decode().strip()) == (
         143 if sent == signal.SIGTERM else 130,
-        f"removal-batch: {how}; nothing half-written was published.",
+        f"removal-batch: {how}; no output was left half-written.",
     )

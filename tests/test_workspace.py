@@ -178,10 +178,12 @@ def test_the_same_report_given_a_later_time_still_has_earlier_orders_deducted(
     content = report.read_bytes()
     drop(root, "a.txt", [("D1", [("00A", 5, 0)])])
     assert cli("run", str(root)).returncode == 0
-    time.sleep(1.1)
+    # Modified after D1 was issued, and settled (a snapshot changed in the last 2 seconds
+    # is not read): 2.2 s after the run, it is given a time 2.05 s ago.
+    time.sleep(2.2)
     if how == "copied in again":
         report.unlink()
-        report.write_bytes(content)  # modified now: after D1 was issued
+        report.write_bytes(content)
     elif how == "saved again as csv":
         # Opened and saved by another program: other bytes, the same figures.
         report.unlink()
@@ -191,6 +193,8 @@ def test_the_same_report_given_a_later_time_still_has_earlier_orders_deducted(
             sep=",",
             encoding="cp1252",
         )
+    for written in (root / "inventory").iterdir():
+        age(written, 2.05)
     drop(root, "b.txt", [("D2", [("00A", 5, 0)])])
     proc = cli("run", str(root), "--json")
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -199,6 +203,11 @@ def test_the_same_report_given_a_later_time_still_has_earlier_orders_deducted(
     assert "5 already requested by earlier orders" in report_csv.read_text(encoding="utf-8-sig")
     summary = json.loads(proc.stdout)
     assert summary["snapshot"]["snapshot_time_from"] == "earlier-run"
+    # The time shown is the one the first run took for the report, not when it ran.
+    drop(root, "c.txt", [("D3", [("00A", 1, 0)])])
+    said = " ".join(cli("run", str(root), "--dry-run").stdout.split())
+    assert f"as of {summary['snapshot']['snapshot_time'][:10]}" in said
+    assert "(the time an earlier run took for this same report)" in said
 
 
 def test_a_later_inventory_time_for_the_same_report_stands_and_is_questioned(

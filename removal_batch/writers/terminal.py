@@ -66,7 +66,7 @@ TIME_SOURCES = {
     "--inventory-time": "as given by --inventory-time",
     "snapshot-date": "the report's snapshot-date",
     "modified": "the file's modification time",
-    "earlier-run": "when an earlier run used this same report",
+    "earlier-run": "the time an earlier run took for this same report",
 }
 
 
