@@ -483,8 +483,8 @@ def address_fulfillment_center(
     orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
     """An order whose address matches every field of a blocked entry. A street of the
-    entry matches any of the order's three lines that starts with it: "Amazon.com Services
-    LLC" may come first, and "Dock 5" after it."""
+    entry matches any of the order's three lines that holds it as whole words: "Amazon.com
+    Services LLC" may come before it, on its line or the line above, and "Dock 5" after."""
     returns = _returns(orders)
     blocked = pd.Series(False, index=orders.index)  # by an entry before: reported once
     normal: dict[str, pd.Series] = {}  # each field of the orders, normalised once
@@ -510,10 +510,12 @@ def address_fulfillment_center(
             if name not in ADDRESS_LINES:
                 match &= normal_of(name).eq(wanted)
                 continue
-            # Whole words: "4255 ANSON BLVD" starts "4255 ANSON BLVD DOCK 5", not "42550 ...".
+            # Whole words: "4255 ANSON BLVD" is in "LLC 4255 ANSON BLVD DOCK 5", not in
+            # "42550 ANSON BLVD". (Normal text holds single spaces between words.)
+            padded = f" {wanted} "
             on_line = pd.DataFrame(
                 {
-                    line: normal_of(line).eq(wanted) | normal_of(line).str.startswith(wanted + " ")
+                    line: (" " + normal_of(line) + " ").str.contains(padded, regex=False)
                     for line in ADDRESS_LINES
                 }
             )
