@@ -91,6 +91,26 @@ def test_the_address_rules_judge_the_default_address(change: dict[str, str], sai
     assert any(said in message for message in found), found
 
 
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"AddressName": "N/A"}, "AddressName 'N/A' stands in for nothing: give the real"),
+        ({"AddressCity": " TBD "}, "AddressCity 'TBD' stands in for nothing"),
+        ({"AddressFieldOne": "\u200b"}, "AddressFieldOne holds only invisible characters"),
+        ({"ContactPhoneNumber": "\u200b\u200b"}, "ContactPhoneNumber holds only invisible"),
+    ],
+)
+def test_a_default_address_field_that_says_nothing_is_refused(
+    change: dict[str, str], said: str
+) -> None:
+    """A Return's cell holding "N/A" or only a zero-width space is address-required. In
+    [default_address] such a value was accepted, then reported on every order it filled,
+    at the cell the user had left blank (exit 1, where a bad setting is exit 2)."""
+    found = problems({**GOOD_US, **change})
+    assert any(said in message for message in found), found
+    assert problems({**GOOD_US, "AddressFieldTwo": "-"}) == []  # not a required line
+
+
 def test_a_default_address_on_the_blocked_list_is_refused() -> None:
     blocked = [{"AddressFieldOne": "100 Dock St.", "AddressPostalCode": "89502"}]
     found = problems(GOOD_US, blocked_addresses=blocked)

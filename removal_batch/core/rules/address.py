@@ -638,4 +638,18 @@ def default_address_refusals(settings: Settings) -> list[str]:
         ]
     )
     # The country is judged once, by the marketplace's (a territory as a country too).
-    return [str(m) for m in found.loc[found["field"].ne("AddressCountryCode"), "message"]]
+    said = [str(m) for m in found.loc[found["field"].ne("AddressCountryCode"), "message"]]
+    # What address-required refuses in a typed cell, said of the setting: filled in, it was
+    # reported on every order at the cell the user had left blank.
+    for name, value in address.items():
+        given = pd.Series([value], dtype=object)
+        if _only_invisible(given).iloc[0]:
+            said.append(
+                f"{name} holds only invisible characters: give the {name}, or leave it out."
+            )
+        elif name in PLACEHOLDER_CHECKED and _placeholder(given).iloc[0]:
+            said.append(
+                f"{name} '{value.strip()}' stands in for nothing: give the real {name}, or "
+                "leave it out."
+            )
+    return said
