@@ -91,6 +91,16 @@ def test_accepted_spellings(data: dict[str, Any], expected: dict[str, Any]) -> N
             {"blocked_addresses": [{"AddressFieldOne": "4255 Anson Blvd"}, {"AddressCity": " "}]},
             "'blocked_addresses'[1] has no address field filled in",
         ),
+        # Compared without punctuation, "-" is blank: it matched every Return whose
+        # AddressFieldTwo was blank.
+        (
+            {"blocked_addresses": [{"AddressFieldTwo": "-"}]},
+            "'blocked_addresses'[0]: AddressFieldTwo '-' has no letter or digit to match",
+        ),
+        (
+            {"blocked_addresses": [{"AddressFieldOne": "1 Dock St", "AddressCity": "..."}]},
+            "AddressCity '...' has no letter or digit to match",
+        ),
     ],
 )
 def test_bad_values_are_refused_by_name(data: dict[str, Any], said: str) -> None:

@@ -168,4 +168,13 @@ def _blocked(where: str, value: Any) -> dict[str, str]:
             'Give the fields to match, such as AddressFieldOne = "4255 Anson Blvd" and '
             'AddressPostalCode = "46052", or delete the entry.'
         )
+    for key, text in entry.items():
+        # Compared without punctuation (core.rules.address): "-" or "." would match only
+        # orders whose field is blank, and an optional line is blank on most Returns.
+        if not any(ch.isalnum() for ch in text):
+            raise SettingsError(
+                f"{where}: {key} '{text}' has no letter or digit to match, so it would "
+                f"block every Return order whose {key} is blank. Give the text to match, "
+                "or leave the field out."
+            )
     return entry
