@@ -76,17 +76,36 @@ def load_settings(path: Path | None) -> Settings:
             )
         require_file(path, "Settings file", "removal-batch.toml")
     try:
-        # utf-8-sig: Windows Notepad starts the file with a byte-order mark, which TOML
-        # does not allow ("line 1 column 1"); it is dropped.
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path.name} is not valid TOML: {exc}") from exc
+        raw = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"Settings file {path} cannot be read: {exc.strerror}.") from exc
+    try:
+        data = tomllib.loads(settings_text(raw))
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path.name} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path.name} is not text in a known encoding (byte {exc.start + 1} cannot be "
+            "read). Save it as UTF-8 (in Notepad: File, Save As, Encoding UTF-8)."
+        ) from exc
     try:
         return settings_from_mapping(data, source=path.name)
     except SettingsError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def settings_text(raw: bytes) -> str:
+    """A settings file's text. TOML is UTF-8, but Notepad saves the file as "ANSI"
+    (cp1252) or "Unicode" (UTF-16 with a byte-order mark) as readily, and a name like
+    Müller GmbH makes the difference; request files in those encodings are read too.
+    Windows Notepad also starts UTF-8 with a byte-order mark, which TOML does not allow
+    ("line 1 column 1"): it is dropped."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252")  # raises for its five unused bytes
 
 
 def report_stem(name: str) -> str:

@@ -165,6 +165,33 @@ def test_a_settings_file_saved_with_a_byte_order_mark_is_read(tmp_path: Path) ->
     assert (settings.marketplace, settings.allow_partial) == ("CA", True)
 
 
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16", "utf-8"])
+def test_a_settings_file_saved_by_notepad_in_any_of_its_encodings_is_read(
+    tmp_path: Path, encoding: str
+) -> None:
+    """Notepad saves as "ANSI" (cp1252) or "Unicode" (UTF-16 with a byte-order mark) as
+    readily as UTF-8. A German company name stopped the run with "'utf-8' codec can't
+    decode byte 0xfc", though the TOML in it was right."""
+    from removal_batch.app import load_settings
+
+    path = tmp_path / "removal-batch.toml"
+    text = 'marketplace = "DE"\n[default_address]\nAddressName = "M\u00fcller GmbH"\n'
+    path.write_bytes(text.encode(encoding))
+    settings = load_settings(path)
+    assert settings.marketplace == "DE"
+    assert settings.default_address["AddressName"] == "M\u00fcller GmbH"
+
+
+def test_a_settings_file_in_no_known_encoding_says_to_save_it_as_utf8(tmp_path: Path) -> None:
+    from removal_batch.app import load_settings
+    from removal_batch.pipeline import UsageError
+
+    path = tmp_path / "removal-batch.toml"
+    path.write_bytes(b'marketplace = "DE"\n# \x81\n')  # unused in cp1252, invalid UTF-8
+    with pytest.raises(UsageError, match="Save it as UTF-8"):
+        load_settings(path)
+
+
 def test_a_workspace_settings_link_to_a_moved_file_stops_the_run(tmp_path: Path) -> None:
     """An agency shares one settings file by a link; the file moved. The run went on with
     the defaults, so an order to a blocked fulfillment center was written (review H1)."""
