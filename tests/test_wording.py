@@ -193,6 +193,21 @@ def test_a_refused_liquidation_says_where_it_is_allowed_and_keeps_its_address(
     assert _messages(result, "postal-code-invalid") == []
 
 
+def test_a_refused_disposal_is_told_how_to_allow_it_without_liquidation_advice(
+    tmp_path: Path, check: CheckOne
+) -> None:
+    """With allowed_dispositions = ["Return", "Liquidations"], a Disposal was told that
+    "Amazon liquidates only in some marketplaces": a caution about liquidation alone."""
+    row = {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"}
+    row |= {"MerchantSKU": "ABC-1", "SellableQuantity": "1"}
+    allowed = Settings(allowed_dispositions=("Return", "Liquidations"))
+    result = check(write_delimited(tmp_path / "d.txt", request_rows([row])), settings=allowed)
+    assert _messages(result, "disposition-invalid") == [
+        "RemovalDisposition 'Disposal' is not allowed here; use Return or Liquidations. To "
+        "send it, add it to allowed_dispositions in the settings file."
+    ]
+
+
 def test_a_split_order_names_its_parts_and_the_setting(tmp_path: Path, check: CheckOne) -> None:
     """'has more than 3 lines; written as 2 orders S1-P1, -P2, ...' named neither the
     setting that split it nor its last part (a review's finding)."""

@@ -344,14 +344,19 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         if d not in allowed
         for name in (d.lower(), d.lower().rstrip("s"))
     }
+    typed = value.str.strip().str.lower()
+    to_allow = bad_disposition & typed.isin(settable)
     put(
-        bad_disposition & value.str.strip().str.lower().isin(settable),
+        to_allow,
         "RemovalDisposition "
         + _quote(value)
         + " is not allowed here; use "
         + " or ".join(allowed)
-        + ". To send it, add it to allowed_dispositions in the settings file (Amazon "
-        "liquidates only in some marketplaces).",
+        + ". To send it, add it to allowed_dispositions in the settings file"
+        # The caution belongs to liquidation alone: Return and Disposal are everywhere.
+        + typed.str.startswith("liquidation").map(
+            {True: " (Amazon liquidates only in some marketplaces).", False: "."}
+        ),
     )
     bad_country = code.eq("country-invalid")
     put(
