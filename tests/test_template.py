@@ -344,3 +344,16 @@ def test_every_column_but_the_quantities_is_text(tmp_path: Path) -> None:
     numbers = {"RemovalDisposition", "SellableQuantity", "UnsellableQuantity"}
     assert {name for name, f in formats.items() if f != "@"} == numbers
     assert sheet.cell(10_001, 4).number_format == "@"  # to the template's last row
+
+
+def test_the_country_column_help_is_in_the_marketplaces_own_terms() -> None:
+    """A CA seller's template said "such as US" and "never to US territories": for that
+    seller a territory is abroad like any other place (address-foreign)."""
+    from removal_batch.core.settings import settings_from_mapping
+    from removal_batch.writers.template import column_help
+
+    canadian = column_help(settings_from_mapping({"marketplace": "CA"}))["AddressCountryCode"]
+    assert canadian.startswith("Return: two-letter country code, such as CA.")
+    assert "within Canada (CA) only." in canadian and "territor" not in canadian
+    home = column_help(settings_from_mapping({}))["AddressCountryCode"]
+    assert "such as US" in home and "never to US territories (PR, GU" in home

@@ -102,9 +102,15 @@ def column_help(settings: Settings) -> dict[str, str]:
         **COLUMN_HELP,
         "RemovalDisposition": disposition_help(settings.allowed_dispositions)
         + " Fill it on each order's first row.",
-        "AddressCountryCode": "Return: two-letter country code, such as US. The "
-        f"{settings.marketplace} marketplace sends removal orders within {_home(settings)} "
-        "only, and never to US territories (PR, GU, VI, AS, MP, UM, FM, MH, PW).",
+        "AddressCountryCode": f"Return: two-letter country code, such as "
+        f"{settings.home_country}. The {settings.marketplace} marketplace sends removal "
+        f"orders within {_home(settings)} only"
+        # The territories are a US rule: elsewhere they are abroad like any other place.
+        + (
+            ", and never to US territories (PR, GU, VI, AS, MP, UM, FM, MH, PW)."
+            if settings.home_country == "US"
+            else "."
+        ),
     }
     help_text["MerchantRemovalOrderID"] += (
         f" Left blank on the first rows, those rows are one order with an id made for it, "

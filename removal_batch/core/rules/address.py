@@ -407,6 +407,11 @@ def address_military(
 def address_territory(
     orders: pd.DataFrame, value_lines: pd.DataFrame, home_country: str
 ) -> pd.DataFrame:
+    # Outside the US marketplace a territory is one more foreign place (address-foreign,
+    # in the words of that marketplace's own country): "give an address in the 50 states"
+    # told a Canadian seller the wrong thing.
+    if home_country != "US":
+        return concat_findings([])
     returns = _returns(orders)
     by_country = returns & orders["AddressCountryCode"].str.upper().isin(US_TERRITORIES)
     by_state = (
@@ -566,7 +571,8 @@ def address_foreign(
         _returns(orders)
         & country.ne("")
         & country.ne(home)
-        & ~country.isin(US_TERRITORIES)  # reported as address-territory instead
+        # Reported as address-territory instead, by the US marketplace.
+        & ~(country.isin(US_TERRITORIES) & (home == "US"))
         & country.isin(country_codes())  # an invalid code is country-invalid already
     )
     if not hit.any():
