@@ -81,6 +81,27 @@ def test_a_refused_over_request_says_how_to_put_it_right(tmp_path: Path, check: 
     ]
 
 
+@pytest.mark.parametrize("on_excess", ["reject", "cap"])
+def test_an_over_request_gives_the_cell_as_typed_for_its_value(
+    tmp_path: Path, check: CheckOne, on_excess: str
+) -> None:
+    """The report's value is the cell as typed; allocation's records gave the number it
+    counted ('7' for a cell holding 0007), where every other record gives the cell. D2's
+    order is held for its disposition: its line is judged in its place, as typed too."""
+    rows = [
+        {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"},
+        {"MerchantRemovalOrderID": "D2", "RemovalDisposition": "Recycle"},
+    ]
+    for row, typed in zip(rows, ["0007", "+9"], strict=True):
+        row |= {"MerchantSKU": "ABC-1", "SellableQuantity": typed}
+    settings = Settings(on_excess=on_excess)
+    path = write_delimited(tmp_path / "a.txt", request_rows(rows))
+    problems = check(path, settings=settings).problems
+    counted = problems[problems["code"].str.startswith("quantity-")]
+    expected = ["0007", "+9"] if on_excess == "reject" else ["0007"]
+    assert counted["value"].tolist() == expected
+
+
 def test_capped_line_says_one_unit_is_still_available(tmp_path: Path, check: CheckOne) -> None:
     (message,) = _over(tmp_path, check, "cap")
     assert message.endswith("reduced from 3 to 1: only 1 sellable unit is still available.")

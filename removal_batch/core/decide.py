@@ -322,7 +322,8 @@ def decide_orders(
     helped = orders[orders["order_no"].isin(would_send)]
     held_found = _held(orders, held, settings.allow_partial, would_send)
     out_orders, out_lines, split_found = _final_orders(orders, written, settings, places)
-    all_found = concat_findings([found, allocation.findings, held_excess, held_found, split_found])
+    counted = _as_typed(concat_findings([allocation.findings, held_excess]), lines)
+    all_found = concat_findings([found, counted, held_found, split_found])
     problems = place_findings(all_found, core, places)
     accepted = written.groupby("file_pos").size()
     # Lines come file by file: each file's lines are one slice (a view, where a groupby
@@ -346,6 +347,20 @@ def decide_orders(
             for pos, part in helped.groupby("file_pos")
         },
     )
+
+
+def _as_typed(found: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """Allocation's findings with the quantity cell as typed for their value ("0002",
+    "2.0"), as every other record gives it; allocation counts the parsed number."""
+    if found.empty:
+        return found
+    found = found.copy()
+    for name in ("SellableQuantity", "UnsellableQuantity"):
+        mine = found["field"].eq(name).to_numpy()
+        if mine.any():
+            at = found["line"].to_numpy()[mine]
+            found.loc[mine, "value"] = lines[name].loc[at].to_numpy(dtype=object)
+    return found
 
 
 def _join_skus(
