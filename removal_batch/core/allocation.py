@@ -331,7 +331,7 @@ def _exceeds_each(
 _TO_ZERO = " Set the quantity to 0"
 _BY_CAP = ", or run with --on-excess cap to have it lowered for you."
 # Nothing of it left, and nothing of the other kind asked: set to 0, the line would be
-# quantity-zero, and capped it is dropped with its error, so the order stays held.
+# quantity-zero; capped, it is dropped with its error (and the rest of its order sent).
 _NONE_LEFT = " None is left to remove: delete the row."
 _OTHER = {"sellable": "unsellable", "unsellable": "sellable"}
 
