@@ -1655,6 +1655,31 @@ def test_cells_without_references_are_placed_by_their_order(tmp_path: Path, chec
     assert codes_at(result) == {(2, letter, "value-not-integer")}
 
 
+def test_a_hidden_row_without_its_number_is_still_told(tmp_path: Path, check) -> None:
+    """In a sheet whose rows leave out r="5" (Power BI), a hidden row was read, but not
+    told: its number was looked for in its own tag only. It is counted from the rows
+    before it, as calamine places it."""
+    from removal_batch.readers.sheet_xml import _hidden_rows
+
+    rows = b'<row><c/></row><row r="3"><c/></row><row hidden="1"><c/></row><row/>'
+    assert _hidden_rows(rows).tolist() == [4]
+    assert _hidden_rows(b'<x:row r="9" hidden="true"/>').tolist() == [9]
+    lines = [{**ROW, "MerchantRemovalOrderID": f"R{i}", "MerchantSKU": "SKU-4"} for i in range(3)]
+    path = _workbook(tmp_path / "h.xlsx", request_rows(lines))
+    book = openpyxl.load_workbook(path)
+    book["Removal Request"].row_dimensions[3].hidden = True
+    book.save(path)
+
+    def without_references(name: str, data: bytes) -> bytes:
+        if name.startswith("xl/worksheets/sheet"):
+            return re.sub(rb'(<(?:c|row)) r="[A-Z]*[0-9]+"', rb"\1", data)
+        return data
+
+    bare = _parts_changed(path, tmp_path / "bare.xlsx", without_references)
+    outcome = check(bare).files[0]
+    assert outcome.hidden_rows == [3]
+
+
 def test_the_total_row_of_an_excel_table_is_not_a_request(tmp_path: Path, check) -> None:
     """Insert > Table, then Table Design > Total Row: the sums under the table were read
     as a row, "Total" as an order (or, unlabelled, as a line of the order above, which it

@@ -478,6 +478,10 @@ def _hidden_element(tag: bytes) -> re.Pattern[bytes]:
 _HIDDEN_ROW = _hidden_element(b"row")
 
 
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,64}:)?row[\s/>][^<>]{0,2048}")
+_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+
+
 def _hidden_rows(data: bytes) -> np.ndarray:
     """Row numbers of the <row hidden="1"> elements (most sheets have none: one search
     of the bytes says so)."""
@@ -486,8 +490,23 @@ def _hidden_rows(data: bytes) -> np.ndarray:
     rows = []
     for match in _HIDDEN_ROW.finditer(data):
         number = _ROW_NUMBER.search(match.group(0))
-        if number is not None:
-            rows.append(int(number.group(1)))
+        if number is None:
+            return _hidden_rows_counted(data)
+        rows.append(int(number.group(1)))
+    return np.asarray(rows, dtype=np.int64)
+
+
+def _hidden_rows_counted(data: bytes) -> np.ndarray:
+    """As _hidden_rows, for a sheet whose rows leave out their r="7" (Power BI and other
+    exporters): a row without one is the one after the row before it."""
+    rows = []
+    row = 0
+    for match in _ROW_TAG.finditer(data):
+        tag = match.group(0)
+        number = _ROW_NUMBER.search(tag)
+        row = int(number.group(1)) if number is not None else row + 1
+        if _HIDDEN.search(tag):
+            rows.append(row)
     return np.asarray(rows, dtype=np.int64)
 
 
