@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import INVENTORY_ROWS, request_rows, write_delimited
-from workspace_helpers import cli, drop, ledger_orders, make_workspace
+from workspace_helpers import age, cli, drop, ledger_orders, make_workspace
 
 from removal_batch.cli import main
 from removal_batch.core.snapshot_time import CLOCK_SKEW
@@ -54,7 +54,8 @@ def _request(tmp_path: Path) -> Path:
 def _dated(tmp_path: Path, when: str) -> Path:
     """The test snapshot with a snapshot-date column holding ``when`` on every row."""
     rows = [[*INVENTORY_ROWS[0], "snapshot-date"]] + [[*r, when] for r in INVENTORY_ROWS[1:]]
-    return write_delimited(tmp_path / "dated.txt", rows)
+    # Settled: a run refuses a snapshot written in the last 2 seconds.
+    return age(write_delimited(tmp_path / "dated.txt", rows))
 
 
 def _check(tmp_path: Path, *args: str) -> tuple[int, str, Path]:
@@ -213,13 +214,13 @@ def test_a_report_with_several_snapshot_dates_is_as_old_as_its_earliest(tmp_path
         ["00B", "5", "0", early.isoformat()],
     ]
     report = root / "inventory" / "inventory.txt"
-    write_delimited(report, rows)
+    age(write_delimited(report, rows))
     drop(root, "a.txt", [("D1", [("00A", 5, 0)])])
     assert cli("run", str(root)).returncode == 0
     # A later report of 00B pasted under the old one: 00A's row still shows the units of D1.
     later = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=9)))
     rows[2] = ["00B", "4", "0", later.isoformat()]
-    write_delimited(report, rows)
+    age(write_delimited(report, rows))
     drop(root, "b.txt", [("D2", [("00A", 5, 0)])])
     proc = cli("run", str(root))
     assert proc.returncode == 1, proc.stdout + proc.stderr

@@ -152,9 +152,11 @@ def test_second_run_is_capped_by_what_the_first_took_since_the_snapshot(tmp_path
     assert "only 2 are available" in report.read_text(encoding="utf-8-sig")
     # A snapshot taken after the first run already counts its units: nothing is deducted.
     # (A new report: one of the same content is the old one, see the test below.)
-    write_delimited(
-        root / "inventory" / "inventory.txt",
-        [INVENTORY_HEADER, ["00A", "", "", "", "2", "0", "0"]],
+    age(
+        write_delimited(
+            root / "inventory" / "inventory.txt",
+            [INVENTORY_HEADER, ["00A", "", "", "", "2", "0", "0"]],
+        )
     )
     drop(root, "c.txt", [("D3", [("00A", 2, 0)])])
     after_first = dt.datetime.now(dt.UTC).isoformat()
