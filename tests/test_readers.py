@@ -21,6 +21,7 @@ from conftest import (
 from hypothesis import given
 from hypothesis import strategies as st
 
+from removal_batch.core.settings import Settings
 from removal_batch.core.shape import has_request_header
 from removal_batch.readers import read_table
 
@@ -495,6 +496,68 @@ def test_feed_without_item_header_says_what_is_missing(tmp_path: Path, check) ->
     feed = tmp_path / "feed.txt"
     feed.write_text("MerchantRemovalOrderID\tF1\nRemovalDisposition\tDisposal\n00123\t1\t0\n")
     assert codes(check(feed)) == {"header-missing"}
+
+
+_FEED_KEYS = [f"{k}\t{v}" for k, v in {"MerchantRemovalOrderID": "F1", **RETURN_ADDRESS}.items()]
+_FEED_SKUS = ["", "MerchantSKU\tSellableQuantity\tUnsellableQuantity", "ABC-1\t2\t0"]
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_a_second_order_pasted_into_a_feed_refuses_the_file(
+    tmp_path: Path, check, partial: bool
+) -> None:
+    """A feed holds one order (SPEC 3.1). A second one pasted below the first was read as
+    SKU lines of the first: with --allow-partial its SKUs went out under the first order's
+    id and disposition, and the second order vanished. The file is refused at the row
+    where the second order starts; the SKU header again below the SKUs is the same."""
+    second = ["", "MerchantRemovalOrderID\tF2", "RemovalDisposition\tDisposal", *_FEED_SKUS]
+    feed = tmp_path / "two.txt"
+    feed.write_text("\n".join([*_FEED_KEYS, *_FEED_SKUS, *second]) + "\n")
+    result = check(feed, settings=Settings(allow_partial=partial))
+    first_sku_row = len(_FEED_KEYS) + 3
+    assert codes_at(result) == {(first_sku_row + 2, "A", "header-duplicate")}
+    (said,) = result.problems["message"]
+    assert "holds the key line MerchantRemovalOrderID: a second order seems to be" in said
+    assert result.decision.orders.empty
+    again = tmp_path / "again.txt"
+    again.write_text("\n".join([*_FEED_KEYS, *_FEED_SKUS, *_FEED_SKUS]) + "\n")
+    result = check(again, settings=Settings(allow_partial=partial))
+    assert codes_at(result) == {(first_sku_row + 2, "A", "header-duplicate")}
+    assert "holds the SKU header of row" in result.problems["message"].iloc[0]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".txt"])
+def test_a_feed_key_line_with_two_values_refuses_the_file(
+    tmp_path: Path, check, suffix: str
+) -> None:
+    """'AddressFieldOne,12 Main St, Apt 3' in a CSV: only column B was read, and the
+    Return went out without its apartment, exit 0. A key line with a value past column B
+    refuses the file, at that cell, as a table row with more cells than its header does."""
+    sep = "," if suffix == ".csv" else "\t"
+    keys = [k.replace("\t", sep) for k in _FEED_KEYS]
+    line = next(i for i, k in enumerate(keys) if k.startswith("AddressFieldOne"))
+    keys[line] += f"{sep} Apt 3"
+    skus = [k.replace("\t", sep) for k in _FEED_SKUS]
+    feed = tmp_path / f"comma{suffix}"
+    feed.write_text("\n".join([*keys, *skus]) + "\n")
+    result = check(feed)
+    assert codes_at(result) == {(line + 1, "C", "file-unreadable")}
+    (said,) = result.problems["message"]
+    assert f"Row {line + 1} gives AddressFieldOne more than one value (" in said
+    assert "'Apt 3'" in said and result.decision.orders.empty
+
+
+def test_a_feeds_misspelt_sku_header_is_named_at_its_row(tmp_path: Path, check) -> None:
+    """'MerchantSKU<TAB>Qty<TAB>Unsellable Qty' under the key lines was told only "No
+    header row found", though the file is plainly a feed: its SKU header row is named."""
+    skus = ["", "MerchantSKU\tQty\tUnsellable Qty", "ABC-1\t2\t0"]
+    feed = tmp_path / "feed.txt"
+    feed.write_text("\n".join([*_FEED_KEYS, *skus]) + "\n")
+    result = check(feed)
+    row = len(_FEED_KEYS) + 2
+    assert codes_at(result) == {(row, "A", "header-missing")}
+    (said,) = result.problems["message"]
+    assert f"row {row}, which starts the list of SKUs, reads 'MerchantSKU', 'Qty'" in said
 
 
 def test_only_key_lines_and_blank_lines_stand_above_a_feeds_skus(tmp_path: Path, check) -> None:

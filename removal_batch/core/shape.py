@@ -128,9 +128,22 @@ class _Head:
 
     def only_feed_keys(self) -> bool:
         """Two or more rows start with a key, and every key is an order field: the top of a
-        one-order feed file."""
-        keys = [name for _, name in self.first_fields()]
+        one-order feed file. (A row starting MerchantSKU ends the keys: the SKU header,
+        misspelt past its first name; see item_header_attempt.)"""
+        keys = []
+        for _, name in self.first_fields():
+            if name in ITEM_HEADER_FIELDS:
+                break
+            keys.append(name)
         return len(keys) >= 2 and all(k in ORDER_FIELDS for k in keys)
+
+    def item_header_attempt(self) -> int | None:
+        """The row after a feed's key lines that starts with MerchantSKU (or FNSKU) but
+        names no other field: its SKU header, with the other names misspelt."""
+        for index, name in self.first_fields():
+            if name in ITEM_HEADER_FIELDS:
+                return index
+        return None
 
     def header_cells(self, index: int) -> list[str]:
         """One row's cells trimmed as pandas trims Arrow text (messages quote them)."""
@@ -374,6 +387,24 @@ def _unknown_kind(raw: RawTable) -> Problem:
 
 
 def _missing_feed_items(raw: RawTable, head: _Head) -> Problem | None:
+    if not head.only_feed_keys():
+        return None
+    attempt = head.item_header_attempt()
+    if attempt is not None:
+        row = int(raw.row_numbers[attempt])
+        typed = ", ".join(repr(c) for c in head.cells[attempt] if c)
+        return Problem(
+            "header-missing",
+            f"This looks like a one-order feed file, but row {row}, which starts the list "
+            f"of SKUs, reads {typed}. It must name the columns exactly: "
+            "'MerchantSKU<TAB>SellableQuantity<TAB>UnsellableQuantity'.",
+            file=raw.file,
+            sheet=raw.sheet,
+            row=row,
+            column="A",
+            field="MerchantSKU",
+            value=head.cells[attempt][0],
+        )
     if head.only_feed_keys():
         return Problem(
             "header-missing",
@@ -695,6 +726,82 @@ def _repeated_header(
     )
 
 
+def _keys_with_more_values(
+    raw: RawTable, head: _Head, keys: list[tuple[int, str]]
+) -> list[Problem]:
+    """Key lines holding more than one value: "AddressFieldOne,12 Main St, Apt 3" in a
+    CSV, or a second disposition typed in column C. Only column B was read, and the order
+    went out to "12 Main St", without its apartment, or as the first disposition."""
+    problems = []
+    for idx, name in keys:
+        cells = head.cells[idx]
+        extra = [col for col in range(2, len(cells)) if cells[col]]
+        if not extra:
+            continue
+        row = int(raw.row_numbers[idx])
+        values = ", ".join(repr(cells[col]) for col in [1, *extra])
+        problems.append(
+            Problem(
+                "file-unreadable",
+                f"Row {row} gives {name} more than one value ({values}), so which is meant "
+                "is unclear. Give one value after the name; in a .csv file, put a value "
+                "holding a comma inside double quotes.",
+                file=raw.file,
+                sheet=raw.sheet,
+                row=row,
+                column=column_letter(extra[0]),
+                field=name,
+                value=cells[extra[0]],
+            )
+        )
+    return problems
+
+
+# The names of the order fields as the header matcher keys them: a key line's first cell.
+_ORDER_KEYS = sorted(k for k, field in HEADER_LOOKUP.items() if field in ORDER_FIELDS)
+
+
+def _second_order(
+    raw: RawTable, body: _Body, header_row: int, item_columns: dict[str, int]
+) -> list[Problem]:
+    """Key lines, or the SKU header again, below a feed's SKU lines: a second order pasted
+    into the file. Read as SKU lines, its SKUs joined the first order (with
+    --allow-partial they went out under its id and disposition). A feed holds one order
+    (SPEC 3.1): the file is refused at the row where the second order starts."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found: list[tuple[int, str, str]] = []  # (body position, field, what the row is)
+    first = body.columns.get(0)
+    if first is not None and len(first):
+        keyed = pc.replace_substring_regex(pc.utf8_lower(pa.array(first)), r"[\s_-]+", "")
+        hit = pc.fill_null(pc.is_in(keyed, value_set=pa.array(_ORDER_KEYS)), False)
+        for key_at in np.flatnonzero(hit.to_numpy(zero_copy_only=False)).tolist():
+            field_name = field_for_header(str(first[key_at])) or ""
+            found.append((key_at, field_name, f"the key line {field_name}"))
+    if item_columns:
+        for header_at in _header_repeats(body, item_columns).tolist():
+            found.append((header_at, "MerchantSKU", f"the SKU header of row {header_row} again"))
+    problems = []
+    for at, name, what in sorted(found)[:1]:  # where the second order starts: enough to say
+        row = int(body.numbers[at])
+        problems.append(
+            Problem(
+                "header-duplicate",
+                f"Row {row}, below the SKU lines, holds {what}: a second order seems to be "
+                "pasted in, and a feed file holds one order. Save each order in a file of "
+                "its own.",
+                file=raw.file,
+                sheet=raw.sheet,
+                row=row,
+                column="A",
+                field=name,
+                value=str(first[at]) if first is not None else "",
+            )
+        )
+    return problems
+
+
 def _feed(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     header_row = int(raw.row_numbers[header_idx])
     problems: list[Problem] = []
@@ -739,7 +846,10 @@ def _feed(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
     present = {f for f in item_fields if f} | {name for _, name in keys}
     problems += _missing_required(raw, present, REQUIRED_TABLE_FIELDS, header_row, feed=True)
     body = _data_rows(raw, header_idx + 1, _field_positions(item_fields))
-    if any(p.code in {"header-duplicate", "header-missing"} for p in problems):
+    problems += _keys_with_more_values(raw, head, keys)
+    item_columns = {f: c for c, f in enumerate(item_fields) if f}
+    problems += _second_order(raw, body, header_row, item_columns)
+    if any(p.code in {"header-duplicate", "header-missing", "file-unreadable"} for p in problems):
         return ShapeResult(None, problems, "feed", len(body.numbers))
     problems += _unheaded_columns(raw, header_row, item_cells, body)
     if body.empty:
