@@ -547,6 +547,33 @@ def test_a_feed_key_line_with_two_values_refuses_the_file(
     assert "'Apt 3'" in said and result.decision.orders.empty
 
 
+def test_a_feed_value_one_tab_too_far_is_named_where_it_is(tmp_path: Path, check) -> None:
+    """'RemovalDisposition<TAB><TAB>Disposal': the value sits in column C, and the order
+    was told to enter a disposition on its first row, a SKU line."""
+    keys = ["MerchantRemovalOrderID\tV1", "RemovalDisposition\t\tDisposal"]
+    feed = tmp_path / "feed.txt"
+    feed.write_text("\n".join([*keys, *_FEED_SKUS]) + "\n")
+    result = check(feed)
+    assert codes_at(result) == {(2, "C", "file-unreadable")}
+    assert result.problems["message"].tolist() == [
+        "Row 2 gives RemovalDisposition its value 'Disposal' in column C, not right after "
+        "the name. Write it in column B (after one tab), so that it is read."
+    ]
+
+
+def test_a_feeds_blank_disposition_says_where_to_type_it(tmp_path: Path, check) -> None:
+    keys = ["MerchantRemovalOrderID\tV1", "RemovalDisposition\t"]
+    feed = tmp_path / "feed.txt"
+    feed.write_text("\n".join([*keys, *_FEED_SKUS]) + "\n")
+    result = check(feed)
+    assert codes_at(result) == {(2, "B", "value-missing")}
+    messages = result.problems.loc[result.problems["code"].eq("value-missing"), "message"]
+    assert messages.tolist() == [
+        "Order V1 has no RemovalDisposition. Enter Return or Disposal after the tab on its "
+        "line at the top of the file."
+    ]
+
+
 def test_a_feeds_misspelt_sku_header_is_named_at_its_row(tmp_path: Path, check) -> None:
     """'MerchantSKU<TAB>Qty<TAB>Unsellable Qty' under the key lines was told only "No
     header row found", though the file is plainly a feed: its SKU header row is named."""

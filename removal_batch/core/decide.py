@@ -190,7 +190,7 @@ def decide_orders(
         order_found = concat_findings(
             [
                 grouping.findings,
-                _disposition_missing(orders),
+                _disposition_missing(orders, places),
                 _duplicate_ids(orders, used_ids, lines, places),
                 address_findings(
                     orders,
@@ -384,12 +384,23 @@ def _taken(taken: pd.DataFrame | None) -> pd.DataFrame:
     return taken[["sellable", "unsellable"]]
 
 
-def _disposition_missing(orders: pd.DataFrame) -> pd.DataFrame:
-    """An order with no disposition on any row cannot be placed."""
+def _disposition_missing(orders: pd.DataFrame, places: Sequence[FilePlaces]) -> pd.DataFrame:
+    """An order with no disposition on any row cannot be placed. A feed's is typed on its
+    key line: its "first row" is a SKU line."""
     blank = orders[orders["RemovalDisposition"].eq("")]
+    feed = [bool(places[int(pos)].fixed_cells) for pos in blank["file_pos"]]
+    where = pd.Series(
+        np.where(
+            feed, "after the tab on its line at the top of the file", "on the order's first row"
+        ),
+        index=blank.index,
+    )
     message = (
-        "Order " + blank["order_id"] + " has no RemovalDisposition. Enter Return or Disposal "
-        "on the order's first row."
+        "Order "
+        + blank["order_id"]
+        + " has no RemovalDisposition. Enter Return or Disposal "
+        + where
+        + "."
     )
     return findings(blank["first_line"], "RemovalDisposition", "value-missing", message)
 

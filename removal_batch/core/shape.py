@@ -739,13 +739,23 @@ def _keys_with_more_values(
         if not extra:
             continue
         row = int(raw.row_numbers[idx])
-        values = ", ".join(repr(cells[col]) for col in [1, *extra])
+        if not cells[1] and len(extra) == 1:  # one tab too many: the value out of place
+            said = (
+                f"Row {row} gives {name} its value '{cells[extra[0]]}' in column "
+                f"{column_letter(extra[0])}, not right after the name. Write it in column B "
+                "(after one tab), so that it is read."
+            )
+        else:
+            values = ", ".join(repr(cells[col]) for col in [1, *extra] if cells[col])
+            said = (
+                f"Row {row} gives {name} more than one value ({values}), so which is meant "
+                "is unclear. Give one value after the name; in a .csv file, put a value "
+                "holding a comma inside double quotes."
+            )
         problems.append(
             Problem(
                 "file-unreadable",
-                f"Row {row} gives {name} more than one value ({values}), so which is meant "
-                "is unclear. Give one value after the name; in a .csv file, put a value "
-                "holding a comma inside double quotes.",
+                said,
                 file=raw.file,
                 sheet=raw.sheet,
                 row=row,
