@@ -389,7 +389,17 @@ def run_check(
     hashed: bool = True,
 ) -> int:
     """``hashed``: compute the files' sha256 (False when no summary will show it)."""
+    # Excel's lock file (~$name.xlsx) sits beside a workbook open in Excel, and `check
+    # folder/*` names it: it holds no requests, and read as a broken workbook it made the
+    # check exit 1 and told the user to save it again. Left out and named, as run does.
+    locks = [f for f in files if f.name.startswith("~$")]
+    files = [f for f in files if not f.name.startswith("~$")]
     try:
+        if not files:
+            raise UsageError(
+                "Only Excel lock files (~$...) were named, which hold no requests: nothing "
+                "to check. Name the workbooks themselves."
+            )
         settings = load_settings(settings_path).with_overrides(
             on_excess=on_excess, allow_partial=allow_partial or None
         )
@@ -464,6 +474,14 @@ def run_check(
 
         assert console is not None
         print_summary(result, console, out_dir)
+    _tell_never_read(
+        _console(stderr=True),
+        [
+            f"{printable(lock.name)} is the lock file Excel keeps beside a workbook it has "
+            "open; it holds no requests."
+            for lock in locks
+        ],
+    )
     return result.exit_code
 
 

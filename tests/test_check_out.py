@@ -223,3 +223,21 @@ def test_a_file_refused_at_its_header_is_shown_annotated(workspace: Path, tmp_pa
     assert marked == ["F3"]  # column D of the input, on its header row (row 2)
     assert "header-duplicate" in sheet["F3"].comment.text
     assert openpyxl.load_workbook(errors / "none.txt.errors.xlsx").sheetnames == ["Errors"]
+
+
+def test_an_excel_lock_file_named_by_a_glob_is_left_out_and_named(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """`check folder/*` while a workbook is open in Excel names its lock file ~$name.xlsx.
+    It was read as a broken workbook: exit 1 for a clean batch, and advice to save again a
+    file that is not the user's. It is left out, and named at the end."""
+    inbox, inventory = workspace / "inbox", workspace / "inventory" / "inventory.txt"
+    lock = inbox / "~$orders.xlsx"
+    lock.write_bytes(b"\x08Jane Doe" + b" " * 46 + b"\x00" * 100)
+    code, said = _check([inbox / "first.txt", lock], inventory, tmp_path / "out")
+    assert code == 0, said
+    assert "Not read: ~$orders.xlsx is the lock file Excel keeps beside a workbook" in said
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert [i["file"] for i in summary["inputs"]] == ["first.txt"]
+    code, said = _check([lock], inventory, tmp_path / "out2")
+    assert code == 2 and "Only Excel lock files (~$...) were named" in said
