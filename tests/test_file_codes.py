@@ -239,6 +239,8 @@ def test_an_inventory_report_dropped_as_a_request_is_named_as_one(
     assert codes(result) == {"file-kind-unknown"}
     (message,) = result.problems["message"]
     assert message.startswith("This is an inventory report") and "--inventory" in message
+    # Named among check's files beside --inventory, it was told to be given with it.
+    assert "not a removal request: leave it out of the request files." in message
     # A request that merely carries the report's columns too is still read as a request.
     # (Its SKU column headed "sku", as the report's is.)
     header = [

@@ -367,9 +367,11 @@ def _inventory_report(raw: RawTable) -> Problem:
     pass for MerchantSKU, and the user be told to add removal columns to it."""
     return Problem(
         "file-kind-unknown",
-        "This is an inventory report (Manage FBA Inventory), not a removal request. Put it "
-        "in the workspace's inventory folder, or give it with --inventory; removal requests "
-        "use the Removal Request template.",
+        # Said for run's inbox and for check's list of files alike: in a check, the
+        # report named with --inventory may be named among the requests too (a glob).
+        "This is an inventory report (Manage FBA Inventory), not a removal request: leave "
+        "it out of the request files. A snapshot goes in the workspace's inventory folder, "
+        "or is given with --inventory; removal requests use the Removal Request template.",
         file=raw.file,
         sheet=raw.sheet,
     )
