@@ -474,14 +474,15 @@ def run_check(
 
         assert console is not None
         print_summary(result, console, out_dir)
-    _tell_never_read(
-        _console(stderr=True),
-        [
-            f"{printable(lock.name)} is the lock file Excel keeps beside a workbook it has "
-            "open; it holds no requests."
-            for lock in locks
-        ],
-    )
+    if locks:  # rich's console only when there is something to say (check --json)
+        _tell_never_read(
+            _console(stderr=True),
+            [
+                f"{printable(lock.name)} is the lock file Excel keeps beside a workbook it "
+                "has open; it holds no requests."
+                for lock in locks
+            ],
+        )
     return result.exit_code
 
 
