@@ -388,7 +388,8 @@ def _disposition_missing(orders: pd.DataFrame, places: Sequence[FilePlaces]) -> 
     """An order with no disposition on any row cannot be placed. A feed's is typed on its
     key line: its "first row" is a SKU line."""
     blank = orders[orders["RemovalDisposition"].eq("")]
-    feed = [bool(places[int(pos)].fixed_cells) for pos in blank["file_pos"]]
+    is_feed = np.array([bool(place.fixed_cells) for place in places], dtype=bool)
+    feed = is_feed[blank["file_pos"].to_numpy(dtype=np.int64)] if len(blank) else []
     where = pd.Series(
         np.where(
             feed, "after the tab on its line at the top of the file", "on the order's first row"
