@@ -1220,6 +1220,34 @@ def test_a_sku_and_an_fnsku_of_different_items_are_refused(tmp_path: Path, inven
     assert result.decision.orders["order_id"].tolist() == ["D2", "D4"]
 
 
+def test_an_fnsku_of_another_item_beside_a_sku_without_one_is_refused(tmp_path: Path) -> None:
+    """A SKU the snapshot lists with no FNSKU, beside the FNSKU of another SKU: nothing was
+    compared, and the line went out as the MerchantSKU's without a word, though which item
+    was meant cannot be told. An FNSKU the snapshot does not know is no other item."""
+    inventory = write_delimited(
+        tmp_path / "inventory.txt",
+        [["sku", "fnsku", "afn-fulfillable-quantity", "afn-unsellable-quantity"]]
+        + [["A", "", "10", "0"], ["B", "X00000000B", "10", "0"]],
+    )
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "FNSKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    rows = [
+        {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal", "MerchantSKU": "A"}
+        | {"FNSKU": "x00000000b", "SellableQuantity": "1"},
+        {"MerchantRemovalOrderID": "D2", "RemovalDisposition": "Disposal", "MerchantSKU": "A"}
+        | {"FNSKU": "X999", "SellableQuantity": "1"},
+    ]
+    request = write_delimited(tmp_path / "f.txt", request_rows(rows, header))
+    result = run_batch([request], inventory, Settings())
+    assert codes_at(result) == {(2, "D", "sku-unknown")}
+    assert result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"].tolist() == [
+        "MerchantSKU 'A' and FNSKU 'x00000000b' name different items: in the inventory "
+        "snapshot, 'A' has no FNSKU, and 'x00000000b' is the FNSKU of 'B'. Correct the one "
+        "that is wrong, or clear the FNSKU cell."
+    ]
+    assert result.decision.orders["order_id"].tolist() == ["D2"]
+
+
 def test_an_fnsku_in_small_letters_finds_its_sku(tmp_path: Path, inventory: Path) -> None:
     """Alone in its line as beside a MerchantSKU, an FNSKU typed in small letters is the
     same code: x000000001 is 00123's (review H4: alone, it was sku-unknown)."""

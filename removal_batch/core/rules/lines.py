@@ -78,27 +78,36 @@ def fnsku_mismatch(lines: pd.DataFrame, snapshot: Snapshot, positions: np.ndarra
         np.asarray(arrow_strings(snapshot.frame["fnsku"]).take(pa.array(at[listed])), dtype=object),
         index=given.index,
     )
-    # FNSKUs are capitals (X00...): a lower-case one typed is the same code (a-z only).
-    wrong = theirs.ne("") & ascii_upper(theirs).ne(ascii_upper(given))
-    if not wrong.any():
-        return concat_findings([])
-    given, theirs = given[wrong], theirs[wrong]
     owner, _ = _fnsku_owners(snapshot, given)
     owner.index = given.index
     sku = lines.loc[given.index, "MerchantSKU"]
+    # FNSKUs are capitals (X00...): a lower-case one typed is the same code (a-z only).
+    # A SKU the snapshot lists without an FNSKU is still not the item of an FNSKU listed
+    # for another SKU: that line went out as the MerchantSKU's, without a word.
+    wrong = (theirs.ne("") & ascii_upper(theirs).ne(ascii_upper(given))) | (
+        theirs.eq("") & owner.notna() & owner.astype(object).ne(sku)
+    )
+    if not wrong.any():
+        return concat_findings([])
+    given, theirs, owner, sku = given[wrong], theirs[wrong], owner[wrong], sku[wrong]
     belongs = pd.Series(
         np.where(
             owner.notna(), ", and '" + given + "' is the FNSKU of '" + owner.astype(str) + "'", ""
         ),
         index=given.index,
     )
+    own = pd.Series(
+        np.where(theirs.ne(""), "the FNSKU of '" + sku + "' is '" + theirs + "'", ""),
+        index=given.index,
+    )
+    own = own.mask(theirs.eq(""), "'" + sku + "' has no FNSKU")
     message = (
-        "MerchantSKU '" + sku + "' and FNSKU '" + given + "' name different items: in the "
-        "inventory snapshot, the FNSKU of '"
+        "MerchantSKU '"
         + sku
-        + "' is '"
-        + theirs
-        + "'"
+        + "' and FNSKU '"
+        + given
+        + "' name different items: in the inventory snapshot, "
+        + own
         + belongs
         + ". Correct the one that is wrong, or clear the FNSKU cell."
     )
