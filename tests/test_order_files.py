@@ -74,7 +74,9 @@ def test_a_sku_starting_with_a_double_quote_is_refused(tmp_path: Path) -> None:
     assert result.decision.orders.empty
 
 
-@pytest.mark.parametrize("mark", ["\x0b", "\x0c", "\x1c", "\x1e", "\x85", "\u2028", "\u2029"])
+@pytest.mark.parametrize(
+    "mark", ["\x0b", "\x0c", "\x1c", "\x1e", "\x85", "\u2028", "\u2029", "\x1f", "\x07"]
+)
 def test_every_kind_of_line_break_in_a_value_is_written_as_a_space(
     tmp_path: Path, inventory: Path, mark: str
 ) -> None:
@@ -419,6 +421,21 @@ def test_a_sku_holding_a_tab_or_line_break_is_refused_not_rewritten(
     partial = run_batch([request], inventory, Settings(allow_partial=True))
     assert partial.decision.lines["sku"].tolist() == ["AB C"]
     assert partial.decision.lines["sellable"].tolist() == [5]
+
+
+@pytest.mark.parametrize("mark", ["\x1f", "\x07", "\x7f", "\x1b"])
+def test_a_sku_holding_a_control_character_is_refused(tmp_path: Path, mark: str) -> None:
+    """A unit separator, a bell or DEL in a SKU, listed so in a hand-edited snapshot, went
+    into the upload file as it was: no Amazon SKU holds one, and a reader of the file may
+    take it for a separator. Refused as a tab is, and named."""
+    inventory = _snapshot_csv(tmp_path / "inventory.csv", [(f"A{mark}B", "X1", 5)])
+    request = _request(tmp_path / "r.csv", [["R1", "Disposal", f"A{mark}B", "1", "0"]])
+    result = run_batch([request], inventory, Settings())
+    refused = result.problems[result.problems["code"].eq("sku-unknown")]
+    assert refused["row"].tolist() == [2] and refused["column"].tolist() == ["C"]
+    said = refused["message"].iloc[0]
+    assert said.startswith("SKU 'A[control character]B' holds a control character")
+    assert result.exit_code == 1 and result.decision.orders.empty
 
 
 def test_an_fnsku_of_a_snapshot_sku_holding_a_tab_is_refused(tmp_path: Path) -> None:

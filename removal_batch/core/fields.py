@@ -203,23 +203,25 @@ def holds_byte(values: pd.Series, wanted: bytes) -> bool:
     return False
 
 
-# A tab, NUL, and every character a reader may take for a line break: besides CR and LF,
-# the ones Python's splitlines and Unicode-aware readers split on (vertical tab, form feed,
-# the file/group/record separators, NEL, and the line and paragraph separators).
-FLAT_BREAKS = "[\t\r\n\x00\x0b\x0c\x1c\x1d\x1e\u0085\u2028\u2029]"
-_BREAK_BYTES = (0, 9, 10, 11, 12, 13, 28, 29, 30)
+# Every character a reader may take for a line break: besides CR and LF, the ones Python's
+# splitlines and Unicode-aware readers split on (vertical tab, form feed, the file/group/
+# record separators, NEL, and the line and paragraph separators).
+LINE_BREAKS = "[\r\n\x0b\x0c\x1c\x1d\x1e\u0085\u2028\u2029]"
+# What a flat file cannot carry in a value: those, a tab, and every other control
+# character (NUL, BEL, ESC, the unit separator, DEL), which no SKU or address holds.
+FLAT_BREAKS = "[\x00-\x1f\x7f\u0085\u2028\u2029]"
 
 
 def may_hold_breaks(array: Any) -> bool:
-    """Whether the text holds a tab, NUL or line break of any kind, read off Arrow's data
-    buffer in numpy passes (a regular expression over a million SKUs takes 0.15 s). The
-    buffer may hold bytes of values outside a slice: a false alarm costs the exact test,
-    never a wrong answer."""
+    """Whether the text holds a tab, a line break of any kind or another control character
+    (FLAT_BREAKS), read off Arrow's data buffer in numpy passes (a regular expression over a
+    million SKUs takes 0.15 s). The buffer may hold bytes of values outside a slice: a
+    false alarm costs the exact test, never a wrong answer."""
     data = array.buffers()[2]
     if data is None or data.size == 0:
         return False
     raw = np.frombuffer(data, dtype=np.uint8)
-    if np.isin(raw[raw < 31], _BREAK_BYTES).any():
+    if (raw < 0x20).any() or (raw == 0x7F).any():
         return True
     if raw.max() < 0x80:  # ASCII only (most columns): no multi-byte break
         return False

@@ -20,6 +20,7 @@ from removal_batch.core.checks import (
 from removal_batch.core.fields import (
     FLAT_BREAKS,
     INVISIBLE,
+    LINE_BREAKS,
     arrow_strings,
     ascii_upper,
     first_invisible,
@@ -191,15 +192,23 @@ BREAK_ADVICE = (
 )
 
 
+# Control characters other than a tab or a line break (NUL, BEL, ESC, DEL...).
+_CONTROLS = "[\x00-\x08\x0e-\x1b\x1f\x7f]"
+
+
 def _breaks_held(skus: pd.Series) -> pd.Series:
-    """ "a tab", "a line break" or both: what each SKU holds."""
-    tab = skus.str.contains("\t", regex=False).fillna(False).astype(bool)
-    other = skus.str.replace("\t", "", regex=False).str.contains(FLAT_BREAKS, regex=True)
-    other = other.fillna(False).astype(bool)
-    return pd.Series(
-        np.where(tab & other, "a tab and a line break", np.where(tab, "a tab", "a line break")),
-        index=skus.index,
-    )
+    """ "a tab", "a line break", "a control character", or two or three of them: what each
+    SKU holds of FLAT_BREAKS."""
+    kinds = [
+        (skus.str.contains("\t", regex=False), "a tab"),
+        (skus.str.contains(LINE_BREAKS, regex=True), "a line break"),
+        (skus.str.contains(_CONTROLS, regex=True), "a control character"),
+    ]
+    said = pd.Series("", index=skus.index, dtype=object)
+    for held, words in kinds:
+        held = held.fillna(False).astype(bool)
+        said[held] = said[held].where(said[held].eq(""), said[held] + " and ") + words
+    return said
 
 
 def _broken_sku_findings(lines: pd.DataFrame, snapshot: Snapshot) -> list[pd.DataFrame]:
@@ -210,8 +219,10 @@ def _broken_sku_findings(lines: pd.DataFrame, snapshot: Snapshot) -> list[pd.Dat
     (a .csv or .xlsx report edited by hand)."""
     sku = lines["sku"]
     what = _breaks_held(sku)
-    shown = sku.str.replace("\t", "[tab]", regex=False).str.replace(
-        FLAT_BREAKS, "[line break]", regex=True
+    shown = (
+        sku.str.replace("\t", "[tab]", regex=False)
+        .str.replace(LINE_BREAKS, "[line break]", regex=True)
+        .str.replace(_CONTROLS, "[control character]", regex=True)
     )
     by_fnsku = lines["MerchantSKU"].eq("")
     parts = []
