@@ -608,7 +608,7 @@ def read_request(
     if len(table.rows) > settings.max_rows:
         message = (
             f"The file has {len(table.rows):,} request rows; the limit is "
-            f"{settings.max_rows:,}. Split it into smaller files."
+            f"{settings.max_rows:,} (max_rows in the settings). Split it into smaller files."
         )
         outcome.problems = problems_frame([Problem("file-too-large", message, file=name)])
         outcome.rows = len(table.rows)  # all rejected, as the table and summary say

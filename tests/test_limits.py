@@ -320,7 +320,14 @@ def test_the_default_size_limit_reads_as_it_is_set(tmp_path: Path) -> None:
         out.truncate(150 * 1024 * 1024)  # sparse: nothing is written
     error = _read(path)
     assert error.code == "file-too-large"
-    assert error.message.startswith("The file is 150 MB; the limit is 100 MB.")
+    assert error.message.startswith(
+        "The file is 150 MB; the limit is 100 MB (max_file_bytes in the settings)."
+    )
+    # One byte over read "100 MB; the limit is 100 MB": the figures in bytes then.
+    with path.open("r+b") as out:
+        out.truncate(100 * 1024 * 1024 + 1)
+    error = _read(path)
+    assert error.message.startswith("The file is 104,857,601 bytes; the limit is 104,857,600")
 
 
 def test_max_uncompressed_bytes_from_settings(tmp_path: Path, check) -> None:
@@ -331,7 +338,7 @@ def test_max_uncompressed_bytes_from_settings(tmp_path: Path, check) -> None:
     assert codes(result) == {"file-too-large"}
     (message,) = result.problems["message"]
     assert "would expand to" in message
-    assert "the limit is 5,000 bytes" in message
+    assert "the limit is 5,000 bytes (max_uncompressed_bytes in the settings)" in message
 
 
 def test_bytes_on_disk_limit_for_a_workbook(tmp_path: Path, check) -> None:
@@ -349,11 +356,12 @@ def test_row_limit_for_a_workbook(tmp_path: Path, check) -> None:
     # Counted rows are shown, all rejected (the table said 0 beside "has 30 request rows").
     (outcome,) = result.files
     assert (outcome.rows, outcome.accepted, outcome.rejected) == (30, 0, 30)
+    assert "(max_rows in the settings)" in result.problems["message"][0]
     # Far over: refused from the sheet's dimensions, before the rows are read.
     path = write_request_workbook(tmp_path / "many.xlsx", 300)
     error = _read(path, ReadLimits(max_rows=5))
     assert error.code == "file-too-large"
-    assert "301 rows" in error.message
+    assert "301 rows" in error.message and "(max_rows in the settings)" in error.message
 
 
 def test_a_row_limit_over_32_bits_reads_a_workbook(tmp_path: Path, check) -> None:

@@ -48,6 +48,14 @@ def rows_said(rows: list[int], shown: int = 5) -> str:
     return ("row " if len(rows) == 1 else "rows ") + listed
 
 
+def sizes_apart(size: int, limit: int) -> tuple[str, str]:
+    """A size and the limit it is over, as megabytes() gives them, or in bytes where those
+    round to the same figure (a file one byte over 100 MB is not "100 MB; the limit is
+    100 MB")."""
+    shown = megabytes(size), megabytes(limit)
+    return shown if shown[0] != shown[1] else (f"{size:,} bytes", f"{limit:,} bytes")
+
+
 def megabytes(n: int) -> str:
     """A size as the limits are set, in binary megabytes: the default 100 * 1024 * 1024
     is "100 MB" (not "100.0 MB"); under 100 KiB, in bytes."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from removal_batch.core.wording import megabytes
+from removal_batch.core.wording import sizes_apart
 
 if TYPE_CHECKING:
     # Not at run time: this package is imported before pandas is (readers.forerun).
@@ -156,8 +156,8 @@ def _is_workbook(path: Path, limits: ReadLimits) -> bool:
     if size > limits.max_bytes:
         raise ReadError(
             "file-too-large",
-            f"The file is {megabytes(size)}; the limit is {megabytes(limits.max_bytes)}. "
-            "Split it into smaller files.",
+            "The file is {}; the limit is {} (max_file_bytes in the settings). Split it into "
+            "smaller files.".format(*sizes_apart(size, limits.max_bytes)),
         )
     if size == 0:
         raise ReadError("file-empty", "The file is empty (0 bytes).")

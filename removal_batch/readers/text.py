@@ -530,8 +530,8 @@ def stray_quote(table: RawTable, delimiter: str, width: int = 0) -> ReadError | 
 
 def _too_many_rows(rows: int, limits: ReadLimits) -> str:
     return (
-        f"The file has about {rows:,} rows; the limit is {limits.max_rows:,}. "
-        "Split it into smaller files."
+        f"The file has about {rows:,} rows; the limit is {limits.max_rows:,} (max_rows in "
+        "the settings). Split it into smaller files."
     )
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from removal_batch.core.fields import EXCEL_CELL_CHARS
 from removal_batch.core.raw_table import REQUEST_HEADER, TEXT, FarCells, RawTable
-from removal_batch.core.wording import megabytes
+from removal_batch.core.wording import megabytes, sizes_apart
 from removal_batch.faults import checkpoint
 from removal_batch.readers import (
     OLE_MAGIC,
@@ -203,8 +203,10 @@ def check_zip(path: Path, limits: ReadLimits) -> None:
         total = sum(info.file_size for info in parts)
         if total > limits.max_uncompressed_bytes:
             raise _too_large(
-                f"The workbook would expand to {megabytes(total)} when opened; the limit is "
-                f"{megabytes(limits.max_uncompressed_bytes)}."
+                "The workbook would expand to {} when opened; the limit is {} "
+                "(max_uncompressed_bytes in the settings).".format(
+                    *sizes_apart(total, limits.max_uncompressed_bytes)
+                )
             )
         for info in parts:
             if info.file_size > BOMB_MIN_BYTES and info.file_size > BOMB_RATIO * max(
@@ -652,7 +654,7 @@ def _sized_sheet(book: Any, sheet: str, limits: ReadLimits) -> Any:
         raise ReadError(
             "file-too-large",
             f"Sheet '{sheet}' has {handle.height:,} rows; the limit is "
-            f"{limits.max_rows:,}. Split it into smaller files.",
+            f"{limits.max_rows:,} (max_rows in the settings). Split it into smaller files.",
         )
     return handle
 
