@@ -1702,6 +1702,13 @@ def test_formulas_of_a_workbook_calculated_on_opening_are_not_values(tmp_path: P
     assert found is not None and found.columns.tolist() == [0, 2]
 
 
+def _without_references(name: str, data: bytes) -> bytes:
+    """A sheet part with its cells' and rows' r="..." taken out, as Power BI writes it."""
+    if name.startswith("xl/worksheets/sheet"):
+        return re.sub(rb'(<(?:c|row)) r="[A-Z]*[0-9]+"', rb"\1", data)
+    return data
+
+
 def test_cells_without_references_are_placed_by_their_order(tmp_path: Path, check) -> None:
     """A cell's r="E2" is optional (Power BI and other exporters leave it out): calamine
     placed such cells, but the searches for error cells and zero-padded numbers did not,
@@ -1730,12 +1737,7 @@ def test_cells_without_references_are_placed_by_their_order(tmp_path: Path, chec
     plain = tmp_path / "plain.xlsx"
     book.save(plain)
 
-    def without_references(name: str, data: bytes) -> bytes:
-        if name.startswith("xl/worksheets/sheet"):
-            return re.sub(rb'(<(?:c|row)) r="[A-Z]*[0-9]+"', rb"\1", data)
-        return data
-
-    bare = _parts_changed(plain, tmp_path / "bare.xlsx", without_references)
+    bare = _parts_changed(plain, tmp_path / "bare.xlsx", _without_references)
     assert b'<c r="' not in zipfile.ZipFile(bare).read("xl/worksheets/sheet1.xml")
     result = check(bare)
     rows = result.files[0].table.rows
@@ -1760,12 +1762,7 @@ def test_a_hidden_row_without_its_number_is_still_told(tmp_path: Path, check) ->
     book["Removal Request"].row_dimensions[3].hidden = True
     book.save(path)
 
-    def without_references(name: str, data: bytes) -> bytes:
-        if name.startswith("xl/worksheets/sheet"):
-            return re.sub(rb'(<(?:c|row)) r="[A-Z]*[0-9]+"', rb"\1", data)
-        return data
-
-    bare = _parts_changed(path, tmp_path / "bare.xlsx", without_references)
+    bare = _parts_changed(path, tmp_path / "bare.xlsx", _without_references)
     outcome = check(bare).files[0]
     assert outcome.hidden_rows == [3]
 

@@ -99,13 +99,7 @@ def date_quantities(
         "not a number of units: the cell is formatted as a date, so Excel shows the number "
         "typed into it as a date. Format the cell as Number and type the units again."
     )
-    found = [
-        _dated(rows, raw.date_cells, name, columns[name], True, why, "date_quantity_cell")
-        for name in QUANTITY_FIELDS
-        if name in columns
-    ]
-    kept = [f for f in found if f is not None]
-    return pd.concat(kept, ignore_index=True) if kept else None
+    return _dated_fields(raw, rows, columns, QUANTITY_FIELDS, True, why, "date_quantity_cell")
 
 
 def date_addresses(
@@ -120,9 +114,22 @@ def date_addresses(
         "not part of an address: Excel turns text typed like 1-2-3 or 3-12 into a "
         "date. Format the column as Text and type it again."
     )
+    return _dated_fields(raw, rows, columns, ADDRESS_FIELDS, shipped, why, "date_address_cell")
+
+
+def _dated_fields(
+    raw: RawTable,
+    rows: pd.DataFrame,
+    columns: dict[str, int],
+    names: tuple[str, ...],
+    keep: np.ndarray | bool,
+    why: str,
+    check: str,
+) -> pd.DataFrame | None:
+    """_dated for each field of ``names`` the table has; None when none held a date."""
     found = [
-        _dated(rows, raw.date_cells, name, columns[name], shipped, why, "date_address_cell")
-        for name in ADDRESS_FIELDS
+        _dated(rows, raw.date_cells, name, columns[name], keep, why, check)
+        for name in names
         if name in columns
     ]
     kept = [f for f in found if f is not None]
