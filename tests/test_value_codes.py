@@ -1248,6 +1248,37 @@ def test_an_fnsku_of_another_item_beside_a_sku_without_one_is_refused(tmp_path: 
     assert result.decision.orders["order_id"].tolist() == ["D2"]
 
 
+def test_an_fnsku_not_found_says_why_where_it_can(tmp_path: Path) -> None:
+    """A seller SKU typed in the FNSKU column, and a snapshot whose report has no fnsku
+    column, were both told only that the FNSKU "is not in the inventory snapshot"."""
+    header = ["MerchantRemovalOrderID", "RemovalDisposition", "FNSKU"]
+    header += ["SellableQuantity", "UnsellableQuantity"]
+    rows = [
+        {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"}
+        | {"FNSKU": "B", "SellableQuantity": "1"},
+        {"MerchantRemovalOrderID": "D2", "RemovalDisposition": "Disposal"}
+        | {"FNSKU": "X999", "SellableQuantity": "1"},
+    ]
+    request = write_delimited(tmp_path / "f.txt", request_rows(rows, header))
+    quantities = ["afn-fulfillable-quantity", "afn-unsellable-quantity"]
+    listed = write_delimited(
+        tmp_path / "listed.txt",
+        [["sku", "fnsku", *quantities], ["B", "X00000000B", "10", "0"]],
+    )
+    problems = run_batch([request], listed, Settings()).problems
+    said = problems.loc[problems["code"].eq("sku-unknown"), "message"].tolist()
+    assert said[0].endswith("It is a SKU the snapshot lists: put it in the MerchantSKU column.")
+    assert said[-1] == "FNSKU 'X999' is not in the inventory snapshot listed.txt."
+    bare = write_delimited(tmp_path / "bare.txt", [["sku", *quantities], ["B", "10", "0"]])
+    result = run_batch([request], bare, Settings())
+    found = result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"].tolist()
+    assert found[-1] == (
+        "FNSKU 'X999' is not in the inventory snapshot bare.txt. It lists no FNSKUs (the "
+        "report has no fnsku column), so none can be looked up: give the MerchantSKU, or "
+        "download the report with its fnsku column."
+    )
+
+
 def test_an_fnsku_in_small_letters_finds_its_sku(tmp_path: Path, inventory: Path) -> None:
     """Alone in its line as beside a MerchantSKU, an FNSKU typed in small letters is the
     same code: x000000001 is 00123's (review H4: alone, it was sku-unknown)."""

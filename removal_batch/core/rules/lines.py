@@ -145,7 +145,12 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
     missing_fnsku = lines.loc[by_fnsku & lines["sku"].eq("") & ~lines["sku_cell_error"], "FNSKU"]
     if len(missing_fnsku):
         message = (
-            "FNSKU '" + missing_fnsku + "' is not in the inventory snapshot " + snapshot.file + "."
+            "FNSKU '"
+            + missing_fnsku
+            + "' is not in the inventory snapshot "
+            + snapshot.file
+            + "."
+            + _fnsku_advice(missing_fnsku, snapshot)
         )
         parts.append(findings(missing_fnsku.index, "FNSKU", "sku-unknown", message, missing_fnsku))
     if broken.any():
@@ -170,6 +175,26 @@ def sku_unknown(lines: pd.DataFrame, snapshot: Snapshot) -> pd.DataFrame:
         )
         parts.append(findings(sku.index, "MerchantSKU", "sku-unknown", message, sku))
     return concat_findings(parts)
+
+
+def _fnsku_advice(fnskus: pd.Series, snapshot: Snapshot) -> pd.Series:
+    """Why an FNSKU alone on its line was not found, where that can be told: the snapshot
+    lists no FNSKU at all (a report without its fnsku column), or the value is a SKU the
+    snapshot lists, typed in the wrong column."""
+    advice = pd.Series("", index=fnskus.index, dtype=object)
+    listed = arrow_strings(snapshot.frame["fnsku"])
+    if not pc.any(pc.not_equal(listed, "")).as_py():
+        advice[:] = (
+            " It lists no FNSKUs (the report has no fnsku column), so none can be looked up: "
+            "give the MerchantSKU, or download the report with its fnsku column."
+        )
+    known = snapshot.sku_array.cast(pa.large_string())
+    typed = pc.cast(arrow_strings(fnskus), pa.large_string())
+    is_sku = pc.fill_null(pc.is_in(typed, value_set=known), False)
+    advice[is_sku.to_numpy(zero_copy_only=False)] = (
+        " It is a SKU the snapshot lists: put it in the MerchantSKU column."
+    )
+    return advice
 
 
 def holds_breaks(values: pd.Series) -> pd.Series:
