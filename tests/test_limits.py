@@ -387,6 +387,26 @@ def test_shared_strings_poc_is_too_large_and_refused_fast(check) -> None:
     assert codes(check(SHARED_STRINGS_POC)) == {"file-too-large"}
 
 
+def test_a_shared_string_under_the_cell_limit_in_many_cells_is_refused(tmp_path: Path) -> None:
+    """Each string under Excel's cell limit, but one used in thousands of cells: a 473 KB
+    workbook (32,000 characters in 20,000 cells) took 4 GB and 80 s to read. The text the
+    cells would hold is counted against max_uncompressed_bytes; here a 2,000-character
+    string in 3,000 cells (6 MB of text) against a 5 MB limit, and the default."""
+    shared = f'<sst {_NS} count="3000" uniqueCount="2"><si><t>{"z" * 2000}</t></si>'
+    shared += "<si><t>short</t></si></sst>"
+    rows = "".join(
+        f'<row r="{r}"><c r="A{r}" t="s"><v>0</v></c><c r="B{r}" t="s"><v>1</v></c></row>'
+        for r in range(1, 3001)
+    )
+    sheet = _SHEET_HEAD + f"{rows}</sheetData></worksheet>".encode()
+    path = write_zip(tmp_path / "many.xlsx", xlsx_parts(sheet, shared.encode()))
+    error = _read(path, ReadLimits(max_uncompressed_bytes=5 * MIB))
+    assert error.code == "file-too-large"
+    assert error.message.startswith("The workbook's cells would hold 5.8 MB of text once read")
+    assert "(max_uncompressed_bytes in the settings)" in error.message
+    assert read_table(path, lambda table: True).height == 3000
+
+
 def test_one_long_shared_string_in_many_cells_is_refused(tmp_path: Path, inventory: Path) -> None:
     """The corpus file done right (its rows are numbered from 0, so calamine rejects it
     anyway): one 1 MB shared string in 12,000 cells, 45 KB on disk. Without the guard

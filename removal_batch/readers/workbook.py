@@ -12,6 +12,7 @@ import html
 import io
 import os
 import pickle
+import re
 import signal
 import zipfile
 from collections.abc import Iterator
@@ -225,6 +226,59 @@ def check_zip(path: Path, limits: ReadLimits) -> None:
                     "repeated in every cell that uses it, so reading it could take far more "
                     "memory than the file's size."
                 )
+        expanded = _shared_text_bytes(archive, parts, limits.max_uncompressed_bytes)
+        if expanded > limits.max_uncompressed_bytes:
+            raise _too_large(
+                "The workbook's cells would hold {} of text once read, each shared text "
+                "copied into every cell that uses it; the limit is {} "
+                "(max_uncompressed_bytes in the settings).".format(
+                    *sizes_apart(expanded, limits.max_uncompressed_bytes)
+                )
+            )
+
+
+# The fewest bytes a cell using a shared string takes in a sheet: <c t="s"><v>0</v></c>.
+_SHARED_CELL_BYTES = 22
+# Larger shared-strings parts are not read here (a bomb needs only a small one).
+_SHARED_PART_READ = 64 << 20
+_SHARED_ITEM = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,64}:)?si[\s>/]")
+_SHARED_CELL = re.compile(
+    rb'<(?:[A-Za-z_][\w.-]{0,64}:)?c\b[^<>]{0,1024}?\bt="s"[^<>]{0,1024}>\s*'
+    rb"<(?:[A-Za-z_][\w.-]{0,64}:)?v>\s*([0-9]{1,10})\s*<"
+)
+
+
+def _shared_text_bytes(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo], limit: int) -> int:
+    """About how many bytes of text the sheets' cells hold once each shared string is
+    copied into every cell that uses it (an upper bound: a string's markup counts too).
+    One 32,000-character string used in 20,000 cells is a 473 KB file that took 4 GB and
+    80 s to read. Cheap for a real workbook: the sheets' size bounds the cells that can
+    use a string, and only a product of that and the longest string over ``limit`` is
+    looked at closer. 0 where it cannot be told, or cannot be over ``limit``."""
+    shared = [p for p in parts if p.filename.lower().rsplit("/", 1)[-1] == "sharedstrings.xml"]
+    sheets = [p for p in parts if p.filename.lower().startswith("xl/worksheets/")]
+    if not shared or not sheets or shared[0].file_size > _SHARED_PART_READ:
+        return 0
+    try:
+        data = archive.read(shared[0])
+        marks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _LT)
+        longest = int(np.diff(marks).max()) if len(marks) > 1 else len(data)
+        most_cells = sum(p.file_size for p in sheets) // _SHARED_CELL_BYTES
+        if longest * most_cells <= limit:
+            return 0
+        starts = np.array([m.start() for m in _SHARED_ITEM.finditer(data)], dtype=np.int64)
+        if not len(starts):
+            return 0
+        sizes = np.diff(np.append(starts, len(data)))
+        total = 0
+        for sheet in sheets:
+            text = archive.read(sheet)
+            used = np.array([int(m.group(1)) for m in _SHARED_CELL.finditer(text)], dtype=np.int64)
+            used = used[used < len(sizes)]
+            total += int(sizes[used].sum())
+        return total
+    except Exception:  # damaged, encrypted, unsupported compression: calamine reports it
+        return 0
 
 
 def _is_shared_strings(info: zipfile.ZipInfo) -> bool:
