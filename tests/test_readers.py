@@ -2179,6 +2179,30 @@ def test_cells_placed_from_the_xml_are_bounded(monkeypatch: pytest.MonkeyPatch) 
     assert ods_xml._walk(_ods_content(rows), "S").unvalued is None
 
 
+def test_an_ods_repeat_over_the_budget_is_not_spread_out_first(monkeypatch) -> None:
+    """A 1 KB .ods repeating 200 cells over 100,000 rows built 20 million entries (2.6
+    GB) before its budget was checked, once a row was done. The budget is judged before a
+    repeat is spread: here 100 cells over 10,000 rows against a budget of 1,000."""
+    import tracemalloc
+
+    from removal_batch.readers import ods_xml
+
+    padded = (
+        '<table:table-cell office:value-type="float" office:value="7" '
+        'table:number-columns-repeated="100"><text:p>007</text:p></table:table-cell>'
+    )
+    content = _ods_content(_ods_row([padded], ' table:number-rows-repeated="10000"'))
+    monkeypatch.setattr(ods_xml, "_MOST_PLACED", 1_000)
+    tracemalloc.start()
+    try:
+        extras = ods_xml._walk(content, "S")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert extras.unvalued is None
+    assert peak < 2 * 1024 * 1024, f"{peak:,} bytes"
+
+
 _MERGED_ROWS = [
     ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "SellableQuantity"]
     + ["UnsellableQuantity"],
