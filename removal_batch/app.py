@@ -392,8 +392,10 @@ def run_check(
     # Excel's lock file (~$name.xlsx) sits beside a workbook open in Excel, and `check
     # folder/*` names it: it holds no requests, and read as a broken workbook it made the
     # check exit 1 and told the user to save it again. Left out and named, as run does.
-    locks = [f for f in files if f.name.startswith("~$")]
-    files = [f for f in files if not f.name.startswith("~$")]
+    from removal_batch.workspace import is_excel_lock
+
+    locks = [f for f in files if is_excel_lock(f)]
+    files = [f for f in files if not is_excel_lock(f)]
     try:
         if not files:
             raise UsageError(

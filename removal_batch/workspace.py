@@ -156,10 +156,15 @@ def init_workspace(root: Path, with_samples: bool) -> Workspace:
     return space
 
 
+def is_excel_lock(path: Path) -> bool:
+    """Excel's lock file (~$name.xlsx), beside a workbook it has open."""
+    return path.name.startswith("~$")
+
+
 def skipped_on_purpose(path: Path) -> bool:
     """Office lock files (Excel's ~$name.xlsx; LibreOffice's .~lock.name.xlsx#, a dot-file)
     and dot-files: never inputs, and never mentioned."""
-    return path.name.startswith((".", "~$"))
+    return path.name.startswith(".") or is_excel_lock(path)
 
 
 def is_candidate(path: Path) -> bool:

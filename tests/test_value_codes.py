@@ -1189,23 +1189,27 @@ def test_an_id_used_in_two_files_names_the_sheet_and_the_id_line(
     ]
 
 
-def test_a_sku_and_an_fnsku_of_different_items_are_refused(tmp_path: Path, inventory: Path) -> None:
-    """Both columns filled, naming two items of the snapshot: the FNSKU was ignored and the
-    MerchantSKU's units sent without a word (two reviews' finding). Matching ones pass."""
+def _sku_and_fnsku_lines(tmp_path: Path, lines: list[tuple[str, str]]) -> Path:
+    """A request file of one-line Disposal orders D1, D2... giving (MerchantSKU, FNSKU)."""
     header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "FNSKU"]
     header += ["SellableQuantity", "UnsellableQuantity"]
     rows = [
-        {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal", "MerchantSKU": "00123"}
-        | {"FNSKU": "X000000002", "SellableQuantity": "1"},
-        {"MerchantRemovalOrderID": "D2", "RemovalDisposition": "Disposal", "MerchantSKU": "00123"}
-        | {"FNSKU": "X000000001", "SellableQuantity": "1"},
-        {"MerchantRemovalOrderID": "D3", "RemovalDisposition": "Disposal", "MerchantSKU": "ABC-1"}
-        | {"FNSKU": "X999", "SellableQuantity": "1"},
-        # The same FNSKU in small letters is the same code.
-        {"MerchantRemovalOrderID": "D4", "RemovalDisposition": "Disposal", "MerchantSKU": "SKU-4"}
-        | {"FNSKU": "x000000004", "SellableQuantity": "1"},
+        {"MerchantRemovalOrderID": f"D{i}", "RemovalDisposition": "Disposal"}
+        | {"MerchantSKU": sku, "FNSKU": fnsku, "SellableQuantity": "1"}
+        for i, (sku, fnsku) in enumerate(lines, start=1)
     ]
-    request = write_delimited(tmp_path / "f.txt", request_rows(rows, header))
+    return write_delimited(tmp_path / "f.txt", request_rows(rows, header))
+
+
+def test_a_sku_and_an_fnsku_of_different_items_are_refused(tmp_path: Path, inventory: Path) -> None:
+    """Both columns filled, naming two items of the snapshot: the FNSKU was ignored and the
+    MerchantSKU's units sent without a word (two reviews' finding). Matching ones pass."""
+    request = _sku_and_fnsku_lines(
+        tmp_path,
+        [("00123", "X000000002"), ("00123", "X000000001"), ("ABC-1", "X999")]
+        # The same FNSKU in small letters is the same code.
+        + [("SKU-4", "x000000004")],
+    )
     result = run_batch([request], inventory, Settings())
     assert codes_at(result) == {(2, "D", "sku-unknown"), (4, "D", "sku-unknown")}
     said = result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"].tolist()
@@ -1229,15 +1233,7 @@ def test_an_fnsku_of_another_item_beside_a_sku_without_one_is_refused(tmp_path: 
         [["sku", "fnsku", "afn-fulfillable-quantity", "afn-unsellable-quantity"]]
         + [["A", "", "10", "0"], ["B", "X00000000B", "10", "0"]],
     )
-    header = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU", "FNSKU"]
-    header += ["SellableQuantity", "UnsellableQuantity"]
-    rows = [
-        {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal", "MerchantSKU": "A"}
-        | {"FNSKU": "x00000000b", "SellableQuantity": "1"},
-        {"MerchantRemovalOrderID": "D2", "RemovalDisposition": "Disposal", "MerchantSKU": "A"}
-        | {"FNSKU": "X999", "SellableQuantity": "1"},
-    ]
-    request = write_delimited(tmp_path / "f.txt", request_rows(rows, header))
+    request = _sku_and_fnsku_lines(tmp_path, [("A", "x00000000b"), ("A", "X999")])
     result = run_batch([request], inventory, Settings())
     assert codes_at(result) == {(2, "D", "sku-unknown")}
     assert result.problems.loc[result.problems["code"].eq("sku-unknown"), "message"].tolist() == [

@@ -207,8 +207,10 @@ def holds_byte(values: pd.Series, wanted: bytes) -> bool:
 # splitlines and Unicode-aware readers split on (vertical tab, form feed, the file/group/
 # record separators, NEL, and the line and paragraph separators).
 LINE_BREAKS = "[\r\n\x0b\x0c\x1c\x1d\x1e\u0085\u2028\u2029]"
-# What a flat file cannot carry in a value: those, a tab, and every other control
-# character (NUL, BEL, ESC, the unit separator, DEL), which no SKU or address holds.
+# The other control characters, but a tab: NUL, BEL, ESC, the unit separator, DEL.
+CONTROL_CHARS = "[\x00-\x08\x0e-\x1b\x1f\x7f]"
+# What a flat file cannot carry in a value, which no SKU or address holds: a tab, a line
+# break, another control character (the three classes above, as one).
 FLAT_BREAKS = "[\x00-\x1f\x7f\u0085\u2028\u2029]"
 
 

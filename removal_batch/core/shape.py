@@ -407,17 +407,15 @@ def _missing_feed_items(raw: RawTable, head: _Head) -> Problem | None:
             field="MerchantSKU",
             value=head.cells[attempt][0],
         )
-    if head.only_feed_keys():
-        return Problem(
-            "header-missing",
-            "This looks like a one-order feed file, but the line "
-            "'MerchantSKU<TAB>SellableQuantity<TAB>UnsellableQuantity' that starts the "
-            "list of SKUs is missing. Add it above the SKU lines.",
-            file=raw.file,
-            sheet=raw.sheet,
-            field="MerchantSKU",
-        )
-    return None
+    return Problem(
+        "header-missing",
+        "This looks like a one-order feed file, but the line "
+        "'MerchantSKU<TAB>SellableQuantity<TAB>UnsellableQuantity' that starts the "
+        "list of SKUs is missing. Add it above the SKU lines.",
+        file=raw.file,
+        sheet=raw.sheet,
+        field="MerchantSKU",
+    )
 
 
 def _header_problems(
@@ -786,6 +784,8 @@ def _second_order(
     found: list[tuple[int, str, str]] = []  # (body position, field, what the row is)
     first = body.columns.get(0)
     if first is not None and len(first):
+        # As header_key keys a name, for the column at once; Arrow's expressions take no
+        # \u escapes, so the invisible characters it also drops are left in here.
         keyed = pc.replace_substring_regex(pc.utf8_lower(pa.array(first)), r"[\s_-]+", "")
         hit = pc.fill_null(pc.is_in(keyed, value_set=pa.array(_ORDER_KEYS)), False)
         for key_at in np.flatnonzero(hit.to_numpy(zero_copy_only=False)).tolist():

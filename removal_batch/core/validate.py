@@ -187,7 +187,6 @@ SPACES = " \u00a0\u202f'\u2019"
 SPACES_NAMED = "spaces or apostrophes between its digits"
 
 
-# What the commonest spreadsheet errors mean, in a warehouse person's words.
 def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
     """Plain-words messages, built column-wise per code."""
     allowed = settings.allowed_dispositions

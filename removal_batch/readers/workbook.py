@@ -255,8 +255,8 @@ def _shared_text_bytes(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo], l
     80 s to read. Cheap for a real workbook: the sheets' size bounds the cells that can
     use a string, and only a product of that and the longest string over ``limit`` is
     looked at closer. 0 where it cannot be told, or cannot be over ``limit``."""
-    shared = [p for p in parts if p.filename.lower().rsplit("/", 1)[-1] == "sharedstrings.xml"]
-    sheets = [p for p in parts if p.filename.lower().startswith("xl/worksheets/")]
+    shared = [p for p in parts if _names_shared_strings(p)]
+    sheets = [p for p in parts if p.filename.lower().startswith("xl/worksheets/sheet")]
     if not shared or not sheets or shared[0].file_size > _SHARED_PART_READ:
         return 0
     try:
@@ -281,12 +281,14 @@ def _shared_text_bytes(archive: zipfile.ZipFile, parts: list[zipfile.ZipInfo], l
         return 0
 
 
+def _names_shared_strings(info: zipfile.ZipInfo) -> bool:
+    # Part names are case-insensitive in OOXML.
+    return info.filename.lower().rsplit("/", 1)[-1] == "sharedstrings.xml"
+
+
 def _is_shared_strings(info: zipfile.ZipInfo) -> bool:
-    # Part names are case-insensitive in OOXML; too small a part cannot hold such a string.
-    return (
-        info.filename.lower().rsplit("/", 1)[-1] == "sharedstrings.xml"
-        and info.file_size > EXCEL_CELL_CHARS
-    )
+    # Too small a part cannot hold a string over the cell limit.
+    return _names_shared_strings(info) and info.file_size > EXCEL_CELL_CHARS
 
 
 def _has_overlong_string(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:

@@ -18,6 +18,7 @@ from removal_batch.core.checks import (
     is_whole_number,
 )
 from removal_batch.core.fields import (
+    CONTROL_CHARS,
     FLAT_BREAKS,
     INVISIBLE,
     LINE_BREAKS,
@@ -98,10 +99,13 @@ def fnsku_mismatch(lines: pd.DataFrame, snapshot: Snapshot, positions: np.ndarra
         index=given.index,
     )
     own = pd.Series(
-        np.where(theirs.ne(""), "the FNSKU of '" + sku + "' is '" + theirs + "'", ""),
+        np.where(
+            theirs.ne(""),
+            "the FNSKU of '" + sku + "' is '" + theirs + "'",
+            "'" + sku + "' has no FNSKU",
+        ),
         index=given.index,
     )
-    own = own.mask(theirs.eq(""), "'" + sku + "' has no FNSKU")
     message = (
         "MerchantSKU '"
         + sku
@@ -198,8 +202,9 @@ def _fnsku_advice(fnskus: pd.Series, snapshot: Snapshot) -> pd.Series:
 
 
 def holds_breaks(values: pd.Series) -> pd.Series:
-    """Which values hold a tab, a NUL or a line break of any kind (what a tab-delimited
-    upload file cannot carry). The exact test only when a byte scan finds one."""
+    """Which values hold a tab, a line break of any kind or another control character
+    (what a tab-delimited upload file cannot carry). The exact test only when a byte scan
+    finds one."""
     if values.empty or not may_hold_breaks(single_array(arrow_strings(values))):
         return pd.Series(False, index=values.index)
     found = values.str.contains(FLAT_BREAKS, regex=True)
@@ -217,17 +222,13 @@ BREAK_ADVICE = (
 )
 
 
-# Control characters other than a tab or a line break (NUL, BEL, ESC, DEL...).
-_CONTROLS = "[\x00-\x08\x0e-\x1b\x1f\x7f]"
-
-
 def _breaks_held(skus: pd.Series) -> pd.Series:
     """ "a tab", "a line break", "a control character", or two or three of them: what each
     SKU holds of FLAT_BREAKS."""
     kinds = [
         (skus.str.contains("\t", regex=False), "a tab"),
         (skus.str.contains(LINE_BREAKS, regex=True), "a line break"),
-        (skus.str.contains(_CONTROLS, regex=True), "a control character"),
+        (skus.str.contains(CONTROL_CHARS, regex=True), "a control character"),
     ]
     said = pd.Series("", index=skus.index, dtype=object)
     for held, words in kinds:
@@ -247,7 +248,7 @@ def _broken_sku_findings(lines: pd.DataFrame, snapshot: Snapshot) -> list[pd.Dat
     shown = (
         sku.str.replace("\t", "[tab]", regex=False)
         .str.replace(LINE_BREAKS, "[line break]", regex=True)
-        .str.replace(_CONTROLS, "[control character]", regex=True)
+        .str.replace(CONTROL_CHARS, "[control character]", regex=True)
     )
     by_fnsku = lines["MerchantSKU"].eq("")
     parts = []
