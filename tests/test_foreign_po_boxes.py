@@ -39,6 +39,11 @@ BOXES = [
     "G.P.O. Box 99",
     "Locked Bag 2000",
     "Private Bag 92019",
+    "Skrytka pocztowa 12",
+    "skr. poczt. 12",
+    "P.B. No. 5001",
+    "Post Bag No. 5001",
+    "PB 5001",
 ]
 STREETS = [
     "Bpstraße 5",
@@ -60,6 +65,9 @@ STREETS = [
     "12 Gpo Street",
     "Locked Bag Rd 4",
     "Privatebag Lane",
+    "ul. Skrzydlata 12",
+    "12 PBR Road",
+    "Post Bagot Street 4",
 ]
 
 

@@ -283,7 +283,17 @@ def _subdivisions_by_name(country: str) -> dict[str, str]:
     import pycountry
 
     found = pycountry.subdivisions.get(country_code=country) or []
-    return {s.name.lower(): s.code.split("-", 1)[1] for s in found}
+    names = {s.name.lower(): s.code.split("-", 1)[1] for s in found}
+    # Also without accents: ISO writes "Quebec", Quebeckers write "Québec"; ISO writes
+    # "Michoacán", a sheet may hold "Michoacan".
+    return {**{_unaccented(n): c for n, c in names.items()}, **names}
+
+
+def _unaccented(text: str) -> str:
+    import unicodedata
+
+    apart = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in apart if not unicodedata.combining(c))
 
 
 # The USPS "states" of military post, written out: codes the state check takes (and
@@ -300,7 +310,8 @@ def state_meant(value: str, country: str) -> str:
     name = " ".join(value.lower().split())
     if country == "US" and name in MILITARY_STATE_NAMES:
         return MILITARY_STATE_NAMES[name]
-    return _subdivisions_by_name(country).get(name, "")
+    by_name = _subdivisions_by_name(country)
+    return by_name.get(name) or by_name.get(_unaccented(name), "")
 
 
 @_register("country_code")
@@ -319,13 +330,28 @@ def _country_columns(frame: pd.DataFrame) -> list[str]:
     return ["AddressCountryCode", *([ORDER_COUNTRY] if ORDER_COUNTRY in frame else [])]
 
 
+def as_country_codes(country: pd.Series) -> pd.Series:
+    """Upper-case country cells as codes: one written another way ('USA', 'CANADA') as the
+    code it names, anything else as it is. country-invalid asks for that code; the
+    address's state, postal code and phone are judged by the same country in the same
+    pass, not only once the user has changed it (and then found the next error)."""
+    unknown = country.ne("") & ~country.isin(country_codes())
+    if not unknown.any():
+        return country
+    named = country[unknown]
+    meant = {value: country_meant(value) or value for value in named.unique()}
+    country = country.copy()
+    country[unknown] = named.map(meant)
+    return country
+
+
 def judged_country(frame: pd.DataFrame, blank_country: str) -> pd.Series:
-    """The address's country, upper case; a blank one is the order's (ORDER_COUNTRY),
-    else ``blank_country`` (the marketplace's: Settings.home_country)."""
+    """The address's country as a code (see as_country_codes); a blank one is the order's
+    (ORDER_COUNTRY), else ``blank_country`` (the marketplace's: Settings.home_country)."""
     country = frame["AddressCountryCode"].str.upper()
     if ORDER_COUNTRY in frame:
         country = country.mask(country.eq(""), frame[ORDER_COUNTRY].str.upper())
-    return country.mask(country.eq(""), blank_country)
+    return as_country_codes(country.mask(country.eq(""), blank_country))
 
 
 @_register("state_for_country", statistics=["countries", "extra_codes", "blank_country"])

@@ -30,7 +30,7 @@ from removal_batch.core.fields import ADDRESS_FIELDS, ascii_upper, ascii_upper_t
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
 from removal_batch.core.fingerprint import file_key, order_fingerprints
 from removal_batch.core.inventory import Snapshot
-from removal_batch.core.orders import group_orders, list_numbers, run_starts
+from removal_batch.core.orders import codes_in_capitals, group_orders, list_numbers, run_starts
 from removal_batch.core.problems import held_messages
 from removal_batch.core.raw_table import TEXT
 from removal_batch.core.rules.address import (
@@ -209,6 +209,7 @@ def decide_orders(
     orders["fingerprint"] = _requested_fingerprints(requested, lines)
     # Ledgers written before 2026-11-29 hold the fingerprint with the default filled in.
     filled = _requested_fingerprints(orders, lines) if settings.default_address else None
+    orders = codes_in_capitals(orders, settings.home_country)
     line_found = concat_findings(
         [
             fnsku_findings,

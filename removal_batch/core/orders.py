@@ -15,11 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.fields import ORDER_FIELDS, ascii_upper_text, non_empty
+from removal_batch.core.fields import ADDRESS_FIELDS, ORDER_FIELDS, ascii_upper_text, non_empty
 from removal_batch.core.findings import concat_findings, findings
 
-# Values compared without regard to case: "return" and "Return" do not conflict.
-CASELESS_FIELDS = frozenset({"RemovalDisposition", "AddressCountryCode", "AddressStateOrRegion"})
+# Values compared without regard to case: "return" and "Return" do not conflict, nor do
+# "Toronto" and "TORONTO" (the order keeps the first). A postal code is also compared
+# without its spaces: "M5H 2N2" and "m5h2n2" are one code to a carrier.
+CASELESS_FIELDS = frozenset({"RemovalDisposition", *ADDRESS_FIELDS})
+SPACELESS_FIELDS = frozenset({"AddressPostalCode"})
 DISPOSITION_NAMES = {
     "return": "Return",
     "disposal": "Disposal",
@@ -61,7 +64,7 @@ def run_starts(*columns: np.ndarray) -> np.ndarray:
 
 
 def _normal(values: pd.Series, field: str) -> pd.Series:
-    text = values.str.split().str.join(" ")
+    text = values.str.split().str.join("" if field in SPACELESS_FIELDS else " ")
     return text.str.lower() if field in CASELESS_FIELDS else text
 
 
@@ -131,7 +134,10 @@ def order_values(lines: pd.DataFrame, name: str, at: np.ndarray) -> pd.Series:
 
 
 def group_orders(
-    lines: pd.DataFrame, prefix: str, day: dt.date, used_ids: Collection[str] = frozenset()
+    lines: pd.DataFrame,
+    prefix: str,
+    day: dt.date,
+    used_ids: Collection[str] = frozenset(),
 ) -> Grouping:
     lines = lines.copy(deep=False)  # columns are added, never changed in place
     given = lines["MerchantRemovalOrderID"]
@@ -176,13 +182,42 @@ def group_orders(
         orders["RemovalDisposition"].str.lower().map(DISPOSITION_NAMES).fillna("")
     )
     # Codes are checked without regard to case and written as codes are written: "us",
-    # "nv" go out as US, NV. A region's name ("Greater London") is left as typed.
+    # "nv" go out as US, NV. A region's name ("Greater London") is left as typed. (What
+    # else goes out in capitals is done once a re-drop's fingerprint is taken: see
+    # codes_in_capitals.)
     orders["AddressCountryCode"] = orders["AddressCountryCode"].str.upper()
     state = orders["AddressStateOrRegion"]
     orders["AddressStateOrRegion"] = state.mask(
         state.str.fullmatch("[A-Za-z]{2}"), state.str.upper()
     )
     return Grouping(lines, orders, concat_findings(found), value_lines)
+
+
+def codes_in_capitals(orders: pd.DataFrame, home_country: str) -> pd.DataFrame:
+    """``orders`` with the postal code, and a state code longer than two letters (NSW,
+    CMX), in capitals, as carriers print them: "sw1a 2aa" and "nsw" go out as SW1A 2AA and
+    NSW. A state code is one of the order's country (a blank country being
+    ``home_country``); a region's name is left as typed.
+
+    Not part of grouping: the fingerprint that matches a re-dropped file to the orders
+    it was given is taken from the orders as grouped, and must stay what earlier runs
+    stored in the ledger."""
+    state = orders["AddressStateOrRegion"]
+    upper = state.str.upper()
+    longer = state.ne(upper) & ~state.str.fullmatch("[A-Za-z]{2}").astype(bool)
+    coded = pd.Series(False, index=orders.index)
+    if longer.any():
+        from removal_batch.core.checks import as_country_codes, subdivision_codes
+
+        country = orders.loc[longer, "AddressCountryCode"]
+        where = as_country_codes(country.mask(country.eq(""), home_country))
+        numbers, distinct = pd.factorize(pd.MultiIndex.from_arrays([upper[longer], where]))
+        known = np.array([s in subdivision_codes(c) for s, c in distinct], dtype=bool)
+        coded[longer] = known[numbers]
+    return orders.assign(
+        AddressPostalCode=orders["AddressPostalCode"].str.upper(),
+        AddressStateOrRegion=state.mask(coded, upper),
+    )
 
 
 def _not_contiguous(lines: pd.DataFrame) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +74,30 @@ ROW_CHECK_FIELDS: dict[str, str] = {
     "postal_code_for_country": "AddressPostalCode",
     "phone_for_country": "ContactPhoneNumber",
 }
+
+
+def _lookalikes_made_plain(value: str) -> tuple[str, str]:
+    """(what the first character in ``value`` that stands for a space or a hyphen without
+    being one is: "a no-break space (U+00A0), which looks like a space"; ``value`` with
+    each such one made plain), or ("", value) when it has none."""
+    first = ""
+    plain = []
+    for char in value:
+        kind = unicodedata.category(char)
+        if char != " " and kind == "Zs":
+            stand_in = " "
+        elif char != "-" and (kind == "Pd" or char == "\u2212"):  # dashes, minus sign
+            stand_in = "-"
+        else:
+            plain.append(char)
+            continue
+        if not first:
+            name = unicodedata.name(char, "special character").lower()
+            article = "an" if name[0] in "aeiou" else "a"
+            like = "space" if stand_in == " " else "hyphen"
+            first = f"{article} {name} (U+{ord(char):04X}), which looks like a {like}"
+        plain.append(stand_in)
+    return first, "".join(plain)
 
 
 @dataclass
@@ -497,6 +522,23 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
         + "', besides the number: a phone's letters are dialled as digits. Leave only the "
         "number in the cell (an extension may follow it, as x12).",
     )
+    # An extension given with a word phonenumbers does not know ("poste 12", Quebec's
+    # French): the digits are right, the word is read as letters of a vanity number.
+    extension = value.str.extract(
+        r"^(.*\d)\W*\b(?:poste|interno|durchwahl|anexo|apparecchio)\W*(\d{1,6})$",
+        flags=re.IGNORECASE,
+    )
+    put(
+        code.eq("phone-invalid") & extension[0].notna(),
+        "ContactPhoneNumber "
+        + _quote(value)
+        + " gives its extension in words carriers' systems do not read: write it with an "
+        "x, '"
+        + extension[0].fillna("")
+        + " x"
+        + extension[1].fillna("")
+        + "' (20 characters at most).",
+    )
     put(
         code.eq("phone-invalid") & value.str.fullmatch(r"\+?\d{7,15}\.0+").fillna(False),
         "ContactPhoneNumber "
@@ -568,6 +610,23 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
             + _quote(value)
             + " is typed in full-width characters, which carriers cannot read: type it "
             "with plain ones, " + plain + ".",
+        )
+        # A no-break space or an en dash (pasted from a web page, a mail, a document in
+        # French typography) turns plain under NFKC too, but is no full-width character,
+        # and the plain value shown looks the same as the cell: the message names it.
+        lookalike = value[typed_wide].map(_lookalikes_made_plain)
+        named = lookalike.str[0].reindex(value.index, fill_value="")
+        fixed = lookalike.str[1].reindex(value.index, fill_value="")
+        put(
+            typed_wide & named.ne("") & fixed.str.isascii(),
+            field
+            + " "
+            + _quote(value)
+            + " holds "
+            + named
+            + " but is another character to the carrier's systems (it comes in with text "
+            "pasted from a web page or a document). Delete the cell's text and type it "
+            "again: '" + fixed + "'.",
         )
     # Japan's postal mark, written before a postal code on envelopes, is no part of it.
     marked = code.eq("postal-code-invalid") & value.str.startswith("\u3012").fillna(False)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from removal_batch.core.checks import country_codes, country_name
+from removal_batch.core.checks import as_country_codes, country_codes, country_name
 from removal_batch.core.fields import ADDRESS_FIELDS, INVISIBLE
 from removal_batch.core.findings import concat_findings, findings
 from removal_batch.core.settings import Settings
@@ -37,9 +37,9 @@ _SEP = r"[\s.,_/-]*"
 # A box number: "12", "#12", "No. 12", "Nº 12", "n° 12".
 _BOX_NUMBER = rf"(?:#|n[o°º]?\.?)?{_SEP}\d"
 # PO boxes in other languages: the words themselves (Postfach, Postbus, Boîte postale,
-# Casella postale, Case postale, Caixa postal, Apartado de correos), and abbreviations
-# only before a box number, as they are other things alone: BP is a petrol company,
-# "Apartado" a Colombian town. A "C.P." box has at most four digits: "C.P. 28001" is a
+# Casella postale, Case postale, Caixa postal, Apartado de correos, Skrytka pocztowa), and
+# abbreviations only before a box number, as they are other things alone: BP is a petrol
+# company, "Apartado" a Colombian town. A "C.P." box has at most four digits: "C.P. 28001" is a
 # Spanish or Mexican postal code (código postal). Each ends where no letter follows, so
 # "Postfachstraße" (a street's name), "Apartamento" and "Apt 4" are no boxes.
 _FOREIGN_BOX = (
@@ -48,6 +48,10 @@ _FOREIGN_BOX = (
     rf"|apartado{_SEP}(?:de{_SEP}correos|postal|a[eé]reo)|apdo"
     rf"|apartado{_SEP}{_BOX_NUMBER}|b{_SEP}p{_SEP}{_BOX_NUMBER}"
     r"|c(?:\.\s*|\s)?p(?:\.\s*|\s+)(?:n[o°º]?\.?\s*)?\d{1,4}(?!\d)"
+    # Polish skrytka pocztowa ("skr. poczt."); India's post bag ("Post Bag No. 5001",
+    # "P.B. No. 5001"), a box at a post office by another name.
+    rf"|skrytka{_SEP}pocztowa|skr{_SEP}poczt"
+    rf"|post{_SEP}bag{_SEP}{_BOX_NUMBER}|p{_SEP}b{_SEP}{_BOX_NUMBER}"
 )
 # A line that starts with "Box 12" is a box too (a rural route's, a post office's).
 PO_BOX = re.compile(
@@ -217,7 +221,7 @@ def address_required(
     files: Sequence[FileFields] = (),
 ) -> pd.DataFrame:
     returns = _returns(orders)
-    country = orders["AddressCountryCode"].str.upper().replace("", settings.home_country)
+    country = _order_country(orders, settings.home_country)
     parts = []
     for name in (*RETURN_REQUIRED, "AddressStateOrRegion"):
         unseen = _only_invisible(orders[name])
@@ -226,6 +230,11 @@ def address_required(
             if name in PLACEHOLDER_CHECKED
             else pd.Series(False, index=orders.index)
         )
+        if name == "AddressCity":
+            # None is a town in Piedmont (TO, 10060): there it is no placeholder.
+            stand_in &= ~(
+                country.eq("IT") & orders[name].str.strip().str.lower().eq("none")
+            ).astype(bool)
         missing = returns & (orders[name].eq("") | unseen | stand_in)
         if name == "AddressStateOrRegion":
             missing &= country.isin(STATE_REQUIRED_FOR)
@@ -371,12 +380,20 @@ def address_po_box(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFr
     )
 
 
-def _in_us(orders: pd.DataFrame, home_country: str) -> pd.Series:
-    """Addresses in the US, a blank country being the marketplace's (``home_country``).
-    Only there do AA/AE/AP and PR, GU... name military post and territories: elsewhere
-    they are provinces (Parma is PR, Ascoli Piceno AP in Italy; Maharashtra is MH)."""
+def _order_country(orders: pd.DataFrame, home_country: str) -> pd.Series:
+    """Each order's country as a code, a blank one being the marketplace's
+    (``home_country``) and one written out ('USA', 'Canada') the code it names: its
+    country-invalid asks for that code, and the other address rules judge the order by
+    it in the same pass."""
     country = orders["AddressCountryCode"].str.strip().str.upper()
-    return country.mask(country.eq(""), home_country).eq("US")
+    return as_country_codes(country.mask(country.eq(""), home_country))
+
+
+def _in_us(orders: pd.DataFrame, home_country: str) -> pd.Series:
+    """Addresses in the US (see _order_country). Only there do AA/AE/AP and PR, GU...
+    name military post and territories: elsewhere they are provinces (Parma is PR, Ascoli
+    Piceno AP in Italy; Maharashtra is MH)."""
+    return _order_country(orders, home_country).eq("US")
 
 
 def address_military(
@@ -413,7 +430,7 @@ def address_territory(
     if home_country != "US":
         return concat_findings([])
     returns = _returns(orders)
-    by_country = returns & orders["AddressCountryCode"].str.upper().isin(US_TERRITORIES)
+    by_country = returns & _order_country(orders, home_country).isin(US_TERRITORIES)
     by_state = (
         returns
         & ~by_country
@@ -538,7 +555,8 @@ def address_fulfillment_center(
             values = pd.Series("", index=cell.index, dtype=object)
             for line, rows in cell.groupby(cell).groups.items():
                 values[rows] = orders.loc[rows, str(line)].to_numpy(dtype=object)
-            said += ("" if name == lead else ", ") + name + " '" + values + "'"
+            # The order's own field: the entry's street may sit on the order's line two.
+            said += ("" if name == lead else ", ") + cell.astype(str) + " '" + values + "'"
         first = place[lead][match]
         for name, at in first.groupby(first):
             hit = pd.Series(orders.index.isin(at.index), index=orders.index)
@@ -566,10 +584,9 @@ def address_foreign(
     orders: pd.DataFrame, value_lines: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
     home = settings.home_country
-    country = orders["AddressCountryCode"].str.upper()
+    country = _order_country(orders, home)
     hit = (
         _returns(orders)
-        & country.ne("")
         & country.ne(home)
         # Reported as address-territory instead, by the US marketplace.
         & ~(country.isin(US_TERRITORIES) & (home == "US"))
