@@ -2366,6 +2366,38 @@ def test_a_repeated_header_row_is_one_error_saying_so(tmp_path: Path, check) -> 
     assert result.decision.lines["sku"].tolist() == ["SKU-4", "ABC-1", "SKU-4"]
 
 
+def test_a_header_repeated_in_another_column_order_refuses_the_file(
+    tmp_path: Path, check
+) -> None:
+    """Two exports pasted together, the second with its quantity columns the other way
+    round: read by the first header, its 3 unsellable units went out as 3 sellable ones
+    (a review's finding). Nothing of the file is read, and the message says which column
+    changed meaning."""
+    first = ["MerchantRemovalOrderID", "RemovalDisposition", "MerchantSKU"]
+    rows = [
+        [*first, "SellableQuantity", "UnsellableQuantity"],
+        ["D1", "Disposal", "SKU-4", "0", "1"],
+        [],
+        [*first, "UnsellableQuantity", "SellableQuantity"],
+        ["D2", "Disposal", "ABC-1", "3", "0"],
+    ]
+    result = check(write_delimited(tmp_path / "two.csv", rows, sep=","))
+    assert codes_at(result) == {(4, "D", "header-duplicate")}
+    (message,) = result.problems["message"]
+    assert "column D is SellableQuantity in row 1 but UnsellableQuantity in row 4" in message
+    assert result.decision.orders.empty
+    assert result.files[0].status == "rejected"
+    # Other columns in it: the first header's SKU column now holds the disposition's name.
+    rows[3] = ["MerchantRemovalOrderID", "MerchantSKU", "RemovalDisposition"]
+    rows[3] += ["SellableQuantity", "UnsellableQuantity"]
+    result = check(write_delimited(tmp_path / "swapped.csv", rows, sep=","))
+    assert codes_at(result) == {(4, "B", "header-duplicate")}
+    # Words in both quantity cells of a request line are no header: that line's errors.
+    rows[3] = ["D3", "Disposal", "SKU-4", "sellable", "unsellable"]
+    result = check(write_delimited(tmp_path / "words.csv", rows, sep=","))
+    assert {code for _, _, code in codes_at(result)} == {"value-not-integer"}
+
+
 @pytest.mark.parametrize("sep", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
 def test_excels_sep_line_does_not_hide_a_feed(tmp_path: Path, check, sep: str) -> None:
     """Excel writes "sep=," first when asked, and hides the line when it opens the file.

@@ -630,6 +630,12 @@ def _table(raw: RawTable, head: _Head, header_idx: int) -> ShapeResult:
         return ShapeResult(None, [*problems, _no_rows_after(raw, header_row)])
     columns = {f: c for c, f in enumerate(fields) if f}
     repeats = _header_repeats(body, columns)
+    reordered = _header_reordered(body, columns, repeats)
+    if reordered:
+        # Read by the first header, the rows below it would go out with their columns
+        # mixed up (sellable and unsellable quantities swapped): the file is refused.
+        problem = _reordered_header(raw, body, reordered, header_row, columns)
+        return ShapeResult(None, [*problems, problem], "table", len(body.numbers))
     sections: tuple[int, ...] = ()
     repeat_rows = tuple(int(body.numbers[i]) for i in repeats)
     if len(repeats):
@@ -694,6 +700,69 @@ def _header_repeats(body: _Body, columns: dict[str, int]) -> np.ndarray:
         values = pa.array(body.columns[col]).take(pa.array(found, type=pa.int64()))
         found = found[[field_for_header(v) == name for v in values.to_pylist()]]
     return found
+
+
+def _header_reordered(
+    body: _Body, columns: dict[str, int], repeats: np.ndarray
+) -> tuple[int, dict[int, str]] | None:
+    """The first body row that is a header again with its columns in another order (or
+    other columns in them), and what its cells name (position -> field); None if none.
+    Such a row names fields in at least half of the header's columns, not each its own.
+    Rows are found by their quantity cells, which a header of any order fills with names
+    and a request line with numbers: one length kernel a column, then the few left."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    shortest = min(_SHORTEST_NAME.values())
+    suspects = np.zeros(len(body.numbers), dtype=bool)
+    for name in ("SellableQuantity", "UnsellableQuantity"):
+        if name in columns:
+            values = pa.array(body.columns[columns[name]])
+            lengths = pc.fill_null(pc.binary_length(values), 0).to_numpy(zero_copy_only=False)
+            suspects |= lengths >= shortest
+    suspects[repeats] = False
+    for at in np.flatnonzero(suspects).tolist():
+        named = {
+            col: field
+            for col in columns.values()
+            if (field := field_for_header(str(body.columns[col][at]))) is not None
+        }
+        if len(named) >= max(2, len(columns) / 2) and any(
+            named.get(col, name) != name for name, col in columns.items()
+        ):
+            return at, named
+    return None
+
+
+def _reordered_header(
+    raw: RawTable,
+    body: _Body,
+    found: tuple[int, dict[int, str]],
+    header_row: int,
+    columns: dict[str, int],
+) -> Problem:
+    at, named = found
+    row = int(body.numbers[at])
+    col, was, now = next(
+        (col, name, named.get(col, "nothing"))
+        for name, col in columns.items()
+        if named.get(col, name) != name
+    )
+    return Problem(
+        "header-duplicate",
+        f"Row {row} repeats the header row (row {header_row}) with its columns in another "
+        f"order: column {column_letter(col)} is {was} in row {header_row} but {now} in "
+        f"row {row}. Read by row {header_row}'s header, the rows below it would go into "
+        "the wrong fields, so nothing in this file was read. Put the columns below row "
+        f"{row} in the same order as row {header_row}'s (or move those rows into a file "
+        "of their own) and delete the repeated header.",
+        file=raw.file,
+        sheet=raw.sheet,
+        row=row,
+        column=column_letter(col),
+        field=was,
+        value=str(body.columns[col][at]),
+    )
 
 
 def _without(body: _Body, positions: np.ndarray) -> _Body:
