@@ -65,6 +65,14 @@ CREATE TABLE IF NOT EXISTS run_snapshots (
     content TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS run_snapshots_content ON run_snapshots(content);
+-- What an order without an id sent, where that was less than it asked for (lines left
+-- out with --allow-partial, lowered with --on-excess cap): its file fixed as advised
+-- (the refused line deleted, or given an id of its own) asks for just that. A table of
+-- its own, as run_snapshots.
+CREATE TABLE IF NOT EXISTS sent_fingerprints (
+    order_id TEXT PRIMARY KEY REFERENCES orders(order_id),
+    fingerprint TEXT NOT NULL
+);
 -- The id of an order written as parts <id>-P1, -P2...: taken as well, though no order
 -- carries it (a later order of that id would be another order under the same name).
 CREATE TABLE IF NOT EXISTS split_ids (
@@ -99,7 +107,8 @@ class RunRecord:
     snapshot_sha256: str
     snapshot_time: float
     inputs: list[dict[str, str]]  # sha256, name, status
-    # order_id, disposition, lines, units; generated, source_file, fingerprint
+    # order_id, disposition, lines, units; generated, source_file, fingerprint,
+    # sent_fingerprint
     orders: list[dict[str, object]]
     lines: list[tuple[str, str, int, int]]  # order_id, sku, sellable, unsellable
     # Ids of orders written as parts (a pending record written before them has none).
@@ -225,11 +234,15 @@ class Ledger:
 
     def generated_orders(self) -> dict[tuple[str, str], tuple[str, str]]:
         """(source file key, fingerprint) -> (order id, run id) of every order issued under
-        a generated id (a split order by the id it was split from). One per file at most:
-        a small table, even after a year."""
+        a generated id (a split order by the id it was split from), by what it asked for
+        and, where less, by what it sent. One per file at most: a small table, even after
+        a year."""
         rows = self._query(
             "SELECT source_file, fingerprint, order_id, run_id FROM orders "
-            "WHERE generated = 1 AND fingerprint IS NOT NULL AND source_file IS NOT NULL"
+            "WHERE generated = 1 AND fingerprint IS NOT NULL AND source_file IS NOT NULL "
+            "UNION ALL SELECT o.source_file, s.fingerprint, o.order_id, o.run_id "
+            "FROM sent_fingerprints s JOIN orders o USING (order_id) "
+            "WHERE o.source_file IS NOT NULL"
         )
         return {
             (file_key(str(name)), str(fingerprint)): (
@@ -325,6 +338,14 @@ class Ledger:
                         o.get("fingerprint"),
                     )
                     for o in record.orders
+                ],
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO sent_fingerprints VALUES (?, ?)",
+                [
+                    (o["order_id"], o["sent_fingerprint"])
+                    for o in record.orders
+                    if o.get("sent_fingerprint")
                 ],
             )
             if record.snapshot_content:

@@ -559,6 +559,7 @@ def _record(result: BatchResult, digests: dict[str, str], snapshot_time: float) 
                 "generated": bool(o["generated_id"]),
                 "source_file": str(o["source_file"]),
                 "fingerprint": o["fingerprint"],  # None unless generated_id
+                "sent_fingerprint": o.get("sent_fingerprint"),  # None unless less was sent
             }
             for o in orders.to_dict("records")
         ],

@@ -2366,9 +2366,7 @@ def test_a_repeated_header_row_is_one_error_saying_so(tmp_path: Path, check) -> 
     assert result.decision.lines["sku"].tolist() == ["SKU-4", "ABC-1", "SKU-4"]
 
 
-def test_a_header_repeated_in_another_column_order_refuses_the_file(
-    tmp_path: Path, check
-) -> None:
+def test_a_header_repeated_in_another_column_order_refuses_the_file(tmp_path: Path, check) -> None:
     """Two exports pasted together, the second with its quantity columns the other way
     round: read by the first header, its 3 unsellable units went out as 3 sellable ones
     (a review's finding). Nothing of the file is read, and the message says which column

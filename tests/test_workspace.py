@@ -1140,6 +1140,35 @@ def test_an_order_sent_changed_is_still_known_when_its_file_is_dropped_again(
     )
 
 
+@pytest.mark.parametrize("option", ["--allow-partial", "--on-excess=cap"])
+def test_an_order_sent_in_part_is_known_once_its_file_is_fixed_as_advised(
+    tmp_path: Path, option: str
+) -> None:
+    """The order without an id went out without its refused line (--allow-partial), or
+    with a line lowered (cap). The report's advice (give the refused line an id of its
+    own, or ask for what is there) makes the order ask for just what was sent: matched
+    only by what it had asked for, it went out a second time under a new generated id
+    (a review's finding)."""
+    root = make_workspace(tmp_path / "ws")
+    if option == "--allow-partial":
+        first = [["", "", "NOPE", "1", "0"]]  # left out
+        fixed = [["FIXED-1", "Disposal", "00C", "1", "0"]]  # given an id of its own
+    else:
+        first = [["", "", "00B", "12", "0"]]  # 10 available: capped to 10
+        fixed = [["", "", "00B", "10", "0"]]  # what was sent
+    sent_line = [HEADER, ["", "Disposal", "00A", "1", "0"]]
+    age(write_delimited(root / "inbox" / "a.txt", [*sent_line, *first]))
+    assert cli("run", str(root), option).returncode in (0, 1)
+    (first_run,) = [p.name for p in (root / "out").iterdir()]
+    (sent,) = ledger_orders(root)
+    age(write_delimited(root / "inbox" / "a.txt", [*sent_line, *fixed]))
+    assert cli("run", str(root), option).returncode == 1
+    assert sorted(ledger_orders(root)) == sorted([sent, *[r[0] for r in fixed if r[0]]])
+    assert f"repeats order {sent}, sent in run {first_run}" in _other_report(
+        root, "a.txt", first_run
+    )
+
+
 def test_a_fixed_file_saved_again_as_a_copy_is_still_known(tmp_path: Path) -> None:
     """Downloaded again, the fixed file is "a (1).txt": matched by exact name, its order
     without an id went out a second time."""

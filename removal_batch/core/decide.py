@@ -65,6 +65,7 @@ ORDER_COLUMNS = [
     "ShippingNotes",
     "generated_id",  # the file gave no id (the ledger matches these against a re-drop)
     "fingerprint",  # of such an order as requested, before any line was dropped or capped
+    "sent_fingerprint",  # and of what it sent, where less (None where the same)
 ]
 LINE_COLUMNS = ["order_id", "sku", "sellable", "unsellable", "source_file", "source_row"]
 # Codes that spoil only their own line; every other error spoils the whole order.
@@ -322,7 +323,7 @@ def decide_orders(
         would_send = (set(order_no[clean].tolist()) & held) - set(order_level.tolist()) - emptied
     helped = orders[orders["order_no"].isin(would_send)]
     held_found = _held(orders, held, settings.allow_partial, would_send)
-    out_orders, out_lines, split_found = _final_orders(orders, written, settings, places)
+    out_orders, out_lines, split_found = _final_orders(orders, written, settings, places, requested)
     counted = _as_typed(concat_findings([allocation.findings, held_excess]), lines)
     all_found = concat_findings([found, counted, held_found, split_found])
     problems = place_findings(all_found, core, places)
@@ -570,6 +571,28 @@ def _repeated_orders(
     )
 
 
+def _sent_fingerprints(
+    requested: pd.DataFrame, written: pd.DataFrame, lines: pd.DataFrame
+) -> pd.Series:
+    """Per written order (of ``written``; ``lines``: its lines, by order_no) without an
+    id, the fingerprint of what it sent where that is
+    less than it asked for (a line left out with --allow-partial, or lowered with
+    --on-excess cap); None elsewhere. The file fixed as the error report advises (the
+    refused line deleted, or given an id of its own) asks for just what was sent, and
+    must be known as sent (_repeated_orders), not go out again under a new id."""
+    result = pd.Series(None, index=written.index, dtype=object)
+    generated = written["generated_id"].to_numpy(dtype=bool)
+    if not generated.any():
+        return result
+    numbers = written.loc[generated, "order_no"].unique()
+    asked = requested[requested["order_no"].isin(numbers)]
+    sent_lines = lines[lines["order_no"].isin(numbers)]
+    sent = order_fingerprints(asked, sent_lines, "order_no")
+    by_order = pd.Series(sent.to_numpy(), index=asked["order_no"].to_numpy())
+    result[generated] = written.loc[generated, "order_no"].map(by_order).to_numpy()
+    return result.where(result.ne(written["fingerprint"]), None)
+
+
 # Amazon's longest MerchantRemovalOrderID (SPEC 3.1).
 MAX_ORDER_ID = 50
 
@@ -666,9 +689,14 @@ def _held(
 
 
 def _final_orders(
-    orders: pd.DataFrame, written: pd.DataFrame, settings: Settings, places: list[FilePlaces]
+    orders: pd.DataFrame,
+    written: pd.DataFrame,
+    settings: Settings,
+    places: list[FilePlaces],
+    requested: pd.DataFrame,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Accepted lines -> orders (split into -P1, -P2... above the per-order limit)."""
+    """Accepted lines -> orders (split into -P1, -P2... above the per-order limit).
+    ``requested``: the orders as the files gave them (see _sent_fingerprints)."""
     if written.empty:
         return (
             pd.DataFrame(columns=ORDER_COLUMNS),
@@ -734,6 +762,7 @@ def _final_orders(
     agg["disposition"] = order_values("disposition")
     agg["generated_id"] = order_values("generated_id").astype(bool)
     agg["fingerprint"] = order_values("fingerprint")
+    agg["sent_fingerprint"] = _sent_fingerprints(requested, agg, out_lines)
     # The part number travels with the lines: an id that merely ends in "-P2" is no part.
     agg["part"] = agg["part"].astype(str).where(agg["part"].gt(0), "")
     is_return = agg["disposition"].eq("Return")
