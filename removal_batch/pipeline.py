@@ -267,11 +267,11 @@ def _refuse_same_names(paths: Sequence[Path]) -> None:
 
 def _one_name_per_file(
     paths: Sequence[Path], digests: Mapping[str, str]
-) -> tuple[list[Path], list[FileOutcome]]:
+) -> tuple[list[Path], list[tuple[FileOutcome, str]]]:
     """Each file once, in name order: a path given twice (or a link of the same name) is
     read once without a word; a second name of one file (a link to it in the inbox) is
-    named as skipped, where it had vanished from the summary. The file itself is read
-    rather than a link to it."""
+    named as skipped (with the name of the file read), where it had vanished from the
+    summary. The file itself is read rather than a link to it."""
     first_of: dict[Path, Path] = {}
     twins = []
     for path in sorted(paths, key=lambda p: (p.is_symlink(), p.name, str(p))):
@@ -285,12 +285,15 @@ def _one_name_per_file(
         if first is path or first.name == path.name:
             continue
         twins.append(
-            skipped(
-                path,
-                path.name,
-                digests.get(path.name, ""),
-                f"The same file as {first.name} (another name for it, such as a link), read in "
-                "this batch: skipped, so that its orders are not made twice.",
+            (
+                skipped(
+                    path,
+                    path.name,
+                    digests.get(path.name, ""),
+                    f"The same file as {first.name} (another name for it, such as a link), "
+                    "read in this batch: skipped, so that its orders are not made twice.",
+                ),
+                first.name,
             )
         )
     ordered = sorted(set(first_of.values()), key=lambda p: (p.name, str(p)))
@@ -781,7 +784,14 @@ def run_batch(
             outcome.status = "partial"
         else:
             outcome.status = "accepted"
-    outcomes = sorted([*outcomes, *skipped, *badly_named, *copies, *twins], key=lambda o: o.name)
+    # A second name of a file read has that file's content, and its sha256.
+    read_digests = {o.name: o.sha256 for o in outcomes}
+    for twin, first_name in twins:
+        twin.sha256 = twin.sha256 or read_digests.get(first_name, "")
+    outcomes = sorted(
+        [*outcomes, *skipped, *badly_named, *copies, *(t for t, _ in twins)],
+        key=lambda o: o.name,
+    )
     bad = any(
         len(o.problems) and o.problems["severity"].isin(["fatal", "error"]).any() for o in outcomes
     )

@@ -140,3 +140,22 @@ def test_totals_add_up_the_inputs(tmp_path: Path, inventory: Path) -> None:
     assert (totals["orders"], totals["sellable_units"], totals["unsellable_units"]) == (3, 3, 0)
     # D2's unknown SKU (error) holds the order (info).
     assert totals["problems_by_severity"] == {"error": 1, "info": 1}
+
+
+def test_a_second_name_of_a_file_read_carries_its_sha256(tmp_path: Path, check) -> None:
+    """A link to a file of the batch is skipped (its orders would go out twice), and its
+    sha256 was null in summary.json: SPEC 5 gives every input its sha256."""
+    from removal_batch.pipeline import sha256_of
+
+    rows = request_rows(
+        [
+            {"MerchantRemovalOrderID": "D1", "RemovalDisposition": "Disposal"}
+            | {"MerchantSKU": "SKU-4", "SellableQuantity": "1", "UnsellableQuantity": "0"}
+        ]
+    )
+    first = write_delimited(tmp_path / "a.txt", rows)
+    (tmp_path / "b.txt").symlink_to(first)
+    result = check(first, tmp_path / "b.txt")
+    outcomes = {o.name: o for o in result.files}
+    assert outcomes["b.txt"].status == "skipped"
+    assert outcomes["b.txt"].sha256 == outcomes["a.txt"].sha256 == sha256_of(first)
