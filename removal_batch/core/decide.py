@@ -26,7 +26,13 @@ from removal_batch.core.allocation import (
     units_left_for_held_lines,
 )
 from removal_batch.core.codes import SEVERITY_NAMES
-from removal_batch.core.fields import ADDRESS_FIELDS, ascii_upper, ascii_upper_text, in_set
+from removal_batch.core.fields import (
+    ADDRESS_FIELDS,
+    QUANTITY_FIELDS,
+    ascii_upper,
+    ascii_upper_text,
+    in_set,
+)
 from removal_batch.core.findings import FilePlaces, concat_findings, findings, place_findings
 from removal_batch.core.fingerprint import file_key, order_fingerprints
 from removal_batch.core.inventory import Snapshot
@@ -112,6 +118,11 @@ def _combine(files: list[ValidatedFile]) -> pd.DataFrame:
     names = ("order_field_error", "address_errors", "line_field_error", "sku_cell_error")
     for k, name in enumerate(names):
         lines[name] = np.concatenate([f[k] for f in flags])
+    # Which quantity cell of a row failed its check: its other quantity is still judged
+    # against what is available (see decide_orders).
+    quantities = [f.validation.bad_cells[list(QUANTITY_FIELDS)].to_numpy(dtype=bool) for f in files]
+    lines["sellable_cell_error"] = np.concatenate([q[:, 0] for q in quantities])
+    lines["unsellable_cell_error"] = np.concatenate([q[:, 1] for q in quantities])
     return lines
 
 
@@ -280,12 +291,30 @@ def decide_orders(
     emptied = set(order_nos[~has_lines[order_nos]].tolist()) - held
     held |= emptied
     held_excess = concat_findings([])
-    if settings.on_excess == "reject" and order_bad:
+    if settings.on_excess == "reject":
         # Lines of orders held before allocation: checked against what they could get.
         waiting = ~line_bad & np.isin(order_no, list(order_bad))
+        # So is a line refused for one quantity cell only (1.5, abc): its other quantity
+        # asking too much was said only once the first was fixed. The bad one asks 0.
+        bad_sellable = lines["sellable_cell_error"].to_numpy(dtype=bool)
+        bad_unsellable = lines["unsellable_cell_error"].to_numpy(dtype=bool)
+        line_coded = np.zeros(len(lines), dtype=bool)
+        line_coded[errors.loc[errors["code"].isin(LINE_CODES), "line"].to_numpy()] = True
+        quantity_only = (
+            lines["line_field_error"].to_numpy(dtype=bool)
+            & ~lines["sku_cell_error"].to_numpy(dtype=bool)
+            & ~line_coded
+        )
+        waiting |= quantity_only
         if waiting.any():
+            checked = core[waiting]
+            if quantity_only.any():
+                checked = checked.assign(
+                    sellable=np.where(bad_sellable[waiting], 0, checked["sellable"]),
+                    unsellable=np.where(bad_unsellable[waiting], 0, checked["unsellable"]),
+                )
             held_excess = excess_of_held_lines(
-                core[waiting],
+                checked,
                 written,
                 availability,
                 core["sku_pos"].to_numpy()[waiting],
