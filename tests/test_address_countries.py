@@ -53,17 +53,20 @@ def test_a_country_written_out_still_has_its_state_postal_code_and_territory_jud
     assert not any("USA" in m for m in messages(result, "phone-invalid"))
 
 
-def test_a_country_written_out_abroad_is_also_named_as_foreign(
+def test_a_foreign_country_written_out_is_refused_once_and_the_rest_left_alone(
     tmp_path: Path, check: CheckOne
 ) -> None:
+    """Outside the marketplace the whole address must change: country-invalid says so,
+    and the address is not judged as Canadian (nor called foreign a second time)."""
     result = returns(
         tmp_path,
         check,
         {"MerchantRemovalOrderID": "R1", "AddressCountryCode": "Canada"}
-        | {"AddressStateOrRegion": "ON", "AddressPostalCode": "M5H 2N2"}
-        | {"ContactPhoneNumber": "416-555-0199"},
+        | {"AddressStateOrRegion": "NV", "AddressPostalCode": "89502"},
     )
-    assert codes_at(result) == {(2, "H", "country-invalid"), (2, "H", "address-foreign")}
+    assert codes_at(result) == {(2, "H", "country-invalid")}
+    (said,) = messages(result, "country-invalid")
+    assert "is Canada (CA), but the US marketplace" in said
 
 
 def test_a_no_break_space_or_an_en_dash_is_named_not_called_full_width(

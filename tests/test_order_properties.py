@@ -83,19 +83,18 @@ def reference(
                 if policy.on_excess == "cap":
                     gs, gu = min(s, free_s), min(u, free_u)
                     if gs == 0 and gu == 0:
+                        over = True  # nothing left: refused, and its order held
                         continue
                     taken[sku] = (gs, gu)
-                    left[sku] = [free_s - gs, free_u - gu]
                 elif s > free_s or u > free_u:
                     over = True
                 else:
                     taken[sku] = (s, u)
-            if policy.on_excess == "reject":
-                if over and not policy.allow_partial:
-                    continue
-                for sku, (s, u) in taken.items():
-                    left[sku][0] -= s
-                    left[sku][1] -= u
+            if over and not policy.allow_partial:
+                continue
+            for sku, (s, u) in taken.items():
+                left[sku][0] -= s
+                left[sku][1] -= u
             if taken:
                 written[oid] = taken
     return written
@@ -399,6 +398,7 @@ def reference_runs(
                     free_s, free_u = left[sku]
                     if policy.on_excess == "cap":
                         give = (min(s, free_s), min(u, free_u))
+                        over |= give == (0, 0)  # nothing left: refused, its order held
                     elif s > free_s or u > free_u:
                         over = True
                         continue
@@ -406,14 +406,11 @@ def reference_runs(
                         give = (s, u)
                     if give != (0, 0):
                         taken[sku] = give
-                        if policy.on_excess == "cap":
-                            left[sku] = [free_s - give[0], free_u - give[1]]
                 if over and not policy.allow_partial:
                     continue
-                if policy.on_excess == "reject":
-                    for sku, (s, u) in taken.items():
-                        left[sku][0] -= s
-                        left[sku][1] -= u
+                for sku, (s, u) in taken.items():
+                    left[sku][0] -= s
+                    left[sku][1] -= u
                 if taken:
                     written[(name, place)] = taken
                     if oid:

@@ -114,30 +114,40 @@ def allocate_units(
         free = {k: [remaining[k][s] for s in skus] for k in ("sellable", "unsellable")}
         line_ids = order_lines.index.tolist()
         if on_excess == "cap":
-            for i, line in enumerate(line_ids):
-                give = {k: min(asked[k][i], free[k][i]) for k in free}
-                if give["sellable"] == 0 and give["unsellable"] == 0:
-                    dropped.add(line)
-                    for kind, field, code, word in QUANTITIES:
-                        if asked[kind][i] > free[kind][i]:
-                            records.append(
-                                (
-                                    line,
-                                    field,
-                                    code,
-                                    _exceeds(
-                                        skus[i],
-                                        asked[kind][i],
-                                        free[kind][i],
-                                        word,
-                                        snapshot_units[kind][skus[i]],
-                                        beyond[kind][skus[i]],
-                                    )
-                                    + " Nothing is left to remove, so the line is dropped.",
-                                    str(asked[kind][i]),
+            gives = [{k: min(asked[k][i], free[k][i]) for k in free} for i in range(len(skus))]
+            # A line with nothing left to give is refused (quantity-exceeds-*, an error):
+            # its order is held whole, as for any error, unless --allow-partial sends the
+            # rest without it. A held order takes nothing, so its capped lines say nothing.
+            empty = [i for i, give in enumerate(gives) if not any(give.values())]
+            hold = bool(empty) and not allow_partial
+            for i in empty:
+                dropped.add(line_ids[i])
+                for kind, field, code, word in QUANTITIES:
+                    if asked[kind][i] > free[kind][i]:
+                        records.append(
+                            (
+                                line_ids[i],
+                                field,
+                                code,
+                                _exceeds(
+                                    skus[i],
+                                    asked[kind][i],
+                                    free[kind][i],
+                                    word,
+                                    snapshot_units[kind][skus[i]],
+                                    beyond[kind][skus[i]],
                                 )
+                                + (_NONE_LEFT if hold else _DROPPED),
+                                str(asked[kind][i]),
                             )
+                        )
+            if hold:
+                held.add(int(order_no))
+                continue
+            for i, line in enumerate(line_ids):
+                if i in empty:
                     continue
+                give = gives[i]
                 for kind, field, _code, word in QUANTITIES:
                     if give[kind] < asked[kind][i]:
                         records.append(
@@ -331,8 +341,10 @@ def _exceeds_each(
 _TO_ZERO = " Set the quantity to 0"
 _BY_CAP = ", or run with --on-excess cap to have it lowered for you."
 # Nothing of it left, and nothing of the other kind asked: set to 0, the line would be
-# quantity-zero; capped, it is dropped with its error (and the rest of its order sent).
+# quantity-zero. Capped, it holds its order as any error does; with --allow-partial it is
+# dropped with its error and the rest of its order sent.
 _NONE_LEFT = " None is left to remove: delete the row."
+_DROPPED = " Nothing is left to remove, so the line is dropped."
 _OTHER = {"sellable": "unsellable", "unsellable": "sellable"}
 
 

@@ -330,16 +330,21 @@ def _country_columns(frame: pd.DataFrame) -> list[str]:
     return ["AddressCountryCode", *([ORDER_COUNTRY] if ORDER_COUNTRY in frame else [])]
 
 
-def as_country_codes(country: pd.Series) -> pd.Series:
-    """Upper-case country cells as codes: one written another way ('USA', 'CANADA') as the
-    code it names, anything else as it is. country-invalid asks for that code; the
-    address's state, postal code and phone are judged by the same country in the same
-    pass, not only once the user has changed it (and then found the next error)."""
+def as_country_codes(country: pd.Series, home_country: str) -> pd.Series:
+    """Upper-case country cells as codes: one that writes out the marketplace's own
+    country (``home_country``: 'USA', 'United States' in the US marketplace) as its code,
+    anything else as it is. country-invalid asks for that code; the address's state,
+    postal code and territory are judged by it in the same pass, not only once the user
+    has changed it (and then found the next error). A country outside the marketplace
+    is left alone: country-invalid says so, and the rest of the address must change."""
     unknown = country.ne("") & ~country.isin(country_codes())
     if not unknown.any():
         return country
     named = country[unknown]
-    meant = {value: country_meant(value) or value for value in named.unique()}
+    meant = {
+        value: home_country if country_meant(value) == home_country else value
+        for value in named.unique()
+    }
     country = country.copy()
     country[unknown] = named.map(meant)
     return country
@@ -351,7 +356,7 @@ def judged_country(frame: pd.DataFrame, blank_country: str) -> pd.Series:
     country = frame["AddressCountryCode"].str.upper()
     if ORDER_COUNTRY in frame:
         country = country.mask(country.eq(""), frame[ORDER_COUNTRY].str.upper())
-    return as_country_codes(country.mask(country.eq(""), blank_country))
+    return as_country_codes(country.mask(country.eq(""), blank_country), blank_country)
 
 
 @_register("state_for_country", statistics=["countries", "extra_codes", "blank_country"])

@@ -210,7 +210,7 @@ def codes_in_capitals(orders: pd.DataFrame, home_country: str) -> pd.DataFrame:
         from removal_batch.core.checks import as_country_codes, subdivision_codes
 
         country = orders.loc[longer, "AddressCountryCode"]
-        where = as_country_codes(country.mask(country.eq(""), home_country))
+        where = as_country_codes(country.mask(country.eq(""), home_country), home_country)
         numbers, distinct = pd.factorize(pd.MultiIndex.from_arrays([upper[longer], where]))
         known = np.array([s in subdivision_codes(c) for s, c in distinct], dtype=bool)
         coded[longer] = known[numbers]

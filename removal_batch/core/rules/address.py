@@ -382,11 +382,10 @@ def address_po_box(orders: pd.DataFrame, value_lines: pd.DataFrame) -> pd.DataFr
 
 def _order_country(orders: pd.DataFrame, home_country: str) -> pd.Series:
     """Each order's country as a code, a blank one being the marketplace's
-    (``home_country``) and one written out ('USA', 'Canada') the code it names: its
-    country-invalid asks for that code, and the other address rules judge the order by
-    it in the same pass."""
+    (``home_country``), and one writing that country out ('USA') its code (see
+    as_country_codes): the other address rules judge the order by it in the same pass."""
     country = orders["AddressCountryCode"].str.strip().str.upper()
-    return as_country_codes(country.mask(country.eq(""), home_country))
+    return as_country_codes(country.mask(country.eq(""), home_country), home_country)
 
 
 def _in_us(orders: pd.DataFrame, home_country: str) -> pd.Series:
