@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from removal_batch import __version__, prefetch
+from removal_batch import __version__, forking, prefetch
 from removal_batch.core.decide import (
     NO_IDS,
     NO_REPEATS,
@@ -425,29 +425,11 @@ def load_snapshot(
     return snapshot, info
 
 
-# Work still running on side threads (snapshot loads, validation's preparation). A fork
-# copies Arrow's locks and the import system's as they are at that instant, and a lock
-# held by a side thread stays held for ever in the child (a workbook reader's child was
-# seen stuck in pyarrow's ``take``): so a fork waits for them.
-_SIDE_WORK: set[Future[Any]] = set()
-
-
-def _finish_side_work() -> None:
-    running = list(_SIDE_WORK)
-    if running:
-        wait(running)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_finish_side_work)
-
-
 def start_side_work(name: str, work: Callable[..., T], *args: Any) -> Future[T]:
     """``work(*args)`` on a thread of its own, which a fork waits for."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
     future = pool.submit(work, *args)
-    _SIDE_WORK.add(future)
-    future.add_done_callback(_SIDE_WORK.discard)
+    forking.side_work_started(future)
     pool.shutdown(wait=False)  # the thread ends with the work
     return future
 

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from removal_batch import forking
+
 # Smaller files are read in a few milliseconds: not worth a thread's attention.
 MIN_BYTES = 1 << 20
 # At most this much is held ahead of the readers (a batch of large files is read as
@@ -187,4 +189,4 @@ def clear() -> None:
         _current = _Batch()
 
 
-os.register_at_fork(before=wait)
+forking.before_fork(wait)

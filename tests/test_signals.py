@@ -180,3 +180,45 @@ def test_a_signal_during_a_commands_imports_is_a_stop(
         143 if sent == signal.SIGTERM else 130,
         f"removal-batch: {how}; no output was left half-written.",
     )
+
+
+def test_a_signal_while_a_fork_waits_for_side_work_stops_it(tmp_path: Path) -> None:
+    """A fork waits for the side threads' work (a snapshot still loading). Waited for in
+    os.fork's at-fork hook, a SIGTERM or Ctrl-C there was dropped as unraisable ("Exception
+    ignored in ..."), and the run went on to publish its orders and exit 0 (a review's
+    finding). The wait is now in plain code, where the signal stops it: no fork is made."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from removal_batch import forking
+
+    class Stop(Exception):
+        pass
+
+    def stop(signum: int, frame: object) -> None:
+        raise Stop
+
+    release = threading.Event()
+    previous = signal.signal(signal.SIGUSR1, stop)
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        forking.side_work_started(pool.submit(release.wait, 10))
+        main = threading.get_ident()
+        threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGUSR1)).start()
+        threading.Timer(1.0, release.set).start()
+        made: list[int] = []
+
+        def fork_and_leave_the_child() -> None:
+            pid = forking.fork()
+            if pid == 0:  # a fork was made all the same: the child leaves at once
+                os._exit(0)
+            made.append(pid)
+            os.waitpid(pid, 0)
+
+        with pytest.raises(Stop):
+            fork_and_leave_the_child()
+        assert made == []
+    finally:
+        release.set()
+        pool.shutdown()
+        signal.signal(signal.SIGUSR1, previous)

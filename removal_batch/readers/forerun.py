@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from removal_batch import forking
 from removal_batch.readers import OLE_MAGIC, WORKBOOK_SUFFIXES, ZIP_MAGIC, ReadLimits
 
 PREFERRED_SHEET = "removal request"
@@ -229,7 +230,7 @@ def start(files: list[Path], limits: ReadLimits = DEFAULT_LIMITS) -> None:
     except OSError:  # no memfd and no temporary folder: the usual read says what it can
         return
     try:
-        pid = os.fork()
+        pid = forking.fork()
     except OSError:  # no process to spare now (a limit on processes): the usual read
         os.close(result)
         return
@@ -285,8 +286,6 @@ def confine_child(cap: int) -> None:
     abort backtrace off the user's screen (they get our message instead), and cap its
     memory at ``cap`` bytes of address space."""
     import resource
-
-    from removal_batch import forking
 
     forking.in_child()
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from removal_batch import forking
 from removal_batch.core.fields import EXCEL_CELL_CHARS
 from removal_batch.core.raw_table import REQUEST_HEADER, TEXT, FarCells, RawTable
 from removal_batch.core.wording import megabytes, sizes_apart
@@ -535,7 +536,7 @@ def _start_child(
     not the end of the batch."""
     cap = vm_size() + READER_ALLOWANCE
     result = forerun.result_file()
-    pid = os.fork()
+    pid = forking.fork()
     if pid == 0:  # the child: read, leave the result, and leave without cleanup
         code = 1
         try:

@@ -320,7 +320,7 @@ def begin_order_files(
         return PendingOrderFiles(names)
     helped = count >= HELP_FROM_ORDERS
     report, write_end = os.pipe()
-    pid = os.fork()
+    pid = forking.fork()
     if pid == 0:  # the child: write, report, leave without cleanup
         code = 1  # anything but a clean finish reads as a failure
         try:
