@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from removal_batch.core.settings import Settings, SettingsError, settings_from_mapping
 from removal_batch.faults import checkpoint
-from removal_batch.names import carries_any_text, link_loops, link_target, printable
+from removal_batch.names import carries_any_text, link_loops, link_target, printable, shell_word
 from removal_batch.pipeline import (
     EXIT_INTERNAL,
     EXIT_USAGE,
@@ -61,7 +61,11 @@ def _print_error(message: str) -> None:
     from removal_batch.writers.terminal import visible
 
     text = visible(message, newlines=True)
-    _console(stderr=True).print(Text.assemble(("removal-batch:", "red"), f" {text}"))
+    # One line however long (SPEC 8), the terminal folding it: broken at 80 columns, a
+    # log's path came out in two pieces to copy in a log file or the system's journal.
+    _console(stderr=True).print(
+        Text.assemble(("removal-batch:", "red"), f" {text}"), soft_wrap=True
+    )
 
 
 def load_settings(path: Path | None) -> Settings:
@@ -643,14 +647,17 @@ def not_a_workspace(root: Path, command: str) -> str:
     if outer is not None:
         return (
             f"{shown} is inside the workspace {printable(str(outer))}: give the workspace "
-            f"itself, as in removal-batch {command} {printable(str(outer))}"
+            f"itself, as in removal-batch {command} {shell_word(str(outer))}"
         )
     if root.exists() and not root.is_dir():
         return (
             f"{shown} is a file, not a workspace: give the workspace's folder (the one "
             "holding inbox/ and inventory/)."
         )
-    return f"{shown} is not a removal-batch workspace. Make one with: removal-batch init {shown}"
+    return (
+        f"{shown} is not a removal-batch workspace. Make one with: removal-batch init "
+        f"{shell_word(str(root))}"
+    )
 
 
 def init_command(root: Path, samples: bool) -> int:
@@ -683,20 +690,32 @@ def init_command(root: Path, samples: bool) -> int:
         return EXIT_USAGE
     try:
         space = init_workspace(root, samples)
-    except (FileExistsError, NotADirectoryError, PermissionError) as exc:
-        # A file where one of its folders goes (inbox, ...), or a folder not ours to write.
+    except (FileExistsError, NotADirectoryError) as exc:
+        # A file where one of its folders goes (inbox, ...).
         where = printable(str(exc.filename or root))
         _print_error(
             f"The workspace {printable(str(root))} could not be made: {where}: "
             f"{exc.strerror or exc}. Move that out of the way, or choose another folder."
         )
         return EXIT_USAGE
+    except OSError as exc:
+        # A folder not ours to write, a read-only disk, a full one: the place, not a bug.
+        where = printable(str(exc.filename or root))
+        _print_error(
+            f"The workspace {printable(str(root))} could not be made: {where}: "
+            f"{exc.strerror or exc}. Choose a folder you may write in, on a disk with room."
+        )
+        return EXIT_USAGE
     console = _console()
-    console.print(f"Workspace ready: {space.root}", highlight=False)
-    console.print(f"  drop request files into   {space.inbox}", highlight=False)
-    console.print(f"  the inventory report into {space.inventory}", highlight=False)
-    console.print(f"  settings:                 {space.settings_path}", highlight=False)
-    console.print(f"Then run: removal-batch run {root}", highlight=False)
+    console.print(f"Workspace ready: {space.root}", highlight=False, soft_wrap=True)
+    console.print(f"  drop request files into   {space.inbox}", highlight=False, soft_wrap=True)
+    console.print(f"  the inventory report into {space.inventory}", highlight=False, soft_wrap=True)
+    console.print(
+        f"  settings:                 {space.settings_path}", highlight=False, soft_wrap=True
+    )
+    console.print(
+        f"Then run: removal-batch run {shell_word(str(root))}", highlight=False, soft_wrap=True
+    )
     return 0
 
 

@@ -14,6 +14,14 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def shell_word(text: str) -> str:
+    """A path as it goes into a command to copy and paste: quoted for the shell where it
+    holds a space or another character the shell would take ("my removals")."""
+    import shlex
+
+    return shlex.quote(printable(text))
+
+
 def display_name(path: Path) -> str:
     """The file's name as text (see printable)."""
     return printable(path.name)

@@ -208,3 +208,36 @@ def test_a_folder_or_pipe_given_as_a_file_is_not_said_to_be_missing(
         assert "not found" not in result.output
         expected = "is a folder, not a file" if what == "folder" else "is not a file"
         assert bare(expected) in said(result)
+
+
+def test_init_on_a_disk_that_refuses_writing_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only disk (EROFS) is no PermissionError: init called it an internal error,
+    exit 3 with a log, where the place is the problem (a review's finding)."""
+    import errno
+
+    from removal_batch import workspace
+
+    def read_only(root: Path, samples: bool) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(root))
+
+    monkeypatch.setattr(workspace, "init_workspace", read_only)
+    result = invoke("init", str(tmp_path / "ws"))
+    assert result.exit_code == 2, result.output
+    words = " ".join(result.output.split())
+    assert "could not be made" in words and "Read-only file system" in words
+    assert "internal error" not in result.output
+
+
+def test_commands_to_copy_quote_a_path_with_spaces(tmp_path: Path) -> None:
+    """'removal-batch run my removals' pasted back is two arguments (a review's finding);
+    an error message stays on one line, however long, for a log file to copy from."""
+    made = invoke("init", str(tmp_path / "my removals"))
+    assert made.exit_code == 0, made.output
+    assert f"Then run: removal-batch run '{tmp_path / 'my removals'}'" in made.output
+    missing = tmp_path / ("a folder with a name long enough to pass eighty columns" * 2)
+    refused = invoke("run", str(missing))
+    assert refused.exit_code == 2
+    (line,) = refused.output.strip().splitlines()
+    assert line.endswith(f"Make one with: removal-batch init '{missing}'")
