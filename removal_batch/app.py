@@ -838,6 +838,7 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     retry_at = 0.0
     failures = 0  # runs in a row that processed nothing or failed
     lost: str | None = None  # why the inbox cannot be read, while it cannot
+    running = False  # a run is under way (a stop then stops it part-way)
     try:
         while max_runs is None or runs < max_runs:
             try:
@@ -879,7 +880,9 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
             now = time.time()
             old = all(old_enough(current[n][1], now) for n in settled)
             if settled and old and now >= retry_at:
+                running = True
                 code = _watched_run(root, wait)
+                running = False
                 console.print(f"run finished with exit code {code}", highlight=False)
                 runs += 1
                 if code in (EXIT_USAGE, EXIT_INTERNAL):
@@ -904,6 +907,10 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
             time.sleep(poll)
     except KeyboardInterrupt:
         console.print("Stopped watching.")
+        if running:
+            # A run was stopped part-way: said as run says it, with its exit code (130,
+            # 143), not as a quiet success to a service manager.
+            raise
     return 0
 
 

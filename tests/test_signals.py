@@ -222,3 +222,32 @@ def test_a_signal_while_a_fork_waits_for_side_work_stops_it(tmp_path: Path) -> N
         release.set()
         pool.shutdown()
         signal.signal(signal.SIGUSR1, previous)
+
+
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_watch_stopped_during_a_run_says_so_and_exits_as_run_does(
+    tmp_path: Path, stop: int, code: int
+) -> None:
+    """A watch stopped while its run was staging outputs said only "Stopped watching." and
+    exited 0: to a service manager, a success (a review's finding). Nothing is published,
+    and the exit and the words are run's."""
+    from workspace_helpers import drop, ledger_orders, make_workspace
+
+    root = make_workspace(tmp_path / "ws")
+    dropped = drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    proc = _held_command("written", "watch", str(root), "--poll", "0.2")
+    try:
+        deadline = time.monotonic() + 60
+        while not list((root / "out").glob(".tmp-*/summary.json")):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(stop)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        _stop_all(proc)
+    assert proc.returncode == code, err
+    assert "Stopped watching." in out.decode()
+    assert "no output was left half-written" in err.decode()
+    assert "Traceback" not in err.decode()
+    assert os.listdir(root / "out") == []
+    assert dropped.exists() and ledger_orders(root) == []
