@@ -815,6 +815,8 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
     from removal_batch.workspace import (
         Workspace,
         input_stat,
+        is_broken_link,
+        is_request_name,
         never_read,
         old_enough,
         open_for_writing,
@@ -845,6 +847,10 @@ def watch_command(root: Path, poll: float, wait: float, max_runs: int | None) ->
                 notes = never_read(space.inbox)
                 current = {}
                 for path in space.inbox.iterdir():
+                    # A name no run reads (orders.txt~, notes.tmp) is named once in the
+                    # notes above, and is no reason for a run that would find nothing.
+                    if not is_request_name(path) and not is_broken_link(path):
+                        continue
                     st = input_stat(path)
                     if st is not None:
                         current[path.name] = (st.st_size, st.st_mtime, st.st_ctime)

@@ -961,6 +961,29 @@ def test_watch_tries_again_after_a_run_that_processed_nothing(
     assert len(runs) == 2
 
 
+def test_watch_starts_no_run_for_files_no_run_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An editor's backup (orders.txt~) or a .tmp file is named once and never read: watch
+    started a run for it all the same, which found nothing, took the lock and used up a
+    --max-runs (a review's finding). A request file dropped next is run as before."""
+    from removal_batch import app
+
+    root = make_workspace(tmp_path / "ws")
+    for name in ("orders.txt~", "notes.tmp"):
+        (root / "inbox" / name).write_text("x")
+        age(root / "inbox" / name)
+    runs: list[int] = []
+    monkeypatch.setattr(app, "run_command", lambda *args, **kwargs: runs.append(1) or 0)
+    _stop_watching_after(monkeypatch, 12)
+    assert app.watch_command(root, 0.01, 0.0, None) == 0
+    assert runs == []
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    _stop_watching_after(monkeypatch, 12)
+    assert app.watch_command(root, 0.01, 0.0, None) == 0
+    assert runs == [1]
+
+
 def test_a_second_name_of_one_file_in_the_inbox_is_named_as_skipped(tmp_path: Path) -> None:
     """A link in the inbox to a file beside it: one of the two names vanished from the
     summary, and the link was read rather than the file (a review's finding). The file
