@@ -129,6 +129,9 @@ def test_a_disposition_the_drop_down_offers_is_accepted(tmp_path: Path, check: C
     result = check(path, settings=load_settings(tmp_path / "removal-batch.toml"))
     assert codes(result) == set() and result.exit_code == 0
     assert list(result.decision.orders["disposition"]) == ["Liquidations"]
+    # The Instructions sheet lists the fields down column A, as a feed's key lines: it
+    # was named as another sheet of requests left unread (a review's finding).
+    assert result.files[0].other_request_sheets == []
 
 
 def rules_text(book: openpyxl.Workbook) -> str:

@@ -987,6 +987,22 @@ def has_request_header(raw: RawTable) -> int:
     return INVENTORY_HEADER if looks_like_inventory_header(raw) else SOME_FIELDS
 
 
+def holds_requests(raw: RawTable) -> bool:
+    """Whether a peek at a sheet shows requests of its own: a table's header, or a feed's
+    key lines with its item header (MerchantSKU and a quantity on one row) below them.
+    For the note on a workbook's other sheets: a sheet of instructions listing the fields
+    down its first column (the template's own) reads as key lines, but holds no items."""
+    if has_request_header(raw) < REQUEST_HEADER:
+        return False
+    head = _scan_head(raw)
+    if not head.only_feed_keys():
+        return True
+    at = head.item_header_attempt()
+    return at is not None and any(
+        f in ("SellableQuantity", "UnsellableQuantity") for f in head.fields[at]
+    )
+
+
 def _missing_fields(present: set[str], required: tuple[str, ...]) -> list[str]:
     """The required fields a header lacks (an FNSKU column stands in for MerchantSKU)."""
     return [

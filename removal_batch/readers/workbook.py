@@ -757,9 +757,21 @@ def _other_request_sheets(
             except ReadError:
                 continue
             fits[sheet] = header_probe(_peek(name, sheet, peek.cells, peek.first_row))
-        if fits[sheet] >= REQUEST_HEADER:
+        if fits[sheet] >= REQUEST_HEADER and _holds_requests(book, sheet, name, limits):
             found.append(sheet)
     return found
+
+
+def _holds_requests(book: Any, sheet: str, name: str, limits: ReadLimits) -> bool:
+    """Whether a sheet whose first rows show a request header holds requests (not the
+    template's instructions, which list the fields down column A; core.shape)."""
+    from removal_batch.core.shape import holds_requests
+
+    try:
+        peek = _read_sheet(_sized_sheet(book, sheet, limits), PEEK_ROWS)
+    except ReadError:
+        return False
+    return holds_requests(_peek(name, sheet, peek.cells, peek.first_row))
 
 
 def _far_unvalued(far: FarCells, unvalued: CellTexts) -> tuple[FarCells, CellTexts]:
