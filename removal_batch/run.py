@@ -400,10 +400,14 @@ def run_workspace(
             stamps[path.name] = _stamp(path)
             digests[display_name(path)] = digest = sha256_of(path)
         except FileNotFoundError:
-            raise UsageError(
-                f"{display_name(path)} disappeared from the inbox as the run started; nothing was "
-                "processed. Run again."
-            ) from None
+            # Moved or deleted since the inbox was listed: left out, as a file that
+            # changes while it is read is, and the rest of the batch goes on.
+            stamps.pop(path.name, None)
+            passed_over.append(
+                f"{display_name(path)} disappeared from the inbox as the run started; it "
+                "was not processed."
+            )
+            continue
         except OSError as exc:
             # Not ours to read (permissions, another program's lock): reported, not
             # recorded in the ledger, so it stays in the inbox for the next run.
@@ -415,6 +419,15 @@ def run_workspace(
         else:
             take.append(path)
     checkpoint("hashed")
+    if not take and not skipped:
+        return RunOutcome(
+            None,
+            None,
+            recovered,
+            "The inbox has no files ready: the files in it disappeared as the run started.",
+            never_read=passed_over,
+            not_archived=not_archived,
+        )
     while True:
         result = run_batch(
             take,

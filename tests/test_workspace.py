@@ -984,6 +984,37 @@ def test_watch_starts_no_run_for_files_no_run_reads(
     assert runs == [1]
 
 
+def test_a_file_deleted_as_the_run_starts_is_left_out_and_the_rest_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted between the inbox's listing and its hashing, one file stopped the batch:
+    exit 2, nothing processed (a review's finding), where a file that changes a moment
+    later is left out alone. It is left out, and named; the other file goes out."""
+    from click.testing import CliRunner
+
+    from removal_batch import run
+    from removal_batch.cli import main
+
+    root = make_workspace(tmp_path / "ws")
+    drop(root, "a.txt", [("D1", [("00A", 1, 0)])])
+    gone = drop(root, "b.txt", [("D2", [("00B", 1, 0)])])
+    checkpoint = run.checkpoint
+
+    def delete_at_discovery(name: str) -> None:
+        if name == "discovered":
+            gone.unlink()
+        checkpoint(name)
+
+    monkeypatch.setattr(run, "checkpoint", delete_at_discovery)
+    result = CliRunner().invoke(main, ["run", str(root), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["not_read"] == [
+        "b.txt disappeared from the inbox as the run started; it was not processed."
+    ]
+    assert ledger_orders(root) == ["D1"]
+
+
 def test_a_second_name_of_one_file_in_the_inbox_is_named_as_skipped(tmp_path: Path) -> None:
     """A link in the inbox to a file beside it: one of the two names vanished from the
     summary, and the link was read rather than the file (a review's finding). The file
