@@ -424,7 +424,8 @@ def run_workspace(
             None,
             None,
             recovered,
-            "The inbox has no files ready: the files in it disappeared as the run started.",
+            "No file was processed: the files ready disappeared from the inbox as the run "
+            "started" + ("; the others in it are still being written." if busy else "."),
             never_read=passed_over,
             not_archived=not_archived,
         )

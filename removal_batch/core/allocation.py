@@ -118,9 +118,9 @@ def allocate_units(
             # A line with nothing left to give is refused (quantity-exceeds-*, an error):
             # its order is held whole, as for any error, unless --allow-partial sends the
             # rest without it. A held order takes nothing, so its capped lines say nothing.
-            empty = [i for i, give in enumerate(gives) if not any(give.values())]
+            empty = {i for i, give in enumerate(gives) if not any(give.values())}
             hold = bool(empty) and not allow_partial
-            for i in empty:
+            for i in sorted(empty):
                 dropped.add(line_ids[i])
                 for kind, field, code, word in QUANTITIES:
                     if asked[kind][i] > free[kind][i]:
@@ -257,11 +257,14 @@ def excess_of_held_lines(
     availability: Availability,
     held_positions: np.ndarray,
     written_positions: np.ndarray,
+    bad_cells: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """quantity-exceeds-* for lines of orders held before allocation (for an address, a
     bad SKU on another line...). They take nothing, but a line asking more than it could
     get is an error all the same: said now, not after the user fixed the first one and
-    ran again. Arguments as units_left_for_held_lines."""
+    ran again. Arguments as units_left_for_held_lines; ``bad_cells``: per kind, the lines
+    whose cell of that kind failed its check (it asks 0 here, but is no "nothing asked":
+    the advice is then to set the quantity to 0, not to delete the row)."""
     listed = held_positions >= 0
     if not listed.any():
         return concat_findings([])
@@ -285,10 +288,20 @@ def excess_of_held_lines(
             word,
             in_snapshot,
             overdrawn[rows],
-            held[_OTHER[kind]].to_numpy(dtype=np.int64)[over],
+            _others_asked(held, kind, bad_cells)[over],
         )
         found.append(findings(held.index[over], field, code, message, asked[over].astype(str)))
     return concat_findings(found)
+
+
+def _others_asked(
+    held: pd.DataFrame, kind: str, bad_cells: dict[str, np.ndarray] | None
+) -> np.ndarray:
+    """Each line's other quantity, a cell that failed its check counted as asking some."""
+    other = held[_OTHER[kind]].to_numpy(dtype=np.int64)
+    if bad_cells is None:
+        return other
+    return np.where(bad_cells[_OTHER[kind]], np.maximum(other, 1), other)
 
 
 def _exceeds_each(

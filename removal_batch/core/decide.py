@@ -319,6 +319,7 @@ def decide_orders(
                 availability,
                 core["sku_pos"].to_numpy()[waiting],
                 written["sku_pos"].to_numpy(),
+                {"sellable": bad_sellable[waiting], "unsellable": bad_unsellable[waiting]},
             )
     would_send = set()
     if not settings.allow_partial and held:

@@ -709,17 +709,17 @@ def _header_reordered(
     other columns in them), and what its cells name (position -> field); None if none.
     Such a row names fields in at least half of the header's columns, not each its own.
     Rows are found by their quantity cells, which a header of any order fills with names
-    and a request line with numbers: one length kernel a column, then the few left."""
+    and a request line with numbers: one regex kernel a column, then the few left."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    shortest = min(_SHORTEST_NAME.values())
     suspects = np.zeros(len(body.numbers), dtype=bool)
     for name in ("SellableQuantity", "UnsellableQuantity"):
         if name in columns:
+            # A letter: a field's name has some, a quantity none (100 is no "sku").
             values = pa.array(body.columns[columns[name]])
-            lengths = pc.fill_null(pc.binary_length(values), 0).to_numpy(zero_copy_only=False)
-            suspects |= lengths >= shortest
+            named = pc.fill_null(pc.match_substring_regex(values, "[A-Za-z]"), False)
+            suspects |= named.to_numpy(zero_copy_only=False)
     suspects[repeats] = False
     for at in np.flatnonzero(suspects).tolist():
         named = {

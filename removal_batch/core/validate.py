@@ -626,7 +626,7 @@ def _messages(found: pd.DataFrame, settings: Settings) -> pd.Series:
             + named
             + " but is another character to the carrier's systems (it comes in with text "
             "pasted from a web page or a document). Delete the cell's text and type it "
-            "again: '" + fixed + "'.",
+            "again with plain characters; so typed, it reads '" + fixed + "'.",
         )
     # Japan's postal mark, written before a postal code on envelopes, is no part of it.
     marked = code.eq("postal-code-invalid") & value.str.startswith("\u3012").fillna(False)
