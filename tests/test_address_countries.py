@@ -39,6 +39,8 @@ def test_a_country_written_out_still_has_its_state_postal_code_and_territory_jud
         | {"AddressStateOrRegion": "PR", "AddressPostalCode": "00901"},
         {"MerchantRemovalOrderID": "R3", "AddressCountryCode": "usa"}
         | {"AddressStateOrRegion": "Nevada", "AddressPostalCode": "ABCDE"},
+        {"MerchantRemovalOrderID": "R4", "AddressCountryCode": "U.S."}
+        | {"AddressStateOrRegion": "PR", "AddressPostalCode": "00901"},
     )
     assert codes_at(result) == {
         (2, "H", "country-invalid"),
@@ -49,7 +51,10 @@ def test_a_country_written_out_still_has_its_state_postal_code_and_territory_jud
         (4, "H", "country-invalid"),
         (4, "I", "state-invalid"),
         (4, "J", "postal-code-invalid"),
+        (5, "H", "country-invalid"),
+        (5, "I", "address-territory"),
     }
+    assert any("'U.S.'" in m and "Use 'US'" in m for m in messages(result, "country-invalid"))
     assert not any("USA" in m for m in messages(result, "phone-invalid"))
 
 

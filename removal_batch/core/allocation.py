@@ -185,7 +185,7 @@ def allocate_units(
                         snapshot_units[kind][skus[i]],
                         beyond[kind][skus[i]],
                     )
-                    + _lower_it(free[kind][i], asked[_OTHER[kind]][i]),
+                    + _lower_it(free[kind][i], min(asked[_OTHER[kind]][i], free[_OTHER[kind]][i])),
                     str(asked[kind][i]),
                 )
             )
@@ -272,6 +272,7 @@ def excess_of_held_lines(
         held, written, availability, held_positions, written_positions
     )
     found = []
+    free_of = {kind: free for (kind, *_), free in zip(QUANTITIES, frees, strict=True)}
     for (kind, field, code, word), free, overdrawn in zip(
         QUANTITIES, frees, availability.overdrawn(), strict=True
     ):
@@ -288,7 +289,7 @@ def excess_of_held_lines(
             word,
             in_snapshot,
             overdrawn[rows],
-            _others_asked(held, kind, bad_cells)[over],
+            np.minimum(_others_asked(held, kind, bad_cells), free_of[_OTHER[kind]])[over],
         )
         found.append(findings(held.index[over], field, code, message, asked[over].astype(str)))
     return concat_findings(found)
@@ -314,7 +315,8 @@ def _exceeds_each(
     other: np.ndarray,
 ) -> pd.Series:
     """_exceeds and _lower_it for many lines at once (every line of a large held batch may
-    be over). ``other``: each line's other quantity (unsellable for sellable)."""
+    be over). ``other``: how much of each line's other quantity (unsellable for
+    sellable) it could still send."""
 
     def text(numbers: np.ndarray) -> pd.Series:
         return grouped(pd.Series(numbers))
@@ -363,7 +365,8 @@ _OTHER = {"sellable": "unsellable", "unsellable": "sellable"}
 
 def _lower_it(free: int, other: int) -> str:
     """The way out of a refused over-request: _exceeds_each's, for one line. ``other``:
-    the line's other quantity."""
+    how much of the line's other quantity it could still send (set to 0, a line whose
+    other quantity has nothing left either would be quantity-zero: delete the row)."""
     if free > 0:
         return f" Lower the quantity to {free:,} or less" + _BY_CAP
     return _TO_ZERO + _BY_CAP if other > 0 else _NONE_LEFT

@@ -266,8 +266,11 @@ def country_meant(value: str) -> str:
     import pycountry
 
     text = value.strip()
-    if text.upper() == "UK":  # the United Kingdom's usual short name; its code is GB
-        return "GB"
+    # Dotted abbreviations ("U.S.A.", "U.S.", "U.K.") are the letters without their dots.
+    if re.fullmatch(r"(?:[A-Za-z]\.\s*){2,3}", text):
+        text = re.sub(r"[.\s]", "", text)
+    if text.upper() in ("UK", "US"):  # the short names; the United Kingdom's code is GB
+        return "GB" if text.upper() == "UK" else "US"
     own = OWN_NAMES.get(text.lower())
     if own is not None:
         return own
