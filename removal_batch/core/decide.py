@@ -321,6 +321,33 @@ def decide_orders(
                 written["sku_pos"].to_numpy(),
                 {"sellable": bad_sellable[waiting], "unsellable": bad_unsellable[waiting]},
             )
+    elif order_bad:
+        # With cap, a line of an order held before allocation that could get nothing of
+        # either kind would be refused once the other error is fixed: said now. (A line
+        # that could get some would be lowered: a warning to come, not an error.)
+        waiting = np.flatnonzero(~line_bad & np.isin(order_no, list(order_bad)))
+        if len(waiting):
+            some = core.iloc[waiting]
+            frees = units_left_for_held_lines(
+                some,
+                written,
+                availability,
+                some["sku_pos"].to_numpy(),
+                written["sku_pos"].to_numpy(),
+            )
+            gets = sum(
+                np.minimum(some[kind].to_numpy(dtype=np.int64), free)
+                for (kind, *_), free in zip(QUANTITIES, frees, strict=True)
+            )
+            nothing = waiting[np.asarray(gets) <= 0]
+            if len(nothing):
+                held_excess = excess_of_held_lines(
+                    core.iloc[nothing],
+                    written,
+                    availability,
+                    core["sku_pos"].to_numpy()[nothing],
+                    written["sku_pos"].to_numpy(),
+                )
     would_send = set()
     if not settings.allow_partial and held:
         over = np.concatenate(
@@ -329,26 +356,10 @@ def decide_orders(
                 held_excess["line"].to_numpy(dtype=np.int64),
             ]
         )
+        # Lines refused for what is available (held_excess: with cap, those that could
+        # get nothing) send nothing with --allow-partial either: no reason to suggest it.
         clean = ~line_bad
         clean[over] = False
-        if settings.on_excess == "cap":
-            # A line with nothing left to give is capped to zero and dropped, with
-            # --allow-partial too: it sends nothing, and is no reason to suggest that.
-            waiting = np.flatnonzero(clean & np.isin(order_no, list(order_bad)))
-            if len(waiting):
-                some = core.iloc[waiting]
-                frees = units_left_for_held_lines(
-                    some,
-                    written,
-                    availability,
-                    some["sku_pos"].to_numpy(),
-                    written["sku_pos"].to_numpy(),
-                )
-                gets = sum(
-                    np.minimum(some[kind].to_numpy(dtype=np.int64), free)
-                    for (kind, *_), free in zip(QUANTITIES, frees, strict=True)
-                )
-                clean[waiting[np.asarray(gets) <= 0]] = False
         order_level = np.concatenate([order_no[order_bad_lines], order_no[order_cell_error]])
         would_send = (set(order_no[clean].tolist()) & held) - set(order_level.tolist()) - emptied
     helped = orders[orders["order_no"].isin(would_send)]
