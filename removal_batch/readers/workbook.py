@@ -757,16 +757,23 @@ def _other_request_sheets(
             except ReadError:
                 continue
             fits[sheet] = header_probe(_peek(name, sheet, peek.cells, peek.first_row))
-        if fits[sheet] >= REQUEST_HEADER and _holds_requests(book, sheet, name, limits):
+        if fits[sheet] >= REQUEST_HEADER and _holds_requests(
+            book, sheet, name, header_probe, limits
+        ):
             found.append(sheet)
     return found
 
 
-def _holds_requests(book: Any, sheet: str, name: str, limits: ReadLimits) -> bool:
+def _holds_requests(
+    book: Any, sheet: str, name: str, header_probe: HeaderProbe, limits: ReadLimits
+) -> bool:
     """Whether a sheet whose first rows show a request header holds requests (not the
-    template's instructions, which list the fields down column A; core.shape)."""
-    from removal_batch.core.shape import holds_requests
+    template's instructions, which list the fields down column A; core.shape). A
+    snapshot's probe (another sheet holding an inventory report) is taken as it says."""
+    from removal_batch.core.shape import has_request_header, holds_requests
 
+    if header_probe is not has_request_header:
+        return True
     try:
         peek = _read_sheet(_sized_sheet(book, sheet, limits), PEEK_ROWS)
     except ReadError:
