@@ -709,17 +709,25 @@ def _header_reordered(
     other columns in them), and what its cells name (position -> field); None if none.
     Such a row names fields in at least half of the header's columns, not each its own.
     Rows are found by their quantity cells, which a header of any order fills with names
-    and a request line with numbers: one regex kernel a column, then the few left."""
+    and a request line with numbers: a length kernel and a regex a column, then the few
+    rows left."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     suspects = np.zeros(len(body.numbers), dtype=bool)
+    shortest = min(_SHORTEST_NAME.values())
     for name in ("SellableQuantity", "UnsellableQuantity"):
         if name in columns:
-            # A letter: a field's name has some, a quantity none (100 is no "sku").
+            # Long enough for a name ("sku"), then a letter in it: a field's name has
+            # some, a quantity none (100 is no "sku"). The length kernel leaves the
+            # regex a few rows, as a rule.
             values = pa.array(body.columns[columns[name]])
-            named = pc.fill_null(pc.match_substring_regex(values, "[A-Za-z]"), False)
-            suspects |= named.to_numpy(zero_copy_only=False)
+            lengths = pc.fill_null(pc.binary_length(values), 0).to_numpy(zero_copy_only=False)
+            long_enough = np.flatnonzero(lengths >= shortest)
+            if len(long_enough):
+                some = values.take(pa.array(long_enough))
+                named = pc.fill_null(pc.match_substring_regex(some, "[A-Za-z]"), False)
+                suspects[long_enough[named.to_numpy(zero_copy_only=False)]] = True
     suspects[repeats] = False
     for at in np.flatnonzero(suspects).tolist():
         named = {
