@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import RETURN_ADDRESS, CheckOne, codes_at, request_rows, write_delimited
 
 from removal_batch.core.settings import settings_from_mapping
@@ -157,32 +158,27 @@ def test_a_british_postcode_in_small_letters_goes_out_in_capitals(
     assert result.decision.orders["AddressPostalCode"].tolist() == ["SW1A 2AA"]
 
 
-def test_a_province_written_with_its_accent_is_given_its_code(
-    tmp_path: Path, check: CheckOne
+@pytest.mark.parametrize(
+    ("state", "phone", "code", "said"),
+    [
+        # The province with its accent, as Quebeckers write it (ISO's name has none).
+        ("Québec", "514-555-0100", "state-invalid", "'QC'"),
+        # An extension in French: shown as carriers' systems read it.
+        ("QC", "514-555-0100 poste 12", "phone-invalid", "'514-555-0100 x12'"),
+    ],
+)
+def test_quebec_as_quebeckers_write_it_is_shown_as_carriers_read_it(
+    tmp_path: Path, check: CheckOne, state: str, phone: str, code: str, said: str
 ) -> None:
     result = returns(
         tmp_path,
         check,
         {"MerchantRemovalOrderID": "R1", "AddressCountryCode": "CA"}
-        | {"AddressStateOrRegion": "Québec", "AddressPostalCode": "H2X 1Y4"}
-        | {"AddressCity": "Montréal", "ContactPhoneNumber": "514-555-0100"},
+        | {"AddressStateOrRegion": state, "AddressPostalCode": "H2X 1Y4"}
+        | {"AddressCity": "Montréal", "ContactPhoneNumber": phone},
         marketplace="CA",
     )
-    assert any("'QC'" in m for m in messages(result, "state-invalid"))
-
-
-def test_an_extension_given_in_french_is_shown_written_with_an_x(
-    tmp_path: Path, check: CheckOne
-) -> None:
-    result = returns(
-        tmp_path,
-        check,
-        {"MerchantRemovalOrderID": "R1", "AddressCountryCode": "CA"}
-        | {"AddressStateOrRegion": "QC", "AddressPostalCode": "H2X 1Y4"}
-        | {"AddressCity": "Montréal", "ContactPhoneNumber": "514-555-0100 poste 12"},
-        marketplace="CA",
-    )
-    assert any("'514-555-0100 x12'" in m for m in messages(result, "phone-invalid"))
+    assert any(said in m for m in messages(result, code))
 
 
 def test_the_italian_town_of_none_is_no_placeholder_there(tmp_path: Path, check: CheckOne) -> None:
@@ -212,3 +208,18 @@ def test_a_blocked_street_on_line_two_is_named_as_line_two(tmp_path: Path, check
     found = messages(result, "address-fulfillment-center")
     assert len(found) == 1
     assert "(AddressFieldTwo '4255 Anson Blvd', AddressPostalCode '46052')" in found[0]
+
+
+def test_a_default_address_in_the_town_of_none_is_no_placeholder() -> None:
+    """The settings' default address is held to the same rule as a typed one."""
+    from removal_batch.core.rules.address import default_address_refusals
+
+    italy = {"AddressName": "Acme Srl", "AddressFieldOne": "Via Roma 1"}
+    italy |= {"AddressCountryCode": "IT", "AddressStateOrRegion": "TO"}
+    italy |= {"AddressPostalCode": "10060", "ContactPhoneNumber": "011 986 1234"}
+    for city, refused in (("None", False), ("N/A", True)):
+        settings = settings_from_mapping(
+            {"marketplace": "IT", "default_address": {**italy, "AddressCity": city}}
+        )
+        said = default_address_refusals(settings)
+        assert any("stands in for nothing" in s for s in said) == refused, said

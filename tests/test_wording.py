@@ -256,7 +256,7 @@ def test_the_many_lines_wording_of_an_excess_is_the_one_lines() -> None:
     import numpy as np
     import pandas as pd
 
-    from removal_batch.core.allocation import _exceeds, _exceeds_each, _lower_it
+    from removal_batch.core.allocation import _BY_CAP, _exceeds, _exceeds_each, _lower_it
 
     # sku, asked, free, in the snapshot, beyond it, the line's other quantity
     cases = [("A", 1, 0, 0, 0, 0), ("B-2", 2, 1, 1, 0, 0), ("C", 1_500, 3, 10, 0, 1)]
@@ -270,6 +270,7 @@ def test_the_many_lines_wording_of_an_excess_is_the_one_lines() -> None:
         np.array(listed),
         np.array(beyond),
         np.array(other),
+        _BY_CAP,
     )
     one = [
         _exceeds(*case[:3], "sellable", *case[3:5]) + _lower_it(case[2], case[5]) for case in cases
@@ -317,7 +318,7 @@ def test_an_over_request_writes_large_numbers_with_thousands_separators() -> Non
     import numpy as np
     import pandas as pd
 
-    from removal_batch.core.allocation import _exceeds, _exceeds_each
+    from removal_batch.core.allocation import _BY_CAP, _exceeds, _exceeds_each
 
     one = _exceeds("ABC-1", 1_200_000, 999_999, "sellable", 1_000_000, 0)
     assert one == (
@@ -332,6 +333,7 @@ def test_an_over_request_writes_large_numbers_with_thousands_separators() -> Non
         np.array([2_500_000, 2]),
         np.array([0, 0]),
         np.array([1, 1]),
+        _BY_CAP,
     )
     assert [m.partition(").")[0] + ")." for m in many] == [
         "1,200,000 unsellable units of SKU 'ABC-1' requested, but only 0 are available "

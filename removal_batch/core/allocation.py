@@ -113,34 +113,38 @@ def allocate_units(
         asked = {k: order_lines[k].tolist() for k in ("sellable", "unsellable")}
         free = {k: [remaining[k][s] for s in skus] for k in ("sellable", "unsellable")}
         line_ids = order_lines.index.tolist()
+        over = [
+            (i, kind, field, code, word)
+            for i in range(len(line_ids))
+            for kind, field, code, word in QUANTITIES
+            if asked[kind][i] > free[kind][i]
+        ]
         if on_excess == "cap":
             gives = [{k: min(asked[k][i], free[k][i]) for k in free} for i in range(len(skus))]
             # A line with nothing left to give is refused (quantity-exceeds-*, an error):
             # its order is held whole, as for any error, unless --allow-partial sends the
             # rest without it. A held order takes nothing, so its capped lines say nothing.
             empty = {i for i, give in enumerate(gives) if not any(give.values())}
+            over = [o for o in over if o[0] in empty]
             hold = bool(empty) and not allow_partial
-            for i in sorted(empty):
-                dropped.add(line_ids[i])
-                for kind, field, code, word in QUANTITIES:
-                    if asked[kind][i] > free[kind][i]:
-                        records.append(
-                            (
-                                line_ids[i],
-                                field,
-                                code,
-                                _exceeds(
-                                    skus[i],
-                                    asked[kind][i],
-                                    free[kind][i],
-                                    word,
-                                    snapshot_units[kind][skus[i]],
-                                    beyond[kind][skus[i]],
-                                )
-                                + (_NONE_LEFT if hold else _DROPPED),
-                                str(asked[kind][i]),
-                            )
-                        )
+        for i, kind, field, code, word in over:
+            if on_excess == "cap":
+                advice = _NONE_LEFT if hold else _DROPPED
+            else:
+                advice = _lower_it(
+                    free[kind][i], min(asked[_OTHER[kind]][i], free[_OTHER[kind]][i])
+                )
+            message = _exceeds(
+                skus[i],
+                asked[kind][i],
+                free[kind][i],
+                word,
+                snapshot_units[kind][skus[i]],
+                beyond[kind][skus[i]],
+            )
+            records.append((line_ids[i], field, code, message + advice, str(asked[kind][i])))
+        if on_excess == "cap":
+            dropped.update(line_ids[i] for i in empty)
             if hold:
                 held.add(int(order_no))
                 continue
@@ -165,30 +169,6 @@ def allocate_units(
                     remaining[kind][skus[i]] -= give[kind]
                 capped[line] = (give["sellable"], give["unsellable"])
             continue
-        over = [
-            (i, kind, field, code, word)
-            for i in range(len(line_ids))
-            for kind, field, code, word in QUANTITIES
-            if asked[kind][i] > free[kind][i]
-        ]
-        for i, kind, field, code, word in over:
-            records.append(
-                (
-                    line_ids[i],
-                    field,
-                    code,
-                    _exceeds(
-                        skus[i],
-                        asked[kind][i],
-                        free[kind][i],
-                        word,
-                        snapshot_units[kind][skus[i]],
-                        beyond[kind][skus[i]],
-                    )
-                    + _lower_it(free[kind][i], min(asked[_OTHER[kind]][i], free[_OTHER[kind]][i])),
-                    str(asked[kind][i]),
-                )
-            )
         bad = {i for i, *_ in over}
         if bad and not allow_partial:
             held.add(int(order_no))
@@ -258,13 +238,16 @@ def excess_of_held_lines(
     held_positions: np.ndarray,
     written_positions: np.ndarray,
     bad_cells: dict[str, np.ndarray] | None = None,
+    nothing_left_only: bool = False,
 ) -> pd.DataFrame:
     """quantity-exceeds-* for lines of orders held before allocation (for an address, a
     bad SKU on another line...). They take nothing, but a line asking more than it could
     get is an error all the same: said now, not after the user fixed the first one and
     ran again. Arguments as units_left_for_held_lines; ``bad_cells``: per kind, the lines
     whose cell of that kind failed its check (it asks 0 here, but is no "nothing asked":
-    the advice is then to set the quantity to 0, not to delete the row)."""
+    the advice is then to set the quantity to 0, not to delete the row).
+    ``nothing_left_only`` (--on-excess cap): only lines that could get nothing of either
+    kind; the others would be lowered."""
     listed = held_positions >= 0
     if not listed.any():
         return concat_findings([])
@@ -273,6 +256,9 @@ def excess_of_held_lines(
     )
     found = []
     free_of = {kind: free for (kind, *_), free in zip(QUANTITIES, frees, strict=True)}
+    if nothing_left_only:
+        gets = sum(np.minimum(held[k].to_numpy(dtype=np.int64), free_of[k]) for k in free_of)
+        listed = listed & (np.asarray(gets) <= 0)
     for (kind, field, code, word), free, overdrawn in zip(
         QUANTITIES, frees, availability.overdrawn(), strict=True
     ):
@@ -290,6 +276,8 @@ def excess_of_held_lines(
             in_snapshot,
             overdrawn[rows],
             np.minimum(_others_asked(held, kind, bad_cells), free_of[_OTHER[kind]])[over],
+            # With cap already on, it is no way out.
+            "." if nothing_left_only else _BY_CAP,
         )
         found.append(findings(held.index[over], field, code, message, asked[over].astype(str)))
     return concat_findings(found)
@@ -313,9 +301,11 @@ def _exceeds_each(
     in_snapshot: np.ndarray,
     overdrawn: np.ndarray,
     other: np.ndarray,
+    by_cap: str,
 ) -> pd.Series:
     """_exceeds and _lower_it for many lines at once (every line of a large held batch may
-    be over). ``other``: how much of each line's other quantity (unsellable for
+    be over). ``by_cap``: what ends the advice to lower it (_BY_CAP, or "." under cap).
+    ``other``: how much of each line's other quantity (unsellable for
     sellable) it could still send."""
 
     def text(numbers: np.ndarray) -> pd.Series:
@@ -343,7 +333,7 @@ def _exceeds_each(
         + pd.Series(
             np.select(
                 [free > 0, other > 0],
-                [" Lower the quantity to " + text(free) + " or less" + _BY_CAP, _TO_ZERO + _BY_CAP],
+                [" Lower the quantity to " + text(free) + " or less" + by_cap, _TO_ZERO + by_cap],
                 _NONE_LEFT,
             )
         )

@@ -19,11 +19,9 @@ import pandas as pd
 import pyarrow as pa
 
 from removal_batch.core.allocation import (
-    QUANTITIES,
     Availability,
     allocate_units,
     excess_of_held_lines,
-    units_left_for_held_lines,
 )
 from removal_batch.core.codes import SEVERITY_NAMES
 from removal_batch.core.fields import (
@@ -291,63 +289,37 @@ def decide_orders(
     emptied = set(order_nos[~has_lines[order_nos]].tolist()) - held
     held |= emptied
     held_excess = concat_findings([])
-    if settings.on_excess == "reject":
-        # Lines of orders held before allocation: checked against what they could get.
-        waiting = ~line_bad & np.isin(order_no, list(order_bad))
-        # So is a line refused for one quantity cell only (1.5, abc): its other quantity
-        # asking too much was said only once the first was fixed. The bad one asks 0.
-        bad_sellable = lines["sellable_cell_error"].to_numpy(dtype=bool)
-        bad_unsellable = lines["unsellable_cell_error"].to_numpy(dtype=bool)
-        line_coded = np.zeros(len(lines), dtype=bool)
-        line_coded[errors.loc[errors["code"].isin(LINE_CODES), "line"].to_numpy()] = True
-        quantity_only = (
-            lines["line_field_error"].to_numpy(dtype=bool)
-            & ~lines["sku_cell_error"].to_numpy(dtype=bool)
-            & ~line_coded
+    # Lines of orders held before allocation: checked against what they could get, as if
+    # decided in their place, so that all is said at once. So is a line refused for one
+    # quantity cell only (1.5, abc): its other quantity asking too much was said only once
+    # the first was fixed (the bad cell asks 0). With cap, only a line that could get
+    # nothing of either kind is refused; one that could get some would be lowered.
+    bad_sellable = lines["sellable_cell_error"].to_numpy(dtype=bool)
+    bad_unsellable = lines["unsellable_cell_error"].to_numpy(dtype=bool)
+    line_coded = np.zeros(len(lines), dtype=bool)
+    line_coded[errors.loc[errors["code"].isin(LINE_CODES), "line"].to_numpy()] = True
+    quantity_only = (
+        lines["line_field_error"].to_numpy(dtype=bool)
+        & ~lines["sku_cell_error"].to_numpy(dtype=bool)
+        & ~line_coded
+    )
+    waiting = (~line_bad & np.isin(order_no, list(order_bad))) | quantity_only
+    if waiting.any():
+        checked = core[waiting]
+        if quantity_only.any():
+            checked = checked.assign(
+                sellable=np.where(bad_sellable[waiting], 0, checked["sellable"]),
+                unsellable=np.where(bad_unsellable[waiting], 0, checked["unsellable"]),
+            )
+        held_excess = excess_of_held_lines(
+            checked,
+            written,
+            availability,
+            core["sku_pos"].to_numpy()[waiting],
+            written["sku_pos"].to_numpy(),
+            {"sellable": bad_sellable[waiting], "unsellable": bad_unsellable[waiting]},
+            nothing_left_only=settings.on_excess == "cap",
         )
-        waiting |= quantity_only
-        if waiting.any():
-            checked = core[waiting]
-            if quantity_only.any():
-                checked = checked.assign(
-                    sellable=np.where(bad_sellable[waiting], 0, checked["sellable"]),
-                    unsellable=np.where(bad_unsellable[waiting], 0, checked["unsellable"]),
-                )
-            held_excess = excess_of_held_lines(
-                checked,
-                written,
-                availability,
-                core["sku_pos"].to_numpy()[waiting],
-                written["sku_pos"].to_numpy(),
-                {"sellable": bad_sellable[waiting], "unsellable": bad_unsellable[waiting]},
-            )
-    elif order_bad:
-        # With cap, a line of an order held before allocation that could get nothing of
-        # either kind would be refused once the other error is fixed: said now. (A line
-        # that could get some would be lowered: a warning to come, not an error.)
-        waiting = np.flatnonzero(~line_bad & np.isin(order_no, list(order_bad)))
-        if len(waiting):
-            some = core.iloc[waiting]
-            frees = units_left_for_held_lines(
-                some,
-                written,
-                availability,
-                some["sku_pos"].to_numpy(),
-                written["sku_pos"].to_numpy(),
-            )
-            gets = sum(
-                np.minimum(some[kind].to_numpy(dtype=np.int64), free)
-                for (kind, *_), free in zip(QUANTITIES, frees, strict=True)
-            )
-            nothing = waiting[np.asarray(gets) <= 0]
-            if len(nothing):
-                held_excess = excess_of_held_lines(
-                    core.iloc[nothing],
-                    written,
-                    availability,
-                    core["sku_pos"].to_numpy()[nothing],
-                    written["sku_pos"].to_numpy(),
-                )
     would_send = set()
     if not settings.allow_partial and held:
         over = np.concatenate(

@@ -225,16 +225,7 @@ def address_required(
     parts = []
     for name in (*RETURN_REQUIRED, "AddressStateOrRegion"):
         unseen = _only_invisible(orders[name])
-        stand_in = (
-            _placeholder(orders[name])
-            if name in PLACEHOLDER_CHECKED
-            else pd.Series(False, index=orders.index)
-        )
-        if name == "AddressCity":
-            # None is a town in Piedmont (TO, 10060): there it is no placeholder.
-            stand_in &= ~(
-                country.eq("IT") & orders[name].str.strip().str.lower().eq("none")
-            ).astype(bool)
+        stand_in = _stand_in(orders[name], name, country)
         missing = returns & (orders[name].eq("") | unseen | stand_in)
         if name == "AddressStateOrRegion":
             missing &= country.isin(STATE_REQUIRED_FOR)
@@ -303,6 +294,24 @@ def address_required(
                 )
             )
     return concat_findings(parts)
+
+
+# Real places whose names read as placeholders: (field, country) -> lower-case names.
+# None (TO, 10060) is a town in Piedmont.
+REAL_PLACES = {("AddressCity", "IT"): frozenset({"none"})}
+
+
+def _stand_in(values: pd.Series, name: str, country: pd.Series) -> pd.Series:
+    """Cells of field ``name`` holding a placeholder (PLACEHOLDER_CHECKED fields only),
+    but for a real place of that name in the address's ``country`` (REAL_PLACES)."""
+    if name not in PLACEHOLDER_CHECKED:
+        return pd.Series(False, index=values.index)
+    hit = _placeholder(values)
+    for (field, where), names in REAL_PLACES.items():
+        if field == name and hit.any():
+            real = country.eq(where) & values.str.strip().str.lower().isin(names)
+            hit &= ~real.to_numpy(dtype=bool)
+    return hit
 
 
 def _placeholder(values: pd.Series) -> pd.Series:
@@ -663,13 +672,14 @@ def default_address_refusals(settings: Settings) -> list[str]:
     said = [str(m) for m in found.loc[found["field"].ne("AddressCountryCode"), "message"]]
     # What address-required refuses in a typed cell, said of the setting: filled in, it was
     # reported on every order at the cell the user had left blank.
+    country = _order_country(orders, settings.home_country)
     for name, value in address.items():
         given = pd.Series([value], dtype=object)
         if _only_invisible(given).iloc[0]:
             said.append(
                 f"{name} holds only invisible characters: give the {name}, or leave it out."
             )
-        elif name in PLACEHOLDER_CHECKED and _placeholder(given).iloc[0]:
+        elif _stand_in(given, name, country).iloc[0]:
             said.append(
                 f"{name} '{value.strip()}' stands in for nothing: give the real {name}, or "
                 "leave it out."
